@@ -1,0 +1,633 @@
+//! The runbook engine: pure state and transitions, no IO and no clock.
+//!
+//! `Engine::update(msg, now)` takes a message (a tick, a command result, an operator action)
+//! and the current T-time, changes state, and returns `Effect`s for the runtime to perform in
+//! order: journal entries (fsynced before anything after them happens), command spawns and
+//! kills, and the end of the run. `replay` rebuilds state from a journal on resume.
+
+mod plan;
+mod replay;
+mod state;
+
+pub use plan::Projection;
+pub use state::*;
+
+use crate::journal::Entry;
+use crate::runbook::time::{Ms, human};
+use crate::runbook::{Command, OnFailure, Runbook, Step};
+use std::collections::HashMap;
+
+/// Operator name for automatic actions.
+pub const SYSTEM: &str = "system";
+
+/// How the engine behaves for this session.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// Confirm manual steps (and decide interrupted ones) without an operator.
+    pub auto_ack: bool,
+    /// Drill: make this step fail as if its command had failed.
+    pub fail_step: Option<String>,
+}
+
+/// An input to the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    /// Time passed.
+    Tick,
+    /// A line of command output (kept for the screen).
+    Output {
+        /// Step id.
+        step: String,
+        /// The line.
+        line: String,
+    },
+    /// A command ended.
+    Exited {
+        /// Step id.
+        step: String,
+        /// Attempt it belongs to.
+        attempt: u32,
+        /// Run or verify.
+        stage: Stage,
+        /// How it ended.
+        result: ExecResult,
+    },
+    /// The operator confirms the current manual (or interrupted) step.
+    Ack {
+        /// Who.
+        operator: String,
+    },
+    /// The operator skips the current step.
+    Skip {
+        /// Who.
+        operator: String,
+        /// Why.
+        reason: String,
+    },
+    /// The operator retries the current failed or interrupted step.
+    Retry {
+        /// Who.
+        operator: String,
+    },
+    /// Hold (no new step starts) or resume.
+    Hold {
+        /// Who.
+        operator: String,
+        /// true to hold, false to resume.
+        on: bool,
+    },
+    /// A note for the record.
+    Note {
+        /// Who.
+        operator: String,
+        /// What.
+        text: String,
+    },
+    /// Start the rollback procedure.
+    Rollback {
+        /// Who.
+        operator: String,
+        /// Why.
+        reason: String,
+    },
+    /// Stop the run, killing what runs; the session stays resumable.
+    Abort {
+        /// Who.
+        operator: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// How a command ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExecResult {
+    /// Exited with this code (0 is success).
+    Exit(i32),
+    /// Killed by a signal.
+    Signal(i32),
+    /// Ran past its timeout and was killed.
+    TimedOut(Ms),
+    /// Could not be started.
+    SpawnFailed(String),
+    /// Killed on request (rollback, abort).
+    Killed,
+}
+
+impl ExecResult {
+    /// True for exit code 0.
+    pub fn ok(&self) -> bool {
+        matches!(self, ExecResult::Exit(0))
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            ExecResult::Exit(c) => format!("exit code {c}"),
+            ExecResult::Signal(s) => format!("killed by signal {s}"),
+            ExecResult::TimedOut(d) => format!("timed out after {}", human(*d)),
+            ExecResult::SpawnFailed(e) => format!("could not start: {e}"),
+            ExecResult::Killed => "stopped".into(),
+        }
+    }
+}
+
+/// A command for the runtime to start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spawn {
+    /// Step id.
+    pub step: String,
+    /// Attempt number.
+    pub attempt: u32,
+    /// Run or verify.
+    pub stage: Stage,
+    /// What to run.
+    pub command: Command,
+    /// Real-time limit.
+    pub timeout: Ms,
+}
+
+/// Something for the runtime to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Append to the journal (and fsync) before doing anything after it.
+    Journal(Entry),
+    /// Start a command.
+    Spawn(Spawn),
+    /// Kill a step's command (its whole process group).
+    Kill(String),
+    /// The run is over.
+    Finish(Outcome),
+}
+
+/// The engine.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    rb: Runbook,
+    cfg: Config,
+    forward: Vec<String>,
+    back: Vec<String>,
+    runs: HashMap<String, StepRun>,
+    /// The rollback, once started.
+    pub rollback: Option<RollbackRun>,
+    /// Held by the operator: no new step starts.
+    pub held: bool,
+    /// Why the run waits for the operator after a failure, if it does.
+    pub paused: Option<String>,
+    /// How it ended.
+    pub outcome: Option<Outcome>,
+}
+
+impl Engine {
+    /// A fresh engine for `rb`.
+    pub fn new(rb: Runbook, cfg: Config) -> Self {
+        let forward: Vec<String> = rb.steps().map(|s| s.id.clone()).collect();
+        let back: Vec<String> = rb.rollback.iter().flat_map(|r| r.steps.iter()).map(|s| s.id.clone()).collect();
+        let runs = forward.iter().chain(back.iter()).map(|id| (id.clone(), StepRun::default())).collect();
+        Self { rb, cfg, forward, back, runs, rollback: None, held: false, paused: None, outcome: None }
+    }
+
+    /// The runbook.
+    pub fn runbook(&self) -> &Runbook {
+        &self.rb
+    }
+
+    /// A step's run state.
+    pub fn run_of(&self, id: &str) -> Option<&StepRun> {
+        self.runs.get(id)
+    }
+
+    fn step(&self, id: &str) -> Step {
+        // Invariant: every id in `forward`/`back`/`runs` comes from the runbook itself.
+        self.rb.step(id).cloned().unwrap_or_else(|| unreachable_step(id))
+    }
+
+    fn seq(&self) -> &[String] {
+        if self.rollback.is_some() { &self.back } else { &self.forward }
+    }
+
+    /// The step the run is at: the first one of the active sequence not yet finished.
+    pub fn current(&self) -> Option<&str> {
+        self.seq().iter().find(|id| !self.runs[id.as_str()].state.finished()).map(String::as_str)
+    }
+
+    /// True while a command of some step is running.
+    pub fn busy(&self) -> bool {
+        self.runs.values().any(|r| matches!(r.state, StepState::Running { stage: Stage::Run | Stage::Verify, .. }))
+    }
+
+    /// What the run waits for from the operator, if anything.
+    pub fn needs_operator(&self) -> Option<String> {
+        if self.outcome.is_some() {
+            return None;
+        }
+        if let Some(p) = &self.paused {
+            return Some(p.clone());
+        }
+        let id = self.current()?;
+        match &self.runs[id].state {
+            StepState::Waiting => Some(format!("manual step `{id}` waits for the operator to confirm it")),
+            StepState::Interrupted { .. } => Some(format!("step `{id}` was running when the cockpit stopped: check what it did, then confirm, retry or skip it")),
+            _ => None,
+        }
+    }
+
+    /// The next T-time at which a tick has something to do, if any.
+    pub fn next_wakeup(&self, now: Ms) -> Option<Ms> {
+        if self.outcome.is_some() || self.paused.is_some() {
+            return None;
+        }
+        let mut next: Option<Ms> = None;
+        let mut consider = |t: Ms| next = Some(next.map_or(t, |n: Ms| n.min(t)));
+        for r in self.runs.values() {
+            if let StepState::Running { stage: Stage::Hold { until }, .. } = r.state {
+                consider(until);
+            }
+        }
+        if !self.held
+            && let Some(id) = self.current()
+        {
+            match &self.runs[id].state {
+                StepState::Pending if self.rollback.is_none() => {
+                    if let Some(at) = self.step(id).at {
+                        consider(at.max(now));
+                    } else {
+                        consider(now);
+                    }
+                }
+                StepState::Pending => consider(now),
+                StepState::RetryWait { until, .. } => consider(*until),
+                _ => {}
+            }
+        }
+        next
+    }
+
+    /// Handles one message at T-time `now`.
+    pub fn update(&mut self, msg: Msg, now: Ms) -> Vec<Effect> {
+        let mut out = Vec::new();
+        if self.outcome.is_some() {
+            return out;
+        }
+        match msg {
+            Msg::Tick => {}
+            Msg::Output { step, line } => {
+                if let Some(r) = self.runs.get_mut(&step) {
+                    r.push_output(line);
+                }
+            }
+            Msg::Exited { step, attempt, stage, result } => self.exited(&step, attempt, stage, result, now, &mut out),
+            Msg::Ack { operator } => self.ack(&operator, now, &mut out),
+            Msg::Skip { operator, reason } => self.skip(&operator, &reason, &mut out),
+            Msg::Retry { operator } => self.retry(&operator, now, &mut out),
+            Msg::Hold { operator, on } => {
+                if self.held != on {
+                    self.held = on;
+                    out.push(Effect::Journal(Entry::new(if on { "hold" } else { "resumed" }, &operator)));
+                }
+            }
+            Msg::Note { operator, text } => {
+                out.push(Effect::Journal(Entry::new("note", &operator).with("text", text)));
+            }
+            Msg::Rollback { operator, reason } => self.start_rollback(&operator, &reason, None, now, &mut out),
+            Msg::Abort { operator, reason } => {
+                for (id, r) in &self.runs {
+                    if matches!(r.state, StepState::Running { stage: Stage::Run | Stage::Verify, .. }) {
+                        out.push(Effect::Kill(id.clone()));
+                    }
+                }
+                self.finish(Outcome::Aborted, &operator, &reason, now, &mut out);
+                return out;
+            }
+        }
+        self.advance(now, &mut out);
+        out
+    }
+
+    /// Journals steps found interrupted on resume; call once after `replay`.
+    pub fn resumed(&mut self) -> Vec<Effect> {
+        let mut out = Vec::new();
+        let mut ids: Vec<String> = self.runs.iter().filter(|(_, r)| r.needs_interrupt_note).map(|(id, _)| id.clone()).collect();
+        ids.sort_by_key(|id| self.forward.iter().chain(self.back.iter()).position(|x| x == id));
+        for id in ids {
+            let step = self.step(&id);
+            let r = self.runs.get_mut(&id).map(|r| { r.needs_interrupt_note = false; r.attempts });
+            out.push(Effect::Journal(
+                Entry::new("step_interrupted", SYSTEM).step(&id).with("attempt", r.unwrap_or(1)).with("rerun_safe", step.rerun_safe),
+            ));
+        }
+        out
+    }
+
+    fn advance(&mut self, now: Ms, out: &mut Vec<Effect>) {
+        // Each pass either changes a step's state or returns, so this ends.
+        for _ in 0..10_000 {
+            if self.outcome.is_some() {
+                return;
+            }
+            // Holds (soaks) run out on their own, even while the run is held.
+            let done_holds: Vec<String> = self.runs.iter()
+                .filter(|(_, r)| matches!(r.state, StepState::Running { stage: Stage::Hold { until }, .. } if until <= now))
+                .map(|(id, _)| id.clone()).collect();
+            if let Some(id) = done_holds.first() {
+                self.complete(id, SYSTEM, now, out);
+                continue;
+            }
+            if self.held || self.paused.is_some() {
+                return;
+            }
+            let Some(id) = self.current().map(str::to_string) else {
+                if self.rollback.is_some() {
+                    self.rollback_done(now, out);
+                } else {
+                    self.finish(Outcome::Completed, SYSTEM, "every step is finished", now, out);
+                }
+                return;
+            };
+            let step = self.step(&id);
+            let state = self.runs[&id].state.clone();
+            match state {
+                StepState::Pending => {
+                    let due = if self.rollback.is_some() { now } else { step.at.unwrap_or(now) };
+                    if now < due {
+                        return;
+                    }
+                    self.start(&step, 1, now, out);
+                }
+                StepState::RetryWait { attempt, until } => {
+                    if now < until {
+                        return;
+                    }
+                    self.start(&step, attempt, now, out);
+                }
+                StepState::Interrupted { attempt } => {
+                    if !self.cfg.auto_ack {
+                        return;
+                    }
+                    if step.rerun_safe {
+                        self.start(&step, attempt + 1, now, out);
+                    } else {
+                        let reason = format!("interrupted while running and not marked rerun_safe: check by hand whether `{}` took effect, then confirm or skip it", step.id);
+                        self.set(&id, StepState::Failed { reason: reason.clone(), blocking: true });
+                        self.paused = Some(format!("step `{id}` {reason}"));
+                        out.push(Effect::Journal(Entry::new("step_failed", SYSTEM).step(&id).with("attempt", attempt).with("reason", reason).with("next", "pause")));
+                        return;
+                    }
+                }
+                StepState::Waiting => {
+                    if !self.cfg.auto_ack {
+                        return;
+                    }
+                    self.work_done(&step, SYSTEM, true, now, out);
+                }
+                _ => return,
+            }
+        }
+    }
+
+    fn set(&mut self, id: &str, state: StepState) {
+        if let Some(r) = self.runs.get_mut(id) {
+            r.state = state;
+        }
+    }
+
+    fn start(&mut self, step: &Step, attempt: u32, now: Ms, out: &mut Vec<Effect>) {
+        let late = if self.rollback.is_none() { step.at.map(|at| now - at).filter(|l| *l > 0) } else { None };
+        let r = self.runs.get_mut(&step.id);
+        if let Some(r) = r {
+            r.attempts = attempt;
+            if r.first_start.is_none() {
+                r.first_start = Some(now);
+            }
+            r.started = Some(now);
+            r.late_by = late;
+        }
+        let mut e = Entry::new(if step.is_manual() { "step_waiting" } else { "step_started" }, SYSTEM)
+            .step(&step.id)
+            .with("title", step.title.clone())
+            .with("attempt", attempt);
+        if let Some(l) = late {
+            e = e.with("late_s", l as f64 / 1000.0);
+        }
+        if self.rollback.is_some() {
+            e = e.with("procedure", "rollback");
+        }
+        match &step.run {
+            None => {
+                self.set(&step.id, StepState::Waiting);
+                out.push(Effect::Journal(e));
+            }
+            Some(cmd) => {
+                e = e.with("command", cmd.display());
+                self.set(&step.id, StepState::Running { attempt, stage: Stage::Run });
+                out.push(Effect::Journal(e));
+                if self.cfg.fail_step.as_deref() == Some(step.id.as_str()) {
+                    self.fail(step, attempt, "failure injected by --fail (drill)", None, now, out);
+                } else {
+                    out.push(Effect::Spawn(Spawn { step: step.id.clone(), attempt, stage: Stage::Run, command: cmd.clone(), timeout: step.timeout }));
+                }
+            }
+        }
+    }
+
+    /// The step's work (command or confirmation) succeeded: verify, hold, or complete it.
+    fn work_done(&mut self, step: &Step, operator: &str, acked: bool, now: Ms, out: &mut Vec<Effect>) {
+        let attempt = self.runs[&step.id].attempts.max(1);
+        if acked {
+            out.push(Effect::Journal(Entry::new("step_confirmed", operator).step(&step.id).with("auto_ack", operator == SYSTEM)));
+            if step.run.is_none() && self.cfg.fail_step.as_deref() == Some(step.id.as_str()) {
+                self.fail(step, attempt, "failure injected by --fail (drill)", None, now, out);
+                return;
+            }
+        }
+        if let Some(v) = &step.verify {
+            self.set(&step.id, StepState::Running { attempt, stage: Stage::Verify });
+            out.push(Effect::Journal(Entry::new("step_verifying", SYSTEM).step(&step.id).with("command", v.display())));
+            out.push(Effect::Spawn(Spawn { step: step.id.clone(), attempt, stage: Stage::Verify, command: v.clone(), timeout: step.timeout }));
+            return;
+        }
+        self.after_verify(step, now, out);
+    }
+
+    fn after_verify(&mut self, step: &Step, now: Ms, out: &mut Vec<Effect>) {
+        if let Some(h) = step.hold.filter(|_| self.rollback.is_none()) {
+            let attempt = self.runs[&step.id].attempts.max(1);
+            self.set(&step.id, StepState::Running { attempt, stage: Stage::Hold { until: now + h } });
+            out.push(Effect::Journal(Entry::new("step_holding", SYSTEM).step(&step.id).with("hold_s", h as f64 / 1000.0).with("until_t", (now + h) as f64 / 1000.0)));
+            return;
+        }
+        self.complete(&step.id, SYSTEM, now, out);
+    }
+
+    fn complete(&mut self, id: &str, operator: &str, now: Ms, out: &mut Vec<Effect>) {
+        let step = self.step(id);
+        let r = &self.runs[id];
+        let mut e = Entry::new("step_done", operator).step(id).with("attempt", r.attempts.max(1));
+        if let Some(s) = r.started {
+            e = e.with("duration_s", (now - s) as f64 / 1000.0);
+        }
+        if let Some(x) = step.expect {
+            e = e.with("expect_s", x as f64 / 1000.0);
+        }
+        if self.rollback.is_some() {
+            e = e.with("procedure", "rollback");
+        }
+        self.set(id, StepState::Done { at: now });
+        out.push(Effect::Journal(e));
+        if step.point_of_no_return {
+            out.push(Effect::Journal(Entry::new("point_of_no_return", SYSTEM).step(id)));
+        }
+    }
+
+    fn exited(&mut self, id: &str, attempt: u32, stage: Stage, result: ExecResult, now: Ms, out: &mut Vec<Effect>) {
+        let Some(r) = self.runs.get(id) else { return };
+        // A result for an attempt or stage we no longer wait for (e.g. killed for a rollback).
+        if r.state != (StepState::Running { attempt, stage }) {
+            return;
+        }
+        let step = self.step(id);
+        match (result.ok(), stage) {
+            (true, Stage::Run) => self.work_done(&step, SYSTEM, false, now, out),
+            (true, _) => self.after_verify(&step, now, out),
+            (false, Stage::Verify) => self.fail(&step, attempt, &format!("verify failed: {}", result.describe()), exit_code(&result), now, out),
+            (false, _) => self.fail(&step, attempt, &result.describe(), exit_code(&result), now, out),
+        }
+    }
+
+    fn fail(&mut self, step: &Step, attempt: u32, reason: &str, code: Option<i32>, now: Ms, out: &mut Vec<Effect>) {
+        let in_rollback = self.rollback.is_some();
+        let mut next = step.on_failure;
+        if next == OnFailure::Retry && attempt > step.retries {
+            next = OnFailure::Pause;
+        }
+        let mut e = Entry::new("step_failed", SYSTEM).step(&step.id).with("attempt", attempt).with("reason", reason).with("next", next.as_str());
+        if let Some(c) = code {
+            e = e.with("exit_code", c);
+        }
+        if in_rollback {
+            e = e.with("procedure", "rollback");
+        }
+        match next {
+            OnFailure::Retry => {
+                let until = now + step.retry_delay;
+                e = e.with("retry_at_t", until as f64 / 1000.0);
+                self.set(&step.id, StepState::RetryWait { attempt: attempt + 1, until });
+                out.push(Effect::Journal(e));
+            }
+            OnFailure::Continue => {
+                self.set(&step.id, StepState::Failed { reason: reason.into(), blocking: false });
+                out.push(Effect::Journal(e));
+            }
+            OnFailure::Pause => {
+                self.set(&step.id, StepState::Failed { reason: reason.into(), blocking: true });
+                let what = if in_rollback { "rollback step" } else { "step" };
+                self.paused = Some(format!("{what} `{}` failed ({reason}): retry, skip or roll back", step.id));
+                out.push(Effect::Journal(e));
+            }
+            OnFailure::Rollback => {
+                self.set(&step.id, StepState::Failed { reason: reason.into(), blocking: false });
+                out.push(Effect::Journal(e));
+                self.start_rollback(SYSTEM, &format!("step `{}` failed: {reason}", step.id), Some(&step.id), now, out);
+            }
+        }
+    }
+
+    fn ack(&mut self, operator: &str, now: Ms, out: &mut Vec<Effect>) {
+        let Some(id) = self.current().map(str::to_string) else { return };
+        let step = self.step(&id);
+        match self.runs[&id].state {
+            StepState::Waiting => self.work_done(&step, operator, true, now, out),
+            StepState::Interrupted { .. } => {
+                out.push(Effect::Journal(Entry::new("step_confirmed", operator).step(&id).with("after_interruption", true)));
+                self.complete(&id, operator, now, out);
+            }
+            _ => {}
+        }
+    }
+
+    fn skip(&mut self, operator: &str, reason: &str, out: &mut Vec<Effect>) {
+        let Some(id) = self.current().map(str::to_string) else { return };
+        if matches!(self.runs[&id].state, StepState::Running { stage: Stage::Run | Stage::Verify, .. }) {
+            out.push(Effect::Kill(id.clone()));
+        }
+        self.set(&id, StepState::Skipped { reason: reason.into() });
+        self.paused = None;
+        out.push(Effect::Journal(Entry::new("step_skipped", operator).step(&id).with("reason", reason)));
+    }
+
+    fn retry(&mut self, operator: &str, now: Ms, out: &mut Vec<Effect>) {
+        let Some(id) = self.current().map(str::to_string) else { return };
+        let attempts = self.runs[&id].attempts;
+        if matches!(self.runs[&id].state, StepState::Failed { blocking: true, .. } | StepState::Interrupted { .. }) {
+            self.paused = None;
+            out.push(Effect::Journal(Entry::new("step_retry", operator).step(&id)));
+            let step = self.step(&id);
+            self.start(&step, attempts + 1, now, out);
+        }
+    }
+
+    fn start_rollback(&mut self, operator: &str, reason: &str, failed: Option<&str>, now: Ms, out: &mut Vec<Effect>) {
+        if let Some(rb) = &self.rollback {
+            out.push(Effect::Journal(Entry::new("rollback_request_ignored", operator).with("reason", reason).with("why", format!("a rollback is already running since T{:+}s", rb.started / 1000))));
+            return;
+        }
+        let Some(proc_) = self.rb.rollback.clone() else {
+            out.push(Effect::Journal(Entry::new("rollback_unavailable", operator).with("reason", reason).with("why", "the runbook has no rollback procedure")));
+            return;
+        };
+        for id in self.forward.clone() {
+            if matches!(self.runs[&id].state, StepState::Running { stage: Stage::Run | Stage::Verify, .. }) {
+                out.push(Effect::Kill(id.clone()));
+                self.set(&id, StepState::Failed { reason: "stopped: rollback started".into(), blocking: false });
+                out.push(Effect::Journal(Entry::new("step_failed", SYSTEM).step(&id).with("reason", "stopped: rollback started").with("next", "rollback")));
+            }
+        }
+        self.held = false;
+        self.paused = None;
+        self.rollback = Some(RollbackRun { reason: reason.into(), started: now, operator: operator.into() });
+        let mut e = Entry::new("rollback_started", operator)
+            .with("reason", reason)
+            .with("procedure", proc_.title.clone())
+            .with("steps", proc_.steps.len())
+            .with("planned_s", proc_.planned() as f64 / 1000.0);
+        if let Some(f) = failed {
+            e = e.with("failed_step", f);
+        }
+        out.push(Effect::Journal(e));
+    }
+
+    fn rollback_done(&mut self, now: Ms, out: &mut Vec<Effect>) {
+        let planned = self.rb.rollback.as_ref().map(|p| p.planned()).unwrap_or(0);
+        let started = self.rollback.as_ref().map(|r| r.started).unwrap_or(now);
+        out.push(Effect::Journal(Entry::new("rollback_done", SYSTEM).with("planned_s", planned as f64 / 1000.0).with("actual_s", (now - started) as f64 / 1000.0)));
+        self.finish(Outcome::RolledBack, SYSTEM, "the rollback procedure is finished", now, out);
+    }
+
+    fn finish(&mut self, outcome: Outcome, operator: &str, reason: &str, now: Ms, out: &mut Vec<Effect>) {
+        self.outcome = Some(outcome);
+        let p = self.projection(now);
+        out.push(Effect::Journal(
+            Entry::new("session_ended", operator)
+                .with("outcome", outcome.as_str())
+                .with("exit_code", outcome.exit_code())
+                .with("reason", reason)
+                .with("planned_finish_t", p.planned_end as f64 / 1000.0),
+        ));
+        out.push(Effect::Finish(outcome));
+    }
+}
+
+fn exit_code(r: &ExecResult) -> Option<i32> {
+    match r {
+        ExecResult::Exit(c) => Some(*c),
+        _ => None,
+    }
+}
+
+#[cold]
+fn unreachable_step(id: &str) -> Step {
+    // Reached only if an id not from the runbook got into the engine: a programming error.
+    panic!("engine: step `{id}` is not in the runbook")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,95 @@
+//! Rebuilding engine state from a journal, for resume. A step that was started but has no
+//! ending event was running when the process died: it becomes `Interrupted`.
+
+use super::{Engine, Outcome, RollbackRun, Stage, StepState};
+use crate::journal::Event;
+
+impl Engine {
+    /// Applies the journal's events in order. Unknown kinds are ignored (newer versions may
+    /// journal more). Call `resumed` afterwards to journal the interruptions found.
+    pub fn replay(&mut self, events: &[Event]) {
+        for ev in events {
+            let t = ev.t_ms();
+            let attempt = ev.num("attempt").map(|a| a as u32);
+            if let Some(id) = &ev.step
+                && let Some(r) = self.runs.get_mut(id)
+            {
+                match ev.kind.as_str() {
+                    "step_started" => {
+                        r.attempts = attempt.unwrap_or(r.attempts + 1);
+                        r.started = Some(t);
+                        r.first_start.get_or_insert(t);
+                        r.state = StepState::Running { attempt: r.attempts, stage: Stage::Run };
+                    }
+                    "step_waiting" => {
+                        r.attempts = attempt.unwrap_or(1);
+                        r.started = Some(t);
+                        r.first_start.get_or_insert(t);
+                        r.state = StepState::Waiting;
+                    }
+                    "step_verifying" => r.state = StepState::Running { attempt: r.attempts.max(1), stage: Stage::Verify },
+                    "step_holding" => {
+                        let until = ev.num("until_t").map(|u| (u * 1000.0).round() as i64).unwrap_or(t);
+                        r.state = StepState::Running { attempt: r.attempts.max(1), stage: Stage::Hold { until } };
+                    }
+                    "step_done" => r.state = StepState::Done { at: t },
+                    "step_skipped" => r.state = StepState::Skipped { reason: ev.str("reason").unwrap_or("").into() },
+                    "step_interrupted" => {
+                        r.state = StepState::Interrupted { attempt: r.attempts.max(1) };
+                        r.needs_interrupt_note = false;
+                    }
+                    "step_failed" => {
+                        let reason = ev.str("reason").unwrap_or("").to_string();
+                        match ev.str("next") {
+                            Some("retry") => {
+                                let until = ev.num("retry_at_t").map(|u| (u * 1000.0).round() as i64).unwrap_or(t);
+                                r.state = StepState::RetryWait { attempt: attempt.unwrap_or(1) + 1, until };
+                            }
+                            Some("pause") => {
+                                r.state = StepState::Failed { reason: reason.clone(), blocking: true };
+                                self.paused = Some(format!("step `{id}` failed ({reason})"));
+                            }
+                            _ => r.state = StepState::Failed { reason, blocking: false },
+                        }
+                    }
+                    "step_retry" => self.paused = None,
+                    _ => {}
+                }
+                continue;
+            }
+            match ev.kind.as_str() {
+                "hold" => self.held = true,
+                "resumed" => self.held = false,
+                "rollback_started" => {
+                    self.paused = None;
+                    self.held = false;
+                    self.rollback = Some(RollbackRun {
+                        reason: ev.str("reason").unwrap_or("").into(),
+                        started: t,
+                        operator: ev.operator.clone(),
+                    });
+                }
+                "session_ended" => self.outcome = ev.str("outcome").and_then(Outcome::parse),
+                _ => {}
+            }
+        }
+        // Whatever was running died with the process that ran it.
+        for r in self.runs.values_mut() {
+            if let StepState::Running { attempt, stage: Stage::Run | Stage::Verify } = r.state {
+                r.state = StepState::Interrupted { attempt };
+                r.needs_interrupt_note = true;
+            }
+        }
+        // A pause on failure is retried when the operator comes back with --auto-ack: re-running
+        // the session is the rehearsal's way of saying "try again".
+        if self.cfg.auto_ack
+            && let Some(id) = self.current().map(str::to_string)
+            && let Some(r) = self.runs.get_mut(&id)
+            && let StepState::Failed { blocking: true, .. } = r.state
+            && self.paused.as_deref().is_some_and(|p| !p.contains("not marked rerun_safe"))
+        {
+            r.state = StepState::RetryWait { attempt: r.attempts + 1, until: i64::MIN };
+            self.paused = None;
+        }
+    }
+}

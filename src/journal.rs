@@ -1,0 +1,270 @@
+//! The session journal: `SESSION_DIR/journal.jsonl`, one JSON event per line (SPEC.md).
+//!
+//! Owns appending (each line is written and fsynced before `append` returns, so an event
+//! is never shown as done before it is on disk), reading back for resume, and repairing a torn
+//! last line left by a crash: its bytes are kept beside the journal, the file is cut back to the
+//! last whole line, and the caller journals that it happened. A damaged line in the middle is
+//! not a crash artefact and is refused with its line number.
+
+use crate::runbook::time::Ms;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// `live` or `drill`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// A real cutover.
+    Live,
+    /// A rehearsal.
+    Drill,
+}
+
+impl Mode {
+    /// The word used on screen and in the journal.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Live => "live",
+            Mode::Drill => "drill",
+        }
+    }
+}
+
+/// What the engine asks to journal: the runtime adds `seq`, `at`, `t` and `mode`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// What happened, e.g. `step_done`.
+    pub kind: String,
+    /// Who did it; `system` for automatic actions.
+    pub operator: String,
+    /// The step concerned, if any.
+    pub step: Option<String>,
+    /// Further fields.
+    pub data: Map<String, Value>,
+}
+
+impl Entry {
+    /// An entry of `kind` by `operator`.
+    pub fn new(kind: &str, operator: &str) -> Self {
+        Self {
+            kind: kind.into(),
+            operator: operator.into(),
+            step: None,
+            data: Map::new(),
+        }
+    }
+
+    /// Sets the step.
+    pub fn step(mut self, id: &str) -> Self {
+        self.step = Some(id.into());
+        self
+    }
+
+    /// Adds a field.
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.data.insert(key.into(), value.into());
+        self
+    }
+}
+
+/// One journal line.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// 1, 2, 3 … with no gaps.
+    pub seq: u64,
+    /// Wall time, RFC 3339.
+    pub at: String,
+    /// Seconds relative to T-0.
+    pub t: f64,
+    /// live or drill.
+    pub mode: Mode,
+    /// What happened.
+    pub kind: String,
+    /// Who did it.
+    pub operator: String,
+    /// The step, for step events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    /// Everything else.
+    #[serde(flatten)]
+    pub data: Map<String, Value>,
+}
+
+impl Event {
+    /// T-time in milliseconds.
+    pub fn t_ms(&self) -> Ms {
+        (self.t * 1000.0).round() as Ms
+    }
+
+    /// A text field.
+    pub fn str(&self, key: &str) -> Option<&str> {
+        self.data.get(key).and_then(Value::as_str)
+    }
+
+    /// A number field.
+    pub fn num(&self, key: &str) -> Option<f64> {
+        self.data.get(key).and_then(Value::as_f64)
+    }
+}
+
+/// Why the journal could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// Reading or writing failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The journal file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A whole line in the middle is not an event.
+    #[error("{path}:{line}: not a journal event ({reason}); only a torn last line is repaired automatically — inspect the file by hand")]
+    Corrupt {
+        /// The journal file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// Parser message.
+        reason: String,
+    },
+}
+
+/// What was cut from the end of the journal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Repair {
+    /// How many bytes the torn line had.
+    pub bytes: usize,
+    /// Where those bytes were kept.
+    pub saved_to: PathBuf,
+}
+
+/// An open journal, ready to append.
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+    next_seq: u64,
+    mode: Mode,
+}
+
+/// Reads the journal in `dir` (repairing a torn tail) and opens it for appending.
+pub fn open(dir: &Path, mode: Mode) -> Result<(Journal, Vec<Event>, Option<Repair>), JournalError> {
+    let path = dir.join("journal.jsonl");
+    let io = |source| JournalError::Io { path: path.clone(), source };
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(io(e)),
+    };
+    let whole = bytes.iter().rposition(|b| *b == b'\n').map(|i| i + 1).unwrap_or(0);
+    let mut repair = None;
+    if whole < bytes.len() {
+        let torn = &bytes[whole..];
+        let saved_to = dir.join(format!("journal.torn-{}.txt", chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ")));
+        std::fs::write(&saved_to, torn).map_err(io)?;
+        let f = OpenOptions::new().write(true).open(&path).map_err(io)?;
+        f.set_len(whole as u64).map_err(io)?;
+        f.sync_all().map_err(io)?;
+        repair = Some(Repair { bytes: torn.len(), saved_to });
+    }
+    let mut events = Vec::new();
+    for (i, line) in bytes[..whole].split(|b| *b == b'\n').enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        let ev: Event = serde_json::from_slice(line).map_err(|e| JournalError::Corrupt {
+            path: path.clone(),
+            line: i + 1,
+            reason: e.to_string(),
+        })?;
+        events.push(ev);
+    }
+    let file = OpenOptions::new().create(true).append(true).open(&path).map_err(io)?;
+    let next_seq = events.last().map(|e| e.seq + 1).unwrap_or(1);
+    Ok((Journal { path, file, next_seq, mode }, events, repair))
+}
+
+impl Journal {
+    /// Appends `entry` at T-time `t`, fsyncs, and returns the event as written.
+    pub fn append(&mut self, entry: &Entry, t: Ms) -> Result<Event, JournalError> {
+        let ev = Event {
+            seq: self.next_seq,
+            at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            t: t as f64 / 1000.0,
+            mode: self.mode,
+            kind: entry.kind.clone(),
+            operator: entry.operator.clone(),
+            step: entry.step.clone(),
+            data: entry.data.clone(),
+        };
+        let mut line = serde_json::to_vec(&ev).map_err(|e| JournalError::Io {
+            path: self.path.clone(),
+            source: std::io::Error::other(e),
+        })?;
+        line.push(b'\n');
+        let io = |source| JournalError::Io { path: self.path.clone(), source };
+        // One write of the whole line, then fsync: a crash leaves at most a torn last line.
+        self.file.write_all(&line).map_err(io)?;
+        self.file.sync_data().map_err(io)?;
+        self.next_seq += 1;
+        Ok(ev)
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn append_read_and_repair_torn_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut j, evs, rep) = open(dir.path(), Mode::Drill).unwrap();
+        assert!(evs.is_empty() && rep.is_none());
+        j.append(&Entry::new("note", "ann").with("text", "hi"), -5000).unwrap();
+        j.append(&Entry::new("step_done", "system").step("a"), 1000).unwrap();
+        drop(j);
+        let p = dir.path().join("journal.jsonl");
+        let mut f = OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(br#"{"seq":3,"at":"x","t":1.0,"mo"#).unwrap();
+        drop(f);
+        let (mut j, evs, rep) = open(dir.path(), Mode::Drill).unwrap();
+        assert_eq!(evs.len(), 2);
+        assert_eq!(evs[0].t_ms(), -5000);
+        assert_eq!(evs[1].step.as_deref(), Some("a"));
+        let rep = rep.unwrap();
+        assert_eq!(rep.bytes, 30);
+        assert!(std::fs::read_to_string(&rep.saved_to).unwrap().starts_with("{\"seq\":3"));
+        let ev = j.append(&Entry::new("note", "ann"), 0).unwrap();
+        assert_eq!(ev.seq, 3, "seq continues with no gap after a repair");
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert_eq!(text.lines().count(), 3);
+        for l in text.lines() {
+            serde_json::from_str::<Event>(l).unwrap();
+        }
+    }
+
+    #[test]
+    fn corrupt_middle_line_is_refused_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("journal.jsonl"), "{\"seq\":1}\ngarbage\n").unwrap();
+        let err = open(dir.path(), Mode::Live).err().unwrap().to_string();
+        assert!(err.contains("journal.jsonl:1:"), "{err}");
+    }
+
+    #[test]
+    fn full_disk_is_an_error_not_a_loss() {
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("/dev/full", dir.path().join("journal.jsonl")).unwrap();
+        let (mut j, _, _) = open(dir.path(), Mode::Drill).unwrap();
+        let err = j.append(&Entry::new("note", "x"), 0).unwrap_err().to_string();
+        assert!(err.contains("No space left"), "{err}");
+    }
+}

@@ -1,0 +1,16 @@
+//! cutover: a terminal cockpit for live platform cutovers.
+//!
+//! Data flow: a `runbook` is loaded and validated; the pure `engine` turns messages (clock
+//! ticks, command results, operator actions) into effects; the runtime (`headless`, later the
+//! TUI) performs those effects — journal appends (fsynced first), command spawns, kills —
+//! against an injected `clock`. The `journal` is the session's source of truth for resume.
+
+pub mod runbook;
+pub mod clock;
+pub mod engine;
+pub mod journal;
+pub mod session;
+pub mod exec;
+pub mod print;
+pub mod runtime;
+pub mod cli;

@@ -1,0 +1,138 @@
+//! The `cutover` binary: parses the command line, loads the runbook, and hands over to the
+//! runtime. Exit codes follow SPEC.md: 0 completed, 3 rolled back, 1 aborted or failed,
+//! 2 usage error or invalid runbook.
+
+use clap::Parser;
+use cutover::cli::{Cli, Cmd, RunArgs, parse_t0};
+use cutover::clock::Speed;
+use cutover::journal::Mode;
+use cutover::runbook;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Cmd::Validate { files } => validate(&files),
+        Cmd::Drill(a) => drive(a, Mode::Drill),
+        Cmd::Run(a) => drive(a, Mode::Live),
+        Cmd::Watch { .. } | Cmd::Report { .. } => {
+            eprintln!("cutover: `watch` and `report` are not in this version yet; read the session's journal.jsonl meanwhile");
+            2
+        }
+    };
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+fn validate(files: &[std::path::PathBuf]) -> i32 {
+    let mut failed = false;
+    for f in files {
+        let loaded = runbook::load(f);
+        for d in &loaded.diagnostics {
+            eprintln!("{d}");
+        }
+        let warnings = loaded.diagnostics.iter().filter(|d| !d.is_error()).count();
+        let errors = loaded.diagnostics.len() - warnings;
+        if errors > 0 {
+            failed = true;
+            eprintln!("{}: {errors} error(s), {warnings} warning(s)", f.display());
+        } else {
+            println!("{}: ok{}", f.display(), if warnings > 0 { format!(" ({warnings} warning(s))") } else { String::new() });
+        }
+    }
+    if failed { 2 } else { 0 }
+}
+
+fn usage(msg: &str) -> i32 {
+    eprintln!("cutover: {msg}");
+    2
+}
+
+fn drive(a: RunArgs, mode: Mode) -> i32 {
+    let drill = mode == Mode::Drill;
+    if !drill {
+        for (set, flag) in [(a.speed.is_some(), "--speed"), (a.fail.is_some(), "--fail"), (a.scenario.is_some(), "--scenario"), (a.list_scenarios, "--list-scenarios")] {
+            if set {
+                return usage(&format!("{flag} is for drills only: `cutover drill {} {flag} …`", a.file.display()));
+            }
+        }
+    }
+    let loaded = runbook::load(&a.file);
+    for d in &loaded.diagnostics {
+        if d.is_error() {
+            eprintln!("{d}");
+        }
+    }
+    let Some(rb) = loaded.runbook else {
+        eprintln!("{}: invalid runbook; `cutover validate {}` lists every problem", a.file.display(), a.file.display());
+        return 2;
+    };
+    if a.list_scenarios {
+        // Scenarios arrive with the metrics; a runbook without any prints nothing.
+        return 0;
+    }
+    if let Some(s) = &a.scenario {
+        return usage(&format!("--scenario {s}: this runbook defines no drill scenarios"));
+    }
+    if let Some(f) = &a.fail
+        && rb.step(f).is_none()
+    {
+        let ids: Vec<&str> = rb.steps().map(|s| s.id.as_str()).collect();
+        let near = runbook::reader::nearest(f, &ids).map(|n| format!(" Did you mean `{n}`?")).unwrap_or_default();
+        return usage(&format!("--fail {f}: no step has that id.{near} Steps: {}", ids.join(", ")));
+    }
+    let speed = match a.speed.as_deref().map(Speed::parse).unwrap_or(Ok(Speed::Factor(60.0))) {
+        Ok(s) => s,
+        Err(e) => return usage(&format!("--speed {e}")),
+    };
+    let t0 = match a.t0.as_deref().map(|s| parse_t0(s, chrono::Utc::now())).transpose() {
+        Ok(t) => t,
+        Err(e) => return usage(&e),
+    };
+    if !a.headless {
+        return usage("the cockpit screen is not built yet in this version: add --headless");
+    }
+    if let Some(t) = &a.theme
+        && t != "dark"
+    {
+        return usage(&format!("--theme {t}: themes arrive with the cockpit screen"));
+    }
+    let new_session = a.session.is_none();
+    let session = a.session.clone().unwrap_or_else(|| cutover::session::new_dir(&cutover::session::default_root(), &a.file, mode.as_str()));
+    let operator = a.operator.clone().or_else(|| std::env::var("USER").ok()).filter(|s| !s.is_empty()).unwrap_or_else(|| "operator".into());
+    let verb = if drill { "drill" } else { "run" };
+    let mut hint = format!("cutover {verb} {} --session {} --headless", a.file.display(), session.display());
+    if let Some(s) = &a.speed {
+        hint.push_str(&format!(" --speed {s}"));
+    }
+    if a.auto_ack {
+        hint.push_str(" --auto-ack");
+    }
+    if new_session {
+        println!("session {}", session.display());
+    }
+    let opts = cutover::runtime::Options {
+        runbook: rb,
+        mode,
+        session,
+        speed,
+        t0,
+        operator,
+        auto_ack: a.auto_ack,
+        fail_step: a.fail,
+        resume_hint: hint,
+    };
+    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cutover: cannot start the runtime: {e}");
+            return 1;
+        }
+    };
+    match rt.block_on(cutover::runtime::headless(opts)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("cutover: {e}");
+            e.exit_code()
+        }
+    }
+}
