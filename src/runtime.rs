@@ -234,8 +234,10 @@ pub async fn headless(opts: Options) -> Result<i32, RunError> {
         }
         if let Some(o) = finished {
             exec.kill_all(&mut rx).await;
-            let p = s.engine.projection(s.clock.now());
-            println!("{:>13}planned finish {}, actual {}", "", crate::runbook::time::t_clock(p.planned_end), crate::runbook::time::t_clock(s.clock.now()));
+            if o == Outcome::Completed {
+                let p = s.engine.projection(s.clock.now());
+                println!("{:>13}planned finish {}, actual {}", "", crate::runbook::time::t_clock(p.planned_end), crate::runbook::time::t_clock(s.clock.now()));
+            }
             println!("{:>13}journal: {}", "", s.journal.path().display());
             if let Some(l) = s.lock.take() {
                 l.release();

@@ -17,6 +17,9 @@ use crate::runbook::time::{Ms, human};
 use crate::runbook::{Command, OnFailure, Runbook, Step};
 use std::collections::HashMap;
 
+/// Lateness below this is the cost of running commands, not a delay worth recording.
+pub const LATE_NOISE: Ms = 1000;
+
 /// Operator name for automatic actions.
 pub const SYSTEM: &str = "system";
 
@@ -391,7 +394,7 @@ impl Engine {
     }
 
     fn start(&mut self, step: &Step, attempt: u32, now: Ms, out: &mut Vec<Effect>) {
-        let late = if self.rollback.is_none() { step.at.map(|at| now - at).filter(|l| *l > 0) } else { None };
+        let late = if self.rollback.is_none() { step.at.map(|at| now - at).filter(|l| *l >= LATE_NOISE) } else { None };
         let r = self.runs.get_mut(&step.id);
         if let Some(r) = r {
             r.attempts = attempt;

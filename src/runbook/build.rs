@@ -105,7 +105,11 @@ pub fn build(sink: &mut Sink, root: &Located, spots: &mut Spots) -> Option<Runbo
 
     Some(Runbook {
         path: sink.file.to_path_buf(),
-        dir: sink.file.parent().map(|p| p.to_path_buf()).unwrap_or_default(),
+        dir: std::fs::canonicalize(sink.file)
+            .ok()
+            .and_then(|p| p.parent().map(|d| d.to_path_buf()))
+            .or_else(|| sink.file.parent().map(|p| p.to_path_buf()))
+            .unwrap_or_default(),
         version: version?,
         title: title?,
         strategy: strategy?,

@@ -92,7 +92,8 @@ pub fn parse_offset(s: &str) -> Result<Ms, String> {
 /// The T-clock: `T-00:12:05`, `T+00:47:12`, `T+100:00:00`.
 pub fn t_clock(t: Ms) -> String {
     let sign = if t < 0 { '-' } else { '+' };
-    let secs = t.unsigned_abs() / 1000;
+    // Before T-0 the clock counts down, so a part-second still to go shows as a whole one.
+    let secs = if t < 0 { t.unsigned_abs().div_ceil(1000) } else { t.unsigned_abs() / 1000 };
     format!(
         "T{sign}{:02}:{:02}:{:02}",
         secs / 3600,
@@ -176,6 +177,7 @@ mod tests {
         assert_eq!(t_clock(-(12 * MIN + 5 * SEC)), "T-00:12:05");
         assert_eq!(t_clock(47 * MIN + 12 * SEC), "T+00:47:12");
         assert_eq!(t_clock(100 * HOUR), "T+100:00:00");
+        assert_eq!(t_clock(-500), "T-00:00:01");
         assert_eq!(t_offset(5 * MIN), "T+0:05");
         assert_eq!(t_offset(-24 * HOUR), "T-24:00");
         assert_eq!(human(45 * SEC), "45s");
