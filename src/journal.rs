@@ -154,6 +154,11 @@ pub struct Journal {
 pub fn open(dir: &Path, mode: Mode) -> Result<(Journal, Vec<Event>, Option<Repair>), JournalError> {
     let path = dir.join("journal.jsonl");
     let io = |source| JournalError::Io { path: path.clone(), source };
+    if let Ok(m) = std::fs::metadata(&path)
+        && !m.is_file()
+    {
+        return Err(io(std::io::Error::other("not a regular file")));
+    }
     let bytes = match std::fs::read(&path) {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
@@ -233,14 +238,15 @@ mod tests {
         drop(j);
         let p = dir.path().join("journal.jsonl");
         let mut f = OpenOptions::new().append(true).open(&p).unwrap();
-        f.write_all(br#"{"seq":3,"at":"x","t":1.0,"mo"#).unwrap();
+        let torn = br#"{"seq":3,"at":"x","t":1.0,"mo"#;
+        f.write_all(torn).unwrap();
         drop(f);
         let (mut j, evs, rep) = open(dir.path(), Mode::Drill).unwrap();
         assert_eq!(evs.len(), 2);
         assert_eq!(evs[0].t_ms(), -5000);
         assert_eq!(evs[1].step.as_deref(), Some("a"));
         let rep = rep.unwrap();
-        assert_eq!(rep.bytes, 30);
+        assert_eq!(rep.bytes, torn.len());
         assert!(std::fs::read_to_string(&rep.saved_to).unwrap().starts_with("{\"seq\":3"));
         let ev = j.append(&Entry::new("note", "ann"), 0).unwrap();
         assert_eq!(ev.seq, 3, "seq continues with no gap after a repair");
@@ -262,8 +268,8 @@ mod tests {
     #[test]
     fn full_disk_is_an_error_not_a_loss() {
         let dir = tempfile::tempdir().unwrap();
-        std::os::unix::fs::symlink("/dev/full", dir.path().join("journal.jsonl")).unwrap();
         let (mut j, _, _) = open(dir.path(), Mode::Drill).unwrap();
+        j.file = OpenOptions::new().append(true).open("/dev/full").unwrap();
         let err = j.append(&Entry::new("note", "x"), 0).unwrap_err().to_string();
         assert!(err.contains("No space left"), "{err}");
     }
