@@ -103,7 +103,7 @@ fn script_of(cmd: &Command) -> Option<String> {
 
 fn script_exists(sink: &mut Sink, dir: &Path, step: &Step, cmd: &Command, spots: &Spots) {
     let Some(script) = script_of(cmd) else { return };
-    let path = dir.join(&script);
+    let path = dir.join(script.trim_start_matches("./"));
     let pos = spots.get(step, "run");
     match std::fs::metadata(&path) {
         Err(_) => sink.warn(pos, format!("step `{}` runs `{script}`, which does not exist relative to the runbook ({})", step.id, path.display()), "scripts are found from the runbook's folder; fix the path or add the script"),

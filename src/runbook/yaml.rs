@@ -207,7 +207,12 @@ fn syntax_diagnostic(file: &Path, pos: Pos, msg: &str) -> Diagnostic {
         .map(|(a, _)| a)
         .unwrap_or(msg)
         .to_string();
-    let (message, hint) = if core.contains("budget breached") {
+    let (message, hint) = if core.contains("multiple YAML documents") || core.contains("Documents") {
+        (
+            "more than one YAML document (`---`) in the file".to_string(),
+            "a runbook is one document; remove the extra `---` and what follows, or split the file",
+        )
+    } else if core.contains("budget breached") {
         if core.contains("Depth") {
             (
                 "YAML is nested too deeply to be a runbook".to_string(),
@@ -228,11 +233,6 @@ fn syntax_diagnostic(file: &Path, pos: Pos, msg: &str) -> Diagnostic {
         (
             format!("YAML syntax: {}", core.split(", set ").next().unwrap_or(&core)),
             "each key may appear once per mapping; remove or rename the second one",
-        )
-    } else if core.contains("multiple YAML documents") {
-        (
-            "more than one YAML document (`---`) in the file".to_string(),
-            "a runbook is one document; remove the extra `---` and what follows, or split the file",
         )
     } else {
         (
