@@ -152,13 +152,12 @@ async fn run(mut cmd: tokio::process::Command, spec: Spawn, tx: mpsc::UnboundedS
             Err(e) => ExecResult::SpawnFailed(e.to_string()),
         },
         _ = tokio::time::sleep(timeout) => {
-            stop_group(pgid).await;
-            let _ = child.wait().await;
-            ExecResult::TimedOut(started.elapsed().as_millis() as Ms)
+            let ran = started.elapsed().as_millis() as Ms;
+            stop_group(pgid, &mut child).await;
+            ExecResult::TimedOut(ran)
         }
         _ = cancel => {
-            stop_group(pgid).await;
-            let _ = child.wait().await;
+            stop_group(pgid, &mut child).await;
             ExecResult::Killed
         }
     };
@@ -179,18 +178,24 @@ async fn lines<R: AsyncRead + Unpin>(r: R, step: String, stderr: bool, tx: mpsc:
     }
 }
 
-/// TERM the group, wait up to the grace for it to go, then KILL it.
-async fn stop_group(pgid: Option<Pid>) {
-    let Some(pgid) = pgid else { return };
+/// TERM the group, wait up to the grace for it to go, then KILL it. The leader is reaped as
+/// it goes, because an unreaped leader still counts as a member of its group.
+async fn stop_group(pgid: Option<Pid>, child: &mut tokio::process::Child) {
+    let Some(pgid) = pgid else {
+        let _ = child.kill().await;
+        return;
+    };
     let _ = killpg(pgid, Signal::SIGTERM);
     let deadline = Instant::now() + KILL_GRACE;
     while Instant::now() < deadline {
+        let _ = child.try_wait();
         if killpg(pgid, None).is_err() {
             return;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let _ = killpg(pgid, Signal::SIGKILL);
+    let _ = child.wait().await;
 }
 
 /// Finds processes left by a dead driver of session `dir` (by `CUTOVER_SESSION` in their
