@@ -29,7 +29,9 @@ pub fn runbook(dir: &Path, yaml: &str) -> PathBuf {
 
 pub fn journal(session: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(session.join("journal.jsonl")).unwrap_or_default();
-    text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad journal line {l:?}: {e}"))).collect()
+    // Only whole lines: a line still being written (or torn by a crash) is not an event yet.
+    let whole = text.rfind('\n').map(|i| &text[..=i]).unwrap_or("");
+    whole.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad journal line {l:?}: {e}"))).collect()
 }
 
 pub fn kinds(j: &[Value]) -> Vec<String> {
