@@ -75,14 +75,21 @@ pub struct RunArgs {
 }
 
 /// Parses `--t0`: RFC 3339, or `+10m` / `-5m` from now.
-pub fn parse_t0(s: &str, now: chrono::DateTime<chrono::Utc>) -> Result<chrono::DateTime<chrono::Utc>, String> {
+pub fn parse_t0(
+    s: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<chrono::DateTime<chrono::Utc>, String> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&chrono::Utc));
     }
     let (sign, rest) = match s.as_bytes().first() {
         Some(b'+') => (1, &s[1..]),
         Some(b'-') => (-1, &s[1..]),
-        _ => return Err(format!("--t0 `{s}`: use RFC 3339 (2026-12-05T02:00:00Z) or an offset from now (+10m, -1h)")),
+        _ => {
+            return Err(format!(
+                "--t0 `{s}`: use RFC 3339 (2026-12-05T02:00:00Z) or an offset from now (+10m, -1h)"
+            ));
+        }
     };
     let d = crate::runbook::time::parse_duration(rest).map_err(|e| format!("--t0 `{s}`: {e}"))?;
     Ok(now + chrono::Duration::milliseconds(sign * d))

@@ -26,7 +26,9 @@ impl Speed {
         }
         match s.parse::<f64>() {
             Ok(f) if f.is_finite() && f > 0.0 && f <= 100_000.0 => Ok(Speed::Factor(f)),
-            _ => Err(format!("`{s}` is not a speed: use a factor from 0.001 to 100000 (e.g. 60) or `max`")),
+            _ => Err(format!(
+                "`{s}` is not a speed: use a factor from 0.001 to 100000 (e.g. 60) or `max`"
+            )),
         }
     }
 
@@ -67,7 +69,9 @@ impl Clock for WallClock {
         (Utc::now() - self.t0).num_milliseconds()
     }
     fn real_wait(&self, t: Ms) -> Option<Duration> {
-        Some(Duration::from_millis(u64::try_from(t - self.now()).unwrap_or(0)))
+        Some(Duration::from_millis(
+            u64::try_from(t - self.now()).unwrap_or(0),
+        ))
     }
     fn jump_to(&mut self, _t: Ms) {}
 }

@@ -55,8 +55,17 @@ pub struct Executor {
 
 impl Executor {
     /// Commands run in `dir` (the runbook's folder) with the parent's environment plus `env`.
-    pub fn new(tx: mpsc::UnboundedSender<ExecEvent>, dir: PathBuf, env: Vec<(String, String)>) -> Self {
-        Self { tx, dir, env, running: HashMap::new() }
+    pub fn new(
+        tx: mpsc::UnboundedSender<ExecEvent>,
+        dir: PathBuf,
+        env: Vec<(String, String)>,
+    ) -> Self {
+        Self {
+            tx,
+            dir,
+            env,
+            running: HashMap::new(),
+        }
     }
 
     /// Starts `spec`; its events arrive on the channel.
@@ -99,12 +108,21 @@ impl Executor {
     }
 }
 
-fn build(command: &Command, dir: &Path, env: &[(String, String)], spec: &Spawn) -> tokio::process::Command {
+fn build(
+    command: &Command,
+    dir: &Path,
+    env: &[(String, String)],
+    spec: &Spawn,
+) -> tokio::process::Command {
     let mut cmd = match command {
         Command::Argv(argv) => {
             // A relative program path means "relative to the runbook", whatever our own cwd is.
             let prog = &argv[0];
-            let program = if prog.contains('/') && !prog.starts_with('/') { dir.join(prog) } else { PathBuf::from(prog) };
+            let program = if prog.contains('/') && !prog.starts_with('/') {
+                dir.join(prog)
+            } else {
+                PathBuf::from(prog)
+            };
             let mut c = tokio::process::Command::new(program);
             c.args(&argv[1..]);
             c
@@ -128,18 +146,37 @@ fn build(command: &Command, dir: &Path, env: &[(String, String)], spec: &Spawn) 
     cmd
 }
 
-async fn run(mut cmd: tokio::process::Command, spec: Spawn, tx: mpsc::UnboundedSender<ExecEvent>, cancel: oneshot::Receiver<()>) {
+async fn run(
+    mut cmd: tokio::process::Command,
+    spec: Spawn,
+    tx: mpsc::UnboundedSender<ExecEvent>,
+    cancel: oneshot::Receiver<()>,
+) {
     let send_exit = |result| {
-        let _ = tx.send(ExecEvent::Exited { step: spec.step.clone(), attempt: spec.attempt, stage: spec.stage, result });
+        let _ = tx.send(ExecEvent::Exited {
+            step: spec.step.clone(),
+            attempt: spec.attempt,
+            stage: spec.stage,
+            result,
+        });
     };
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => return send_exit(ExecResult::SpawnFailed(e.to_string())),
     };
-    let pgid = child.id().and_then(|p| i32::try_from(p).ok()).map(Pid::from_raw);
+    let pgid = child
+        .id()
+        .and_then(|p| i32::try_from(p).ok())
+        .map(Pid::from_raw);
     let readers = [
-        child.stdout.take().map(|o| tokio::spawn(lines(o, spec.step.clone(), false, tx.clone()))),
-        child.stderr.take().map(|e| tokio::spawn(lines(e, spec.step.clone(), true, tx.clone()))),
+        child
+            .stdout
+            .take()
+            .map(|o| tokio::spawn(lines(o, spec.step.clone(), false, tx.clone()))),
+        child
+            .stderr
+            .take()
+            .map(|e| tokio::spawn(lines(e, spec.step.clone(), true, tx.clone()))),
     ];
     let started = Instant::now();
     let timeout = Duration::from_millis(u64::try_from(spec.timeout).unwrap_or(0));
@@ -169,10 +206,22 @@ async fn run(mut cmd: tokio::process::Command, spec: Spawn, tx: mpsc::UnboundedS
     send_exit(result);
 }
 
-async fn lines<R: AsyncRead + Unpin>(r: R, step: String, stderr: bool, tx: mpsc::UnboundedSender<ExecEvent>) {
+async fn lines<R: AsyncRead + Unpin>(
+    r: R,
+    step: String,
+    stderr: bool,
+    tx: mpsc::UnboundedSender<ExecEvent>,
+) {
     let mut reader = BufReader::new(r).lines();
     while let Ok(Some(line)) = reader.next_line().await {
-        if tx.send(ExecEvent::Line { step: step.clone(), line, stderr }).is_err() {
+        if tx
+            .send(ExecEvent::Line {
+                step: step.clone(),
+                line,
+                stderr,
+            })
+            .is_err()
+        {
             break;
         }
     }
@@ -204,13 +253,19 @@ pub fn kill_leftovers(dir: &Path) -> Vec<i32> {
     let needle = format!("CUTOVER_SESSION={}", dir.display());
     let me = std::process::id() as i32;
     let mut found = Vec::new();
-    let Ok(entries) = std::fs::read_dir("/proc") else { return found };
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return found;
+    };
     for e in entries.flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
         if pid == me {
             continue;
         }
-        let Ok(env) = std::fs::read(e.path().join("environ")) else { continue };
+        let Ok(env) = std::fs::read(e.path().join("environ")) else {
+            continue;
+        };
         if env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes()) {
             found.push(pid);
         }

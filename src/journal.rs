@@ -122,7 +122,9 @@ pub enum JournalError {
         source: std::io::Error,
     },
     /// A whole line in the middle is not an event.
-    #[error("{path}:{line}: not a journal event ({reason}); only a torn last line is repaired automatically — inspect the file by hand")]
+    #[error(
+        "{path}:{line}: not a journal event ({reason}); only a torn last line is repaired automatically — inspect the file by hand"
+    )]
     Corrupt {
         /// The journal file.
         path: PathBuf,
@@ -153,7 +155,10 @@ pub struct Journal {
 /// Reads the journal in `dir` (repairing a torn tail) and opens it for appending.
 pub fn open(dir: &Path, mode: Mode) -> Result<(Journal, Vec<Event>, Option<Repair>), JournalError> {
     let path = dir.join("journal.jsonl");
-    let io = |source| JournalError::Io { path: path.clone(), source };
+    let io = |source| JournalError::Io {
+        path: path.clone(),
+        source,
+    };
     if let Ok(m) = std::fs::metadata(&path)
         && !m.is_file()
     {
@@ -164,16 +169,26 @@ pub fn open(dir: &Path, mode: Mode) -> Result<(Journal, Vec<Event>, Option<Repai
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(io(e)),
     };
-    let whole = bytes.iter().rposition(|b| *b == b'\n').map(|i| i + 1).unwrap_or(0);
+    let whole = bytes
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map(|i| i + 1)
+        .unwrap_or(0);
     let mut repair = None;
     if whole < bytes.len() {
         let torn = &bytes[whole..];
-        let saved_to = dir.join(format!("journal.torn-{}.txt", chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ")));
+        let saved_to = dir.join(format!(
+            "journal.torn-{}.txt",
+            chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ")
+        ));
         std::fs::write(&saved_to, torn).map_err(io)?;
         let f = OpenOptions::new().write(true).open(&path).map_err(io)?;
         f.set_len(whole as u64).map_err(io)?;
         f.sync_all().map_err(io)?;
-        repair = Some(Repair { bytes: torn.len(), saved_to });
+        repair = Some(Repair {
+            bytes: torn.len(),
+            saved_to,
+        });
     }
     let mut events = Vec::new();
     for (i, line) in bytes[..whole].split(|b| *b == b'\n').enumerate() {
@@ -187,9 +202,22 @@ pub fn open(dir: &Path, mode: Mode) -> Result<(Journal, Vec<Event>, Option<Repai
         })?;
         events.push(ev);
     }
-    let file = OpenOptions::new().create(true).append(true).open(&path).map_err(io)?;
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(io)?;
     let next_seq = events.last().map(|e| e.seq + 1).unwrap_or(1);
-    Ok((Journal { path, file, next_seq, mode }, events, repair))
+    Ok((
+        Journal {
+            path,
+            file,
+            next_seq,
+            mode,
+        },
+        events,
+        repair,
+    ))
 }
 
 impl Journal {
@@ -210,7 +238,10 @@ impl Journal {
             source: std::io::Error::other(e),
         })?;
         line.push(b'\n');
-        let io = |source| JournalError::Io { path: self.path.clone(), source };
+        let io = |source| JournalError::Io {
+            path: self.path.clone(),
+            source,
+        };
         // One write of the whole line, then fsync: a crash leaves at most a torn last line.
         self.file.write_all(&line).map_err(io)?;
         self.file.sync_data().map_err(io)?;
@@ -233,8 +264,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (mut j, evs, rep) = open(dir.path(), Mode::Drill).unwrap();
         assert!(evs.is_empty() && rep.is_none());
-        j.append(&Entry::new("note", "ann").with("text", "hi"), -5000).unwrap();
-        j.append(&Entry::new("step_done", "system").step("a"), 1000).unwrap();
+        j.append(&Entry::new("note", "ann").with("text", "hi"), -5000)
+            .unwrap();
+        j.append(&Entry::new("step_done", "system").step("a"), 1000)
+            .unwrap();
         drop(j);
         let p = dir.path().join("journal.jsonl");
         let mut f = OpenOptions::new().append(true).open(&p).unwrap();
@@ -247,7 +280,11 @@ mod tests {
         assert_eq!(evs[1].step.as_deref(), Some("a"));
         let rep = rep.unwrap();
         assert_eq!(rep.bytes, torn.len());
-        assert!(std::fs::read_to_string(&rep.saved_to).unwrap().starts_with("{\"seq\":3"));
+        assert!(
+            std::fs::read_to_string(&rep.saved_to)
+                .unwrap()
+                .starts_with("{\"seq\":3")
+        );
         let ev = j.append(&Entry::new("note", "ann"), 0).unwrap();
         assert_eq!(ev.seq, 3, "seq continues with no gap after a repair");
         let text = std::fs::read_to_string(&p).unwrap();
@@ -270,7 +307,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (mut j, _, _) = open(dir.path(), Mode::Drill).unwrap();
         j.file = OpenOptions::new().append(true).open("/dev/full").unwrap();
-        let err = j.append(&Entry::new("note", "x"), 0).unwrap_err().to_string();
+        let err = j
+            .append(&Entry::new("note", "x"), 0)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("No space left"), "{err}");
     }
 }

@@ -5,12 +5,12 @@
 //! TUI) performs those effects — journal appends (fsynced first), command spawns, kills —
 //! against an injected `clock`. The `journal` is the session's source of truth for resume.
 
-pub mod runbook;
+pub mod cli;
 pub mod clock;
 pub mod engine;
-pub mod journal;
-pub mod session;
 pub mod exec;
+pub mod journal;
 pub mod print;
+pub mod runbook;
 pub mod runtime;
-pub mod cli;
+pub mod session;

@@ -16,7 +16,9 @@ fn main() -> ExitCode {
         Cmd::Drill(a) => drive(a, Mode::Drill),
         Cmd::Run(a) => drive(a, Mode::Live),
         Cmd::Watch { .. } | Cmd::Report { .. } => {
-            eprintln!("cutover: `watch` and `report` are not in this version yet; read the session's journal.jsonl meanwhile");
+            eprintln!(
+                "cutover: `watch` and `report` are not in this version yet; read the session's journal.jsonl meanwhile"
+            );
             2
         }
     };
@@ -36,7 +38,15 @@ fn validate(files: &[std::path::PathBuf]) -> i32 {
             failed = true;
             eprintln!("{}: {errors} error(s), {warnings} warning(s)", f.display());
         } else {
-            println!("{}: ok{}", f.display(), if warnings > 0 { format!(" ({warnings} warning(s))") } else { String::new() });
+            println!(
+                "{}: ok{}",
+                f.display(),
+                if warnings > 0 {
+                    format!(" ({warnings} warning(s))")
+                } else {
+                    String::new()
+                }
+            );
         }
     }
     if failed { 2 } else { 0 }
@@ -50,9 +60,17 @@ fn usage(msg: &str) -> i32 {
 fn drive(a: RunArgs, mode: Mode) -> i32 {
     let drill = mode == Mode::Drill;
     if !drill {
-        for (set, flag) in [(a.speed.is_some(), "--speed"), (a.fail.is_some(), "--fail"), (a.scenario.is_some(), "--scenario"), (a.list_scenarios, "--list-scenarios")] {
+        for (set, flag) in [
+            (a.speed.is_some(), "--speed"),
+            (a.fail.is_some(), "--fail"),
+            (a.scenario.is_some(), "--scenario"),
+            (a.list_scenarios, "--list-scenarios"),
+        ] {
             if set {
-                return usage(&format!("{flag} is for drills only: `cutover drill {} {flag} …`", a.file.display()));
+                return usage(&format!(
+                    "{flag} is for drills only: `cutover drill {} {flag} …`",
+                    a.file.display()
+                ));
             }
         }
     }
@@ -63,7 +81,11 @@ fn drive(a: RunArgs, mode: Mode) -> i32 {
         }
     }
     let Some(rb) = loaded.runbook else {
-        eprintln!("{}: invalid runbook; `cutover validate {}` lists every problem", a.file.display(), a.file.display());
+        eprintln!(
+            "{}: invalid runbook; `cutover validate {}` lists every problem",
+            a.file.display(),
+            a.file.display()
+        );
         return 2;
     };
     if a.list_scenarios {
@@ -71,20 +93,37 @@ fn drive(a: RunArgs, mode: Mode) -> i32 {
         return 0;
     }
     if let Some(s) = &a.scenario {
-        return usage(&format!("--scenario {s}: this runbook defines no drill scenarios"));
+        return usage(&format!(
+            "--scenario {s}: this runbook defines no drill scenarios"
+        ));
     }
     if let Some(f) = &a.fail
         && rb.step(f).is_none()
     {
         let ids: Vec<&str> = rb.steps().map(|s| s.id.as_str()).collect();
-        let near = runbook::reader::nearest(f, &ids).map(|n| format!(" Did you mean `{n}`?")).unwrap_or_default();
-        return usage(&format!("--fail {f}: no step has that id.{near} Steps: {}", ids.join(", ")));
+        let near = runbook::reader::nearest(f, &ids)
+            .map(|n| format!(" Did you mean `{n}`?"))
+            .unwrap_or_default();
+        return usage(&format!(
+            "--fail {f}: no step has that id.{near} Steps: {}",
+            ids.join(", ")
+        ));
     }
-    let speed = match a.speed.as_deref().map(Speed::parse).unwrap_or(Ok(Speed::Factor(60.0))) {
+    let speed = match a
+        .speed
+        .as_deref()
+        .map(Speed::parse)
+        .unwrap_or(Ok(Speed::Factor(60.0)))
+    {
         Ok(s) => s,
         Err(e) => return usage(&format!("--speed {e}")),
     };
-    let t0 = match a.t0.as_deref().map(|s| parse_t0(s, chrono::Utc::now())).transpose() {
+    let t0 = match a
+        .t0
+        .as_deref()
+        .map(|s| parse_t0(s, chrono::Utc::now()))
+        .transpose()
+    {
         Ok(t) => t,
         Err(e) => return usage(&e),
     };
@@ -94,13 +133,26 @@ fn drive(a: RunArgs, mode: Mode) -> i32 {
     if let Some(t) = &a.theme
         && t != "dark"
     {
-        return usage(&format!("--theme {t}: themes arrive with the cockpit screen"));
+        return usage(&format!(
+            "--theme {t}: themes arrive with the cockpit screen"
+        ));
     }
     let new_session = a.session.is_none();
-    let session = a.session.clone().unwrap_or_else(|| cutover::session::new_dir(&cutover::session::default_root(), &a.file, mode.as_str()));
-    let operator = a.operator.clone().or_else(|| std::env::var("USER").ok()).filter(|s| !s.is_empty()).unwrap_or_else(|| "operator".into());
+    let session = a.session.clone().unwrap_or_else(|| {
+        cutover::session::new_dir(&cutover::session::default_root(), &a.file, mode.as_str())
+    });
+    let operator = a
+        .operator
+        .clone()
+        .or_else(|| std::env::var("USER").ok())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "operator".into());
     let verb = if drill { "drill" } else { "run" };
-    let mut hint = format!("cutover {verb} {} --session {} --headless", a.file.display(), session.display());
+    let mut hint = format!(
+        "cutover {verb} {} --session {} --headless",
+        a.file.display(),
+        session.display()
+    );
     if let Some(s) = &a.speed {
         hint.push_str(&format!(" --speed {s}"));
     }
@@ -121,7 +173,11 @@ fn drive(a: RunArgs, mode: Mode) -> i32 {
         fail_step: a.fail,
         resume_hint: hint,
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cutover: cannot start the runtime: {e}");

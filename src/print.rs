@@ -14,38 +14,216 @@ pub fn event_line(rb: &Runbook, ev: &Event) -> Option<String> {
     let clock = t_clock(ev.t_ms());
     let step = ev.step.clone().unwrap_or_default();
     let title = rb.step(&step).map(|s| s.title.clone()).unwrap_or_default();
-    let owner = rb.step(&step).and_then(|s| s.owner.clone()).map(|o| format!("  [{o}]")).unwrap_or_default();
-    let by = |ev: &Event| if ev.operator == "system" { String::new() } else { format!(" by {}", ev.operator) };
-    let rb_tag = if ev.str("procedure") == Some("rollback") { "⟲ " } else { "" };
-    let late = secs(ev, "late_s").map(|l| format!("  (late {l})")).unwrap_or_default();
-    let attempt = ev.num("attempt").filter(|a| *a > 1.0).map(|a| format!(" (attempt {a})")).unwrap_or_default();
+    let owner = rb
+        .step(&step)
+        .and_then(|s| s.owner.clone())
+        .map(|o| format!("  [{o}]"))
+        .unwrap_or_default();
+    let by = |ev: &Event| {
+        if ev.operator == "system" {
+            String::new()
+        } else {
+            format!(" by {}", ev.operator)
+        }
+    };
+    let rb_tag = if ev.str("procedure") == Some("rollback") {
+        "⟲ "
+    } else {
+        ""
+    };
+    let late = secs(ev, "late_s")
+        .map(|l| format!("  (late {l})"))
+        .unwrap_or_default();
+    let attempt = ev
+        .num("attempt")
+        .filter(|a| *a > 1.0)
+        .map(|a| format!(" (attempt {a})"))
+        .unwrap_or_default();
     let (glyph, text) = match ev.kind.as_str() {
-        "session_started" => ("●", format!("session started: {} · {}{} · operator {}", rb.title, ev.mode.as_str().to_uppercase(), ev.str("speed").map(|s| format!(" {s}")).unwrap_or_default(), ev.operator)),
-        "session_resumed" => ("●", format!("session resumed by {} (pid {})", ev.operator, ev.num("pid").unwrap_or(0.0))),
-        "lock_taken_over" => ("!", format!("took over the lock of dead pid {} (operator {})", ev.num("previous_pid").unwrap_or(0.0), ev.str("previous_operator").unwrap_or("?"))),
-        "journal_repaired" => ("!", format!("journal had a torn last line ({} bytes, from a crash): cut off and kept in {}", ev.num("bytes").unwrap_or(0.0), ev.str("saved_to").unwrap_or("?"))),
-        "leftovers_killed" => ("!", format!("killed processes left running by the dead cockpit: {}", ev.data.get("pids").map(|p| p.to_string()).unwrap_or_default())),
-        "runbook_changed" => ("!", "the runbook file changed since this session started".into()),
-        "step_waiting" => ("◆", format!("{rb_tag}{step:<24} {title}{owner} — manual step, waiting for confirmation{late}")),
-        "step_confirmed" if ev.data.get("auto_ack").and_then(|v| v.as_bool()) == Some(true) => return None,
+        "session_started" => (
+            "●",
+            format!(
+                "session started: {} · {}{} · operator {}",
+                rb.title,
+                ev.mode.as_str().to_uppercase(),
+                ev.str("speed").map(|s| format!(" {s}")).unwrap_or_default(),
+                ev.operator
+            ),
+        ),
+        "session_resumed" => (
+            "●",
+            format!(
+                "session resumed by {} (pid {})",
+                ev.operator,
+                ev.num("pid").unwrap_or(0.0)
+            ),
+        ),
+        "lock_taken_over" => (
+            "!",
+            format!(
+                "took over the lock of dead pid {} (operator {})",
+                ev.num("previous_pid").unwrap_or(0.0),
+                ev.str("previous_operator").unwrap_or("?")
+            ),
+        ),
+        "journal_repaired" => (
+            "!",
+            format!(
+                "journal had a torn last line ({} bytes, from a crash): cut off and kept in {}",
+                ev.num("bytes").unwrap_or(0.0),
+                ev.str("saved_to").unwrap_or("?")
+            ),
+        ),
+        "leftovers_killed" => (
+            "!",
+            format!(
+                "killed processes left running by the dead cockpit: {}",
+                ev.data
+                    .get("pids")
+                    .map(|p| p.to_string())
+                    .unwrap_or_default()
+            ),
+        ),
+        "runbook_changed" => (
+            "!",
+            "the runbook file changed since this session started".into(),
+        ),
+        "step_waiting" => (
+            "◆",
+            format!(
+                "{rb_tag}{step:<24} {title}{owner} — manual step, waiting for confirmation{late}"
+            ),
+        ),
+        "step_confirmed" if ev.data.get("auto_ack").and_then(|v| v.as_bool()) == Some(true) => {
+            return None;
+        }
         "step_confirmed" => ("✓", format!("{rb_tag}{step:<24} confirmed{}", by(ev))),
-        "step_started" => ("▶", format!("{rb_tag}{step:<24} {title}{owner}{attempt}{late}\n{:>13}$ {}", "", ev.str("command").unwrap_or(""))),
-        "step_verifying" => ("?", format!("{rb_tag}{step:<24} verifying: $ {}", ev.str("command").unwrap_or(""))),
-        "step_holding" => ("⏳", format!("{rb_tag}{step:<24} holding {} (until {})", secs(ev, "hold_s").unwrap_or_default(), ev.num("until_t").map(|u| t_clock((u * 1000.0) as i64)).unwrap_or_default())),
-        "step_done" => ("✓", format!("{rb_tag}{step:<24} done{}{}{}", secs(ev, "duration_s").map(|d| format!(" in {d}")).unwrap_or_default(), secs(ev, "expect_s").map(|d| format!(" (expected {d})")).unwrap_or_default(), by(ev))),
-        "step_failed" => ("✗", format!("{rb_tag}{step:<24} FAILED: {} → {}", ev.str("reason").unwrap_or("?"), match ev.str("next") { Some("retry") => "retrying".to_string(), Some("pause") => "paused, waiting for the operator".into(), Some("rollback") => "rolling back".into(), Some("continue") => "continuing".into(), other => other.unwrap_or("?").to_string() })),
-        "step_skipped" => ("↷", format!("{rb_tag}{step:<24} skipped{}: {}", by(ev), ev.str("reason").unwrap_or(""))),
-        "step_interrupted" => ("!", format!("{rb_tag}{step:<24} was interrupted (attempt {}){}", ev.num("attempt").unwrap_or(1.0), if ev.data.get("rerun_safe").and_then(|v| v.as_bool()) == Some(true) { "; rerun_safe: it will run again" } else { "; not rerun_safe: needs the operator" })),
+        "step_started" => (
+            "▶",
+            format!(
+                "{rb_tag}{step:<24} {title}{owner}{attempt}{late}\n{:>13}$ {}",
+                "",
+                ev.str("command").unwrap_or("")
+            ),
+        ),
+        "step_verifying" => (
+            "?",
+            format!(
+                "{rb_tag}{step:<24} verifying: $ {}",
+                ev.str("command").unwrap_or("")
+            ),
+        ),
+        "step_holding" => (
+            "⏳",
+            format!(
+                "{rb_tag}{step:<24} holding {} (until {})",
+                secs(ev, "hold_s").unwrap_or_default(),
+                ev.num("until_t")
+                    .map(|u| t_clock((u * 1000.0) as i64))
+                    .unwrap_or_default()
+            ),
+        ),
+        "step_done" => (
+            "✓",
+            format!(
+                "{rb_tag}{step:<24} done{}{}{}",
+                secs(ev, "duration_s")
+                    .map(|d| format!(" in {d}"))
+                    .unwrap_or_default(),
+                secs(ev, "expect_s")
+                    .map(|d| format!(" (expected {d})"))
+                    .unwrap_or_default(),
+                by(ev)
+            ),
+        ),
+        "step_failed" => (
+            "✗",
+            format!(
+                "{rb_tag}{step:<24} FAILED: {} → {}",
+                ev.str("reason").unwrap_or("?"),
+                match ev.str("next") {
+                    Some("retry") => "retrying".to_string(),
+                    Some("pause") => "paused, waiting for the operator".into(),
+                    Some("rollback") => "rolling back".into(),
+                    Some("continue") => "continuing".into(),
+                    other => other.unwrap_or("?").to_string(),
+                }
+            ),
+        ),
+        "step_skipped" => (
+            "↷",
+            format!(
+                "{rb_tag}{step:<24} skipped{}: {}",
+                by(ev),
+                ev.str("reason").unwrap_or("")
+            ),
+        ),
+        "step_interrupted" => (
+            "!",
+            format!(
+                "{rb_tag}{step:<24} was interrupted (attempt {}){}",
+                ev.num("attempt").unwrap_or(1.0),
+                if ev.data.get("rerun_safe").and_then(|v| v.as_bool()) == Some(true) {
+                    "; rerun_safe: it will run again"
+                } else {
+                    "; not rerun_safe: needs the operator"
+                }
+            ),
+        ),
         "step_retry" => ("↻", format!("{step:<24} retry{}", by(ev))),
-        "point_of_no_return" => ("⚠", format!("{step:<24} POINT OF NO RETURN passed: rollback is no longer possible")),
-        "rollback_started" => ("⟲", format!("ROLLBACK started{}: {} · \"{}\" · {} steps, planned {}", by(ev), ev.str("reason").unwrap_or("?"), ev.str("procedure").unwrap_or("?"), ev.num("steps").unwrap_or(0.0), secs(ev, "planned_s").unwrap_or_default())),
-        "rollback_done" => ("⟲", format!("ROLLBACK done in {} (planned {})", secs(ev, "actual_s").unwrap_or_default(), secs(ev, "planned_s").unwrap_or_default())),
-        "rollback_request_ignored" => ("!", format!("rollback request ignored{}: {}", by(ev), ev.str("why").unwrap_or(""))),
-        "hold" => ("⏸", format!("HOLD{}: no new step starts until resumed", by(ev))),
+        "point_of_no_return" => (
+            "⚠",
+            format!("{step:<24} POINT OF NO RETURN passed: rollback is no longer possible"),
+        ),
+        "rollback_started" => (
+            "⟲",
+            format!(
+                "ROLLBACK started{}: {} · \"{}\" · {} steps, planned {}",
+                by(ev),
+                ev.str("reason").unwrap_or("?"),
+                ev.str("procedure").unwrap_or("?"),
+                ev.num("steps").unwrap_or(0.0),
+                secs(ev, "planned_s").unwrap_or_default()
+            ),
+        ),
+        "rollback_done" => (
+            "⟲",
+            format!(
+                "ROLLBACK done in {} (planned {})",
+                secs(ev, "actual_s").unwrap_or_default(),
+                secs(ev, "planned_s").unwrap_or_default()
+            ),
+        ),
+        "rollback_request_ignored" => (
+            "!",
+            format!(
+                "rollback request ignored{}: {}",
+                by(ev),
+                ev.str("why").unwrap_or("")
+            ),
+        ),
+        "hold" => (
+            "⏸",
+            format!("HOLD{}: no new step starts until resumed", by(ev)),
+        ),
         "resumed" => ("▶", format!("hold released{}", by(ev))),
-        "note" => ("✎", format!("note{}: {}", by(ev), ev.str("text").unwrap_or(""))),
+        "note" => (
+            "✎",
+            format!("note{}: {}", by(ev), ev.str("text").unwrap_or("")),
+        ),
         "session_stopped" => ("⏸", format!("stopped: {}", ev.str("reason").unwrap_or(""))),
-        "session_ended" => ("■", format!("{} (exit {})", match ev.str("outcome") { Some("completed") => "COMPLETE", Some("rolled_back") => "ROLLED BACK", _ => "ABORTED" }, ev.num("exit_code").unwrap_or(1.0))),
+        "session_ended" => (
+            "■",
+            format!(
+                "{} (exit {})",
+                match ev.str("outcome") {
+                    Some("completed") => "COMPLETE",
+                    Some("rolled_back") => "ROLLED BACK",
+                    _ => "ABORTED",
+                },
+                ev.num("exit_code").unwrap_or(1.0)
+            ),
+        ),
         _ => return None,
     };
     Some(format!("{clock:>11}  {glyph} {text}"))

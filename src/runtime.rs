@@ -95,8 +95,12 @@ pub struct Session {
 
 /// Opens (or creates) the session and prepares engine and clock.
 pub fn open(opts: &Options) -> Result<Session, RunError> {
-    std::fs::create_dir_all(opts.session.join("output"))
-        .map_err(|e| RunError::Session(format!("cannot create session folder {}: {e}", opts.session.display())))?;
+    std::fs::create_dir_all(opts.session.join("output")).map_err(|e| {
+        RunError::Session(format!(
+            "cannot create session folder {}: {e}",
+            opts.session.display()
+        ))
+    })?;
     let (lock, stale) = session::acquire(&opts.session, &opts.operator)?;
     let (journal, events, repair) = journal::open(&opts.session, opts.mode)?;
     let rb = &opts.runbook;
@@ -105,17 +109,33 @@ pub fn open(opts: &Options) -> Result<Session, RunError> {
         if f.mode != opts.mode {
             return Err(RunError::Session(format!(
                 "session {} is a {} session; resume it with `cutover {}`, not `cutover {}`",
-                opts.session.display(), f.mode.as_str(), if f.mode == Mode::Drill { "drill" } else { "run" }, if opts.mode == Mode::Drill { "drill" } else { "run" }
+                opts.session.display(),
+                f.mode.as_str(),
+                if f.mode == Mode::Drill {
+                    "drill"
+                } else {
+                    "run"
+                },
+                if opts.mode == Mode::Drill {
+                    "drill"
+                } else {
+                    "run"
+                }
             )));
         }
         if f.str("runbook_title").is_some_and(|t| t != rb.title) {
             return Err(RunError::Session(format!(
                 "session {} belongs to runbook \"{}\", not \"{}\"",
-                opts.session.display(), f.str("runbook_title").unwrap_or("?"), rb.title
+                opts.session.display(),
+                f.str("runbook_title").unwrap_or("?"),
+                rb.title
             )));
         }
     }
-    let cfg = Config { auto_ack: opts.auto_ack, fail_step: opts.fail_step.clone() };
+    let cfg = Config {
+        auto_ack: opts.auto_ack,
+        fail_step: opts.fail_step.clone(),
+    };
     let mut engine = Engine::new(rb.clone(), cfg);
     engine.replay(&events);
     let already_ended = engine.outcome;
@@ -164,16 +184,33 @@ pub fn open(opts: &Options) -> Result<Session, RunError> {
             }
             pending.push(e);
         } else {
-            pending.push(Entry::new("session_resumed", &opts.operator).with("pid", std::process::id()));
-            if first.and_then(|f| f.str("fingerprint")).is_some_and(|f| f != rb.fingerprint) {
-                pending.push(Entry::new("runbook_changed", "system").with("fingerprint", rb.fingerprint.clone()));
+            pending.push(
+                Entry::new("session_resumed", &opts.operator).with("pid", std::process::id()),
+            );
+            if first
+                .and_then(|f| f.str("fingerprint"))
+                .is_some_and(|f| f != rb.fingerprint)
+            {
+                pending.push(
+                    Entry::new("runbook_changed", "system")
+                        .with("fingerprint", rb.fingerprint.clone()),
+                );
             }
         }
         if let Some(h) = stale.filter(|h| h.pid != std::process::id()) {
-            pending.push(Entry::new("lock_taken_over", &opts.operator).with("previous_pid", h.pid).with("previous_operator", h.operator).with("previous_since", h.since));
+            pending.push(
+                Entry::new("lock_taken_over", &opts.operator)
+                    .with("previous_pid", h.pid)
+                    .with("previous_operator", h.operator)
+                    .with("previous_since", h.since),
+            );
         }
         if let Some(r) = repair {
-            pending.push(Entry::new("journal_repaired", "system").with("bytes", r.bytes).with("saved_to", r.saved_to.display().to_string()));
+            pending.push(
+                Entry::new("journal_repaired", "system")
+                    .with("bytes", r.bytes)
+                    .with("saved_to", r.saved_to.display().to_string()),
+            );
         }
         let left = kill_leftovers(&opts.session);
         if !left.is_empty() {
@@ -185,15 +222,29 @@ pub fn open(opts: &Options) -> Result<Session, RunError> {
             }
         }
     }
-    Ok(Session { engine, clock, journal, lock: Some(lock), pending, already_ended })
+    Ok(Session {
+        engine,
+        clock,
+        journal,
+        lock: Some(lock),
+        pending,
+        already_ended,
+    })
 }
 
 /// Runs a session without a screen; returns the exit code.
 pub async fn headless(opts: Options) -> Result<i32, RunError> {
     let mut s = open(&opts)?;
-    let out = Out { rb: opts.runbook.clone() };
+    let out = Out {
+        rb: opts.runbook.clone(),
+    };
     if let Some(o) = s.already_ended {
-        println!("session {} has already ended: {} (exit {})", opts.session.display(), o.as_str(), o.exit_code());
+        println!(
+            "session {} has already ended: {} (exit {})",
+            opts.session.display(),
+            o.as_str(),
+            o.exit_code()
+        );
         if let Some(l) = s.lock.take() {
             l.release();
         }
@@ -203,13 +254,21 @@ pub async fn headless(opts: Options) -> Result<i32, RunError> {
     let session_abs = std::fs::canonicalize(&opts.session).unwrap_or(opts.session.clone());
     let env = vec![
         ("CUTOVER_MODE".to_string(), opts.mode.as_str().to_string()),
-        ("CUTOVER_SESSION".to_string(), session_abs.display().to_string()),
+        (
+            "CUTOVER_SESSION".to_string(),
+            session_abs.display().to_string(),
+        ),
         ("CUTOVER_OPERATOR".to_string(), opts.operator.clone()),
     ];
     let mut exec = Executor::new(tx, opts.runbook.dir.clone(), env);
-    let mut logs = OutputLogs { dir: opts.session.join("output"), files: Default::default() };
-    let mut sigint = signal(SignalKind::interrupt()).map_err(|e| RunError::Session(e.to_string()))?;
-    let mut sigterm = signal(SignalKind::terminate()).map_err(|e| RunError::Session(e.to_string()))?;
+    let mut logs = OutputLogs {
+        dir: opts.session.join("output"),
+        files: Default::default(),
+    };
+    let mut sigint =
+        signal(SignalKind::interrupt()).map_err(|e| RunError::Session(e.to_string()))?;
+    let mut sigterm =
+        signal(SignalKind::terminate()).map_err(|e| RunError::Session(e.to_string()))?;
     let mut sighup = signal(SignalKind::hangup()).map_err(|e| RunError::Session(e.to_string()))?;
 
     let mut effects: Vec<Effect> = s.pending.drain(..).map(Effect::Journal).collect();
@@ -223,7 +282,10 @@ pub async fn headless(opts: Options) -> Result<i32, RunError> {
                     Err(err) => {
                         exec.kill_all(&mut rx).await;
                         eprintln!("cutover: cannot write the journal: {err}");
-                        eprintln!("cutover: stopped before anything else happened; the last event shown is the last one recorded. Free the disk and resume with: {}", opts.resume_hint);
+                        eprintln!(
+                            "cutover: stopped before anything else happened; the last event shown is the last one recorded. Free the disk and resume with: {}",
+                            opts.resume_hint
+                        );
                         return Ok(1);
                     }
                 },
@@ -236,7 +298,12 @@ pub async fn headless(opts: Options) -> Result<i32, RunError> {
             exec.kill_all(&mut rx).await;
             if o == Outcome::Completed {
                 let p = s.engine.projection(s.clock.now());
-                println!("{:>13}planned finish {}, actual {}", "", crate::runbook::time::t_clock(p.planned_end), crate::runbook::time::t_clock(s.clock.now()));
+                println!(
+                    "{:>13}planned finish {}, actual {}",
+                    "",
+                    crate::runbook::time::t_clock(p.planned_end),
+                    crate::runbook::time::t_clock(s.clock.now())
+                );
             }
             println!("{:>13}journal: {}", "", s.journal.path().display());
             if let Some(l) = s.lock.take() {
@@ -247,11 +314,17 @@ pub async fn headless(opts: Options) -> Result<i32, RunError> {
         if !s.engine.busy()
             && let Some(why) = s.engine.needs_operator()
         {
-            let entry = Entry::new("session_stopped", "system").with("reason", format!("{why} (headless: no operator at the keys)"));
+            let entry = Entry::new("session_stopped", "system").with(
+                "reason",
+                format!("{why} (headless: no operator at the keys)"),
+            );
             if let Ok(ev) = s.journal.append(&entry, s.clock.now()) {
                 out.event(&ev);
             }
-            println!("{:>13}the session is paused and resumable: {}", "", opts.resume_hint);
+            println!(
+                "{:>13}the session is paused and resumable: {}",
+                "", opts.resume_hint
+            );
             if let Some(l) = s.lock.take() {
                 l.release();
             }
@@ -264,7 +337,9 @@ pub async fn headless(opts: Options) -> Result<i32, RunError> {
                 None => {
                     // Not busy, not waiting for anyone, nothing due: cannot happen with a valid
                     // runbook, but never spin or hang silently.
-                    eprintln!("cutover: the engine has nothing to do and is not finished; stopping (resumable)");
+                    eprintln!(
+                        "cutover: the engine has nothing to do and is not finished; stopping (resumable)"
+                    );
                     return Ok(1);
                 }
                 Some(t) if s.clock.real_wait(t).is_none() => {
@@ -275,7 +350,9 @@ pub async fn headless(opts: Options) -> Result<i32, RunError> {
                 _ => {}
             }
         }
-        let sleep_for = wake.and_then(|t| s.clock.real_wait(t)).unwrap_or(Duration::from_secs(3600));
+        let sleep_for = wake
+            .and_then(|t| s.clock.real_wait(t))
+            .unwrap_or(Duration::from_secs(3600));
         let mut msgs = Vec::new();
         tokio::select! {
             ev = rx.recv() => {
@@ -305,22 +382,43 @@ fn handle(ev: ExecEvent, msgs: &mut Vec<Msg>, logs: &mut OutputLogs) {
             logs.write(&step, &line, stderr);
             msgs.push(Msg::Output { step, line });
         }
-        ExecEvent::Exited { step, attempt, stage, result } => msgs.push(Msg::Exited { step, attempt, stage, result }),
+        ExecEvent::Exited {
+            step,
+            attempt,
+            stage,
+            result,
+        } => msgs.push(Msg::Exited {
+            step,
+            attempt,
+            stage,
+            result,
+        }),
     }
 }
 
-async fn stop(s: &mut Session, exec: &mut Executor, rx: &mut mpsc::UnboundedReceiver<ExecEvent>, out: &Out, signal: &str, opts: &Options) -> Result<i32, RunError> {
+async fn stop(
+    s: &mut Session,
+    exec: &mut Executor,
+    rx: &mut mpsc::UnboundedReceiver<ExecEvent>,
+    out: &Out,
+    signal: &str,
+    opts: &Options,
+) -> Result<i32, RunError> {
     let running = exec.running();
     exec.kill_all(rx).await;
     for id in running {
         let attempt = s.engine.run_of(&id).map(|r| r.attempts).unwrap_or(1);
         let rerun = opts.runbook.step(&id).is_some_and(|st| st.rerun_safe);
-        let e = Entry::new("step_interrupted", "system").step(&id).with("attempt", attempt).with("rerun_safe", rerun);
+        let e = Entry::new("step_interrupted", "system")
+            .step(&id)
+            .with("attempt", attempt)
+            .with("rerun_safe", rerun);
         if let Ok(ev) = s.journal.append(&e, s.clock.now()) {
             out.event(&ev);
         }
     }
-    let e = Entry::new("session_stopped", &opts.operator).with("reason", format!("stopped by {signal}"));
+    let e = Entry::new("session_stopped", &opts.operator)
+        .with("reason", format!("stopped by {signal}"));
     if let Ok(ev) = s.journal.append(&e, s.clock.now()) {
         out.event(&ev);
     }
@@ -340,8 +438,21 @@ struct OutputLogs {
 impl OutputLogs {
     fn write(&mut self, step: &str, line: &str, stderr: bool) {
         if !self.files.contains_key(step) {
-            let safe: String = step.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect();
-            if let Ok(f) = std::fs::OpenOptions::new().create(true).append(true).open(self.dir.join(format!("{safe}.log"))) {
+            let safe: String = step
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            if let Ok(f) = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(self.dir.join(format!("{safe}.log")))
+            {
                 self.files.insert(step.to_string(), f);
             }
         }

@@ -70,7 +70,10 @@ fn host() -> String {
 /// dead process whose lock is being taken over.
 pub fn acquire(dir: &Path, operator: &str) -> Result<(SessionLock, Option<Holder>), LockError> {
     let d = dir.display().to_string();
-    let io = |source| LockError::Io { dir: d.clone(), source };
+    let io = |source| LockError::Io {
+        dir: d.clone(),
+        source,
+    };
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -118,13 +121,21 @@ pub fn default_root() -> PathBuf {
     if let Some(x) = std::env::var_os("XDG_STATE_HOME") {
         return PathBuf::from(x).join("cutover").join("sessions");
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
-    home.join(".local").join("state").join("cutover").join("sessions")
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."));
+    home.join(".local")
+        .join("state")
+        .join("cutover")
+        .join("sessions")
 }
 
 /// A new, not yet existing session folder name for `runbook` under `root`.
 pub fn new_dir(root: &Path, runbook: &Path, mode: &str) -> PathBuf {
-    let stem = runbook.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "runbook".into());
+    let stem = runbook
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "runbook".into());
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
     let base = format!("{stem}-{mode}-{stamp}");
     let mut dir = root.join(&base);
@@ -146,7 +157,10 @@ mod tests {
         let (lock, stale) = acquire(dir.path(), "ann").unwrap();
         assert!(stale.is_none());
         let err = acquire(dir.path(), "bob").err().unwrap().to_string();
-        assert!(err.contains(&format!("pid {}", std::process::id())) && err.contains("operator ann"), "{err}");
+        assert!(
+            err.contains(&format!("pid {}", std::process::id())) && err.contains("operator ann"),
+            "{err}"
+        );
         drop(lock); // as if the process died: flock gone, holder text left behind
         let (lock, stale) = acquire(dir.path(), "bob").unwrap();
         assert_eq!(stale.unwrap().operator, "ann");

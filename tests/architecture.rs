@@ -1,6 +1,8 @@
 //! Architecture guard: the pure modules (runbook, engine, clock's users) must not do IO or read
 //! time themselves; only the runtime, executor, journal and session modules may.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
 use std::path::Path;
 
 fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
@@ -22,12 +24,24 @@ fn pure_modules_do_no_io_and_read_no_clock() {
         sources(&root.join(pure), &mut files);
     }
     assert!(files.len() >= 10, "found {files:?}");
-    let banned = ["tokio::", "crossterm::", "Instant::now", "SystemTime::now", "Utc::now", "std::process", "std::net"];
+    let banned = [
+        "tokio::",
+        "crossterm::",
+        "Instant::now",
+        "SystemTime::now",
+        "Utc::now",
+        "std::process",
+        "std::net",
+    ];
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
         for b in banned {
             // The loader may read the runbook file; that is its job, so only `fs` is allowed.
-            assert!(!text.contains(b), "{} uses `{b}`: pure modules take time and effects from the runtime", f.display());
+            assert!(
+                !text.contains(b),
+                "{} uses `{b}`: pure modules take time and effects from the runtime",
+                f.display()
+            );
         }
     }
 }
@@ -39,6 +53,10 @@ fn every_module_says_what_it_owns() {
     sources(&root, &mut files);
     for f in files {
         let text = std::fs::read_to_string(&f).unwrap();
-        assert!(text.starts_with("//!"), "{} lacks a //! header", f.display());
+        assert!(
+            text.starts_with("//!"),
+            "{} lacks a //! header",
+            f.display()
+        );
     }
 }

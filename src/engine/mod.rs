@@ -184,9 +184,28 @@ impl Engine {
     /// A fresh engine for `rb`.
     pub fn new(rb: Runbook, cfg: Config) -> Self {
         let forward: Vec<String> = rb.steps().map(|s| s.id.clone()).collect();
-        let back: Vec<String> = rb.rollback.iter().flat_map(|r| r.steps.iter()).map(|s| s.id.clone()).collect();
-        let runs = forward.iter().chain(back.iter()).map(|id| (id.clone(), StepRun::default())).collect();
-        Self { rb, cfg, forward, back, runs, rollback: None, held: false, paused: None, outcome: None }
+        let back: Vec<String> = rb
+            .rollback
+            .iter()
+            .flat_map(|r| r.steps.iter())
+            .map(|s| s.id.clone())
+            .collect();
+        let runs = forward
+            .iter()
+            .chain(back.iter())
+            .map(|id| (id.clone(), StepRun::default()))
+            .collect();
+        Self {
+            rb,
+            cfg,
+            forward,
+            back,
+            runs,
+            rollback: None,
+            held: false,
+            paused: None,
+            outcome: None,
+        }
     }
 
     /// The runbook.
@@ -201,21 +220,39 @@ impl Engine {
 
     fn step(&self, id: &str) -> Step {
         // Invariant: every id in `forward`/`back`/`runs` comes from the runbook itself.
-        self.rb.step(id).cloned().unwrap_or_else(|| unreachable_step(id))
+        self.rb
+            .step(id)
+            .cloned()
+            .unwrap_or_else(|| unreachable_step(id))
     }
 
     fn seq(&self) -> &[String] {
-        if self.rollback.is_some() { &self.back } else { &self.forward }
+        if self.rollback.is_some() {
+            &self.back
+        } else {
+            &self.forward
+        }
     }
 
     /// The step the run is at: the first one of the active sequence not yet finished.
     pub fn current(&self) -> Option<&str> {
-        self.seq().iter().find(|id| !self.runs[id.as_str()].state.finished()).map(String::as_str)
+        self.seq()
+            .iter()
+            .find(|id| !self.runs[id.as_str()].state.finished())
+            .map(String::as_str)
     }
 
     /// True while a command of some step is running.
     pub fn busy(&self) -> bool {
-        self.runs.values().any(|r| matches!(r.state, StepState::Running { stage: Stage::Run | Stage::Verify, .. }))
+        self.runs.values().any(|r| {
+            matches!(
+                r.state,
+                StepState::Running {
+                    stage: Stage::Run | Stage::Verify,
+                    ..
+                }
+            )
+        })
     }
 
     /// What the run waits for from the operator, if anything.
@@ -228,8 +265,12 @@ impl Engine {
         }
         let id = self.current()?;
         match &self.runs[id].state {
-            StepState::Waiting => Some(format!("manual step `{id}` waits for the operator to confirm it")),
-            StepState::Interrupted { .. } => Some(format!("step `{id}` was running when the cockpit stopped: check what it did, then confirm, retry or skip it")),
+            StepState::Waiting => Some(format!(
+                "manual step `{id}` waits for the operator to confirm it"
+            )),
+            StepState::Interrupted { .. } => Some(format!(
+                "step `{id}` was running when the cockpit stopped: check what it did, then confirm, retry or skip it"
+            )),
             _ => None,
         }
     }
@@ -242,7 +283,11 @@ impl Engine {
         let mut next: Option<Ms> = None;
         let mut consider = |t: Ms| next = Some(next.map_or(t, |n: Ms| n.min(t)));
         for r in self.runs.values() {
-            if let StepState::Running { stage: Stage::Hold { until }, .. } = r.state {
+            if let StepState::Running {
+                stage: Stage::Hold { until },
+                ..
+            } = r.state
+            {
                 consider(until);
             }
         }
@@ -278,23 +323,41 @@ impl Engine {
                     r.push_output(line);
                 }
             }
-            Msg::Exited { step, attempt, stage, result } => self.exited(&step, attempt, stage, result, now, &mut out),
+            Msg::Exited {
+                step,
+                attempt,
+                stage,
+                result,
+            } => self.exited(&step, attempt, stage, result, now, &mut out),
             Msg::Ack { operator } => self.ack(&operator, now, &mut out),
             Msg::Skip { operator, reason } => self.skip(&operator, &reason, &mut out),
             Msg::Retry { operator } => self.retry(&operator, now, &mut out),
             Msg::Hold { operator, on } => {
                 if self.held != on {
                     self.held = on;
-                    out.push(Effect::Journal(Entry::new(if on { "hold" } else { "resumed" }, &operator)));
+                    out.push(Effect::Journal(Entry::new(
+                        if on { "hold" } else { "resumed" },
+                        &operator,
+                    )));
                 }
             }
             Msg::Note { operator, text } => {
-                out.push(Effect::Journal(Entry::new("note", &operator).with("text", text)));
+                out.push(Effect::Journal(
+                    Entry::new("note", &operator).with("text", text),
+                ));
             }
-            Msg::Rollback { operator, reason } => self.start_rollback(&operator, &reason, None, now, &mut out),
+            Msg::Rollback { operator, reason } => {
+                self.start_rollback(&operator, &reason, None, now, &mut out)
+            }
             Msg::Abort { operator, reason } => {
                 for (id, r) in &self.runs {
-                    if matches!(r.state, StepState::Running { stage: Stage::Run | Stage::Verify, .. }) {
+                    if matches!(
+                        r.state,
+                        StepState::Running {
+                            stage: Stage::Run | Stage::Verify,
+                            ..
+                        }
+                    ) {
                         out.push(Effect::Kill(id.clone()));
                     }
                 }
@@ -309,13 +372,29 @@ impl Engine {
     /// Journals steps found interrupted on resume; call once after `replay`.
     pub fn resumed(&mut self) -> Vec<Effect> {
         let mut out = Vec::new();
-        let mut ids: Vec<String> = self.runs.iter().filter(|(_, r)| r.needs_interrupt_note).map(|(id, _)| id.clone()).collect();
-        ids.sort_by_key(|id| self.forward.iter().chain(self.back.iter()).position(|x| x == id));
+        let mut ids: Vec<String> = self
+            .runs
+            .iter()
+            .filter(|(_, r)| r.needs_interrupt_note)
+            .map(|(id, _)| id.clone())
+            .collect();
+        ids.sort_by_key(|id| {
+            self.forward
+                .iter()
+                .chain(self.back.iter())
+                .position(|x| x == id)
+        });
         for id in ids {
             let step = self.step(&id);
-            let r = self.runs.get_mut(&id).map(|r| { r.needs_interrupt_note = false; r.attempts });
+            let r = self.runs.get_mut(&id).map(|r| {
+                r.needs_interrupt_note = false;
+                r.attempts
+            });
             out.push(Effect::Journal(
-                Entry::new("step_interrupted", SYSTEM).step(&id).with("attempt", r.unwrap_or(1)).with("rerun_safe", step.rerun_safe),
+                Entry::new("step_interrupted", SYSTEM)
+                    .step(&id)
+                    .with("attempt", r.unwrap_or(1))
+                    .with("rerun_safe", step.rerun_safe),
             ));
         }
         out
@@ -342,7 +421,13 @@ impl Engine {
                 if self.rollback.is_some() {
                     self.rollback_done(now, out);
                 } else {
-                    self.finish(Outcome::Completed, SYSTEM, "every step is finished", now, out);
+                    self.finish(
+                        Outcome::Completed,
+                        SYSTEM,
+                        "every step is finished",
+                        now,
+                        out,
+                    );
                 }
                 return;
             };
@@ -350,7 +435,11 @@ impl Engine {
             let state = self.runs[&id].state.clone();
             match state {
                 StepState::Pending => {
-                    let due = if self.rollback.is_some() { now } else { step.at.unwrap_or(now) };
+                    let due = if self.rollback.is_some() {
+                        now
+                    } else {
+                        step.at.unwrap_or(now)
+                    };
                     if now < due {
                         return;
                     }
@@ -369,10 +458,25 @@ impl Engine {
                     if step.rerun_safe {
                         self.start(&step, attempt + 1, now, out);
                     } else {
-                        let reason = format!("interrupted while running and not marked rerun_safe: check by hand whether `{}` took effect, then confirm or skip it", step.id);
-                        self.set(&id, StepState::Failed { reason: reason.clone(), blocking: true });
+                        let reason = format!(
+                            "interrupted while running and not marked rerun_safe: check by hand whether `{}` took effect, then confirm or skip it",
+                            step.id
+                        );
+                        self.set(
+                            &id,
+                            StepState::Failed {
+                                reason: reason.clone(),
+                                blocking: true,
+                            },
+                        );
                         self.paused = Some(format!("step `{id}` {reason}"));
-                        out.push(Effect::Journal(Entry::new("step_failed", SYSTEM).step(&id).with("attempt", attempt).with("reason", reason).with("next", "pause")));
+                        out.push(Effect::Journal(
+                            Entry::new("step_failed", SYSTEM)
+                                .step(&id)
+                                .with("attempt", attempt)
+                                .with("reason", reason)
+                                .with("next", "pause"),
+                        ));
                         return;
                     }
                 }
@@ -394,7 +498,11 @@ impl Engine {
     }
 
     fn start(&mut self, step: &Step, attempt: u32, now: Ms, out: &mut Vec<Effect>) {
-        let late = if self.rollback.is_none() { step.at.map(|at| now - at).filter(|l| *l >= LATE_NOISE) } else { None };
+        let late = if self.rollback.is_none() {
+            step.at.map(|at| now - at).filter(|l| *l >= LATE_NOISE)
+        } else {
+            None
+        };
         let r = self.runs.get_mut(&step.id);
         if let Some(r) = r {
             r.attempts = attempt;
@@ -404,10 +512,17 @@ impl Engine {
             r.started = Some(now);
             r.late_by = late;
         }
-        let mut e = Entry::new(if step.is_manual() { "step_waiting" } else { "step_started" }, SYSTEM)
-            .step(&step.id)
-            .with("title", step.title.clone())
-            .with("attempt", attempt);
+        let mut e = Entry::new(
+            if step.is_manual() {
+                "step_waiting"
+            } else {
+                "step_started"
+            },
+            SYSTEM,
+        )
+        .step(&step.id)
+        .with("title", step.title.clone())
+        .with("attempt", attempt);
         if let Some(l) = late {
             e = e.with("late_s", l as f64 / 1000.0);
         }
@@ -421,31 +536,84 @@ impl Engine {
             }
             Some(cmd) => {
                 e = e.with("command", cmd.display());
-                self.set(&step.id, StepState::Running { attempt, stage: Stage::Run });
+                self.set(
+                    &step.id,
+                    StepState::Running {
+                        attempt,
+                        stage: Stage::Run,
+                    },
+                );
                 out.push(Effect::Journal(e));
                 if self.cfg.fail_step.as_deref() == Some(step.id.as_str()) {
-                    self.fail(step, attempt, "failure injected by --fail (drill)", None, now, out);
+                    self.fail(
+                        step,
+                        attempt,
+                        "failure injected by --fail (drill)",
+                        None,
+                        now,
+                        out,
+                    );
                 } else {
-                    out.push(Effect::Spawn(Spawn { step: step.id.clone(), attempt, stage: Stage::Run, command: cmd.clone(), timeout: step.timeout }));
+                    out.push(Effect::Spawn(Spawn {
+                        step: step.id.clone(),
+                        attempt,
+                        stage: Stage::Run,
+                        command: cmd.clone(),
+                        timeout: step.timeout,
+                    }));
                 }
             }
         }
     }
 
     /// The step's work (command or confirmation) succeeded: verify, hold, or complete it.
-    fn work_done(&mut self, step: &Step, operator: &str, acked: bool, now: Ms, out: &mut Vec<Effect>) {
+    fn work_done(
+        &mut self,
+        step: &Step,
+        operator: &str,
+        acked: bool,
+        now: Ms,
+        out: &mut Vec<Effect>,
+    ) {
         let attempt = self.runs[&step.id].attempts.max(1);
         if acked {
-            out.push(Effect::Journal(Entry::new("step_confirmed", operator).step(&step.id).with("auto_ack", operator == SYSTEM)));
+            out.push(Effect::Journal(
+                Entry::new("step_confirmed", operator)
+                    .step(&step.id)
+                    .with("auto_ack", operator == SYSTEM),
+            ));
             if step.run.is_none() && self.cfg.fail_step.as_deref() == Some(step.id.as_str()) {
-                self.fail(step, attempt, "failure injected by --fail (drill)", None, now, out);
+                self.fail(
+                    step,
+                    attempt,
+                    "failure injected by --fail (drill)",
+                    None,
+                    now,
+                    out,
+                );
                 return;
             }
         }
         if let Some(v) = &step.verify {
-            self.set(&step.id, StepState::Running { attempt, stage: Stage::Verify });
-            out.push(Effect::Journal(Entry::new("step_verifying", SYSTEM).step(&step.id).with("command", v.display())));
-            out.push(Effect::Spawn(Spawn { step: step.id.clone(), attempt, stage: Stage::Verify, command: v.clone(), timeout: step.timeout }));
+            self.set(
+                &step.id,
+                StepState::Running {
+                    attempt,
+                    stage: Stage::Verify,
+                },
+            );
+            out.push(Effect::Journal(
+                Entry::new("step_verifying", SYSTEM)
+                    .step(&step.id)
+                    .with("command", v.display()),
+            ));
+            out.push(Effect::Spawn(Spawn {
+                step: step.id.clone(),
+                attempt,
+                stage: Stage::Verify,
+                command: v.clone(),
+                timeout: step.timeout,
+            }));
             return;
         }
         self.after_verify(step, now, out);
@@ -454,8 +622,19 @@ impl Engine {
     fn after_verify(&mut self, step: &Step, now: Ms, out: &mut Vec<Effect>) {
         if let Some(h) = step.hold.filter(|_| self.rollback.is_none()) {
             let attempt = self.runs[&step.id].attempts.max(1);
-            self.set(&step.id, StepState::Running { attempt, stage: Stage::Hold { until: now + h } });
-            out.push(Effect::Journal(Entry::new("step_holding", SYSTEM).step(&step.id).with("hold_s", h as f64 / 1000.0).with("until_t", (now + h) as f64 / 1000.0)));
+            self.set(
+                &step.id,
+                StepState::Running {
+                    attempt,
+                    stage: Stage::Hold { until: now + h },
+                },
+            );
+            out.push(Effect::Journal(
+                Entry::new("step_holding", SYSTEM)
+                    .step(&step.id)
+                    .with("hold_s", h as f64 / 1000.0)
+                    .with("until_t", (now + h) as f64 / 1000.0),
+            ));
             return;
         }
         self.complete(&step.id, SYSTEM, now, out);
@@ -464,7 +643,9 @@ impl Engine {
     fn complete(&mut self, id: &str, operator: &str, now: Ms, out: &mut Vec<Effect>) {
         let step = self.step(id);
         let r = &self.runs[id];
-        let mut e = Entry::new("step_done", operator).step(id).with("attempt", r.attempts.max(1));
+        let mut e = Entry::new("step_done", operator)
+            .step(id)
+            .with("attempt", r.attempts.max(1));
         if let Some(s) = r.started {
             e = e.with("duration_s", (now - s) as f64 / 1000.0);
         }
@@ -477,11 +658,21 @@ impl Engine {
         self.set(id, StepState::Done { at: now });
         out.push(Effect::Journal(e));
         if step.point_of_no_return {
-            out.push(Effect::Journal(Entry::new("point_of_no_return", SYSTEM).step(id)));
+            out.push(Effect::Journal(
+                Entry::new("point_of_no_return", SYSTEM).step(id),
+            ));
         }
     }
 
-    fn exited(&mut self, id: &str, attempt: u32, stage: Stage, result: ExecResult, now: Ms, out: &mut Vec<Effect>) {
+    fn exited(
+        &mut self,
+        id: &str,
+        attempt: u32,
+        stage: Stage,
+        result: ExecResult,
+        now: Ms,
+        out: &mut Vec<Effect>,
+    ) {
         let Some(r) = self.runs.get(id) else { return };
         // A result for an attempt or stage we no longer wait for (e.g. killed for a rollback).
         if r.state != (StepState::Running { attempt, stage }) {
@@ -491,18 +682,44 @@ impl Engine {
         match (result.ok(), stage) {
             (true, Stage::Run) => self.work_done(&step, SYSTEM, false, now, out),
             (true, _) => self.after_verify(&step, now, out),
-            (false, Stage::Verify) => self.fail(&step, attempt, &format!("verify failed: {}", result.describe()), exit_code(&result), now, out),
-            (false, _) => self.fail(&step, attempt, &result.describe(), exit_code(&result), now, out),
+            (false, Stage::Verify) => self.fail(
+                &step,
+                attempt,
+                &format!("verify failed: {}", result.describe()),
+                exit_code(&result),
+                now,
+                out,
+            ),
+            (false, _) => self.fail(
+                &step,
+                attempt,
+                &result.describe(),
+                exit_code(&result),
+                now,
+                out,
+            ),
         }
     }
 
-    fn fail(&mut self, step: &Step, attempt: u32, reason: &str, code: Option<i32>, now: Ms, out: &mut Vec<Effect>) {
+    fn fail(
+        &mut self,
+        step: &Step,
+        attempt: u32,
+        reason: &str,
+        code: Option<i32>,
+        now: Ms,
+        out: &mut Vec<Effect>,
+    ) {
         let in_rollback = self.rollback.is_some();
         let mut next = step.on_failure;
         if next == OnFailure::Retry && attempt > step.retries {
             next = OnFailure::Pause;
         }
-        let mut e = Entry::new("step_failed", SYSTEM).step(&step.id).with("attempt", attempt).with("reason", reason).with("next", next.as_str());
+        let mut e = Entry::new("step_failed", SYSTEM)
+            .step(&step.id)
+            .with("attempt", attempt)
+            .with("reason", reason)
+            .with("next", next.as_str());
         if let Some(c) = code {
             e = e.with("exit_code", c);
         }
@@ -513,34 +730,73 @@ impl Engine {
             OnFailure::Retry => {
                 let until = now + step.retry_delay;
                 e = e.with("retry_at_t", until as f64 / 1000.0);
-                self.set(&step.id, StepState::RetryWait { attempt: attempt + 1, until });
+                self.set(
+                    &step.id,
+                    StepState::RetryWait {
+                        attempt: attempt + 1,
+                        until,
+                    },
+                );
                 out.push(Effect::Journal(e));
             }
             OnFailure::Continue => {
-                self.set(&step.id, StepState::Failed { reason: reason.into(), blocking: false });
+                self.set(
+                    &step.id,
+                    StepState::Failed {
+                        reason: reason.into(),
+                        blocking: false,
+                    },
+                );
                 out.push(Effect::Journal(e));
             }
             OnFailure::Pause => {
-                self.set(&step.id, StepState::Failed { reason: reason.into(), blocking: true });
+                self.set(
+                    &step.id,
+                    StepState::Failed {
+                        reason: reason.into(),
+                        blocking: true,
+                    },
+                );
                 let what = if in_rollback { "rollback step" } else { "step" };
-                self.paused = Some(format!("{what} `{}` failed ({reason}): retry, skip or roll back", step.id));
+                self.paused = Some(format!(
+                    "{what} `{}` failed ({reason}): retry, skip or roll back",
+                    step.id
+                ));
                 out.push(Effect::Journal(e));
             }
             OnFailure::Rollback => {
-                self.set(&step.id, StepState::Failed { reason: reason.into(), blocking: false });
+                self.set(
+                    &step.id,
+                    StepState::Failed {
+                        reason: reason.into(),
+                        blocking: false,
+                    },
+                );
                 out.push(Effect::Journal(e));
-                self.start_rollback(SYSTEM, &format!("step `{}` failed: {reason}", step.id), Some(&step.id), now, out);
+                self.start_rollback(
+                    SYSTEM,
+                    &format!("step `{}` failed: {reason}", step.id),
+                    Some(&step.id),
+                    now,
+                    out,
+                );
             }
         }
     }
 
     fn ack(&mut self, operator: &str, now: Ms, out: &mut Vec<Effect>) {
-        let Some(id) = self.current().map(str::to_string) else { return };
+        let Some(id) = self.current().map(str::to_string) else {
+            return;
+        };
         let step = self.step(&id);
         match self.runs[&id].state {
             StepState::Waiting => self.work_done(&step, operator, true, now, out),
             StepState::Interrupted { .. } => {
-                out.push(Effect::Journal(Entry::new("step_confirmed", operator).step(&id).with("after_interruption", true)));
+                out.push(Effect::Journal(
+                    Entry::new("step_confirmed", operator)
+                        .step(&id)
+                        .with("after_interruption", true),
+                ));
                 self.complete(&id, operator, now, out);
             }
             _ => {}
@@ -548,45 +804,111 @@ impl Engine {
     }
 
     fn skip(&mut self, operator: &str, reason: &str, out: &mut Vec<Effect>) {
-        let Some(id) = self.current().map(str::to_string) else { return };
-        if matches!(self.runs[&id].state, StepState::Running { stage: Stage::Run | Stage::Verify, .. }) {
+        let Some(id) = self.current().map(str::to_string) else {
+            return;
+        };
+        if matches!(
+            self.runs[&id].state,
+            StepState::Running {
+                stage: Stage::Run | Stage::Verify,
+                ..
+            }
+        ) {
             out.push(Effect::Kill(id.clone()));
         }
-        self.set(&id, StepState::Skipped { reason: reason.into() });
+        self.set(
+            &id,
+            StepState::Skipped {
+                reason: reason.into(),
+            },
+        );
         self.paused = None;
-        out.push(Effect::Journal(Entry::new("step_skipped", operator).step(&id).with("reason", reason)));
+        out.push(Effect::Journal(
+            Entry::new("step_skipped", operator)
+                .step(&id)
+                .with("reason", reason),
+        ));
     }
 
     fn retry(&mut self, operator: &str, now: Ms, out: &mut Vec<Effect>) {
-        let Some(id) = self.current().map(str::to_string) else { return };
+        let Some(id) = self.current().map(str::to_string) else {
+            return;
+        };
         let attempts = self.runs[&id].attempts;
-        if matches!(self.runs[&id].state, StepState::Failed { blocking: true, .. } | StepState::Interrupted { .. }) {
+        if matches!(
+            self.runs[&id].state,
+            StepState::Failed { blocking: true, .. } | StepState::Interrupted { .. }
+        ) {
             self.paused = None;
-            out.push(Effect::Journal(Entry::new("step_retry", operator).step(&id)));
+            out.push(Effect::Journal(
+                Entry::new("step_retry", operator).step(&id),
+            ));
             let step = self.step(&id);
             self.start(&step, attempts + 1, now, out);
         }
     }
 
-    fn start_rollback(&mut self, operator: &str, reason: &str, failed: Option<&str>, now: Ms, out: &mut Vec<Effect>) {
+    fn start_rollback(
+        &mut self,
+        operator: &str,
+        reason: &str,
+        failed: Option<&str>,
+        now: Ms,
+        out: &mut Vec<Effect>,
+    ) {
         if let Some(rb) = &self.rollback {
-            out.push(Effect::Journal(Entry::new("rollback_request_ignored", operator).with("reason", reason).with("why", format!("a rollback is already running since T{:+}s", rb.started / 1000))));
+            out.push(Effect::Journal(
+                Entry::new("rollback_request_ignored", operator)
+                    .with("reason", reason)
+                    .with(
+                        "why",
+                        format!(
+                            "a rollback is already running since T{:+}s",
+                            rb.started / 1000
+                        ),
+                    ),
+            ));
             return;
         }
         let Some(proc_) = self.rb.rollback.clone() else {
-            out.push(Effect::Journal(Entry::new("rollback_unavailable", operator).with("reason", reason).with("why", "the runbook has no rollback procedure")));
+            out.push(Effect::Journal(
+                Entry::new("rollback_unavailable", operator)
+                    .with("reason", reason)
+                    .with("why", "the runbook has no rollback procedure"),
+            ));
             return;
         };
         for id in self.forward.clone() {
-            if matches!(self.runs[&id].state, StepState::Running { stage: Stage::Run | Stage::Verify, .. }) {
+            if matches!(
+                self.runs[&id].state,
+                StepState::Running {
+                    stage: Stage::Run | Stage::Verify,
+                    ..
+                }
+            ) {
                 out.push(Effect::Kill(id.clone()));
-                self.set(&id, StepState::Failed { reason: "stopped: rollback started".into(), blocking: false });
-                out.push(Effect::Journal(Entry::new("step_failed", SYSTEM).step(&id).with("reason", "stopped: rollback started").with("next", "rollback")));
+                self.set(
+                    &id,
+                    StepState::Failed {
+                        reason: "stopped: rollback started".into(),
+                        blocking: false,
+                    },
+                );
+                out.push(Effect::Journal(
+                    Entry::new("step_failed", SYSTEM)
+                        .step(&id)
+                        .with("reason", "stopped: rollback started")
+                        .with("next", "rollback"),
+                ));
             }
         }
         self.held = false;
         self.paused = None;
-        self.rollback = Some(RollbackRun { reason: reason.into(), started: now, operator: operator.into() });
+        self.rollback = Some(RollbackRun {
+            reason: reason.into(),
+            started: now,
+            operator: operator.into(),
+        });
         let mut e = Entry::new("rollback_started", operator)
             .with("reason", reason)
             .with("procedure", proc_.title.clone())
@@ -601,11 +923,28 @@ impl Engine {
     fn rollback_done(&mut self, now: Ms, out: &mut Vec<Effect>) {
         let planned = self.rb.rollback.as_ref().map(|p| p.planned()).unwrap_or(0);
         let started = self.rollback.as_ref().map(|r| r.started).unwrap_or(now);
-        out.push(Effect::Journal(Entry::new("rollback_done", SYSTEM).with("planned_s", planned as f64 / 1000.0).with("actual_s", (now - started) as f64 / 1000.0)));
-        self.finish(Outcome::RolledBack, SYSTEM, "the rollback procedure is finished", now, out);
+        out.push(Effect::Journal(
+            Entry::new("rollback_done", SYSTEM)
+                .with("planned_s", planned as f64 / 1000.0)
+                .with("actual_s", (now - started) as f64 / 1000.0),
+        ));
+        self.finish(
+            Outcome::RolledBack,
+            SYSTEM,
+            "the rollback procedure is finished",
+            now,
+            out,
+        );
     }
 
-    fn finish(&mut self, outcome: Outcome, operator: &str, reason: &str, now: Ms, out: &mut Vec<Effect>) {
+    fn finish(
+        &mut self,
+        outcome: Outcome,
+        operator: &str,
+        reason: &str,
+        now: Ms,
+        out: &mut Vec<Effect>,
+    ) {
         self.outcome = Some(outcome);
         let p = self.projection(now);
         out.push(Effect::Journal(

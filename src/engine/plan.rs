@@ -38,7 +38,10 @@ impl Engine {
             let run = &self.runs[&step.id];
             let end = match &run.state {
                 StepState::Done { at } => *at,
-                StepState::Skipped { .. } | StepState::Failed { blocking: false, .. } => projected.unwrap_or(p_start),
+                StepState::Skipped { .. }
+                | StepState::Failed {
+                    blocking: false, ..
+                } => projected.unwrap_or(p_start),
                 StepState::Running { .. } | StepState::Waiting => {
                     let s = run.started.unwrap_or(now);
                     (s + work).max(now)
@@ -50,6 +53,9 @@ impl Engine {
             };
             projected = Some(end);
         }
-        Projection { planned_end: planned.unwrap_or(0), projected_end: projected.unwrap_or(0) }
+        Projection {
+            planned_end: planned.unwrap_or(0),
+            projected_end: projected.unwrap_or(0),
+        }
     }
 }

@@ -19,7 +19,10 @@ impl Engine {
                         r.attempts = attempt.unwrap_or(r.attempts + 1);
                         r.started = Some(t);
                         r.first_start.get_or_insert(t);
-                        r.state = StepState::Running { attempt: r.attempts, stage: Stage::Run };
+                        r.state = StepState::Running {
+                            attempt: r.attempts,
+                            stage: Stage::Run,
+                        };
                     }
                     "step_waiting" => {
                         r.attempts = attempt.unwrap_or(1);
@@ -27,29 +30,60 @@ impl Engine {
                         r.first_start.get_or_insert(t);
                         r.state = StepState::Waiting;
                     }
-                    "step_verifying" => r.state = StepState::Running { attempt: r.attempts.max(1), stage: Stage::Verify },
+                    "step_verifying" => {
+                        r.state = StepState::Running {
+                            attempt: r.attempts.max(1),
+                            stage: Stage::Verify,
+                        }
+                    }
                     "step_holding" => {
-                        let until = ev.num("until_t").map(|u| (u * 1000.0).round() as i64).unwrap_or(t);
-                        r.state = StepState::Running { attempt: r.attempts.max(1), stage: Stage::Hold { until } };
+                        let until = ev
+                            .num("until_t")
+                            .map(|u| (u * 1000.0).round() as i64)
+                            .unwrap_or(t);
+                        r.state = StepState::Running {
+                            attempt: r.attempts.max(1),
+                            stage: Stage::Hold { until },
+                        };
                     }
                     "step_done" => r.state = StepState::Done { at: t },
-                    "step_skipped" => r.state = StepState::Skipped { reason: ev.str("reason").unwrap_or("").into() },
+                    "step_skipped" => {
+                        r.state = StepState::Skipped {
+                            reason: ev.str("reason").unwrap_or("").into(),
+                        }
+                    }
                     "step_interrupted" => {
-                        r.state = StepState::Interrupted { attempt: r.attempts.max(1) };
+                        r.state = StepState::Interrupted {
+                            attempt: r.attempts.max(1),
+                        };
                         r.needs_interrupt_note = false;
                     }
                     "step_failed" => {
                         let reason = ev.str("reason").unwrap_or("").to_string();
                         match ev.str("next") {
                             Some("retry") => {
-                                let until = ev.num("retry_at_t").map(|u| (u * 1000.0).round() as i64).unwrap_or(t);
-                                r.state = StepState::RetryWait { attempt: attempt.unwrap_or(1) + 1, until };
+                                let until = ev
+                                    .num("retry_at_t")
+                                    .map(|u| (u * 1000.0).round() as i64)
+                                    .unwrap_or(t);
+                                r.state = StepState::RetryWait {
+                                    attempt: attempt.unwrap_or(1) + 1,
+                                    until,
+                                };
                             }
                             Some("pause") => {
-                                r.state = StepState::Failed { reason: reason.clone(), blocking: true };
+                                r.state = StepState::Failed {
+                                    reason: reason.clone(),
+                                    blocking: true,
+                                };
                                 self.paused = Some(format!("step `{id}` failed ({reason})"));
                             }
-                            _ => r.state = StepState::Failed { reason, blocking: false },
+                            _ => {
+                                r.state = StepState::Failed {
+                                    reason,
+                                    blocking: false,
+                                }
+                            }
                         }
                     }
                     "step_retry" => self.paused = None,
@@ -75,7 +109,11 @@ impl Engine {
         }
         // Whatever was running died with the process that ran it.
         for r in self.runs.values_mut() {
-            if let StepState::Running { attempt, stage: Stage::Run | Stage::Verify } = r.state {
+            if let StepState::Running {
+                attempt,
+                stage: Stage::Run | Stage::Verify,
+            } = r.state
+            {
                 r.state = StepState::Interrupted { attempt };
                 r.needs_interrupt_note = true;
             }
@@ -86,9 +124,15 @@ impl Engine {
             && let Some(id) = self.current().map(str::to_string)
             && let Some(r) = self.runs.get_mut(&id)
             && let StepState::Failed { blocking: true, .. } = r.state
-            && self.paused.as_deref().is_some_and(|p| !p.contains("not marked rerun_safe"))
+            && self
+                .paused
+                .as_deref()
+                .is_some_and(|p| !p.contains("not marked rerun_safe"))
         {
-            r.state = StepState::RetryWait { attempt: r.attempts + 1, until: i64::MIN };
+            r.state = StepState::RetryWait {
+                attempt: r.attempts + 1,
+                until: i64::MIN,
+            };
             self.paused = None;
         }
     }

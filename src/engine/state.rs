@@ -71,7 +71,12 @@ impl StepState {
     pub fn finished(&self) -> bool {
         matches!(
             self,
-            StepState::Done { .. } | StepState::Skipped { .. } | StepState::Failed { blocking: false, .. }
+            StepState::Done { .. }
+                | StepState::Skipped { .. }
+                | StepState::Failed {
+                    blocking: false,
+                    ..
+                }
         )
     }
 

@@ -6,7 +6,12 @@ use std::path::Path;
 
 fn rb(yaml: &str) -> Runbook {
     let l = crate::runbook::load_bytes(Path::new("/nonexistent/rb.yaml"), yaml.as_bytes());
-    let errors: Vec<String> = l.diagnostics.iter().filter(|d| d.is_error()).map(|d| d.to_string()).collect();
+    let errors: Vec<String> = l
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.to_string())
+        .collect();
     assert!(errors.is_empty(), "{errors:?}");
     l.runbook.unwrap()
 }
@@ -25,7 +30,11 @@ fn kinds(effects: &[Effect]) -> Vec<String> {
     effects
         .iter()
         .map(|e| match e {
-            Effect::Journal(j) => format!("{}{}", j.kind, j.step.as_ref().map(|s| format!(":{s}")).unwrap_or_default()),
+            Effect::Journal(j) => format!(
+                "{}{}",
+                j.kind,
+                j.step.as_ref().map(|s| format!(":{s}")).unwrap_or_default()
+            ),
             Effect::Spawn(s) => format!("spawn:{}", s.step),
             Effect::Kill(s) => format!("kill:{s}"),
             Effect::Finish(o) => format!("finish:{}", o.as_str()),
@@ -34,18 +43,32 @@ fn kinds(effects: &[Effect]) -> Vec<String> {
 }
 
 fn exit(step: &str, attempt: u32, code: i32) -> Msg {
-    Msg::Exited { step: step.into(), attempt, stage: Stage::Run, result: ExecResult::Exit(code) }
+    Msg::Exited {
+        step: step.into(),
+        attempt,
+        stage: Stage::Run,
+        result: ExecResult::Exit(code),
+    }
 }
 
 fn auto() -> Config {
-    Config { auto_ack: true, fail_step: None }
+    Config {
+        auto_ack: true,
+        fail_step: None,
+    }
 }
 
 #[test]
 fn steps_wait_for_their_time_then_run_in_order() {
-    let r = with_steps("      - {id: a, title: A, at: T-10m, run: a}\n      - {id: b, title: B, at: T+5m, run: b}\n", false);
+    let r = with_steps(
+        "      - {id: a, title: A, at: T-10m, run: a}\n      - {id: b, title: B, at: T+5m, run: b}\n",
+        false,
+    );
     let mut e = Engine::new(r, auto());
-    assert!(e.update(Msg::Tick, -11 * 60_000).is_empty(), "nothing before a's time");
+    assert!(
+        e.update(Msg::Tick, -11 * 60_000).is_empty(),
+        "nothing before a's time"
+    );
     assert_eq!(e.next_wakeup(-11 * 60_000), Some(-10 * 60_000));
     let fx = e.update(Msg::Tick, -10 * 60_000);
     assert_eq!(kinds(&fx), ["step_started:a", "spawn:a"]);
@@ -56,7 +79,10 @@ fn steps_wait_for_their_time_then_run_in_order() {
     let fx = e.update(Msg::Tick, 5 * 60_000);
     assert_eq!(kinds(&fx), ["step_started:b", "spawn:b"]);
     let fx = e.update(exit("b", 1, 0), 6 * 60_000);
-    assert_eq!(kinds(&fx), ["step_done:b", "session_ended", "finish:completed"]);
+    assert_eq!(
+        kinds(&fx),
+        ["step_done:b", "session_ended", "finish:completed"]
+    );
     assert_eq!(e.outcome, Some(Outcome::Completed));
 }
 
@@ -66,15 +92,31 @@ fn manual_step_waits_for_the_operator_unless_auto_ack() {
     let mut e = Engine::new(r.clone(), Config::default());
     assert_eq!(kinds(&e.update(Msg::Tick, 0)), ["step_waiting:m"]);
     assert!(e.needs_operator().unwrap().contains("manual step `m`"));
-    let fx = e.update(Msg::Ack { operator: "ann".into() }, 1000);
-    assert_eq!(kinds(&fx), ["step_confirmed:m", "step_done:m", "session_ended", "finish:completed"]);
+    let fx = e.update(
+        Msg::Ack {
+            operator: "ann".into(),
+        },
+        1000,
+    );
+    assert_eq!(
+        kinds(&fx),
+        [
+            "step_confirmed:m",
+            "step_done:m",
+            "session_ended",
+            "finish:completed"
+        ]
+    );
     match &fx[0] {
         Effect::Journal(j) => assert_eq!(j.operator, "ann"),
         _ => unreachable!(),
     }
     let mut e = Engine::new(r, auto());
     let fx = e.update(Msg::Tick, 0);
-    assert_eq!(kinds(&fx)[..3], ["step_waiting:m", "step_confirmed:m", "step_done:m"]);
+    assert_eq!(
+        kinds(&fx)[..3],
+        ["step_waiting:m", "step_confirmed:m", "step_done:m"]
+    );
     match &fx[1] {
         Effect::Journal(j) => assert_eq!(j.operator, SYSTEM),
         _ => unreachable!(),
@@ -83,14 +125,23 @@ fn manual_step_waits_for_the_operator_unless_auto_ack() {
 
 #[test]
 fn retry_uses_its_count_and_delay_then_pauses() {
-    let r = with_steps("      - {id: a, title: A, run: a, on_failure: retry, retries: 2, retry_delay: 30s}\n", false);
+    let r = with_steps(
+        "      - {id: a, title: A, run: a, on_failure: retry, retries: 2, retry_delay: 30s}\n",
+        false,
+    );
     let mut e = Engine::new(r, auto());
     e.update(Msg::Tick, 0);
     let fx = e.update(exit("a", 1, 1), 1000);
     assert_eq!(kinds(&fx), ["step_failed:a"]);
     assert_eq!(e.next_wakeup(1000), Some(31_000));
-    assert!(e.update(Msg::Tick, 30_000).is_empty(), "the retry waits for its delay");
-    assert_eq!(kinds(&e.update(Msg::Tick, 31_000)), ["step_started:a", "spawn:a"]);
+    assert!(
+        e.update(Msg::Tick, 30_000).is_empty(),
+        "the retry waits for its delay"
+    );
+    assert_eq!(
+        kinds(&e.update(Msg::Tick, 31_000)),
+        ["step_started:a", "spawn:a"]
+    );
     e.update(exit("a", 2, 1), 32_000);
     e.update(Msg::Tick, 62_000);
     let fx = e.update(exit("a", 3, 1), 63_000);
@@ -99,16 +150,27 @@ fn retry_uses_its_count_and_delay_then_pauses() {
         _ => unreachable!(),
     }
     assert!(e.paused.is_some());
-    assert!(e.update(Msg::Tick, 99_000).is_empty(), "a paused run starts nothing");
+    assert!(
+        e.update(Msg::Tick, 99_000).is_empty(),
+        "a paused run starts nothing"
+    );
     // The operator retries: attempt 4.
-    let fx = e.update(Msg::Retry { operator: "ann".into() }, 100_000);
+    let fx = e.update(
+        Msg::Retry {
+            operator: "ann".into(),
+        },
+        100_000,
+    );
     assert_eq!(kinds(&fx), ["step_retry:a", "step_started:a", "spawn:a"]);
     assert_eq!(e.run_of("a").unwrap().attempts, 4);
 }
 
 #[test]
 fn continue_records_the_failure_and_goes_on() {
-    let r = with_steps("      - {id: a, title: A, run: a, on_failure: continue}\n      - {id: b, title: B, run: b}\n", false);
+    let r = with_steps(
+        "      - {id: a, title: A, run: a, on_failure: continue}\n      - {id: b, title: B, run: b}\n",
+        false,
+    );
     let mut e = Engine::new(r, auto());
     e.update(Msg::Tick, 0);
     let fx = e.update(exit("a", 1, 7), 10);
@@ -121,19 +183,51 @@ fn continue_records_the_failure_and_goes_on() {
 
 #[test]
 fn failure_with_rollback_stops_forward_and_runs_the_procedure_once() {
-    let r = with_steps("      - {id: a, title: A, run: a, on_failure: rollback}\n      - {id: b, title: B, run: b}\n", true);
+    let r = with_steps(
+        "      - {id: a, title: A, run: a, on_failure: rollback}\n      - {id: b, title: B, run: b}\n",
+        true,
+    );
     let mut e = Engine::new(r, auto());
     e.update(Msg::Tick, 0);
     let fx = e.update(exit("a", 1, 1), 1000);
-    assert_eq!(kinds(&fx), ["step_failed:a", "rollback_started", "step_started:back1", "spawn:back1"]);
+    assert_eq!(
+        kinds(&fx),
+        [
+            "step_failed:a",
+            "rollback_started",
+            "step_started:back1",
+            "spawn:back1"
+        ]
+    );
     // A second request while rolling back is journaled and ignored.
-    let fx = e.update(Msg::Rollback { operator: "bob".into(), reason: "again".into() }, 1500);
+    let fx = e.update(
+        Msg::Rollback {
+            operator: "bob".into(),
+            reason: "again".into(),
+        },
+        1500,
+    );
     assert_eq!(kinds(&fx), ["rollback_request_ignored"]);
     let fx = e.update(exit("back1", 1, 0), 2000);
-    assert_eq!(kinds(&fx), ["step_done:back1", "step_started:back2", "spawn:back2"]);
+    assert_eq!(
+        kinds(&fx),
+        ["step_done:back1", "step_started:back2", "spawn:back2"]
+    );
     let fx = e.update(exit("back2", 1, 0), 3000);
-    assert_eq!(kinds(&fx), ["step_done:back2", "rollback_done", "session_ended", "finish:rolled_back"]);
-    assert_eq!(e.run_of("b").unwrap().state, StepState::Pending, "no forward step ran after the rollback");
+    assert_eq!(
+        kinds(&fx),
+        [
+            "step_done:back2",
+            "rollback_done",
+            "session_ended",
+            "finish:rolled_back"
+        ]
+    );
+    assert_eq!(
+        e.run_of("b").unwrap().state,
+        StepState::Pending,
+        "no forward step ran after the rollback"
+    );
     match &fx[1] {
         Effect::Journal(j) => {
             assert_eq!(j.data["planned_s"], 180.0);
@@ -148,29 +242,78 @@ fn operator_rollback_kills_the_running_step() {
     let r = with_steps("      - {id: a, title: A, run: a}\n", true);
     let mut e = Engine::new(r, auto());
     e.update(Msg::Tick, 0);
-    let fx = e.update(Msg::Rollback { operator: "ann".into(), reason: "latency".into() }, 500);
-    assert_eq!(kinds(&fx), ["kill:a", "step_failed:a", "rollback_started", "step_started:back1", "spawn:back1"]);
+    let fx = e.update(
+        Msg::Rollback {
+            operator: "ann".into(),
+            reason: "latency".into(),
+        },
+        500,
+    );
+    assert_eq!(
+        kinds(&fx),
+        [
+            "kill:a",
+            "step_failed:a",
+            "rollback_started",
+            "step_started:back1",
+            "spawn:back1"
+        ]
+    );
     // The killed command's late exit changes nothing.
-    assert!(e.update(Msg::Exited { step: "a".into(), attempt: 1, stage: Stage::Run, result: ExecResult::Killed }, 600).is_empty());
+    assert!(
+        e.update(
+            Msg::Exited {
+                step: "a".into(),
+                attempt: 1,
+                stage: Stage::Run,
+                result: ExecResult::Killed
+            },
+            600
+        )
+        .is_empty()
+    );
 }
 
 #[test]
 fn injected_failure_never_spawns_the_command() {
-    let r = with_steps("      - {id: a, title: A, run: a, on_failure: rollback}\n", true);
-    let mut e = Engine::new(r, Config { auto_ack: true, fail_step: Some("a".into()) });
+    let r = with_steps(
+        "      - {id: a, title: A, run: a, on_failure: rollback}\n",
+        true,
+    );
+    let mut e = Engine::new(
+        r,
+        Config {
+            auto_ack: true,
+            fail_step: Some("a".into()),
+        },
+    );
     let fx = e.update(Msg::Tick, 0);
-    assert_eq!(kinds(&fx)[..3], ["step_started:a", "step_failed:a", "rollback_started"]);
+    assert_eq!(
+        kinds(&fx)[..3],
+        ["step_started:a", "step_failed:a", "rollback_started"]
+    );
     assert!(!kinds(&fx).contains(&"spawn:a".to_string()));
 }
 
 #[test]
 fn verify_then_hold_then_done() {
-    let r = with_steps("      - {id: a, title: A, run: a, verify: v, hold: 1h, expect: 1m}\n", false);
+    let r = with_steps(
+        "      - {id: a, title: A, run: a, verify: v, hold: 1h, expect: 1m}\n",
+        false,
+    );
     let mut e = Engine::new(r, auto());
     e.update(Msg::Tick, 0);
     let fx = e.update(exit("a", 1, 0), 1000);
     assert_eq!(kinds(&fx), ["step_verifying:a", "spawn:a"]);
-    let fx = e.update(Msg::Exited { step: "a".into(), attempt: 1, stage: Stage::Verify, result: ExecResult::Exit(0) }, 2000);
+    let fx = e.update(
+        Msg::Exited {
+            step: "a".into(),
+            attempt: 1,
+            stage: Stage::Verify,
+            result: ExecResult::Exit(0),
+        },
+        2000,
+    );
     assert_eq!(kinds(&fx), ["step_holding:a"]);
     assert_eq!(e.next_wakeup(2000), Some(3_602_000));
     assert!(e.update(Msg::Tick, 3_601_999).is_empty());
@@ -183,28 +326,83 @@ fn failed_verify_is_a_failure() {
     let mut e = Engine::new(r, auto());
     e.update(Msg::Tick, 0);
     e.update(exit("a", 1, 0), 1);
-    let fx = e.update(Msg::Exited { step: "a".into(), attempt: 1, stage: Stage::Verify, result: ExecResult::Exit(2) }, 2);
+    let fx = e.update(
+        Msg::Exited {
+            step: "a".into(),
+            attempt: 1,
+            stage: Stage::Verify,
+            result: ExecResult::Exit(2),
+        },
+        2,
+    );
     match &fx[0] {
-        Effect::Journal(j) => assert!(j.data["reason"].as_str().unwrap().starts_with("verify failed")),
+        Effect::Journal(j) => assert!(
+            j.data["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("verify failed")
+        ),
         _ => unreachable!(),
     }
 }
 
 #[test]
 fn hold_stops_new_steps_and_skip_moves_on() {
-    let r = with_steps("      - {id: a, title: A, run: a}\n      - {id: b, title: B, run: b}\n", false);
+    let r = with_steps(
+        "      - {id: a, title: A, run: a}\n      - {id: b, title: B, run: b}\n",
+        false,
+    );
     let mut e = Engine::new(r, auto());
     e.update(Msg::Tick, 0);
-    assert_eq!(kinds(&e.update(Msg::Hold { operator: "ann".into(), on: true }, 1)), ["hold"]);
-    assert_eq!(kinds(&e.update(exit("a", 1, 0), 2)), ["step_done:a"], "b does not start while held");
-    assert_eq!(kinds(&e.update(Msg::Hold { operator: "ann".into(), on: false }, 3)), ["resumed", "step_started:b", "spawn:b"]);
-    let fx = e.update(Msg::Skip { operator: "ann".into(), reason: "not needed".into() }, 4);
-    assert_eq!(kinds(&fx), ["kill:b", "step_skipped:b", "session_ended", "finish:completed"]);
+    assert_eq!(
+        kinds(&e.update(
+            Msg::Hold {
+                operator: "ann".into(),
+                on: true
+            },
+            1
+        )),
+        ["hold"]
+    );
+    assert_eq!(
+        kinds(&e.update(exit("a", 1, 0), 2)),
+        ["step_done:a"],
+        "b does not start while held"
+    );
+    assert_eq!(
+        kinds(&e.update(
+            Msg::Hold {
+                operator: "ann".into(),
+                on: false
+            },
+            3
+        )),
+        ["resumed", "step_started:b", "spawn:b"]
+    );
+    let fx = e.update(
+        Msg::Skip {
+            operator: "ann".into(),
+            reason: "not needed".into(),
+        },
+        4,
+    );
+    assert_eq!(
+        kinds(&fx),
+        [
+            "kill:b",
+            "step_skipped:b",
+            "session_ended",
+            "finish:completed"
+        ]
+    );
 }
 
 #[test]
 fn late_start_and_projection_follow_delays() {
-    let r = with_steps("      - {id: a, title: A, at: T+0:00, run: a, expect: 10m}\n      - {id: b, title: B, at: T+0:10, run: b, expect: 5m}\n", false);
+    let r = with_steps(
+        "      - {id: a, title: A, at: T+0:00, run: a, expect: 10m}\n      - {id: b, title: B, at: T+0:10, run: b, expect: 5m}\n",
+        false,
+    );
     let mut e = Engine::new(r, auto());
     let p = e.projection(0);
     assert_eq!((p.planned_end, p.delay()), (15 * 60_000, 0));
@@ -233,61 +431,143 @@ fn ev(seq: u64, kind: &str, step: Option<&str>, data: serde_json::Value) -> Even
 
 #[test]
 fn replay_marks_running_steps_interrupted_and_never_reruns_done_ones() {
-    let r = with_steps("      - {id: a, title: A, run: a}\n      - {id: b, title: B, run: b, rerun_safe: true}\n      - {id: c, title: C, run: c}\n", false);
+    let r = with_steps(
+        "      - {id: a, title: A, run: a}\n      - {id: b, title: B, run: b, rerun_safe: true}\n      - {id: c, title: C, run: c}\n",
+        false,
+    );
     let events = [
         ev(1, "session_started", None, serde_json::json!({})),
-        ev(2, "step_started", Some("a"), serde_json::json!({"attempt": 1})),
+        ev(
+            2,
+            "step_started",
+            Some("a"),
+            serde_json::json!({"attempt": 1}),
+        ),
         ev(3, "step_done", Some("a"), serde_json::json!({})),
-        ev(4, "step_started", Some("b"), serde_json::json!({"attempt": 1})),
+        ev(
+            4,
+            "step_started",
+            Some("b"),
+            serde_json::json!({"attempt": 1}),
+        ),
     ];
     let mut e = Engine::new(r.clone(), auto());
     e.replay(&events);
     assert_eq!(kinds(&e.resumed()), ["step_interrupted:b"]);
     let fx = e.update(Msg::Tick, 10_000);
-    assert_eq!(kinds(&fx), ["step_started:b", "spawn:b"], "rerun_safe step runs again; a does not");
+    assert_eq!(
+        kinds(&fx),
+        ["step_started:b", "spawn:b"],
+        "rerun_safe step runs again; a does not"
+    );
     assert_eq!(e.run_of("b").unwrap().attempts, 2);
 
     // Not rerun_safe: with auto-ack it fails with a clear reason and pauses.
-    let events = [ev(1, "step_started", Some("a"), serde_json::json!({"attempt": 1}))];
+    let events = [ev(
+        1,
+        "step_started",
+        Some("a"),
+        serde_json::json!({"attempt": 1}),
+    )];
     let mut e = Engine::new(r.clone(), auto());
     e.replay(&events);
     let fx = e.update(Msg::Tick, 10_000);
     assert_eq!(kinds(&fx), ["step_failed:a"]);
-    assert!(e.needs_operator().unwrap().contains("not marked rerun_safe"));
+    assert!(
+        e.needs_operator()
+            .unwrap()
+            .contains("not marked rerun_safe")
+    );
     // Without auto-ack it waits for the operator, who may confirm it took effect.
     let mut e = Engine::new(r, Config::default());
     e.replay(&events);
     assert!(e.update(Msg::Tick, 10_000).is_empty());
-    assert!(e.needs_operator().unwrap().contains("was running when the cockpit stopped"));
-    let fx = e.update(Msg::Ack { operator: "ann".into() }, 11_000);
-    assert_eq!(kinds(&fx)[..3], ["step_confirmed:a", "step_done:a", "step_started:b"]);
+    assert!(
+        e.needs_operator()
+            .unwrap()
+            .contains("was running when the cockpit stopped")
+    );
+    let fx = e.update(
+        Msg::Ack {
+            operator: "ann".into(),
+        },
+        11_000,
+    );
+    assert_eq!(
+        kinds(&fx)[..3],
+        ["step_confirmed:a", "step_done:a", "step_started:b"]
+    );
 }
 
 #[test]
 fn replay_continues_a_rollback_at_the_interrupted_step() {
-    let r = with_steps("      - {id: a, title: A, run: a, on_failure: rollback}\n", true);
+    let r = with_steps(
+        "      - {id: a, title: A, run: a, on_failure: rollback}\n",
+        true,
+    );
     let events = [
-        ev(1, "step_started", Some("a"), serde_json::json!({"attempt": 1})),
-        ev(2, "step_failed", Some("a"), serde_json::json!({"next": "rollback"})),
-        ev(3, "rollback_started", None, serde_json::json!({"reason": "x"})),
-        ev(4, "step_started", Some("back1"), serde_json::json!({"attempt": 1})),
+        ev(
+            1,
+            "step_started",
+            Some("a"),
+            serde_json::json!({"attempt": 1}),
+        ),
+        ev(
+            2,
+            "step_failed",
+            Some("a"),
+            serde_json::json!({"next": "rollback"}),
+        ),
+        ev(
+            3,
+            "rollback_started",
+            None,
+            serde_json::json!({"reason": "x"}),
+        ),
+        ev(
+            4,
+            "step_started",
+            Some("back1"),
+            serde_json::json!({"attempt": 1}),
+        ),
         ev(5, "step_done", Some("back1"), serde_json::json!({})),
-        ev(6, "step_started", Some("back2"), serde_json::json!({"attempt": 1})),
+        ev(
+            6,
+            "step_started",
+            Some("back2"),
+            serde_json::json!({"attempt": 1}),
+        ),
     ];
     let mut e = Engine::new(r, Config::default());
     e.replay(&events);
     assert!(e.rollback.is_some());
     assert_eq!(e.current(), Some("back2"));
-    assert_eq!(e.run_of("back1").unwrap().state, StepState::Done { at: 5000 });
-    let fx = e.update(Msg::Retry { operator: "ann".into() }, 7000);
-    assert_eq!(kinds(&fx), ["step_retry:back2", "step_started:back2", "spawn:back2"]);
+    assert_eq!(
+        e.run_of("back1").unwrap().state,
+        StepState::Done { at: 5000 }
+    );
+    let fx = e.update(
+        Msg::Retry {
+            operator: "ann".into(),
+        },
+        7000,
+    );
+    assert_eq!(
+        kinds(&fx),
+        ["step_retry:back2", "step_started:back2", "spawn:back2"]
+    );
 }
 
 #[test]
 fn ended_session_stays_ended() {
     let r = with_steps("      - {id: a, title: A, run: a}\n", false);
     let mut e = Engine::new(r, auto());
-    e.replay(&[ev(1, "session_ended", None, serde_json::json!({"outcome": "rolled_back"}))]);
+    e.replay(&[ev(
+        1,
+        "session_ended",
+        None,
+        serde_json::json!({"outcome": "rolled_back"}),
+    )]);
     assert_eq!(e.outcome, Some(Outcome::RolledBack));
     assert!(e.update(Msg::Tick, 0).is_empty());
 }

@@ -9,7 +9,14 @@ use super::yaml::{Located, Node, pos_of};
 use std::collections::HashMap;
 
 const TOP_KEYS: &[&str] = &[
-    "version", "title", "description", "strategy", "platforms", "t0", "rollback_window", "phases",
+    "version",
+    "title",
+    "description",
+    "strategy",
+    "platforms",
+    "t0",
+    "rollback_window",
+    "phases",
     "rollback",
 ];
 const PLATFORMS_KEYS: &[&str] = &["source", "target"];
@@ -17,8 +24,22 @@ const PLATFORM_KEYS: &[&str] = &["name"];
 const PHASE_KEYS: &[&str] = &["id", "title", "steps"];
 const ROLLBACK_KEYS: &[&str] = &["title", "steps"];
 const STEP_KEYS: &[&str] = &[
-    "id", "title", "at", "owner", "description", "expect", "run", "verify", "timeout",
-    "on_failure", "retries", "retry_delay", "hold", "rerun_safe", "point_of_no_return", "undoes",
+    "id",
+    "title",
+    "at",
+    "owner",
+    "description",
+    "expect",
+    "run",
+    "verify",
+    "timeout",
+    "on_failure",
+    "retries",
+    "retry_delay",
+    "hold",
+    "rerun_safe",
+    "point_of_no_return",
+    "undoes",
 ];
 const STRATEGIES: &[&str] = &["blue-green", "canary", "phased", "big-bang"];
 const ON_FAILURE: &[&str] = &["pause", "retry", "rollback", "continue"];
@@ -48,48 +69,84 @@ pub fn build(sink: &mut Sink, root: &Located, spots: &mut Spots) -> Option<Runbo
     top.rename("the runbook");
     let version = match top.get("version") {
         None => {
-            sink.error(top.pos(), "the runbook is missing `version`", "add `version: 1` as the first line");
+            sink.error(
+                top.pos(),
+                "the runbook is missing `version`",
+                "add `version: 1` as the first line",
+            );
             None
         }
         Some(v) => match v.value {
             Node::Int(1) => Some(1),
             _ => {
-                sink.error(pos_of(v), "unsupported `version`: this cutover reads version 1", "write `version: 1`");
+                sink.error(
+                    pos_of(v),
+                    "unsupported `version`: this cutover reads version 1",
+                    "write `version: 1`",
+                );
                 None
             }
         },
     };
-    let title = top.req_str(sink, "title", "add `title: Snowflake → Databricks cutover` (shown in the header)");
+    let title = top.req_str(
+        sink,
+        "title",
+        "add `title: Snowflake → Databricks cutover` (shown in the header)",
+    );
     let description = top.opt_str(sink, "description");
-    let strategy = match top.req_str(sink, "strategy", "add `strategy: blue-green` (or canary, phased, big-bang)") {
+    let strategy = match top.req_str(
+        sink,
+        "strategy",
+        "add `strategy: blue-green` (or canary, phased, big-bang)",
+    ) {
         Some(s) => match s.as_str() {
             "blue-green" => Some(Strategy::BlueGreen),
             "canary" => Some(Strategy::Canary),
             "phased" => Some(Strategy::Phased),
             "big-bang" => Some(Strategy::BigBang),
             other => {
-                let near = nearest(other, STRATEGIES).map(|n| format!("did you mean `{n}`? ")).unwrap_or_default();
-                sink.error(top.pos_of("strategy"), format!("unknown strategy `{other}`"), format!("{near}use one of: {}", STRATEGIES.join(", ")));
+                let near = nearest(other, STRATEGIES)
+                    .map(|n| format!("did you mean `{n}`? "))
+                    .unwrap_or_default();
+                sink.error(
+                    top.pos_of("strategy"),
+                    format!("unknown strategy `{other}`"),
+                    format!("{near}use one of: {}", STRATEGIES.join(", ")),
+                );
                 None
             }
         },
         None => None,
     };
     let (source, target) = platforms(sink, &top);
-    let t0 = top.opt_str(sink, "t0").and_then(|s| match chrono::DateTime::parse_from_rfc3339(&s) {
-        Ok(t) => Some(t.with_timezone(&chrono::Utc)),
-        Err(e) => {
-            sink.error(top.pos_of("t0"), format!("`t0` is not an RFC 3339 time: {e}"), "write e.g. `t0: 2026-12-05T02:00:00Z` (quote it if your editor complains)");
-            None
-        }
-    });
+    let t0 = top
+        .opt_str(sink, "t0")
+        .and_then(|s| match chrono::DateTime::parse_from_rfc3339(&s) {
+            Ok(t) => Some(t.with_timezone(&chrono::Utc)),
+            Err(e) => {
+                sink.error(
+                    top.pos_of("t0"),
+                    format!("`t0` is not an RFC 3339 time: {e}"),
+                    "write e.g. `t0: 2026-12-05T02:00:00Z` (quote it if your editor complains)",
+                );
+                None
+            }
+        });
     let rollback_window = top.opt_duration(sink, "rollback_window");
 
     let mut phases = Vec::new();
     match top.get("phases") {
-        None => sink.error(top.pos(), "the runbook is missing `phases`", "add `phases:` with at least one phase of steps"),
+        None => sink.error(
+            top.pos(),
+            "the runbook is missing `phases`",
+            "add `phases:` with at least one phase of steps",
+        ),
         Some(node) => match &node.value {
-            Node::Seq(items) if items.is_empty() => sink.error(pos_of(node), "`phases` is empty", "add at least one phase with steps"),
+            Node::Seq(items) if items.is_empty() => sink.error(
+                pos_of(node),
+                "`phases` is empty",
+                "add at least one phase with steps",
+            ),
             Node::Seq(items) => {
                 for (i, item) in items.iter().enumerate() {
                     if let Some(p) = phase(sink, item, i, spots) {
@@ -97,7 +154,11 @@ pub fn build(sink: &mut Sink, root: &Located, spots: &mut Spots) -> Option<Runbo
                     }
                 }
             }
-            other => sink.error(pos_of(node), format!("`phases` must be a list, found {}", other.kind()), "write each phase as a list item: `- id: window`"),
+            other => sink.error(
+                pos_of(node),
+                format!("`phases` must be a list, found {}", other.kind()),
+                "write each phase as a list item: `- id: window`",
+            ),
         },
     }
     let rollback = top.get("rollback").and_then(|n| procedure(sink, n, spots));
@@ -126,7 +187,11 @@ pub fn build(sink: &mut Sink, root: &Located, spots: &mut Spots) -> Option<Runbo
 
 fn platforms(sink: &mut Sink, top: &Fields) -> (Option<Platform>, Option<Platform>) {
     let Some(node) = top.get("platforms") else {
-        sink.error(top.pos(), "the runbook is missing `platforms`", "add `platforms: { source: { name: Snowflake }, target: { name: Databricks } }`");
+        sink.error(
+            top.pos(),
+            "the runbook is missing `platforms`",
+            "add `platforms: { source: { name: Snowflake }, target: { name: Databricks } }`",
+        );
         return (None, None);
     };
     let Some(f) = Fields::open(sink, node, "`platforms`", PLATFORMS_KEYS) else {
@@ -134,7 +199,11 @@ fn platforms(sink: &mut Sink, top: &Fields) -> (Option<Platform>, Option<Platfor
     };
     let mut side = |key: &str, example: &str| -> Option<Platform> {
         let Some(n) = f.get(key) else {
-            sink.error(f.pos(), format!("`platforms` is missing `{key}`"), format!("add `{key}: {{ name: {example} }}`"));
+            sink.error(
+                f.pos(),
+                format!("`platforms` is missing `{key}`"),
+                format!("add `{key}: {{ name: {example} }}`"),
+            );
             return None;
         };
         let p = Fields::open(sink, n, format!("platform `{key}`"), PLATFORM_KEYS)?;
@@ -157,14 +226,23 @@ fn phase(sink: &mut Sink, node: &Located, index: usize, spots: &mut Spots) -> Op
     let title = f.opt_str(sink, "title");
     let steps = match f.get("steps") {
         None => {
-            sink.error(f.pos(), format!("phase `{}` has no steps", id.as_deref().unwrap_or("?")), "add `steps:` with at least one step, or remove the phase");
+            sink.error(
+                f.pos(),
+                format!("phase `{}` has no steps", id.as_deref().unwrap_or("?")),
+                "add `steps:` with at least one step, or remove the phase",
+            );
             Vec::new()
         }
         Some(n) => steps(sink, n, id.as_deref().unwrap_or("?"), false, spots),
     };
     f.finish(sink);
     let id = id?;
-    Some(Phase { title: title.unwrap_or_else(|| id.clone()), id, steps, pos: pos_of(node) })
+    Some(Phase {
+        title: title.unwrap_or_else(|| id.clone()),
+        id,
+        steps,
+        pos: pos_of(node),
+    })
 }
 
 fn procedure(sink: &mut Sink, node: &Located, spots: &mut Spots) -> Option<Procedure> {
@@ -172,20 +250,42 @@ fn procedure(sink: &mut Sink, node: &Located, spots: &mut Spots) -> Option<Proce
     let title = f.opt_str(sink, "title");
     let list = match f.get("steps") {
         None => {
-            sink.error(f.pos(), "the rollback procedure has no steps", "add `steps:` listing how to restore the source platform");
+            sink.error(
+                f.pos(),
+                "the rollback procedure has no steps",
+                "add `steps:` listing how to restore the source platform",
+            );
             Vec::new()
         }
         Some(n) => steps(sink, n, "rollback", true, spots),
     };
     f.finish(sink);
-    Some(Procedure { title: title.unwrap_or_else(|| "Rollback".into()), steps: list, pos: pos_of(node) })
+    Some(Procedure {
+        title: title.unwrap_or_else(|| "Rollback".into()),
+        steps: list,
+        pos: pos_of(node),
+    })
 }
 
-fn steps(sink: &mut Sink, node: &Located, phase: &str, rollback: bool, spots: &mut Spots) -> Vec<Step> {
-    let where_ = if rollback { "the rollback procedure".to_string() } else { format!("phase `{phase}`") };
+fn steps(
+    sink: &mut Sink,
+    node: &Located,
+    phase: &str,
+    rollback: bool,
+    spots: &mut Spots,
+) -> Vec<Step> {
+    let where_ = if rollback {
+        "the rollback procedure".to_string()
+    } else {
+        format!("phase `{phase}`")
+    };
     match &node.value {
         Node::Seq(items) if items.is_empty() => {
-            sink.error(pos_of(node), format!("{where_} has no steps"), "add at least one step, or remove it");
+            sink.error(
+                pos_of(node),
+                format!("{where_} has no steps"),
+                "add at least one step, or remove it",
+            );
             Vec::new()
         }
         Node::Seq(items) => items
@@ -194,7 +294,11 @@ fn steps(sink: &mut Sink, node: &Located, phase: &str, rollback: bool, spots: &m
             .filter_map(|(i, n)| step(sink, n, phase, i, rollback, spots))
             .collect(),
         other => {
-            sink.error(pos_of(node), format!("`steps` of {where_} must be a list, found {}", other.kind()), "write each step as a list item: `- id: freeze-writes`");
+            sink.error(
+                pos_of(node),
+                format!("`steps` of {where_} must be a list, found {}", other.kind()),
+                "write each step as a list item: `- id: freeze-writes`",
+            );
             Vec::new()
         }
     }
@@ -202,7 +306,9 @@ fn steps(sink: &mut Sink, node: &Located, phase: &str, rollback: bool, spots: &m
 
 fn command(sink: &mut Sink, f: &Fields, key: &str, what: &str) -> Option<Command> {
     let node = f.get(key)?;
-    let hint = format!("write `{key}: [\"./scripts/x.sh\", \"--flag\"]` (no shell) or `{key}: \"./scripts/x.sh --flag\"` (run with sh -c)");
+    let hint = format!(
+        "write `{key}: [\"./scripts/x.sh\", \"--flag\"]` (no shell) or `{key}: \"./scripts/x.sh --flag\"` (run with sh -c)"
+    );
     match &node.value {
         Node::Str(s) if !s.trim().is_empty() => Some(Command::Shell(s.clone())),
         Node::Seq(items) if !items.is_empty() => {
@@ -213,34 +319,80 @@ fn command(sink: &mut Sink, f: &Fields, key: &str, what: &str) -> Option<Command
                     Node::Int(i) => argv.push(i.to_string()),
                     Node::Float(x) => argv.push(x.to_string()),
                     other => {
-                        sink.error(pos_of(it), format!("argument of `{key}` in {what} must be text, found {}", other.kind()), hint.clone());
+                        sink.error(
+                            pos_of(it),
+                            format!(
+                                "argument of `{key}` in {what} must be text, found {}",
+                                other.kind()
+                            ),
+                            hint.clone(),
+                        );
                         return None;
                     }
                 }
             }
             if argv[0].trim().is_empty() {
-                sink.error(pos_of(node), format!("`{key}` of {what} names no program"), hint);
+                sink.error(
+                    pos_of(node),
+                    format!("`{key}` of {what} names no program"),
+                    hint,
+                );
                 return None;
             }
             Some(Command::Argv(argv))
         }
         other => {
-            sink.error(pos_of(node), format!("`{key}` of {what} must be a command, found {}", if matches!(other, Node::Str(_) | Node::Seq(_)) { "an empty one".to_string() } else { other.kind().to_string() }), hint);
+            sink.error(
+                pos_of(node),
+                format!(
+                    "`{key}` of {what} must be a command, found {}",
+                    if matches!(other, Node::Str(_) | Node::Seq(_)) {
+                        "an empty one".to_string()
+                    } else {
+                        other.kind().to_string()
+                    }
+                ),
+                hint,
+            );
             None
         }
     }
 }
 
-fn step(sink: &mut Sink, node: &Located, phase: &str, index: usize, rollback: bool, spots: &mut Spots) -> Option<Step> {
-    let scope = if rollback { "rollback".to_string() } else { format!("phase `{phase}`") };
-    let mut f = Fields::open(sink, node, format!("step {} of {scope}", index + 1), STEP_KEYS)?;
-    let id = f.req_str(sink, "id", "give the step a short unique id, e.g. `id: freeze-writes`");
+fn step(
+    sink: &mut Sink,
+    node: &Located,
+    phase: &str,
+    index: usize,
+    rollback: bool,
+    spots: &mut Spots,
+) -> Option<Step> {
+    let scope = if rollback {
+        "rollback".to_string()
+    } else {
+        format!("phase `{phase}`")
+    };
+    let mut f = Fields::open(
+        sink,
+        node,
+        format!("step {} of {scope}", index + 1),
+        STEP_KEYS,
+    )?;
+    let id = f.req_str(
+        sink,
+        "id",
+        "give the step a short unique id, e.g. `id: freeze-writes`",
+    );
     let what = match &id {
         Some(id) => format!("step `{id}`"),
         None => format!("step {} of {scope}", index + 1),
     };
     f.rename(what.clone());
-    let title = f.req_str(sink, "title", "add `title:` saying what the step does, e.g. `title: Enable source write freeze`");
+    let title = f.req_str(
+        sink,
+        "title",
+        "add `title:` saying what the step does, e.g. `title: Enable source write freeze`",
+    );
     let at = f.opt_offset(sink, "at");
     let owner = f.opt_str(sink, "owner");
     let description = f.opt_str(sink, "description");
@@ -261,8 +413,14 @@ fn step(sink: &mut Sink, node: &Located, phase: &str, index: usize, rollback: bo
             "rollback" => OnFailure::Rollback,
             "continue" => OnFailure::Continue,
             other => {
-                let near = nearest(other, ON_FAILURE).map(|n| format!("did you mean `{n}`? ")).unwrap_or_default();
-                sink.error(f.pos_of("on_failure"), format!("unknown on_failure `{other}` in {what}"), format!("{near}use one of: {}", ON_FAILURE.join(", ")));
+                let near = nearest(other, ON_FAILURE)
+                    .map(|n| format!("did you mean `{n}`? "))
+                    .unwrap_or_default();
+                sink.error(
+                    f.pos_of("on_failure"),
+                    format!("unknown on_failure `{other}` in {what}"),
+                    format!("{near}use one of: {}", ON_FAILURE.join(", ")),
+                );
                 OnFailure::Pause
             }
         },
@@ -271,9 +429,22 @@ fn step(sink: &mut Sink, node: &Located, phase: &str, index: usize, rollback: bo
         None => Vec::new(),
         Some(n) => match &n.value {
             Node::Str(s) => vec![s.clone()],
-            Node::Seq(items) => items.iter().filter_map(|i| match &i.value { Node::Str(s) => Some(s.clone()), _ => None }).collect(),
+            Node::Seq(items) => items
+                .iter()
+                .filter_map(|i| match &i.value {
+                    Node::Str(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect(),
             other => {
-                sink.error(pos_of(n), format!("`undoes` of {what} must be a step id or a list of them, found {}", other.kind()), "write `undoes: [freeze-writes]`");
+                sink.error(
+                    pos_of(n),
+                    format!(
+                        "`undoes` of {what} must be a step id or a list of them, found {}",
+                        other.kind()
+                    ),
+                    "write `undoes: [freeze-writes]`",
+                );
                 Vec::new()
             }
         },
@@ -282,23 +453,47 @@ fn step(sink: &mut Sink, node: &Located, phase: &str, index: usize, rollback: bo
     if let Some(d) = timeout
         && d <= 0
     {
-        sink.error(f.pos_of("timeout"), format!("`timeout` of {what} must be longer than zero"), "write e.g. `timeout: 5m`");
+        sink.error(
+            f.pos_of("timeout"),
+            format!("`timeout` of {what} must be longer than zero"),
+            "write e.g. `timeout: 5m`",
+        );
     }
     if retries.is_some() && on_failure != OnFailure::Retry {
-        sink.warn(f.pos_of("retries"), format!("`retries` of {what} has no effect without `on_failure: retry`"), "add `on_failure: retry` or remove `retries`");
+        sink.warn(
+            f.pos_of("retries"),
+            format!("`retries` of {what} has no effect without `on_failure: retry`"),
+            "add `on_failure: retry` or remove `retries`",
+        );
     }
     if rollback {
         if at.is_some() {
-            sink.error(f.pos_of("at"), format!("rollback {what} has an `at` time"), "rollback steps run one after another as soon as the rollback starts; remove `at`");
+            sink.error(
+                f.pos_of("at"),
+                format!("rollback {what} has an `at` time"),
+                "rollback steps run one after another as soon as the rollback starts; remove `at`",
+            );
         }
         if on_failure == OnFailure::Rollback {
-            sink.error(f.pos_of("on_failure"), format!("rollback {what} cannot roll back on failure"), "use `on_failure: pause` (stop and ask), `retry` or `continue`");
+            sink.error(
+                f.pos_of("on_failure"),
+                format!("rollback {what} cannot roll back on failure"),
+                "use `on_failure: pause` (stop and ask), `retry` or `continue`",
+            );
         }
         if pnr {
-            sink.error(f.pos_of("point_of_no_return"), format!("rollback {what} is marked point_of_no_return"), "only forward steps can be a point of no return; remove it");
+            sink.error(
+                f.pos_of("point_of_no_return"),
+                format!("rollback {what} is marked point_of_no_return"),
+                "only forward steps can be a point of no return; remove it",
+            );
         }
     } else if !undoes.is_empty() {
-        sink.error(f.pos_of("undoes"), format!("forward {what} has `undoes`"), "`undoes` belongs on rollback steps, naming the forward steps they reverse");
+        sink.error(
+            f.pos_of("undoes"),
+            format!("forward {what} has `undoes`"),
+            "`undoes` belongs on rollback steps, naming the forward steps they reverse",
+        );
     }
     if let Some(id) = &id {
         for key in ["at", "on_failure", "run", "undoes", "owner", "expect"] {
@@ -333,4 +528,3 @@ fn step(sink: &mut Sink, node: &Located, phase: &str, index: usize, rollback: bo
         pos,
     })
 }
-

@@ -48,7 +48,12 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// An error at `pos` in `file`.
-    pub fn error(file: &Path, pos: Pos, message: impl Into<String>, hint: impl Into<String>) -> Self {
+    pub fn error(
+        file: &Path,
+        pos: Pos,
+        message: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Self {
         Self {
             file: file.to_path_buf(),
             pos,
@@ -87,7 +92,11 @@ impl fmt::Display for Diagnostic {
         if self.pos.line == 0 {
             write!(f, "{file}: {sev}: {}", self.message)?;
         } else {
-            write!(f, "{file}:{}:{}: {sev}: {}", self.pos.line, self.pos.col, self.message)?;
+            write!(
+                f,
+                "{file}:{}:{}: {sev}: {}",
+                self.pos.line, self.pos.col, self.message
+            )?;
         }
         if !self.hint.is_empty() {
             write!(f, "\n  hint: {}", self.hint)?;

@@ -78,7 +78,10 @@ impl<'n> Fields<'n> {
                 sink.error(
                     pos_of(node),
                     format!("{what} must be a mapping of keys, found {}", other.kind()),
-                    format!("write it as `key: value` lines; valid keys: {}", known.join(", ")),
+                    format!(
+                        "write it as `key: value` lines; valid keys: {}",
+                        known.join(", ")
+                    ),
                 );
                 None
             }
@@ -137,7 +140,11 @@ impl<'n> Fields<'n> {
             other => {
                 sink.error(
                     pos_of(v),
-                    format!("`{key}` of {} must be text, found {}", self.what, other.kind()),
+                    format!(
+                        "`{key}` of {} must be text, found {}",
+                        self.what,
+                        other.kind()
+                    ),
                     format!("write `{key}: some text`"),
                 );
                 return None;
@@ -163,7 +170,11 @@ impl<'n> Fields<'n> {
                 other => {
                     sink.error(
                         pos_of(v),
-                        format!("`{key}` of {} must be true or false, found {}", self.what, other.kind()),
+                        format!(
+                            "`{key}` of {} must be true or false, found {}",
+                            self.what,
+                            other.kind()
+                        ),
                         format!("write `{key}: true` or `{key}: false`"),
                     );
                     false
@@ -180,7 +191,11 @@ impl<'n> Fields<'n> {
             other => {
                 sink.error(
                     pos_of(v),
-                    format!("`{key}` of {} must be a whole number from 0 to 1000, found {}", self.what, describe(other)),
+                    format!(
+                        "`{key}` of {} must be a whole number from 0 to 1000, found {}",
+                        self.what,
+                        describe(other)
+                    ),
                     format!("write e.g. `{key}: 3`"),
                 );
                 None
@@ -205,7 +220,11 @@ impl<'n> Fields<'n> {
             None => {
                 sink.error(
                     pos_of(v),
-                    format!("`{key}` of {} must be a duration, found {}", self.what, v.value.kind()),
+                    format!(
+                        "`{key}` of {} must be a duration, found {}",
+                        self.what,
+                        v.value.kind()
+                    ),
                     "durations are a number and a unit: `90s`, `5m`, `1h30m`, `2d`",
                 );
                 None
@@ -222,9 +241,12 @@ impl<'n> Fields<'n> {
             Err(e) => {
                 let looks_clock = raw.contains(':') && !raw.starts_with(['T', 't']);
                 let hint = if looks_clock {
-                    format!("offsets start with `T`: write `T+{raw}` (after T-0) or `T-{raw}` (before it)")
+                    format!(
+                        "offsets start with `T`: write `T+{raw}` (after T-0) or `T-{raw}` (before it)"
+                    )
                 } else {
-                    "write an offset from T-0: `T-24:00`, `T-30m`, `T+0:05`, `T+1:30`, `T+24h`".to_string()
+                    "write an offset from T-0: `T-24:00`, `T-30m`, `T+0:05`, `T+1:30`, `T+24h`"
+                        .to_string()
                 };
                 sink.error(pos_of(v), format!("`{key}` of {}: {e}", self.what), hint);
                 None
@@ -239,7 +261,10 @@ impl<'n> Fields<'n> {
                 continue;
             }
             let hint = match nearest(&k.value, self.known) {
-                Some(n) => format!("did you mean `{n}`? Valid keys here: {}", self.known.join(", ")),
+                Some(n) => format!(
+                    "did you mean `{n}`? Valid keys here: {}",
+                    self.known.join(", ")
+                ),
                 None => format!("valid keys here: {}", self.known.join(", ")),
             };
             sink.error(

@@ -65,7 +65,9 @@ pub fn parse_offset(s: &str) -> Result<Ms, String> {
     } else if body == "0" {
         return Ok(0);
     } else {
-        return Err(format!("`{s}` needs a sign: `T-…` before T-0 or `T+…` after it"));
+        return Err(format!(
+            "`{s}` needs a sign: `T-…` before T-0 or `T+…` after it"
+        ));
     };
     let body = body.trim();
     let magnitude = if body.contains(':') {
@@ -93,7 +95,11 @@ pub fn parse_offset(s: &str) -> Result<Ms, String> {
 pub fn t_clock(t: Ms) -> String {
     let sign = if t < 0 { '-' } else { '+' };
     // Before T-0 the clock counts down, so a part-second still to go shows as a whole one.
-    let secs = if t < 0 { t.unsigned_abs().div_ceil(1000) } else { t.unsigned_abs() / 1000 };
+    let secs = if t < 0 {
+        t.unsigned_abs().div_ceil(1000)
+    } else {
+        t.unsigned_abs() / 1000
+    };
     format!(
         "T{sign}{:02}:{:02}:{:02}",
         secs / 3600,
@@ -106,7 +112,7 @@ pub fn t_clock(t: Ms) -> String {
 pub fn t_offset(t: Ms) -> String {
     let sign = if t < 0 { '-' } else { '+' };
     let secs = t.unsigned_abs() / 1000;
-    if secs % 60 == 0 {
+    if secs.is_multiple_of(60) {
         format!("T{sign}{}:{:02}", secs / 3600, (secs / 60) % 60)
     } else {
         t_clock(t)
@@ -132,10 +138,18 @@ pub fn human(d: Ms) -> String {
         }
     } else if s < 86_400 {
         let (h, m) = (s / 3600, (s / 60) % 60);
-        if m == 0 { format!("{h}h") } else { format!("{h}h{m:02}m") }
+        if m == 0 {
+            format!("{h}h")
+        } else {
+            format!("{h}h{m:02}m")
+        }
     } else {
         let (dd, h) = (s / 86_400, (s / 3600) % 24);
-        if h == 0 { format!("{dd}d") } else { format!("{dd}d{h}h") }
+        if h == 0 {
+            format!("{dd}d")
+        } else {
+            format!("{dd}d{h}h")
+        }
     };
     if neg { format!("-{out}") } else { out }
 }

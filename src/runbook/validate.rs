@@ -14,17 +14,28 @@ pub fn check(sink: &mut Sink, rb: &Runbook, spots: &Spots) {
     duplicate_ids(sink, rb);
     backwards_offsets(sink, rb, spots);
     rollback_refs(sink, rb, spots);
-    for step in rb.steps().chain(rb.rollback.iter().flat_map(|r| r.steps.iter())) {
+    for step in rb
+        .steps()
+        .chain(rb.rollback.iter().flat_map(|r| r.steps.iter()))
+    {
         for cmd in [&step.run, &step.verify].into_iter().flatten() {
             script_exists(sink, &rb.dir, step, cmd, spots);
         }
     }
     for step in rb.steps() {
         if step.owner.is_none() {
-            sink.warn(step.pos, format!("step `{}` has no owner", step.id), "add `owner:` so everyone knows who does it");
+            sink.warn(
+                step.pos,
+                format!("step `{}` has no owner", step.id),
+                "add `owner:` so everyone knows who does it",
+            );
         }
         if step.expect.is_none() {
-            sink.warn(step.pos, format!("step `{}` has no `expect`", step.id), "add `expect: 5m` so lateness and the projected finish are meaningful");
+            sink.warn(
+                step.pos,
+                format!("step `{}` has no `expect`", step.id),
+                "add `expect: 5m` so lateness and the projected finish are meaningful",
+            );
         }
     }
 }
@@ -34,13 +45,27 @@ fn duplicate_ids(sink: &mut Sink, rb: &Runbook) {
     for p in &rb.phases {
         if let Some(first) = phases.insert(&p.id, p.pos.line) {
             phases.insert(&p.id, first);
-            sink.error(p.pos, format!("duplicate phase id `{}` (also at line {first})", p.id), "give each phase its own id");
+            sink.error(
+                p.pos,
+                format!("duplicate phase id `{}` (also at line {first})", p.id),
+                "give each phase its own id",
+            );
         }
     }
     let mut steps: HashMap<&str, u32> = HashMap::new();
-    for s in rb.steps().chain(rb.rollback.iter().flat_map(|r| r.steps.iter())) {
+    for s in rb
+        .steps()
+        .chain(rb.rollback.iter().flat_map(|r| r.steps.iter()))
+    {
         if let Some(first) = steps.get(s.id.as_str()) {
-            sink.error(s.pos, format!("duplicate step id `{}`: first defined at line {first}, again at line {}", s.id, s.pos.line), "step ids must be unique across the runbook, rollback included; rename one");
+            sink.error(
+                s.pos,
+                format!(
+                    "duplicate step id `{}`: first defined at line {first}, again at line {}",
+                    s.id, s.pos.line
+                ),
+                "step ids must be unique across the runbook, rollback included; rename one",
+            );
         } else {
             steps.insert(&s.id, s.pos.line);
         }
@@ -56,11 +81,21 @@ fn backwards_offsets(sink: &mut Sink, rb: &Runbook, spots: &Spots) {
                 && let Some(pat) = p.at
                 && at < pat
             {
-                let text = spots.at_text.get(&step.id).cloned().unwrap_or_else(|| t_offset(at));
-                let ptext = spots.at_text.get(&p.id).cloned().unwrap_or_else(|| t_offset(pat));
+                let text = spots
+                    .at_text
+                    .get(&step.id)
+                    .cloned()
+                    .unwrap_or_else(|| t_offset(at));
+                let ptext = spots
+                    .at_text
+                    .get(&p.id)
+                    .cloned()
+                    .unwrap_or_else(|| t_offset(pat));
                 let hint = if text.starts_with("T-") && at <= 0 && pat <= 0 {
                     let plus = text.replacen("T-", "T+", 1);
-                    format!("in a runbook `{text}` means before T-0, so this runs backwards; for time into the cutover window write `{plus}`")
+                    format!(
+                        "in a runbook `{text}` means before T-0, so this runs backwards; for time into the cutover window write `{plus}`"
+                    )
                 } else {
                     "steps in a phase run in order: reorder them or correct the offset".into()
                 };
@@ -85,8 +120,17 @@ fn rollback_refs(sink: &mut Sink, rb: &Runbook, spots: &Spots) {
     for s in rb.rollback.iter().flat_map(|r| r.steps.iter()) {
         for target in &s.undoes {
             if !forward.contains(&target.as_str()) {
-                let near = nearest(target, &forward).map(|n| format!("did you mean `{n}`? ")).unwrap_or_default();
-                sink.error(spots.get(s, "undoes"), format!("rollback step `{}` undoes `{target}`, which is not a forward step", s.id), format!("{near}name the id of a step in `phases`"));
+                let near = nearest(target, &forward)
+                    .map(|n| format!("did you mean `{n}`? "))
+                    .unwrap_or_default();
+                sink.error(
+                    spots.get(s, "undoes"),
+                    format!(
+                        "rollback step `{}` undoes `{target}`, which is not a forward step",
+                        s.id
+                    ),
+                    format!("{near}name the id of a step in `phases`"),
+                );
             }
         }
     }
@@ -98,7 +142,11 @@ fn script_of(cmd: &Command) -> Option<String> {
         Command::Argv(v) => v.first()?.clone(),
         Command::Shell(s) => s.split_whitespace().next()?.to_string(),
     };
-    (first.contains('/') && !first.starts_with('/') && !first.starts_with('$') && !first.starts_with('~')).then_some(first)
+    (first.contains('/')
+        && !first.starts_with('/')
+        && !first.starts_with('$')
+        && !first.starts_with('~'))
+    .then_some(first)
 }
 
 fn script_exists(sink: &mut Sink, dir: &Path, step: &Step, cmd: &Command, spots: &Spots) {
@@ -106,11 +154,26 @@ fn script_exists(sink: &mut Sink, dir: &Path, step: &Step, cmd: &Command, spots:
     let path = dir.join(script.trim_start_matches("./"));
     let pos = spots.get(step, "run");
     match std::fs::metadata(&path) {
-        Err(_) => sink.warn(pos, format!("step `{}` runs `{script}`, which does not exist relative to the runbook ({})", step.id, path.display()), "scripts are found from the runbook's folder; fix the path or add the script"),
+        Err(_) => sink.warn(
+            pos,
+            format!(
+                "step `{}` runs `{script}`, which does not exist relative to the runbook ({})",
+                step.id,
+                path.display()
+            ),
+            "scripts are found from the runbook's folder; fix the path or add the script",
+        ),
         Ok(m) => {
             use std::os::unix::fs::PermissionsExt;
             if matches!(cmd, Command::Argv(_)) && m.permissions().mode() & 0o111 == 0 {
-                sink.warn(pos, format!("step `{}` runs `{script}`, which is not executable", step.id), format!("run `chmod +x {}`", path.display()));
+                sink.warn(
+                    pos,
+                    format!(
+                        "step `{}` runs `{script}`, which is not executable",
+                        step.id
+                    ),
+                    format!("run `chmod +x {}`", path.display()),
+                );
             }
         }
     }

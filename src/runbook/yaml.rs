@@ -159,7 +159,11 @@ pub fn parse(file: &Path, bytes: &[u8]) -> Result<Located, Diagnostic> {
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t.to_string(),
         Err(e) => {
-            let line = bytes[..e.valid_up_to()].iter().filter(|b| **b == b'\n').count() + 1;
+            let line = bytes[..e.valid_up_to()]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count()
+                + 1;
             return Err(Diagnostic::error(
                 file,
                 Pos::new(u32::try_from(line).unwrap_or(u32::MAX), 1),
@@ -185,13 +189,9 @@ pub fn parse(file: &Path, bytes: &[u8]) -> Result<Located, Diagnostic> {
             serde_saphyr::from_str_with_options::<Located>(&text, options())
                 .map_err(|e| (e.location(), e.without_snippet().to_string()))
         })
-        .map_err(|e| {
-            Diagnostic::error(file, whole, format!("cannot start the parser: {e}"), "")
-        })?
+        .map_err(|e| Diagnostic::error(file, whole, format!("cannot start the parser: {e}"), ""))?
         .join()
-        .map_err(|_| {
-            Diagnostic::error(file, whole, "the YAML parser failed on this input", "")
-        })?;
+        .map_err(|_| Diagnostic::error(file, whole, "the YAML parser failed on this input", ""))?;
     result.map_err(|(loc, msg)| {
         let pos = loc
             .map(|l| Pos::new(clamp(l.line()), clamp(l.column())))
@@ -207,7 +207,8 @@ fn syntax_diagnostic(file: &Path, pos: Pos, msg: &str) -> Diagnostic {
         .map(|(a, _)| a)
         .unwrap_or(msg)
         .to_string();
-    let (message, hint) = if core.contains("multiple YAML documents") || core.contains("Documents") {
+    let (message, hint) = if core.contains("multiple YAML documents") || core.contains("Documents")
+    {
         (
             "more than one YAML document (`---`) in the file".to_string(),
             "a runbook is one document; remove the extra `---` and what follows, or split the file",
@@ -231,7 +232,10 @@ fn syntax_diagnostic(file: &Path, pos: Pos, msg: &str) -> Diagnostic {
         }
     } else if core.contains("duplicate mapping key") {
         (
-            format!("YAML syntax: {}", core.split(", set ").next().unwrap_or(&core)),
+            format!(
+                "YAML syntax: {}",
+                core.split(", set ").next().unwrap_or(&core)
+            ),
             "each key may appear once per mapping; remove or rename the second one",
         )
     } else {

@@ -31,7 +31,10 @@ pub fn journal(session: &Path) -> Vec<Value> {
     let text = std::fs::read_to_string(session.join("journal.jsonl")).unwrap_or_default();
     // Only whole lines: a line still being written (or torn by a crash) is not an event yet.
     let whole = text.rfind('\n').map(|i| &text[..=i]).unwrap_or("");
-    whole.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad journal line {l:?}: {e}"))).collect()
+    whole
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad journal line {l:?}: {e}")))
+        .collect()
 }
 
 pub fn kinds(j: &[Value]) -> Vec<String> {
@@ -46,8 +49,17 @@ pub fn kinds(j: &[Value]) -> Vec<String> {
 /// Checks the journal contract: seq 1, 2, 3 … and the required fields on every line.
 pub fn assert_journal_contract(j: &[Value], mode: &str) {
     for (i, e) in j.iter().enumerate() {
-        assert_eq!(e["seq"].as_u64(), Some(i as u64 + 1), "seq must rise by one: {e}");
-        assert!(e["at"].as_str().is_some_and(|a| chrono::DateTime::parse_from_rfc3339(a).is_ok()), "at: {e}");
+        assert_eq!(
+            e["seq"].as_u64(),
+            Some(i as u64 + 1),
+            "seq must rise by one: {e}"
+        );
+        assert!(
+            e["at"]
+                .as_str()
+                .is_some_and(|a| chrono::DateTime::parse_from_rfc3339(a).is_ok()),
+            "at: {e}"
+        );
         assert!(e["t"].is_number(), "t: {e}");
         assert_eq!(e["mode"], mode, "{e}");
         assert!(e["kind"].is_string() && e["operator"].is_string(), "{e}");
@@ -70,7 +82,10 @@ pub fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
 }
 
 pub fn spawn(mut c: Command) -> Child {
-    c.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
+    c.stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
 }
 
 pub fn alive(pid: i32) -> bool {
@@ -80,10 +95,17 @@ pub fn alive(pid: i32) -> bool {
 
 /// Processes whose environment names this session.
 pub fn session_processes(session: &Path) -> Vec<i32> {
-    let needle = format!("CUTOVER_SESSION={}", std::fs::canonicalize(session).unwrap_or(session.to_path_buf()).display());
+    let needle = format!(
+        "CUTOVER_SESSION={}",
+        std::fs::canonicalize(session)
+            .unwrap_or(session.to_path_buf())
+            .display()
+    );
     let mut out = Vec::new();
     for e in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+            continue;
+        };
         if let Ok(env) = std::fs::read(e.path().join("environ"))
             && env.split(|b| *b == 0).any(|kv| kv == needle.as_bytes())
             && alive(pid)
