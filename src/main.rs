@@ -160,7 +160,8 @@ fn drive(a: RunArgs, mode: Mode) -> i32 {
         hint.push_str(" --auto-ack");
     }
     if new_session {
-        println!("session {}", session.display());
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), "session {}", session.display());
     }
     let opts = cutover::runtime::Options {
         runbook: rb,

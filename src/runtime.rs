@@ -71,11 +71,17 @@ struct Out {
 impl Out {
     fn event(&self, ev: &journal::Event) {
         if let Some(l) = print::event_line(&self.rb, ev) {
-            let mut o = std::io::stdout().lock();
-            let _ = writeln!(o, "{l}");
-            let _ = o.flush();
+            say(&l);
         }
     }
+}
+
+/// Prints a line. A closed stdout (a pipe into `head`, a dropped ssh session) must not stop a
+/// cutover: the journal is the record, so write errors are ignored.
+fn say(line: &str) {
+    let mut o = std::io::stdout().lock();
+    let _ = writeln!(o, "{line}");
+    let _ = o.flush();
 }
 
 /// A session ready to drive.
@@ -239,12 +245,12 @@ pub async fn headless(opts: Options) -> Result<i32, RunError> {
         rb: opts.runbook.clone(),
     };
     if let Some(o) = s.already_ended {
-        println!(
+        say(&format!(
             "session {} has already ended: {} (exit {})",
             opts.session.display(),
             o.as_str(),
             o.exit_code()
-        );
+        ));
         if let Some(l) = s.lock.take() {
             l.release();
         }
@@ -298,14 +304,18 @@ pub async fn headless(opts: Options) -> Result<i32, RunError> {
             exec.kill_all(&mut rx).await;
             if o == Outcome::Completed {
                 let p = s.engine.projection(s.clock.now());
-                println!(
+                say(&format!(
                     "{:>13}planned finish {}, actual {}",
                     "",
                     crate::runbook::time::t_clock(p.planned_end),
                     crate::runbook::time::t_clock(s.clock.now())
-                );
+                ));
             }
-            println!("{:>13}journal: {}", "", s.journal.path().display());
+            say(&format!(
+                "{:>13}journal: {}",
+                "",
+                s.journal.path().display()
+            ));
             if let Some(l) = s.lock.take() {
                 l.release();
             }
@@ -321,10 +331,10 @@ pub async fn headless(opts: Options) -> Result<i32, RunError> {
             if let Ok(ev) = s.journal.append(&entry, s.clock.now()) {
                 out.event(&ev);
             }
-            println!(
+            say(&format!(
                 "{:>13}the session is paused and resumable: {}",
                 "", opts.resume_hint
-            );
+            ));
             if let Some(l) = s.lock.take() {
                 l.release();
             }
@@ -378,7 +388,7 @@ pub async fn headless(opts: Options) -> Result<i32, RunError> {
 fn handle(ev: ExecEvent, msgs: &mut Vec<Msg>, logs: &mut OutputLogs) {
     match ev {
         ExecEvent::Line { step, line, stderr } => {
-            println!("{}", print::output_line(&line, stderr));
+            say(&print::output_line(&line, stderr));
             logs.write(&step, &line, stderr);
             msgs.push(Msg::Output { step, line });
         }
@@ -422,7 +432,10 @@ async fn stop(
     if let Ok(ev) = s.journal.append(&e, s.clock.now()) {
         out.event(&ev);
     }
-    println!("{:>13}the session is resumable: {}", "", opts.resume_hint);
+    say(&format!(
+        "{:>13}the session is resumable: {}",
+        "", opts.resume_hint
+    ));
     if let Some(l) = s.lock.take() {
         l.release();
     }

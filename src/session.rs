@@ -28,7 +28,7 @@ pub struct Holder {
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     /// Another live process drives it.
-    #[error("session {dir} is driven by pid {} (operator {}, on {}) since {}; watch it with `cutover watch {dir}`, or stop that process first", .holder.pid, .holder.operator, .holder.host, .holder.since)]
+    #[error("session {dir} is driven by pid {} (operator {}, on {}) since {}; only one process drives a session: stop that one first, or use another --session", .holder.pid, .holder.operator, .holder.host, .holder.since)]
     Held {
         /// The session folder.
         dir: String,

@@ -423,3 +423,22 @@ fn drill_only_flags_are_refused_for_run_and_help_works() {
     let out = bin().arg("--version").output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("cutover "));
 }
+
+#[test]
+fn a_closed_stdout_does_not_stop_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = tmp.path().join("s");
+    let mut c = bin();
+    c.arg("drill")
+        .arg(root().join("runbooks/big-bang.yaml"))
+        .args(["--headless", "--speed", "max", "--auto-ack", "--session"])
+        .arg(&s);
+    let mut child = spawn(c);
+    let mut out = child.stdout.take().unwrap();
+    let mut first = [0u8; 16];
+    std::io::Read::read_exact(&mut out, &mut first).unwrap();
+    drop(out); // like `| head -1`
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert_eq!(journal(&s).last().unwrap()["kind"], "session_ended");
+}

@@ -524,7 +524,12 @@ impl Engine {
         .with("title", step.title.clone())
         .with("attempt", attempt);
         if let Some(l) = late {
-            e = e.with("late_s", l as f64 / 1000.0);
+            // Record the new projected finish: lateness matters for where the run will end.
+            let p = self.projection(now);
+            e = e
+                .with("late_s", l as f64 / 1000.0)
+                .with("projected_finish_t", p.projected_end as f64 / 1000.0)
+                .with("planned_finish_t", p.planned_end as f64 / 1000.0);
         }
         if self.rollback.is_some() {
             e = e.with("procedure", "rollback");
