@@ -549,16 +549,7 @@ impl Engine {
                     },
                 );
                 out.push(Effect::Journal(e));
-                if self.cfg.fail_step.as_deref() == Some(step.id.as_str()) {
-                    self.fail(
-                        step,
-                        attempt,
-                        "failure injected by --fail (drill)",
-                        None,
-                        now,
-                        out,
-                    );
-                } else {
+                if !self.inject_failure(step, attempt, now, out) {
                     out.push(Effect::Spawn(Spawn {
                         step: step.id.clone(),
                         attempt,
@@ -569,6 +560,28 @@ impl Engine {
                 }
             }
         }
+    }
+
+    /// `--fail STEP_ID`: fails the step as if its command had failed; true when it did.
+    fn inject_failure(
+        &mut self,
+        step: &Step,
+        attempt: u32,
+        now: Ms,
+        out: &mut Vec<Effect>,
+    ) -> bool {
+        if self.cfg.fail_step.as_deref() != Some(step.id.as_str()) {
+            return false;
+        }
+        self.fail(
+            step,
+            attempt,
+            "failure injected by --fail (drill)",
+            None,
+            now,
+            out,
+        );
+        true
     }
 
     /// The step's work (command or confirmation) succeeded: verify, hold, or complete it.
@@ -587,15 +600,7 @@ impl Engine {
                     .step(&step.id)
                     .with("auto_ack", operator == SYSTEM),
             ));
-            if step.run.is_none() && self.cfg.fail_step.as_deref() == Some(step.id.as_str()) {
-                self.fail(
-                    step,
-                    attempt,
-                    "failure injected by --fail (drill)",
-                    None,
-                    now,
-                    out,
-                );
+            if step.run.is_none() && self.inject_failure(step, attempt, now, out) {
                 return;
             }
         }
