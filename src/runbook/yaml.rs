@@ -213,6 +213,11 @@ fn syntax_diagnostic(file: &Path, pos: Pos, msg: &str) -> Diagnostic {
             "more than one YAML document (`---`) in the file".to_string(),
             "a runbook is one document; remove the extra `---` and what follows, or split the file",
         )
+    } else if core.contains("recursion limit") {
+        (
+            "YAML is nested too deeply to be a runbook".to_string(),
+            "a runbook nests a few levels (phases → steps → fields); check the brackets and indentation",
+        )
     } else if core.contains("budget breached") {
         if core.contains("Depth") {
             (
