@@ -133,27 +133,33 @@ fn options() -> serde_saphyr::Options {
     options
 }
 
-/// Parses `bytes` (the content of `file`) into a spanned tree, or one diagnostic saying why not.
+/// Parses runbook `bytes` (the content of `file`) into a spanned tree, or one diagnostic
+/// saying why not.
 pub fn parse(file: &Path, bytes: &[u8]) -> Result<Located, Diagnostic> {
+    parse_as(file, bytes, "runbook")
+}
+
+/// Like `parse`, for another kind of YAML file (`what`: "theme", "keymap") named in messages.
+pub fn parse_as(file: &Path, bytes: &[u8], what: &str) -> Result<Located, Diagnostic> {
     let whole = Pos::default();
     if bytes.len() > MAX_BYTES {
         return Err(Diagnostic::error(
             file,
             whole,
             format!(
-                "file is {} bytes; a runbook is at most {} bytes",
+                "file is {} bytes; a {what} is at most {} bytes",
                 bytes.len(),
                 MAX_BYTES
             ),
-            "is this the right file? A runbook is a YAML document of phases and steps",
+            format!("is this the right file? A {what} is a small YAML document"),
         ));
     }
     if bytes.contains(&0) {
         return Err(Diagnostic::error(
             file,
             whole,
-            "file contains NUL bytes: it is binary, not a YAML runbook",
-            "pass the runbook's .yaml file",
+            format!("file contains NUL bytes: it is binary, not a YAML {what}"),
+            format!("pass the {what}'s .yaml file"),
         ));
     }
     let text = match std::str::from_utf8(bytes) {
@@ -168,7 +174,7 @@ pub fn parse(file: &Path, bytes: &[u8]) -> Result<Located, Diagnostic> {
                 file,
                 Pos::new(u32::try_from(line).unwrap_or(u32::MAX), 1),
                 "file is not valid UTF-8 text",
-                "save the runbook as UTF-8",
+                format!("save the {what} as UTF-8"),
             ));
         }
     };
@@ -177,7 +183,11 @@ pub fn parse(file: &Path, bytes: &[u8]) -> Result<Located, Diagnostic> {
             file,
             whole,
             "file is empty",
-            "a runbook needs at least `version: 1`, `title`, `strategy`, `platforms` and `phases`",
+            if what == "runbook" {
+                "a runbook needs at least `version: 1`, `title`, `strategy`, `platforms` and `phases`".to_string()
+            } else {
+                format!("write the {what} as YAML, or remove the file")
+            },
         ));
     }
     // The parser recurses per nesting level; the depth budget bounds it, and a thread with a
