@@ -9,6 +9,7 @@ pub mod cli;
 pub mod clock;
 pub mod engine;
 pub mod exec;
+pub mod headless;
 pub mod journal;
 pub mod print;
 pub mod runbook;

@@ -185,7 +185,7 @@ fn drive(a: RunArgs, mode: Mode) -> i32 {
             return 1;
         }
     };
-    match rt.block_on(cutover::runtime::headless(opts)) {
+    match rt.block_on(cutover::headless::run(opts)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("cutover: {e}");

@@ -1,12 +1,12 @@
-//! The headless runtime: sets a session up (lock, journal, clock, replay), then drives the
-//! engine: ticks and command events in, effects out — journal appends (fsynced, then printed),
-//! spawns and kills — until the run ends or needs an operator it cannot have.
+//! The runtime: sets a session up (lock, journal, clock, replay) and drives it. `Driver` feeds
+//! the engine ticks, command events and operator messages, and performs its effects in order —
+//! journal appends (fsynced before anything after them), spawns and kills. The headless loop
+//! and the cockpit both sit on top of it, so they behave the same.
 
 use crate::clock::{Clock, DrillClock, Speed, WallClock};
 use crate::engine::{Config, Effect, Engine, Msg, Outcome};
 use crate::exec::{ExecEvent, Executor, kill_leftovers};
 use crate::journal::{self, Entry, Journal, JournalError, Mode};
-use crate::print;
 use crate::runbook::Runbook;
 use crate::runbook::time::Ms;
 use crate::session::{self, LockError, SessionLock};
@@ -14,7 +14,6 @@ use chrono::{DateTime, Utc};
 use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::mpsc;
 
 /// How to run a session.
@@ -64,26 +63,6 @@ impl RunError {
     }
 }
 
-struct Out {
-    rb: Runbook,
-}
-
-impl Out {
-    fn event(&self, ev: &journal::Event) {
-        if let Some(l) = print::event_line(&self.rb, ev) {
-            say(&l);
-        }
-    }
-}
-
-/// Prints a line. A closed stdout (a pipe into `head`, a dropped ssh session) must not stop a
-/// cutover: the journal is the record, so write errors are ignored.
-fn say(line: &str) {
-    let mut o = std::io::stdout().lock();
-    let _ = writeln!(o, "{line}");
-    let _ = o.flush();
-}
-
 /// A session ready to drive.
 pub struct Session {
     /// The engine, replayed.
@@ -92,7 +71,7 @@ pub struct Session {
     pub clock: Box<dyn Clock>,
     /// The journal.
     pub journal: Journal,
-    lock: Option<SessionLock>,
+    pub(crate) lock: Option<SessionLock>,
     /// Effects to perform first (session_started or resume records).
     pub pending: Vec<Entry>,
     /// Set when the session had already ended: its outcome.
@@ -238,208 +217,192 @@ pub fn open(opts: &Options) -> Result<Session, RunError> {
     })
 }
 
-/// Runs a session without a screen; returns the exit code.
-pub async fn headless(opts: Options) -> Result<i32, RunError> {
-    let mut s = open(&opts)?;
-    let out = Out {
-        rb: opts.runbook.clone(),
-    };
-    if let Some(o) = s.already_ended {
-        say(&format!(
-            "session {} has already ended: {} (exit {})",
-            opts.session.display(),
-            o.as_str(),
-            o.exit_code()
-        ));
-        if let Some(l) = s.lock.take() {
-            l.release();
-        }
-        return Ok(o.exit_code());
-    }
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let session_abs = std::fs::canonicalize(&opts.session).unwrap_or(opts.session.clone());
-    let env = vec![
-        ("CUTOVER_MODE".to_string(), opts.mode.as_str().to_string()),
-        (
-            "CUTOVER_SESSION".to_string(),
-            session_abs.display().to_string(),
-        ),
-        ("CUTOVER_OPERATOR".to_string(), opts.operator.clone()),
-    ];
-    let mut exec = Executor::new(tx, opts.runbook.dir.clone(), env);
-    let mut logs = OutputLogs {
-        dir: opts.session.join("output"),
-        files: Default::default(),
-    };
-    let mut sigint =
-        signal(SignalKind::interrupt()).map_err(|e| RunError::Session(e.to_string()))?;
-    let mut sigterm =
-        signal(SignalKind::terminate()).map_err(|e| RunError::Session(e.to_string()))?;
-    let mut sighup = signal(SignalKind::hangup()).map_err(|e| RunError::Session(e.to_string()))?;
+/// Drives an open session: performs the engine's effects and feeds command events back.
+/// Shared by the headless loop and the cockpit, so both behave the same.
+pub struct Driver {
+    /// The session (engine, clock, journal).
+    pub s: Session,
+    exec: Executor,
+    rx: mpsc::UnboundedReceiver<ExecEvent>,
+    logs: OutputLogs,
+}
 
-    let mut effects: Vec<Effect> = s.pending.drain(..).map(Effect::Journal).collect();
-    effects.extend(s.engine.update(Msg::Tick, s.clock.now()));
-    loop {
-        let mut finished = None;
-        for e in effects.drain(..) {
+/// What performing effects did.
+#[derive(Debug, Default)]
+pub struct Performed {
+    /// Events appended to the journal, in order.
+    pub events: Vec<journal::Event>,
+    /// The run ended.
+    pub finished: Option<Outcome>,
+    /// The journal could not be written: nothing after the failed event was done.
+    pub failed: Option<JournalError>,
+}
+
+/// A line of command output.
+#[derive(Debug, Clone)]
+pub struct OutputLine {
+    /// Step id.
+    pub step: String,
+    /// The line.
+    pub line: String,
+    /// From stderr.
+    pub stderr: bool,
+}
+
+impl Driver {
+    /// Wraps an open session; commands run in the runbook's folder.
+    pub fn new(opts: &Options, s: Session) -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let session_abs = std::fs::canonicalize(&opts.session).unwrap_or(opts.session.clone());
+        let env = vec![
+            ("CUTOVER_MODE".to_string(), opts.mode.as_str().to_string()),
+            (
+                "CUTOVER_SESSION".to_string(),
+                session_abs.display().to_string(),
+            ),
+            ("CUTOVER_OPERATOR".to_string(), opts.operator.clone()),
+        ];
+        let exec = Executor::new(tx, opts.runbook.dir.clone(), env);
+        let logs = OutputLogs {
+            dir: opts.session.join("output"),
+            files: Default::default(),
+        };
+        Self { s, exec, rx, logs }
+    }
+
+    /// Journals what opening the session found, then gives the engine its first tick.
+    pub fn start(&mut self) -> Performed {
+        let mut effects: Vec<Effect> = self.s.pending.drain(..).map(Effect::Journal).collect();
+        effects.extend(self.s.engine.update(Msg::Tick, self.s.clock.now()));
+        self.perform(effects)
+    }
+
+    /// Hands `msg` to the engine at the current T-time and performs the effects.
+    pub fn apply(&mut self, msg: Msg) -> Performed {
+        let fx = self.s.engine.update(msg, self.s.clock.now());
+        self.perform(fx)
+    }
+
+    /// Performs effects in order; stops at the first journal failure.
+    pub fn perform(&mut self, effects: Vec<Effect>) -> Performed {
+        let mut p = Performed::default();
+        for e in effects {
             match e {
-                Effect::Journal(entry) => match s.journal.append(&entry, s.clock.now()) {
-                    Ok(ev) => out.event(&ev),
+                Effect::Journal(entry) => match self.s.journal.append(&entry, self.s.clock.now()) {
+                    Ok(ev) => p.events.push(ev),
                     Err(err) => {
-                        exec.kill_all(&mut rx).await;
-                        eprintln!("cutover: cannot write the journal: {err}");
-                        eprintln!(
-                            "cutover: stopped before anything else happened; the last event shown is the last one recorded. Free the disk and resume with: {}",
-                            opts.resume_hint
-                        );
-                        return Ok(1);
+                        p.failed = Some(err);
+                        return p;
                     }
                 },
-                Effect::Spawn(sp) => exec.spawn(sp),
-                Effect::Kill(id) => exec.kill(&id),
-                Effect::Finish(o) => finished = Some(o),
+                Effect::Spawn(sp) => self.exec.spawn(sp),
+                Effect::Kill(id) => self.exec.kill(&id),
+                Effect::Finish(o) => p.finished = Some(o),
             }
         }
-        if let Some(o) = finished {
-            exec.kill_all(&mut rx).await;
-            if o == Outcome::Completed {
-                let p = s.engine.projection(s.clock.now());
-                say(&format!(
-                    "{:>13}planned finish {}, actual {}",
-                    "",
-                    crate::runbook::time::t_clock(p.planned_end),
-                    crate::runbook::time::t_clock(s.clock.now())
-                ));
+        p
+    }
+
+    /// Journals an entry directly (runtime events such as `session_stopped`).
+    pub fn journal(&mut self, entry: Entry) -> Result<journal::Event, JournalError> {
+        self.s.journal.append(&entry, self.s.clock.now())
+    }
+
+    /// Waits for the next command event; output lines are logged to the session's files.
+    pub async fn next_exec(&mut self) -> Option<ExecEvent> {
+        self.rx.recv().await
+    }
+
+    /// Turns a command event into the engine's message, logging output to `output/STEP.log`.
+    pub fn exec_msg(&mut self, ev: ExecEvent) -> (Msg, Option<OutputLine>) {
+        match ev {
+            ExecEvent::Line { step, line, stderr } => {
+                self.logs.write(&step, &line, stderr);
+                let out = OutputLine {
+                    step: step.clone(),
+                    line: line.clone(),
+                    stderr,
+                };
+                (Msg::Output { step, line }, Some(out))
             }
-            say(&format!(
-                "{:>13}journal: {}",
-                "",
-                s.journal.path().display()
-            ));
-            if let Some(l) = s.lock.take() {
-                l.release();
-            }
-            return Ok(o.exit_code());
+            ExecEvent::Exited {
+                step,
+                attempt,
+                stage,
+                result,
+            } => (
+                Msg::Exited {
+                    step,
+                    attempt,
+                    stage,
+                    result,
+                },
+                None,
+            ),
         }
-        if !s.engine.busy()
-            && let Some(why) = s.engine.needs_operator()
+    }
+
+    /// Command events already waiting, without blocking.
+    pub fn try_exec(&mut self) -> Option<ExecEvent> {
+        self.rx.try_recv().ok()
+    }
+
+    /// Kills every running command; journals each as interrupted and the session as stopped
+    /// (resumable) with `reason`.
+    pub async fn stop(&mut self, operator: &str, reason: &str) -> Vec<journal::Event> {
+        let running = self.exec.running();
+        self.exec.kill_all(&mut self.rx).await;
+        let mut out = Vec::new();
+        for id in running {
+            let attempt = self.s.engine.run_of(&id).map(|r| r.attempts).unwrap_or(1);
+            let rerun = self
+                .s
+                .engine
+                .runbook()
+                .step(&id)
+                .is_some_and(|st| st.rerun_safe);
+            let e = Entry::new("step_interrupted", "system")
+                .step(&id)
+                .with("attempt", attempt)
+                .with("rerun_safe", rerun);
+            if let Ok(ev) = self.journal(e) {
+                out.push(ev);
+            }
+        }
+        if let Ok(ev) =
+            self.journal(Entry::new("session_stopped", operator).with("reason", reason.to_string()))
         {
-            let entry = Entry::new("session_stopped", "system").with(
-                "reason",
-                format!("{why} (headless: no operator at the keys)"),
-            );
-            if let Ok(ev) = s.journal.append(&entry, s.clock.now()) {
-                out.event(&ev);
-            }
-            say(&format!(
-                "{:>13}the session is paused and resumable: {}",
-                "", opts.resume_hint
-            ));
-            if let Some(l) = s.lock.take() {
-                l.release();
-            }
-            return Ok(1);
+            out.push(ev);
         }
-        let now = s.clock.now();
-        let wake = s.engine.next_wakeup(now);
-        if !s.engine.busy() {
-            match wake {
-                None => {
-                    // Not busy, not waiting for anyone, nothing due: cannot happen with a valid
-                    // runbook, but never spin or hang silently.
-                    eprintln!(
-                        "cutover: the engine has nothing to do and is not finished; stopping (resumable)"
-                    );
-                    return Ok(1);
-                }
-                Some(t) if s.clock.real_wait(t).is_none() => {
-                    s.clock.jump_to(t);
-                    effects = s.engine.update(Msg::Tick, s.clock.now());
-                    continue;
-                }
-                _ => {}
-            }
-        }
-        let sleep_for = wake
-            .and_then(|t| s.clock.real_wait(t))
-            .unwrap_or(Duration::from_secs(3600));
-        let mut msgs = Vec::new();
-        tokio::select! {
-            ev = rx.recv() => {
-                if let Some(ev) = ev {
-                    handle(ev, &mut msgs, &mut logs);
-                }
-                while let Ok(ev) = rx.try_recv() {
-                    handle(ev, &mut msgs, &mut logs);
-                }
-            }
-            _ = tokio::time::sleep(sleep_for) => {}
-            _ = sigint.recv() => return stop(&mut s, &mut exec, &mut rx, &out, "SIGINT", &opts).await,
-            _ = sigterm.recv() => return stop(&mut s, &mut exec, &mut rx, &out, "SIGTERM", &opts).await,
-            _ = sighup.recv() => return stop(&mut s, &mut exec, &mut rx, &out, "SIGHUP", &opts).await,
-        }
-        for m in msgs {
-            effects.extend(s.engine.update(m, s.clock.now()));
-        }
-        effects.extend(s.engine.update(Msg::Tick, s.clock.now()));
+        out
     }
-}
 
-fn handle(ev: ExecEvent, msgs: &mut Vec<Msg>, logs: &mut OutputLogs) {
-    match ev {
-        ExecEvent::Line { step, line, stderr } => {
-            say(&print::output_line(&line, stderr));
-            logs.write(&step, &line, stderr);
-            msgs.push(Msg::Output { step, line });
-        }
-        ExecEvent::Exited {
-            step,
-            attempt,
-            stage,
-            result,
-        } => msgs.push(Msg::Exited {
-            step,
-            attempt,
-            stage,
-            result,
-        }),
+    /// Kills what still runs (after a journal failure or at the end).
+    pub async fn kill_all(&mut self) {
+        self.exec.kill_all(&mut self.rx).await;
     }
-}
 
-async fn stop(
-    s: &mut Session,
-    exec: &mut Executor,
-    rx: &mut mpsc::UnboundedReceiver<ExecEvent>,
-    out: &Out,
-    signal: &str,
-    opts: &Options,
-) -> Result<i32, RunError> {
-    let running = exec.running();
-    exec.kill_all(rx).await;
-    for id in running {
-        let attempt = s.engine.run_of(&id).map(|r| r.attempts).unwrap_or(1);
-        let rerun = opts.runbook.step(&id).is_some_and(|st| st.rerun_safe);
-        let e = Entry::new("step_interrupted", "system")
-            .step(&id)
-            .with("attempt", attempt)
-            .with("rerun_safe", rerun);
-        if let Ok(ev) = s.journal.append(&e, s.clock.now()) {
-            out.event(&ev);
+    /// Releases the session lock for a clean hand-over.
+    pub fn release(&mut self) {
+        if let Some(l) = self.s.lock.take() {
+            l.release();
         }
     }
-    let e = Entry::new("session_stopped", &opts.operator)
-        .with("reason", format!("stopped by {signal}"));
-    if let Ok(ev) = s.journal.append(&e, s.clock.now()) {
-        out.event(&ev);
+
+    /// How long to wait for the next due time, or `None` to wait only for events. With a
+    /// jumping clock and nothing running, jumps there and returns `Some(ZERO)`.
+    pub fn wait_plan(&mut self) -> Option<Duration> {
+        let now = self.s.clock.now();
+        let wake = self.s.engine.next_wakeup(now)?;
+        match self.s.clock.real_wait(wake) {
+            Some(d) => Some(d),
+            None if !self.s.engine.busy() => {
+                self.s.clock.jump_to(wake);
+                Some(Duration::ZERO)
+            }
+            None => None,
+        }
     }
-    say(&format!(
-        "{:>13}the session is resumable: {}",
-        "", opts.resume_hint
-    ));
-    if let Some(l) = s.lock.take() {
-        l.release();
-    }
-    Ok(1)
 }
 
 /// Each step's output, appended to `output/STEP.log` in the session.

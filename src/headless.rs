@@ -1,0 +1,158 @@
+//! Headless mode: the driver's loop without a screen. Prints one line per journaled event and
+//! command output beneath, takes no keys, and stops (resumable, exit 1) when the run needs an
+//! operator it cannot have.
+
+use crate::engine::Msg;
+use crate::journal::Event;
+use crate::print;
+use crate::runbook::Runbook;
+use crate::runbook::time::t_clock;
+use crate::runtime::{self, Driver, Options, Performed, RunError};
+use std::io::Write;
+use std::time::Duration;
+use tokio::signal::unix::{SignalKind, signal};
+
+/// Prints a line. A closed stdout (a pipe into `head`, a dropped ssh session) must not stop a
+/// cutover: the journal is the record, so write errors are ignored.
+pub fn say(line: &str) {
+    let mut o = std::io::stdout().lock();
+    let _ = writeln!(o, "{line}");
+    let _ = o.flush();
+}
+
+fn show(rb: &Runbook, events: &[Event]) {
+    for ev in events {
+        if let Some(l) = print::event_line(rb, ev) {
+            say(&l);
+        }
+    }
+}
+
+/// Runs a session without a screen; returns the exit code.
+pub async fn run(opts: Options) -> Result<i32, RunError> {
+    let s = runtime::open(&opts)?;
+    let rb = opts.runbook.clone();
+    let mut d = Driver::new(&opts, s);
+    if let Some(o) = d.s.already_ended {
+        say(&format!(
+            "session {} has already ended: {} (exit {})",
+            opts.session.display(),
+            o.as_str(),
+            o.exit_code()
+        ));
+        d.release();
+        return Ok(o.exit_code());
+    }
+    let sig = |k| signal(k).map_err(|e| RunError::Session(e.to_string()));
+    let (mut sigint, mut sigterm, mut sighup) = (
+        sig(SignalKind::interrupt())?,
+        sig(SignalKind::terminate())?,
+        sig(SignalKind::hangup())?,
+    );
+
+    let mut p = d.start();
+    loop {
+        show(&rb, &p.events);
+        if let Some(err) = p.failed {
+            d.kill_all().await;
+            eprintln!("cutover: cannot write the journal: {err}");
+            eprintln!(
+                "cutover: stopped before anything else happened; the last event shown is the last one recorded. Free the disk and resume with: {}",
+                opts.resume_hint
+            );
+            return Ok(1);
+        }
+        if let Some(o) = p.finished {
+            d.kill_all().await;
+            if o == crate::engine::Outcome::Completed {
+                let pr = d.s.engine.projection(d.s.clock.now());
+                say(&format!(
+                    "{:>13}planned finish {}, actual {}",
+                    "",
+                    t_clock(pr.planned_end),
+                    t_clock(d.s.clock.now())
+                ));
+            }
+            say(&format!(
+                "{:>13}journal: {}",
+                "",
+                d.s.journal.path().display()
+            ));
+            d.release();
+            return Ok(o.exit_code());
+        }
+        if !d.s.engine.busy()
+            && let Some(why) = d.s.engine.needs_operator()
+        {
+            let evs = d
+                .stop(
+                    "system",
+                    &format!("{why} (headless: no operator at the keys)"),
+                )
+                .await;
+            show(&rb, &evs);
+            say(&format!(
+                "{:>13}the session is paused and resumable: {}",
+                "", opts.resume_hint
+            ));
+            d.release();
+            return Ok(1);
+        }
+        let wait = d.wait_plan();
+        if wait.is_none() && !d.s.engine.busy() {
+            // Not busy, not waiting for anyone, nothing due: never spin or hang silently.
+            eprintln!(
+                "cutover: the engine has nothing to do and is not finished; stopping (resumable)"
+            );
+            d.release();
+            return Ok(1);
+        }
+        let mut msgs = Vec::new();
+        tokio::select! {
+            ev = d.next_exec() => {
+                let mut next = ev;
+                while let Some(ev) = next {
+                    let (m, line) = d.exec_msg(ev);
+                    if let Some(l) = line {
+                        say(&print::output_line(&l.line, l.stderr));
+                    }
+                    msgs.push(m);
+                    next = d.try_exec();
+                }
+            }
+            _ = tokio::time::sleep(wait.unwrap_or(Duration::from_secs(3600))) => {}
+            _ = sigint.recv() => return stopped(&mut d, &rb, "SIGINT", &opts).await,
+            _ = sigterm.recv() => return stopped(&mut d, &rb, "SIGTERM", &opts).await,
+            _ = sighup.recv() => return stopped(&mut d, &rb, "SIGHUP", &opts).await,
+        }
+        msgs.push(Msg::Tick);
+        p = Performed::default();
+        for m in msgs {
+            let q = d.apply(m);
+            p.events.extend(q.events);
+            p.finished = p.finished.or(q.finished);
+            if q.failed.is_some() {
+                p.failed = q.failed;
+                break;
+            }
+        }
+    }
+}
+
+async fn stopped(
+    d: &mut Driver,
+    rb: &Runbook,
+    signal: &str,
+    opts: &Options,
+) -> Result<i32, RunError> {
+    let evs = d
+        .stop(&opts.operator, &format!("stopped by {signal}"))
+        .await;
+    show(rb, &evs);
+    say(&format!(
+        "{:>13}the session is resumable: {}",
+        "", opts.resume_hint
+    ));
+    d.release();
+    Ok(1)
+}
