@@ -60,6 +60,13 @@ pub struct RunArgs {
     /// A theme from themes/ (default: dark).
     #[arg(long, value_name = "NAME")]
     pub theme: Option<String>,
+    /// A keymap file that remaps keys (default: $CUTOVER_KEYMAP, else
+    /// ~/.config/cutover/keymap.yaml when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub keymap: Option<PathBuf>,
+    /// Tests only: panic in the cockpit (`main`) or in a background task (`task`).
+    #[arg(long, value_name = "WHERE", hide = true)]
+    pub panic_test: Option<String>,
     /// Who is at the keys (default: $USER); recorded on every action.
     #[arg(long, value_name = "NAME")]
     pub operator: Option<String>,

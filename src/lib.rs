@@ -5,13 +5,19 @@
 //! TUI) performs those effects — journal appends (fsynced first), command spawns, kills —
 //! against an injected `clock`. The `journal` is the session's source of truth for resume.
 
+pub mod app;
 pub mod cli;
 pub mod clock;
+pub mod cockpit;
 pub mod engine;
 pub mod exec;
 pub mod headless;
 pub mod journal;
+pub mod keymap;
 pub mod print;
 pub mod runbook;
 pub mod runtime;
 pub mod session;
+pub mod theme;
+pub mod tui;
+pub mod ui;

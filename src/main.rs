@@ -127,16 +127,44 @@ fn drive(a: RunArgs, mode: Mode) -> i32 {
         Ok(t) => t,
         Err(e) => return usage(&e),
     };
-    if !a.headless {
-        return usage("the cockpit screen is not built yet in this version: add --headless");
-    }
-    if let Some(t) = &a.theme
-        && t != "dark"
-    {
-        return usage(&format!(
-            "--theme {t}: themes arrive with the cockpit screen"
-        ));
-    }
+    let screen = if a.headless {
+        None
+    } else {
+        let themes_dir = a
+            .file
+            .parent()
+            .and_then(|p| p.parent())
+            .map(|p| p.join("themes"))
+            .filter(|d| d.is_dir())
+            .unwrap_or_else(|| std::path::PathBuf::from("themes"));
+        let theme = match cutover::theme::load(
+            a.theme.as_deref().unwrap_or(cutover::theme::DEFAULT),
+            &themes_dir,
+        ) {
+            Ok(t) => t,
+            Err(diags) => {
+                for d in diags {
+                    eprintln!("{d}");
+                }
+                return 2;
+            }
+        };
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let theme = if no_color { theme.no_color() } else { theme };
+        let keymap = match a.keymap.clone().or_else(cutover::keymap::default_path) {
+            None => cutover::keymap::default_keymap(),
+            Some(path) => match cutover::keymap::load_overlay(&path) {
+                Ok(k) => k,
+                Err(diags) => {
+                    for d in diags {
+                        eprintln!("{d}");
+                    }
+                    return 2;
+                }
+            },
+        };
+        Some((theme, keymap))
+    };
     let new_session = a.session.is_none();
     let session = a.session.clone().unwrap_or_else(|| {
         cutover::session::new_dir(&cutover::session::default_root(), &a.file, mode.as_str())
@@ -159,7 +187,7 @@ fn drive(a: RunArgs, mode: Mode) -> i32 {
     if a.auto_ack {
         hint.push_str(" --auto-ack");
     }
-    if new_session {
+    if new_session && a.headless {
         use std::io::Write;
         let _ = writeln!(std::io::stdout(), "session {}", session.display());
     }
@@ -185,11 +213,36 @@ fn drive(a: RunArgs, mode: Mode) -> i32 {
             return 1;
         }
     };
-    match rt.block_on(cutover::headless::run(opts)) {
+    if let Some(w) = a.panic_test.as_deref() {
+        return panic_test(w, &rt);
+    }
+    let result = match screen {
+        None => rt.block_on(cutover::headless::run(opts)),
+        Some((theme, keymap)) => rt.block_on(cutover::cockpit::run(opts, theme, keymap)),
+    };
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("cutover: {e}");
             e.exit_code()
         }
     }
+}
+
+/// `--panic-test main|task`: proves the terminal is restored after a panic of the UI thread,
+/// and left alone (and reported) after a panic of a background task.
+fn panic_test(where_: &str, rt: &tokio::runtime::Runtime) -> i32 {
+    let Ok((_term, _guard)) = cutover::tui::init() else {
+        return 1;
+    };
+    if where_ == "task" {
+        let h = rt.spawn(async { panic!("panic test in a background task") });
+        let _ = rt.block_on(h);
+        let seen = cutover::tui::take_background_panics();
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        drop(_guard);
+        println!("background panics recorded: {}", seen.len());
+        return 0;
+    }
+    panic!("panic test in the cockpit");
 }

@@ -59,3 +59,16 @@ impl Engine {
         }
     }
 }
+
+impl Engine {
+    /// The forward step marked `point_of_no_return` that is done, if any, and when.
+    pub fn point_of_no_return_passed(&self) -> Option<(&str, Ms)> {
+        self.rb
+            .steps()
+            .filter(|s| s.point_of_no_return)
+            .find_map(|s| match self.runs[&s.id].state {
+                StepState::Done { at } => Some((s.id.as_str(), at)),
+                _ => None,
+            })
+    }
+}

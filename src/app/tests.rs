@@ -1,0 +1,262 @@
+//! Unit tests of the cockpit's key handling: key → UI state → commands.
+
+use super::*;
+use crate::engine::{Config, Engine, Msg, Outcome};
+use crate::keymap::default_keymap;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::path::Path;
+
+fn engine(yaml_steps: &str, rollback: bool) -> Engine {
+    let mut y = format!(
+        "version: 1\ntitle: T\nstrategy: blue-green\nplatforms: {{source: {{name: S}}, target: {{name: D}}}}\nrollback_window: 48h\nphases:\n  - id: p\n    steps:\n{yaml_steps}"
+    );
+    if rollback {
+        y.push_str("rollback:\n  title: Back\n  steps:\n    - {id: back1, title: B1, run: b1, expect: 1m}\n");
+    }
+    let l = crate::runbook::load_bytes(Path::new("/nonexistent/rb.yaml"), y.as_bytes());
+    Engine::new(l.runbook.unwrap(), Config::default())
+}
+
+fn key(c: KeyCode) -> KeyEvent {
+    KeyEvent::new(c, KeyModifiers::NONE)
+}
+
+fn ch(c: char) -> KeyEvent {
+    key(KeyCode::Char(c))
+}
+
+fn typed(ui: &mut Ui, e: &Engine, text: &str) {
+    let km = default_keymap();
+    for c in text.chars() {
+        assert!(
+            on_key(ui, e, &km, ch(c), 0).is_empty(),
+            "typing must not act"
+        );
+    }
+}
+
+#[test]
+fn enter_confirms_a_waiting_manual_step() {
+    let mut e = engine("      - {id: m, title: M}\n", false);
+    e.update(Msg::Tick, 0);
+    let mut ui = Ui::new("ann");
+    let cmds = on_key(&mut ui, &e, &default_keymap(), key(KeyCode::Enter), 0);
+    assert_eq!(
+        cmds,
+        vec![Command::Engine(Msg::Ack {
+            operator: "ann".into()
+        })]
+    );
+}
+
+#[test]
+fn point_of_no_return_needs_typed_yes() {
+    let mut e = engine(
+        "      - {id: m, title: M, point_of_no_return: true}\n",
+        false,
+    );
+    e.update(Msg::Tick, 0);
+    let km = default_keymap();
+    let mut ui = Ui::new("ann");
+    assert!(on_key(&mut ui, &e, &km, key(KeyCode::Enter), 0).is_empty());
+    assert!(matches!(
+        ui.overlay,
+        Overlay::Input(Prompt::PointOfNoReturn(_), _)
+    ));
+    typed(&mut ui, &e, "y");
+    assert!(
+        on_key(&mut ui, &e, &km, key(KeyCode::Enter), 0).is_empty(),
+        "y alone is not enough"
+    );
+    typed(&mut ui, &e, "es");
+    assert_eq!(
+        on_key(&mut ui, &e, &km, key(KeyCode::Enter), 0),
+        vec![Command::Engine(Msg::Ack {
+            operator: "ann".into()
+        })]
+    );
+    assert_eq!(ui.overlay, Overlay::None);
+}
+
+#[test]
+fn rollback_starts_only_after_typing_rollback_and_enter() {
+    let mut e = engine("      - {id: a, title: A, run: a}\n", true);
+    e.update(Msg::Tick, 0);
+    let km = default_keymap();
+    let mut ui = Ui::new("ann");
+    assert!(on_key(&mut ui, &e, &km, ch('R'), 0).is_empty());
+    assert_eq!(ui.overlay, Overlay::Input(Prompt::Rollback, String::new()));
+    typed(&mut ui, &e, "rollbak");
+    assert!(
+        on_key(&mut ui, &e, &km, key(KeyCode::Enter), 0).is_empty(),
+        "a typo does not roll back"
+    );
+    assert!(ui.flash.as_ref().unwrap().0.contains("type rollback"));
+    on_key(&mut ui, &e, &km, key(KeyCode::Backspace), 0);
+    on_key(&mut ui, &e, &km, key(KeyCode::Backspace), 0);
+    typed(&mut ui, &e, "ack");
+    let cmds = on_key(&mut ui, &e, &km, key(KeyCode::Enter), 0);
+    assert_eq!(
+        cmds,
+        vec![Command::Engine(Msg::Rollback {
+            operator: "ann".into(),
+            reason: "operator rollback from the cockpit".into()
+        })]
+    );
+    // Esc cancels without acting.
+    let mut ui = Ui::new("ann");
+    on_key(&mut ui, &e, &km, ch('R'), 0);
+    assert!(on_key(&mut ui, &e, &km, key(KeyCode::Esc), 0).is_empty());
+    assert_eq!(ui.overlay, Overlay::None);
+}
+
+#[test]
+fn rollback_key_explains_why_not_when_it_cannot() {
+    let km = default_keymap();
+    let mut e = engine("      - {id: a, title: A, run: a}\n", false);
+    e.update(Msg::Tick, 0);
+    let mut ui = Ui::new("ann");
+    on_key(&mut ui, &e, &km, ch('R'), 0);
+    assert_eq!(ui.overlay, Overlay::None);
+    assert!(
+        ui.flash
+            .as_ref()
+            .unwrap()
+            .0
+            .contains("no rollback procedure")
+    );
+
+    let mut e = engine(
+        "      - {id: m, title: M, point_of_no_return: true}\n      - {id: n, title: N}\n",
+        true,
+    );
+    e.update(Msg::Tick, 0);
+    e.update(
+        Msg::Ack {
+            operator: "ann".into(),
+        },
+        1000,
+    );
+    let mut ui = Ui::new("ann");
+    on_key(&mut ui, &e, &km, ch('R'), 0);
+    assert!(
+        ui.flash.as_ref().unwrap().0.contains("point of no return"),
+        "{:?}",
+        ui.flash
+    );
+
+    let mut e = engine("      - {id: a, title: A, run: a}\n", true);
+    e.update(Msg::Tick, 0);
+    e.update(
+        Msg::Rollback {
+            operator: "bob".into(),
+            reason: "x".into(),
+        },
+        10,
+    );
+    let mut ui = Ui::new("ann");
+    on_key(&mut ui, &e, &km, ch('R'), 0);
+    assert!(
+        ui.flash
+            .as_ref()
+            .unwrap()
+            .0
+            .contains("already running (started by bob")
+    );
+}
+
+#[test]
+fn skip_needs_a_reason_and_note_is_journaled() {
+    let mut e = engine("      - {id: a, title: A, run: a}\n", false);
+    e.update(Msg::Tick, 0);
+    let km = default_keymap();
+    let mut ui = Ui::new("ann");
+    on_key(&mut ui, &e, &km, ch('s'), 0);
+    assert!(on_key(&mut ui, &e, &km, key(KeyCode::Enter), 0).is_empty());
+    typed(&mut ui, &e, "done by hand");
+    assert_eq!(
+        on_key(&mut ui, &e, &km, key(KeyCode::Enter), 0),
+        vec![Command::Engine(Msg::Skip {
+            operator: "ann".into(),
+            reason: "done by hand".into()
+        })]
+    );
+    on_key(&mut ui, &e, &km, ch('n'), 0);
+    typed(&mut ui, &e, "q is typed, not quit");
+    assert_eq!(
+        on_key(&mut ui, &e, &km, key(KeyCode::Enter), 0),
+        vec![Command::Engine(Msg::Note {
+            operator: "ann".into(),
+            text: "q is typed, not quit".into()
+        })]
+    );
+}
+
+#[test]
+fn hold_toggles_and_quit_asks_while_live() {
+    let mut e = engine("      - {id: a, title: A, run: a}\n", false);
+    e.update(Msg::Tick, 0);
+    let km = default_keymap();
+    let mut ui = Ui::new("ann");
+    assert_eq!(
+        on_key(&mut ui, &e, &km, ch('h'), 0),
+        vec![Command::Engine(Msg::Hold {
+            operator: "ann".into(),
+            on: true
+        })]
+    );
+    e.update(
+        Msg::Hold {
+            operator: "ann".into(),
+            on: true,
+        },
+        1,
+    );
+    assert_eq!(
+        on_key(&mut ui, &e, &km, ch('h'), 0),
+        vec![Command::Engine(Msg::Hold {
+            operator: "ann".into(),
+            on: false
+        })]
+    );
+    assert!(on_key(&mut ui, &e, &km, ch('q'), 0).is_empty());
+    assert_eq!(ui.overlay, Overlay::ConfirmQuit);
+    assert!(
+        on_key(&mut ui, &e, &km, ch('n'), 0).is_empty(),
+        "anything but y stays"
+    );
+    on_key(&mut ui, &e, &km, ch('q'), 0);
+    assert_eq!(on_key(&mut ui, &e, &km, ch('y'), 0), vec![Command::Quit]);
+    e.outcome = Some(Outcome::Completed);
+    assert_eq!(
+        on_key(&mut ui, &e, &km, ch('q'), 0),
+        vec![Command::Quit],
+        "no question once the run ended"
+    );
+}
+
+#[test]
+fn help_focus_and_scrolling() {
+    let mut e = engine(
+        "      - {id: a, title: A, run: a}\n      - {id: b, title: B}\n      - {id: c, title: C}\n",
+        false,
+    );
+    e.update(Msg::Tick, 0);
+    let km = default_keymap();
+    let mut ui = Ui::new("ann");
+    on_key(&mut ui, &e, &km, ch('?'), 0);
+    assert_eq!(ui.overlay, Overlay::Help);
+    on_key(&mut ui, &e, &km, ch('x'), 0);
+    assert_eq!(ui.overlay, Overlay::None);
+    on_key(&mut ui, &e, &km, ch('j'), 0);
+    assert_eq!(ui.selected, Some(1));
+    on_key(&mut ui, &e, &km, ch('k'), 0);
+    assert_eq!(
+        ui.selected, None,
+        "back on the current step: follow it again"
+    );
+    on_key(&mut ui, &e, &km, key(KeyCode::Tab), 0);
+    assert_eq!(ui.focus, Pane::Detail);
+    on_key(&mut ui, &e, &km, key(KeyCode::BackTab), 0);
+    assert_eq!(ui.focus, Pane::Timeline);
+}

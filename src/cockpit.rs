@@ -1,0 +1,224 @@
+//! The cockpit: the driver's loop with a screen. Keys, command events, due times and signals
+//! come in through one `select!`; keys go through the keymap and `app::on_key`; engine
+//! messages go to the driver; a frame is drawn only when something changed, at most ~30 times
+//! a second, and for the clock once per displayed second (a few times a second in fast drills).
+
+use crate::app::{self, Command, Ui};
+use crate::clock::Speed;
+use crate::engine::Outcome;
+use crate::journal::{Event, Mode};
+use crate::keymap::Keymap;
+use crate::print;
+use crate::runbook::Runbook;
+use crate::runtime::{self, Driver, Options, Performed, RunError};
+use crate::theme::Theme;
+use crate::tui;
+use crate::ui::{self, View};
+use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use futures::StreamExt;
+use std::time::{Duration, Instant};
+use tokio::signal::unix::{SignalKind, signal};
+
+const FRAME: Duration = Duration::from_millis(33);
+
+fn log_events(rb: &Runbook, events: &[Event]) {
+    for ev in events {
+        let Some(line) = print::event_line(rb, ev) else {
+            continue;
+        };
+        let line = line.trim_start().replace('\n', " ");
+        match ev.kind.as_str() {
+            "step_failed" | "rollback_started" | "session_stopped" | "journal_repaired"
+            | "leftovers_killed" | "lock_taken_over" | "step_interrupted" => {
+                log::warn!(target: "journal", "{line}")
+            }
+            _ => log::info!(target: "journal", "{line}"),
+        }
+    }
+}
+
+/// How often the clock must be redrawn when nothing else moves.
+fn clock_tick(speed: Speed, mode: Mode) -> Duration {
+    match (mode, speed) {
+        (Mode::Live, _) => Duration::from_secs(1),
+        (_, Speed::Factor(f)) if f <= 1.0 => Duration::from_secs_f64(1.0 / f.max(0.001)),
+        _ => Duration::from_millis(250),
+    }
+}
+
+/// Runs the cockpit; returns the exit code.
+pub async fn run(opts: Options, theme: Theme, keymap: Keymap) -> Result<i32, RunError> {
+    let s = runtime::open(&opts)?;
+    let rb = opts.runbook.clone();
+    let mut d = Driver::new(&opts, s);
+    if let Some(o) = d.s.already_ended {
+        println!(
+            "session {} has already ended: {} (exit {})",
+            opts.session.display(),
+            o.as_str(),
+            o.exit_code()
+        );
+        d.release();
+        return Ok(o.exit_code());
+    }
+    let _ = tui_logger::init_logger(log::LevelFilter::Debug);
+    tui_logger::set_default_level(log::LevelFilter::Debug);
+    let sig = |k| signal(k).map_err(|e| RunError::Session(e.to_string()));
+    let (mut sigint, mut sigterm, mut sighup) = (
+        sig(SignalKind::interrupt())?,
+        sig(SignalKind::terminate())?,
+        sig(SignalKind::hangup())?,
+    );
+    let (mut term, guard) =
+        tui::init().map_err(|e| RunError::Session(format!("cannot set up the terminal: {e}")))?;
+    let mut ui_state = Ui::new(&opts.operator);
+    let mut keys = EventStream::new();
+    let tick = clock_tick(opts.speed, opts.mode);
+    let mut p = d.start();
+    let mut last_draw: Option<Instant> = None;
+    let mut dirty = true;
+    let mut ended: Option<Outcome> = None;
+    let code = loop {
+        log_events(&rb, &p.events);
+        dirty |= !p.events.is_empty();
+        if let Some(err) = p.failed.take() {
+            d.kill_all().await;
+            drop(guard);
+            eprintln!("cutover: cannot write the journal: {err}");
+            eprintln!(
+                "cutover: stopped before anything else happened. Free the disk and resume with: {}",
+                opts.resume_hint
+            );
+            return Ok(1);
+        }
+        if let Some(o) = p.finished.take() {
+            d.kill_all().await;
+            d.release();
+            ended = Some(o);
+        }
+        for panic in tui::take_background_panics() {
+            log::error!(target: "cockpit", "a background task panicked: {panic}");
+            let _ = d.journal(
+                crate::journal::Entry::new("task_panicked", "system").with("message", panic),
+            );
+            dirty = true;
+        }
+        let now = d.s.clock.now();
+        let frame_due = last_draw.is_none_or(|t| t.elapsed() >= FRAME);
+        if dirty && frame_due {
+            let view = View {
+                engine: &d.s.engine,
+                ui: &ui_state,
+                now,
+                mode: opts.mode,
+                speed: opts.speed,
+                theme: &theme,
+                keymap: &keymap,
+                resume_hint: &opts.resume_hint,
+                live_log: true,
+            };
+            if let Err(e) = term.draw(|f| ui::render(f, &view)) {
+                let _ = d
+                    .stop(&opts.operator, &format!("terminal error: {e}"))
+                    .await;
+                d.release();
+                drop(guard);
+                eprintln!(
+                    "cutover: terminal error: {e}; the session is resumable: {}",
+                    opts.resume_hint
+                );
+                return Ok(1);
+            }
+            last_draw = Some(Instant::now());
+            dirty = false;
+        }
+        let due = if ended.is_none() { d.wait_plan() } else { None };
+        let mut sleep_for = due.unwrap_or(Duration::from_secs(3600)).min(tick);
+        if dirty {
+            sleep_for =
+                sleep_for.min(FRAME.saturating_sub(last_draw.map_or(FRAME, |t| t.elapsed())));
+        }
+        let mut msgs = Vec::new();
+        let mut quit = false;
+        tokio::select! {
+            ev = keys.next() => match ev {
+                Some(Ok(TermEvent::Key(k))) if k.kind != KeyEventKind::Release => {
+                    dirty = true;
+                    for c in app::on_key(&mut ui_state, &d.s.engine, &keymap, k, d.s.clock.now()) {
+                        match c {
+                            Command::Engine(m) => msgs.push(m),
+                            Command::Quit => quit = true,
+                        }
+                    }
+                }
+                Some(Ok(TermEvent::Resize(_, _))) => {
+                    dirty = true;
+                    last_draw = None;
+                    let _ = term.autoresize();
+                }
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => quit = true,
+            },
+            ev = d.next_exec(), if ended.is_none() => {
+                let mut next = ev;
+                while let Some(ev) = next {
+                    let (m, line) = d.exec_msg(ev);
+                    if let Some(l) = line {
+                        if l.stderr { log::warn!(target: "output", "{}: {}", l.step, l.line) } else { log::debug!(target: "output", "{}: {}", l.step, l.line) }
+                    }
+                    msgs.push(m);
+                    next = d.try_exec();
+                }
+                dirty = true;
+            }
+            _ = tokio::time::sleep(sleep_for) => { dirty = true; }
+            _ = sigint.recv() => break stop(&mut d, &opts, "stopped by SIGINT", ended).await,
+            _ = sigterm.recv() => break stop(&mut d, &opts, "stopped by SIGTERM", ended).await,
+            _ = sighup.recv() => break stop(&mut d, &opts, "stopped by SIGHUP (terminal closed)", ended).await,
+        }
+        if quit {
+            break match ended {
+                Some(o) => o.exit_code(),
+                None => stop(&mut d, &opts, "the operator left the cockpit", None).await,
+            };
+        }
+        p = Performed::default();
+        if ended.is_none() {
+            msgs.push(crate::engine::Msg::Tick);
+            for m in msgs {
+                let q = d.apply(m);
+                p.events.extend(q.events);
+                p.finished = p.finished.or(q.finished);
+                if q.failed.is_some() {
+                    p.failed = q.failed;
+                    break;
+                }
+            }
+        }
+    };
+    drop(term);
+    drop(guard);
+    if let Some(o) = ended {
+        println!(
+            "cutover: session ended: {} (exit {}); journal {}",
+            o.as_str(),
+            o.exit_code(),
+            d.s.journal.path().display()
+        );
+    } else {
+        println!(
+            "cutover: left the cockpit; the session is resumable:\n  {}",
+            opts.resume_hint
+        );
+    }
+    Ok(code)
+}
+
+async fn stop(d: &mut Driver, opts: &Options, reason: &str, ended: Option<Outcome>) -> i32 {
+    if let Some(o) = ended {
+        return o.exit_code();
+    }
+    let _ = d.stop(&opts.operator, reason).await;
+    d.release();
+    1
+}

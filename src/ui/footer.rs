@@ -1,0 +1,85 @@
+//! The footer: a message for the operator, if any, and the keys that apply now, taken from the
+//! keymap so remapped keys show as they are.
+
+use super::View;
+use crate::engine::StepState;
+use crate::keymap::Action;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+fn key(v: &View, a: Action) -> String {
+    v.keymap
+        .keys_for(a)
+        .first()
+        .map(|k| k.to_string())
+        .unwrap_or_else(|| "—".into())
+}
+
+/// The step actions that apply now, e.g. `Enter confirm · s skip`.
+pub fn step_keys(v: &View) -> String {
+    let e = v.engine;
+    if e.outcome.is_some() {
+        return String::new();
+    }
+    let state = e
+        .current()
+        .and_then(|id| e.run_of(id))
+        .map(|r| r.state.clone());
+    let mut out = Vec::new();
+    match state {
+        Some(StepState::Waiting) => out.push(format!("{} confirm", key(v, Action::Complete))),
+        Some(StepState::Interrupted { .. }) => {
+            out.push(format!(
+                "{} confirm it took effect",
+                key(v, Action::Complete)
+            ));
+            out.push(format!("{} retry", key(v, Action::Retry)));
+        }
+        Some(StepState::Failed { blocking: true, .. }) => {
+            out.push(format!("{} retry", key(v, Action::Retry)))
+        }
+        _ => {}
+    }
+    if state.is_some() {
+        out.push(format!("{} skip", key(v, Action::Skip)));
+    }
+    out.join(" · ")
+}
+
+pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
+    let t = v.theme;
+    let mut spans = Vec::new();
+    if let Some((msg, _)) = &v.ui.flash {
+        spans.push(Span::styled(format!(" {msg} "), t.state_late));
+        spans.push(Span::raw(" "));
+    }
+    let mut keys: Vec<(String, &str)> = Vec::new();
+    let sk = step_keys(v);
+    let ended = v.engine.outcome.is_some();
+    keys.push((key(v, Action::Help), "help"));
+    if !ended {
+        keys.push((key(v, Action::Rollback), "ROLLBACK"));
+        keys.push((
+            key(v, Action::Hold),
+            if v.engine.held { "resume" } else { "hold" },
+        ));
+        keys.push((key(v, Action::Note), "note"));
+    }
+    keys.push((key(v, Action::Quit), "quit"));
+    if !sk.is_empty() {
+        spans.push(Span::styled(format!(" {sk} "), t.key));
+        spans.push(Span::styled("│", t.dim));
+    }
+    for (k, what) in keys {
+        let style = if what == "ROLLBACK" {
+            t.rollback
+        } else {
+            t.key
+        };
+        spans.push(Span::styled(format!(" {k} "), style));
+        spans.push(Span::styled(format!("{what} "), t.dim));
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}

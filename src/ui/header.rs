@@ -1,0 +1,176 @@
+//! The header: title, strategy, source → target, the mode badge (LIVE / DRILL ×N, never
+//! mistakable), the T-clock, the phase, overall state, projected finish and rollback window.
+
+use super::View;
+use crate::clock::Speed;
+use crate::journal::Mode;
+use crate::runbook::time::{human, t_clock};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+/// Overall state: the word and its style.
+pub fn overall(v: &View) -> (String, Style) {
+    let e = v.engine;
+    let t = v.theme;
+    if let Some(o) = e.outcome {
+        return match o {
+            crate::engine::Outcome::Completed => ("✔ COMPLETE".into(), t.state_complete),
+            crate::engine::Outcome::RolledBack => ("⟲ ROLLED BACK".into(), t.state_rolled_back),
+            crate::engine::Outcome::Aborted => ("■ ABORTED".into(), t.state_late),
+        };
+    }
+    if e.rollback.is_some() {
+        return ("⟲ ROLLING BACK".into(), t.state_rolling_back);
+    }
+    if e.held {
+        return ("⏸ HOLD".into(), t.state_hold);
+    }
+    if e.paused.is_some()
+        || e.needs_operator()
+            .is_some_and(|w| w.contains("cockpit stopped"))
+    {
+        return ("✗ PAUSED: needs operator".into(), t.state_late);
+    }
+    let delay = e.projection(v.now).delay();
+    if delay >= 60_000 {
+        return (format!("▲ LATE +{}", human(delay)), t.state_late);
+    }
+    ("● ON PLAN".into(), t.state_ok)
+}
+
+fn badge(v: &View) -> (String, Style) {
+    match v.mode {
+        Mode::Live => (" ● LIVE ".into(), v.theme.badge_live),
+        Mode::Drill => (
+            format!(
+                " DRILL {} · NOT LIVE ",
+                match v.speed {
+                    Speed::Max => "×max".into(),
+                    s => s.label(),
+                }
+            ),
+            v.theme.badge_drill,
+        ),
+    }
+}
+
+/// The rollback window as text.
+pub fn rollback_window(v: &View) -> (String, Style) {
+    let e = v.engine;
+    let t = v.theme;
+    if let Some((id, at)) = e.point_of_no_return_passed() {
+        return (
+            format!(
+                "no rollback: `{id}` passed the point of no return at {}",
+                t_clock(at)
+            ),
+            t.state_late,
+        );
+    }
+    let Some(proc_) = &e.runbook().rollback else {
+        return ("no rollback procedure".into(), t.dim);
+    };
+    let needs = human(proc_.planned());
+    match e.runbook().rollback_window {
+        Some(w) if v.now < w => {
+            let left = w - v.now;
+            let style = if left < proc_.planned() {
+                t.state_late
+            } else {
+                t.dim
+            };
+            (
+                format!(
+                    "rollback possible until {}, needs {needs} ({} left)",
+                    crate::runbook::time::t_offset(w),
+                    human(left)
+                ),
+                style,
+            )
+        }
+        Some(_) => ("rollback window closed".into(), t.state_late),
+        None => (format!("rollback needs {needs}"), t.dim),
+    }
+}
+
+pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
+    let e = v.engine;
+    let rb = e.runbook();
+    let t = v.theme;
+    let (badge, badge_style) = badge(v);
+    let (state, state_style) = overall(v);
+    let phase = e
+        .current()
+        .and_then(|id| rb.step(id))
+        .map(|s| {
+            if s.phase == "rollback" {
+                "Rollback".to_string()
+            } else {
+                rb.phases
+                    .iter()
+                    .find(|p| p.id == s.phase)
+                    .map(|p| p.title.clone())
+                    .unwrap_or_default()
+            }
+        })
+        .unwrap_or_else(|| "—".into());
+    let p = e.projection(v.now);
+    let finish = format!(
+        "finish {} (plan {})",
+        t_clock(p.projected_end),
+        t_clock(p.planned_end)
+    );
+    let (window, window_style) = rollback_window(v);
+    let title = format!(
+        " {} · {} · {} → {} ",
+        rb.title,
+        rb.strategy.as_str(),
+        rb.source.name,
+        rb.target.name
+    );
+    let w = area.width as usize;
+    let pad = w.saturating_sub(title.chars().count() + badge.chars().count());
+    let line1 = Line::from(vec![
+        Span::styled(
+            super::fit(&title, w.saturating_sub(badge.chars().count())),
+            t.title,
+        ),
+        Span::raw(" ".repeat(pad)),
+        Span::styled(badge, badge_style),
+    ]);
+    let sep = Span::styled(" │ ", t.dim);
+    let clock = Span::styled(
+        format!(" {} ", t_clock(v.now)),
+        t.title.add_modifier(ratatui::style::Modifier::BOLD),
+    );
+    let mut lines = vec![line1];
+    if large {
+        lines.push(Line::from(vec![
+            clock,
+            sep.clone(),
+            Span::styled(state, state_style),
+            sep.clone(),
+            Span::styled(format!("phase: {phase}"), t.base),
+            sep.clone(),
+            Span::styled(finish, t.base),
+        ]));
+        lines.push(Line::from(vec![
+            Span::raw(" "),
+            Span::styled(window, window_style),
+            sep,
+            Span::styled(format!("operator {}", v.ui.operator), t.dim),
+        ]));
+    } else {
+        lines.push(Line::from(vec![
+            clock,
+            sep.clone(),
+            Span::styled(state, state_style),
+            sep,
+            Span::styled(super::fit(&window, w.saturating_sub(40)), window_style),
+        ]));
+    }
+    f.render_widget(Paragraph::new(lines).style(t.base), area);
+}

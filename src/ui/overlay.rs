@@ -1,0 +1,191 @@
+//! Overlays: the help generated from the keymap, the text prompts (skip reason, note), the
+//! rollback preview with its typed confirmation, the point-of-no-return confirmation and the
+//! quit question.
+
+use super::View;
+use crate::app::{Overlay, Prompt};
+use crate::engine::StepState;
+use crate::runbook::time::human;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
+
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+fn boxed(f: &mut Frame, area: Rect, title: &str, lines: Vec<Line>, v: &View, w: u16) {
+    let h = lines.len() as u16 + 2;
+    let r = centered(area, w, h);
+    f.render_widget(Clear, r);
+    let block = super::block(title, true, v.theme).style(v.theme.modal);
+    f.render_widget(
+        Paragraph::new(lines)
+            .block(block)
+            .wrap(Wrap { trim: false }),
+        r,
+    );
+}
+
+fn input_line<'a>(label: &str, text: &str, v: &View) -> Line<'a> {
+    Line::from(vec![
+        Span::styled(label.to_string(), v.theme.base),
+        Span::styled(format!("{text}▏"), v.theme.input),
+    ])
+}
+
+pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
+    let t = v.theme;
+    let e = v.engine;
+    match &v.ui.overlay {
+        Overlay::None => {}
+        Overlay::Help => {
+            let rows = v.keymap.help_rows();
+            let kw = rows
+                .iter()
+                .map(|(k, _)| k.chars().count())
+                .max()
+                .unwrap_or(4);
+            let mut lines: Vec<Line> = rows
+                .into_iter()
+                .map(|(k, d)| {
+                    Line::from(vec![
+                        Span::styled(format!(" {k:<kw$}  "), t.key),
+                        Span::styled(d, t.base),
+                    ])
+                })
+                .collect();
+            lines.push(Line::from(""));
+            lines.push(Line::from(Span::styled(
+                " Keys can be remapped in a keymap file (see README). Any key closes this.",
+                t.dim,
+            )));
+            boxed(f, area, "Keys", lines, v, 76);
+        }
+        Overlay::ConfirmQuit => {
+            let lines = vec![
+                Line::from(Span::styled(
+                    " Leave the cockpit? The run stops here; nothing is lost.",
+                    t.base,
+                )),
+                Line::from(Span::styled(
+                    " Running commands are stopped and journaled as interrupted.",
+                    t.base,
+                )),
+                Line::from(Span::styled(" Resume with:", t.dim)),
+                Line::from(Span::styled(format!(" {}", v.resume_hint), t.key)),
+                Line::from(""),
+                Line::from(vec![
+                    Span::styled(" y ", t.rollback),
+                    Span::styled(" quit    ", t.base),
+                    Span::styled(" any other key ", t.key),
+                    Span::styled(" stay", t.base),
+                ]),
+            ];
+            boxed(f, area, "Quit", lines, v, 80);
+        }
+        Overlay::Input(Prompt::Skip, text) => {
+            let id = e.current().unwrap_or("?");
+            let lines = vec![
+                Line::from(Span::styled(
+                    format!(" Skip step `{id}`: why? (journaled)"),
+                    t.base,
+                )),
+                input_line(" reason: ", text, v),
+                Line::from(Span::styled(" Enter skips · Esc cancels", t.dim)),
+            ];
+            boxed(f, area, "Skip", lines, v, 70);
+        }
+        Overlay::Input(Prompt::Note, text) => {
+            let lines = vec![
+                input_line(" note: ", text, v),
+                Line::from(Span::styled(
+                    " Enter adds it to the journal · Esc cancels",
+                    t.dim,
+                )),
+            ];
+            boxed(f, area, "Note", lines, v, 70);
+        }
+        Overlay::Input(Prompt::PointOfNoReturn(id), text) => {
+            let lines = vec![
+                Line::from(Span::styled(
+                    format!(" `{id}` is a POINT OF NO RETURN."),
+                    t.state_late,
+                )),
+                Line::from(Span::styled(
+                    " Once it is done, the rollback procedure can no longer be used.",
+                    t.base,
+                )),
+                input_line(" type yes to confirm: ", text, v),
+                Line::from(Span::styled(" Enter confirms · Esc cancels", t.dim)),
+            ];
+            boxed(f, area, "Point of no return", lines, v, 70);
+        }
+        Overlay::Input(Prompt::Rollback, text) => {
+            let Some(p) = &e.runbook().rollback else {
+                return;
+            };
+            let mut lines = vec![
+                Line::from(Span::styled(format!(" {}", p.title), t.title)),
+                Line::from(Span::styled(
+                    " reason: operator rollback from the cockpit",
+                    t.base,
+                )),
+                Line::from(Span::styled(
+                    format!(" {} steps, planned {}:", p.steps.len(), human(p.planned())),
+                    t.base,
+                )),
+            ];
+            for (i, s) in p.steps.iter().enumerate() {
+                let x = s.expect.map(human).unwrap_or_else(|| "?".into());
+                let kind = if s.is_manual() { "manual" } else { "auto" };
+                lines.push(Line::from(Span::styled(
+                    format!(
+                        "  {}. {:<6} {:<36} {:>6}",
+                        i + 1,
+                        kind,
+                        super::fit(&s.title, 36),
+                        x
+                    ),
+                    t.base,
+                )));
+            }
+            let undo: Vec<String> = p
+                .steps
+                .iter()
+                .flat_map(|s| s.undoes.iter())
+                .filter(|id| matches!(e.run_of(id).map(|r| &r.state), Some(StepState::Done { .. })))
+                .cloned()
+                .collect();
+            lines.push(Line::from(Span::styled(
+                if undo.is_empty() {
+                    " undoes: no forward step it names is done yet".to_string()
+                } else {
+                    format!(" undoes what is done: {}", undo.join(", "))
+                },
+                t.dim,
+            )));
+            if let Some(c) = e.current().filter(|_| e.busy()) {
+                lines.push(Line::from(Span::styled(
+                    format!(" the running step `{c}` will be stopped"),
+                    t.state_late,
+                )));
+            }
+            lines.push(Line::from(""));
+            lines.push(input_line(" type rollback to start: ", text, v));
+            lines.push(Line::from(Span::styled(
+                " Enter starts it · Esc cancels",
+                t.dim,
+            )));
+            boxed(f, area, "ROLLBACK", lines, v, 72);
+        }
+    }
+}

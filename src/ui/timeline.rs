@@ -1,0 +1,191 @@
+//! The timeline: every step with its T offset, a status glyph (state is never told by colour
+//! alone), a countdown to its due time or an overdue timer, and its owner. The current step is
+//! highlighted and kept in view; rollback steps follow once a rollback exists.
+
+use super::{View, clock_span, fit};
+use crate::engine::{Stage, StepState};
+use crate::runbook::Step;
+use crate::runbook::time::{Ms, t_offset};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+/// Glyph, state word and style for a step.
+pub fn glyph(state: &StepState, v: &View) -> (&'static str, Style) {
+    let t = v.theme;
+    match state {
+        StepState::Pending => ("·", t.step_pending),
+        StepState::Waiting => ("◆", t.step_due),
+        StepState::Running {
+            stage: Stage::Hold { .. },
+            ..
+        } => ("⏳", t.step_running),
+        StepState::Running { .. } => ("▶", t.step_running),
+        StepState::RetryWait { .. } => ("↻", t.step_failed),
+        StepState::Done { .. } => ("✓", t.step_done),
+        StepState::Failed { .. } => ("✗", t.step_failed),
+        StepState::Skipped { .. } => ("↷", t.step_skipped),
+        StepState::Interrupted { .. } => ("!", t.step_interrupted),
+    }
+}
+
+/// The countdown column: `in 12:48`, `late 2:12`, `run 0:42`, `over 1:10`, `took 3:02`.
+pub fn countdown(
+    step: &Step,
+    state: &StepState,
+    started: Option<Ms>,
+    rollback: bool,
+    v: &View,
+) -> (String, Style) {
+    let t = v.theme;
+    let now = v.now;
+    match state {
+        StepState::Pending => match step.at.filter(|_| !rollback) {
+            Some(at) if at > now => (
+                format!("in {}", clock_span(at - now)),
+                if at - now < 5 * 60_000 {
+                    t.countdown_warn
+                } else {
+                    t.countdown_ok
+                },
+            ),
+            Some(at) => (format!("late {}", clock_span(now - at)), t.countdown_late),
+            None => ("next".into(), t.dim),
+        },
+        StepState::Waiting => match step.at.filter(|at| now - at >= 60_000 && !rollback) {
+            Some(at) => (
+                format!("due, late {}", clock_span(now - at)),
+                t.countdown_late,
+            ),
+            None => ("due now".into(), t.countdown_warn),
+        },
+        StepState::Running {
+            stage: Stage::Hold { until },
+            ..
+        } => (format!("hold {}", clock_span(until - now)), t.countdown_ok),
+        StepState::Running { .. } => {
+            let ran = started.map_or(0, |s| now - s);
+            match step.expect {
+                Some(x) if ran > x => (format!("over {}", clock_span(ran - x)), t.countdown_late),
+                _ => (format!("run {}", clock_span(ran)), t.countdown_ok),
+            }
+        }
+        StepState::RetryWait { until, .. } => (
+            format!("retry {}", clock_span(until - now)),
+            t.countdown_warn,
+        ),
+        StepState::Done { at } => (
+            started
+                .map(|s| format!("took {}", clock_span(at - s)))
+                .unwrap_or_else(|| "done".into()),
+            t.dim,
+        ),
+        StepState::Failed { .. } => ("failed".into(), t.step_failed),
+        StepState::Skipped { .. } => ("skipped".into(), t.step_skipped),
+        StepState::Interrupted { .. } => ("interrupted".into(), t.step_interrupted),
+    }
+}
+
+pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
+    let e = v.engine;
+    let rb = e.runbook();
+    let t = v.theme;
+    let mut rows: Vec<(&Step, bool)> = rb.steps().map(|s| (s, false)).collect();
+    if e.rollback.is_some() {
+        rows.extend(
+            rb.rollback
+                .iter()
+                .flat_map(|r| r.steps.iter())
+                .map(|s| (s, true)),
+        );
+    }
+    let current = e.current();
+    let cur_row = crate::app::current_row(e).min(rows.len().saturating_sub(1));
+    let focus_row =
+        v.ui.selected
+            .unwrap_or(cur_row)
+            .min(rows.len().saturating_sub(1));
+    let block = super::block("Timeline", v.ui.focus == crate::app::Pane::Timeline, t);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let h = inner.height as usize;
+    if h == 0 {
+        return;
+    }
+    // Keep the focused row in view, with a little context above it.
+    let start = focus_row
+        .saturating_sub(h / 3)
+        .min(rows.len().saturating_sub(h));
+    let w = inner.width as usize;
+    let owner_w = if large { 14 } else { 0 };
+    let id_w = if large { 24 } else { 18 };
+    let mut lines = Vec::new();
+    let mut last_phase = "";
+    for (i, (step, is_back)) in rows.iter().enumerate().skip(start).take(h) {
+        let run = e.run_of(&step.id);
+        let state = run.map(|r| r.state.clone()).unwrap_or_default();
+        let (g, gs) = glyph(&state, v);
+        let (cd, cds) = countdown(step, &state, run.and_then(|r| r.started), *is_back, v);
+        let at = if *is_back {
+            "  ⟲  ".to_string()
+        } else {
+            step.at.map(t_offset).unwrap_or_default()
+        };
+        let is_cur = current == Some(step.id.as_str()) && *is_back == e.rollback.is_some();
+        let title_w = w.saturating_sub(2 + 9 + id_w + 13 + owner_w + 1);
+        let mut spans = vec![
+            Span::styled(format!("{g} "), gs),
+            Span::styled(format!("{:<8} ", fit(&at, 8)), t.dim),
+            Span::styled(format!("{:<id_w$} ", fit(&step.id, id_w - 1)), gs),
+            Span::styled(format!("{:<title_w$}", fit(&step.title, title_w)), t.base),
+            Span::styled(format!(" {:>12}", fit(&cd, 12)), cds),
+        ];
+        if large {
+            spans.push(Span::styled(
+                format!(" {:<13}", fit(step.owner.as_deref().unwrap_or("—"), 13)),
+                t.dim,
+            ));
+        }
+        let mut line = Line::from(spans);
+        if is_cur {
+            line = line.style(t.step_current);
+        }
+        if Some(i) == v.ui.selected {
+            line = line.style(
+                t.step_current
+                    .add_modifier(ratatui::style::Modifier::UNDERLINED),
+            );
+        }
+        if large && step.phase != last_phase && i > start && lines.len() + 1 < h {
+            lines.push(Line::from(Span::styled(
+                format!("── {}", phase_title(v, &step.phase)),
+                t.dim,
+            )));
+        }
+        last_phase = &step.phase;
+        lines.push(line);
+    }
+    lines.truncate(h);
+    f.render_widget(Paragraph::new(lines), inner);
+}
+
+fn phase_title(v: &View, id: &str) -> String {
+    if id == "rollback" {
+        return v
+            .engine
+            .runbook()
+            .rollback
+            .as_ref()
+            .map(|r| format!("Rollback: {}", r.title))
+            .unwrap_or_default();
+    }
+    v.engine
+        .runbook()
+        .phases
+        .iter()
+        .find(|p| p.id == id)
+        .map(|p| p.title.clone())
+        .unwrap_or_default()
+}
