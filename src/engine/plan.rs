@@ -12,6 +12,9 @@ pub struct Projection {
     pub planned_end: Ms,
     /// Finish given what happened so far.
     pub projected_end: Ms,
+    /// How far the current step is behind its own planned end: lateness the operator feels
+    /// now, even when slack later in the runbook keeps the overall finish on plan.
+    pub current_delay: Ms,
 }
 
 impl Projection {
@@ -26,6 +29,12 @@ impl Engine {
     pub fn projection(&self, now: Ms) -> Projection {
         let mut planned: Option<Ms> = None;
         let mut projected: Option<Ms> = None;
+        let mut current_delay = 0;
+        let current = if self.rollback.is_none() {
+            self.current()
+        } else {
+            None
+        };
         for step in self.rb.steps() {
             let work = step.expect.unwrap_or(0) + step.hold.unwrap_or(0);
             let p_start = match (step.at, planned) {
@@ -52,10 +61,14 @@ impl Engine {
                 }
             };
             projected = Some(end);
+            if current == Some(step.id.as_str()) {
+                current_delay = (end - p_start - work).max(0);
+            }
         }
         Projection {
             planned_end: planned.unwrap_or(0),
             projected_end: projected.unwrap_or(0),
+            current_delay,
         }
     }
 }

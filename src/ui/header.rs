@@ -34,7 +34,8 @@ pub fn overall(v: &View) -> (String, Style) {
     {
         return ("✗ PAUSED: needs operator".into(), t.state_late);
     }
-    let delay = e.projection(v.now).delay();
+    let p = e.projection(v.now);
+    let delay = p.delay().max(p.current_delay);
     if delay >= 60_000 {
         return (format!("▲ LATE +{}", human(delay)), t.state_late);
     }
@@ -57,10 +58,26 @@ fn badge(v: &View) -> (String, Style) {
     }
 }
 
-/// The rollback window as text.
-pub fn rollback_window(v: &View) -> (String, Style) {
+/// The rollback window as text; `short` for the compact header.
+pub fn rollback_window(v: &View, short: bool) -> (String, Style) {
     let e = v.engine;
     let t = v.theme;
+    if let Some(r) = &e.rollback {
+        let verb = if e.outcome.is_some() {
+            "rolled back"
+        } else {
+            "rolling back"
+        };
+        return (
+            format!(
+                "{verb}: started {} by {}: {}",
+                t_clock(r.started),
+                r.operator,
+                r.reason
+            ),
+            t.state_rolling_back,
+        );
+    }
     if let Some((id, at)) = e.point_of_no_return_passed() {
         return (
             format!(
@@ -82,14 +99,16 @@ pub fn rollback_window(v: &View) -> (String, Style) {
             } else {
                 t.dim
             };
-            (
+            let until = crate::runbook::time::t_offset(w);
+            let text = if short {
+                format!("rollback ok until {until}, needs {needs}")
+            } else {
                 format!(
-                    "rollback possible until {}, needs {needs} ({} left)",
-                    crate::runbook::time::t_offset(w),
+                    "rollback possible until {until}, needs {needs} ({} left)",
                     human(left)
-                ),
-                style,
-            )
+                )
+            };
+            (text, style)
         }
         Some(_) => ("rollback window closed".into(), t.state_late),
         None => (format!("rollback needs {needs}"), t.dim),
@@ -123,7 +142,7 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
         t_clock(p.projected_end),
         t_clock(p.planned_end)
     );
-    let (window, window_style) = rollback_window(v);
+    let (window, window_style) = rollback_window(v, !large);
     let title = format!(
         " {} · {} · {} → {} ",
         rb.title,

@@ -62,7 +62,7 @@ pub fn render(f: &mut Frame, v: &View) {
     header::render(f, rows[0], v, large);
     footer::render(f, rows[2], v);
     if large {
-        let cols = Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)])
+        let cols = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
             .split(rows[1]);
         timeline::render(f, cols[0], v, true);
         let right = Layout::vertical([

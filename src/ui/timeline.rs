@@ -41,6 +41,15 @@ pub fn countdown(
 ) -> (String, Style) {
     let t = v.theme;
     let now = v.now;
+    if v.engine.rollback.is_some()
+        && !rollback
+        && matches!(
+            state,
+            StepState::Pending | StepState::Waiting | StepState::RetryWait { .. }
+        )
+    {
+        return ("won't run".into(), t.dim);
+    }
     match state {
         StepState::Pending => match step.at.filter(|_| !rollback) {
             Some(at) if at > now => (
@@ -114,35 +123,56 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
     if h == 0 {
         return;
     }
-    // Keep the focused row in view, with a little context above it.
-    let start = focus_row
-        .saturating_sub(h / 3)
-        .min(rows.len().saturating_sub(h));
+    // Columns: glyph 2, offset 9, countdown 13 always; then id, title and owner share the rest,
+    // the id first (it is what --fail and the journal use), the owner only when there is room.
     let w = inner.width as usize;
-    let owner_w = if large { 14 } else { 0 };
-    let id_w = if large { 24 } else { 18 };
+    let rest = w.saturating_sub(2 + 9 + 13);
+    let longest = rows
+        .iter()
+        .map(|(s, _)| s.id.chars().count())
+        .max()
+        .unwrap_or(8)
+        + 1;
+    let owner_w = if large && rest >= 70 { 14 } else { 0 };
+    let id_w = longest.min(24).min(rest.saturating_sub(owner_w));
+    let title_w = rest.saturating_sub(id_w + owner_w + 1);
     let mut lines = Vec::new();
+    let mut focus_line = 0;
     let mut last_phase = "";
-    for (i, (step, is_back)) in rows.iter().enumerate().skip(start).take(h) {
+    for (i, (step, is_back)) in rows.iter().enumerate() {
+        if large && step.phase != last_phase && i > 0 {
+            lines.push(Line::from(Span::styled(
+                format!("── {}", phase_title(v, &step.phase)),
+                t.dim,
+            )));
+        }
+        last_phase = &step.phase;
         let run = e.run_of(&step.id);
         let state = run.map(|r| r.state.clone()).unwrap_or_default();
         let (g, gs) = glyph(&state, v);
         let (cd, cds) = countdown(step, &state, run.and_then(|r| r.started), *is_back, v);
         let at = if *is_back {
-            "  ⟲  ".to_string()
+            "⟲".to_string()
         } else {
             step.at.map(t_offset).unwrap_or_default()
         };
         let is_cur = current == Some(step.id.as_str()) && *is_back == e.rollback.is_some();
-        let title_w = w.saturating_sub(2 + 9 + id_w + 13 + owner_w + 1);
         let mut spans = vec![
             Span::styled(format!("{g} "), gs),
             Span::styled(format!("{:<8} ", fit(&at, 8)), t.dim),
-            Span::styled(format!("{:<id_w$} ", fit(&step.id, id_w - 1)), gs),
-            Span::styled(format!("{:<title_w$}", fit(&step.title, title_w)), t.base),
-            Span::styled(format!(" {:>12}", fit(&cd, 12)), cds),
+            Span::styled(
+                format!("{:<id_w$}", fit(&step.id, id_w.saturating_sub(1))),
+                gs,
+            ),
         ];
-        if large {
+        if title_w > 0 {
+            spans.push(Span::styled(
+                format!(" {:<title_w$}", fit(&step.title, title_w.saturating_sub(1))),
+                t.base,
+            ));
+        }
+        spans.push(Span::styled(format!(" {:>12}", fit(&cd, 12)), cds));
+        if owner_w > 0 {
             spans.push(Span::styled(
                 format!(" {:<13}", fit(step.owner.as_deref().unwrap_or("—"), 13)),
                 t.dim,
@@ -158,17 +188,17 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
                     .add_modifier(ratatui::style::Modifier::UNDERLINED),
             );
         }
-        if large && step.phase != last_phase && i > start && lines.len() + 1 < h {
-            lines.push(Line::from(Span::styled(
-                format!("── {}", phase_title(v, &step.phase)),
-                t.dim,
-            )));
+        if i == focus_row {
+            focus_line = lines.len();
         }
-        last_phase = &step.phase;
         lines.push(line);
     }
-    lines.truncate(h);
-    f.render_widget(Paragraph::new(lines), inner);
+    // Keep the focused row in view, with some context above it.
+    let start = focus_line
+        .saturating_sub(h / 3)
+        .min(lines.len().saturating_sub(h));
+    let visible: Vec<Line> = lines.into_iter().skip(start).take(h).collect();
+    f.render_widget(Paragraph::new(visible), inner);
 }
 
 fn phase_title(v: &View, id: &str) -> String {

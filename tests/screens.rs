@@ -1,0 +1,227 @@
+//! Snapshots of the cockpit screen: the main screen at three sizes, the help overlay, the
+//! rollback preview, an overdue step, the empty metrics pane, and every theme with its styles.
+//! Engine states are built from the shipped blue-green runbook with times given by hand.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+use cutover::app::{Overlay, Pane, Prompt, Ui};
+use cutover::clock::Speed;
+use cutover::engine::{Config, Effect, Engine, ExecResult, Msg};
+use cutover::journal::Mode;
+use cutover::keymap::default_keymap;
+use cutover::theme::{self, Theme};
+use cutover::ui::{View, render};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use std::path::Path;
+
+const MIN: i64 = 60_000;
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Runs the blue-green runbook up to T-time `until`: commands succeed after 1 minute, manual
+/// steps are confirmed by "ann" when due. Stops early if `stop_at` starts.
+fn engine_at(until: i64, stop_at: Option<&str>) -> Engine {
+    let rb = cutover::runbook::load(&root().join("runbooks/blue-green.yaml"))
+        .runbook
+        .unwrap();
+    let mut e = Engine::new(rb, Config::default());
+    let mut now = -24 * 60 * MIN;
+    let mut fx = e.update(Msg::Tick, now);
+    for _ in 0..500 {
+        let mut spawned = None;
+        for f in &fx {
+            if let Effect::Spawn(s) = f {
+                spawned = Some((s.step.clone(), s.attempt, s.stage));
+            }
+        }
+        if let Some((step, attempt, stage)) = spawned {
+            if Some(step.as_str()) == stop_at {
+                e.update(
+                    Msg::Output {
+                        step: step.clone(),
+                        line: "updating warehouse.example.internal CNAME → green".into(),
+                    },
+                    now,
+                );
+                return e;
+            }
+            now += MIN;
+            fx = e.update(
+                Msg::Exited {
+                    step,
+                    attempt,
+                    stage,
+                    result: ExecResult::Exit(0),
+                },
+                now,
+            );
+            continue;
+        }
+        if e.needs_operator().is_some() {
+            if e.current() == stop_at {
+                return e;
+            }
+            fx = e.update(
+                Msg::Ack {
+                    operator: "ann".into(),
+                },
+                now,
+            );
+            continue;
+        }
+        match e.next_wakeup(now) {
+            Some(t) if t <= until => {
+                now = t.max(now);
+                fx = e.update(Msg::Tick, now);
+            }
+            _ => return e,
+        }
+    }
+    e
+}
+
+fn draw(e: &Engine, ui: &Ui, now: i64, w: u16, h: u16, theme: &Theme) -> Terminal<TestBackend> {
+    let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+    let km = default_keymap();
+    let v = View {
+        engine: e,
+        ui,
+        now,
+        mode: Mode::Drill,
+        speed: Speed::Factor(60.0),
+        theme,
+        keymap: &km,
+        resume_hint: "cutover drill runbooks/blue-green.yaml --session /sessions/bg",
+        live_log: false,
+    };
+    term.draw(|f| render(f, &v)).unwrap();
+    term
+}
+
+fn window() -> (Engine, i64) {
+    // T+0:46: parity done, the DNS switch running since T+0:45.
+    let e = engine_at(46 * MIN, Some("switch-dns"));
+    (e, 46 * MIN)
+}
+
+#[test]
+fn main_screen_at_three_sizes() {
+    let (e, now) = window();
+    let ui = Ui::new("ann");
+    let dark = theme::dark();
+    for (w, h) in [(80, 24), (120, 40), (200, 60)] {
+        let term = draw(&e, &ui, now, w, h, &dark);
+        insta::assert_snapshot!(format!("main_{w}x{h}"), term.backend());
+    }
+}
+
+#[test]
+fn compact_screen_keeps_clock_health_current_step_and_rollback_key() {
+    let (e, now) = window();
+    let term = draw(&e, &Ui::new("ann"), now, 80, 24, &theme::dark());
+    let text = format!("{}", term.backend());
+    assert!(text.contains("T+00:46:00"), "clock");
+    assert!(text.contains("ON PLAN"), "health");
+    assert!(
+        text.contains("switch-dns") && text.contains("run 1:00"),
+        "current step with its timer"
+    );
+    assert!(text.contains("R ROLLBACK"), "rollback key");
+    assert!(text.contains("DRILL ×60"), "mode badge");
+}
+
+#[test]
+fn help_overlay() {
+    let (e, now) = window();
+    let mut ui = Ui::new("ann");
+    ui.overlay = Overlay::Help;
+    insta::assert_snapshot!(draw(&e, &ui, now, 120, 40, &theme::dark()).backend());
+}
+
+#[test]
+fn rollback_preview() {
+    let (e, now) = window();
+    let mut ui = Ui::new("ann");
+    ui.overlay = Overlay::Input(Prompt::Rollback, "roll".into());
+    insta::assert_snapshot!(draw(&e, &ui, now, 120, 40, &theme::dark()).backend());
+}
+
+#[test]
+fn overdue_step() {
+    // smoke-tests started at T+1:00 and is still running at T+1:22 (expect 15m): over by 7m,
+    // and consumer-connectivity (due T+1:15) is late.
+    let e = engine_at(60 * MIN, Some("smoke-tests"));
+    let term = draw(&e, &Ui::new("ann"), 82 * MIN, 120, 40, &theme::dark());
+    let text = format!("{}", term.backend());
+    assert!(text.contains("over 7:00"), "{text}");
+    assert!(text.contains("late 7:00"), "{text}");
+    assert!(text.contains("LATE +7m"), "{text}");
+    insta::assert_snapshot!(term.backend());
+}
+
+#[test]
+fn empty_metrics_pane_says_so() {
+    let (e, now) = window();
+    let mut ui = Ui::new("ann");
+    ui.focus = Pane::Metrics;
+    let term = draw(&e, &ui, now, 80, 24, &theme::dark());
+    let text = format!("{}", term.backend());
+    assert!(text.contains("NO DATA") && text.contains("nothing here is a reading"));
+    insta::assert_snapshot!(term.backend());
+}
+
+#[test]
+fn every_theme_with_styles() {
+    let (e, now) = window();
+    let ui = Ui::new("ann");
+    for name in ["dark", "light", "high-contrast", "colorblind"] {
+        let t = theme::load(name, &root().join("themes")).unwrap();
+        let term = draw(&e, &ui, now, 80, 24, &t);
+        insta::assert_debug_snapshot!(format!("theme_{name}"), term.backend().buffer());
+    }
+    let term = draw(&e, &ui, now, 80, 24, &theme::dark().no_color());
+    insta::assert_debug_snapshot!("theme_no_color", term.backend().buffer());
+}
+
+#[test]
+fn rolled_back_and_live_headers() {
+    let (mut e, now) = window();
+    e.update(
+        Msg::Rollback {
+            operator: "ann".into(),
+            reason: "parity drift".into(),
+        },
+        now,
+    );
+    let term = draw(&e, &Ui::new("ann"), now, 120, 40, &theme::dark());
+    let text = format!("{}", term.backend());
+    assert!(
+        text.contains("ROLLING BACK") && text.contains("by ann: parity drift"),
+        "{text}"
+    );
+    assert!(
+        text.contains("won't run"),
+        "forward steps no longer count down: {text}"
+    );
+    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    let km = default_keymap();
+    let dark = theme::dark();
+    let ui = Ui::new("ann");
+    let v = View {
+        engine: &e,
+        ui: &ui,
+        now,
+        mode: Mode::Live,
+        speed: Speed::Factor(1.0),
+        theme: &dark,
+        keymap: &km,
+        resume_hint: "",
+        live_log: false,
+    };
+    term.draw(|f| render(f, &v)).unwrap();
+    let text = format!("{}", term.backend());
+    assert!(text.contains("● LIVE") && !text.contains("DRILL"), "{text}");
+}
