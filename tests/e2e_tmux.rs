@@ -1,0 +1,186 @@
+//! End to end in a real terminal: tmux runs the cockpit, `send-keys` types, `capture-pane`
+//! reads the screen, and the journal is checked alongside. Also checks the terminal is back
+//! in cooked mode (`stty -a` shows `icanon` and `echo`) after quit, SIGTERM and a panic.
+//! Each test uses its own tmux server (`-L`), so tests run in parallel without meeting.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+mod common;
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+static N: AtomicU32 = AtomicU32::new(0);
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(w: u16, h: u16, shell_cmd: &str) -> Tmux {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            panic!("tmux is not installed; install it with: apt-get install -y tmux");
+        }
+        let socket = format!("cutover-e2e-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
+        let t = Tmux { socket };
+        let ok = t.cmd(&["-f", "/dev/null", "new-session", "-d", "-x", &w.to_string(), "-y", &h.to_string(), "-e", "TERM=tmux-256color", shell_cmd]).status.success();
+        assert!(ok, "tmux new-session failed");
+        t
+    }
+
+    fn cmd(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().unwrap()
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-J"]).stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut a = vec!["send-keys"];
+        a.extend_from_slice(keys);
+        self.cmd(&a);
+    }
+
+    fn text(&self, text: &str) {
+        self.cmd(&["send-keys", "-l", text]);
+    }
+
+    fn wait_for(&self, what: &str) -> String {
+        let mut last = String::new();
+        let ok = wait_until(Duration::from_secs(15), || {
+            last = self.screen();
+            last.contains(what)
+        });
+        assert!(ok, "screen never showed {what:?}; it shows:\n{last}");
+        last
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd(&["kill-server"]);
+    }
+}
+
+fn fixture(dir: &Path) -> PathBuf {
+    runbook(
+        dir,
+        &format!(
+            "{HEAD}rollback_window: 48h\nphases:\n  - id: window\n    title: Window\n    steps:\n      - {{id: go-no-go, title: Go or no-go, at: T-0:10, owner: lead, expect: 5m}}\n      - {{id: long-sync, title: Long sync, at: T+0:00, run: 'sleep 30', owner: eng, expect: 20m, rerun_safe: true}}\nrollback:\n  title: Back to Snowflake\n  steps:\n    - {{id: dns-back, title: DNS back, run: 'echo dns back', expect: 5m}}\n    - {{id: unfreeze, title: Unfreeze, run: 'echo unfrozen', expect: 2m}}\n"
+        ),
+    )
+}
+
+fn cutover_cmd(rb: &Path, session: &Path, extra: &str) -> String {
+    format!(
+        "USER=ann {} drill {} --speed 60 --session {} {extra}; echo EXIT=$?; stty -a | tr -s ' ;' '\\n' | grep -E '^-?(icanon|echo)$' | tr '\\n' ' '; echo STTY-END; sleep 60",
+        env!("CARGO_BIN_EXE_cutover"),
+        rb.display(),
+        session.display()
+    )
+}
+
+fn assert_cooked(screen: &str) {
+    let line = screen.lines().find(|l| l.contains("STTY-END")).unwrap_or_else(|| panic!("no stty output:\n{screen}"));
+    let words: Vec<&str> = line.split_whitespace().collect();
+    assert!(words.contains(&"icanon") && words.contains(&"echo"), "terminal not cooked: {line}");
+}
+
+#[test]
+fn drill_driven_by_keys_in_tmux() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rb = fixture(tmp.path());
+    let s = tmp.path().join("s");
+    let t = Tmux::start(120, 40, &cutover_cmd(&rb, &s, ""));
+    let screen = t.wait_for("go-no-go");
+    assert!(screen.contains("DRILL ×60 · NOT LIVE"), "{screen}");
+    assert!(screen.contains("manual step: waiting for the operator"), "{screen}");
+
+    t.keys(&["?"]);
+    t.wait_for("Keys can be remapped");
+    t.keys(&["Escape"]);
+    assert!(wait_until(Duration::from_secs(5), || !t.screen().contains("Keys can be remapped")));
+
+    t.keys(&["Enter"]);
+    assert!(wait_until(Duration::from_secs(10), || journal(&s).iter().any(|e| e["kind"] == "step_confirmed" && e["operator"] == "ann")));
+
+    t.keys(&["h"]);
+    t.wait_for("HOLD");
+    assert!(wait_until(Duration::from_secs(5), || journal(&s).iter().any(|e| e["kind"] == "hold" && e["operator"] == "ann")));
+
+    t.keys(&["n"]);
+    t.wait_for("note:");
+    t.text("checked the DNS TTL");
+    t.keys(&["Enter"]);
+    assert!(wait_until(Duration::from_secs(5), || journal(&s).iter().any(|e| e["kind"] == "note" && e["text"] == "checked the DNS TTL")));
+
+    t.keys(&["R"]);
+    t.wait_for("type rollback to start");
+    t.text("rollback");
+    t.keys(&["Enter"]);
+    let screen = t.wait_for("ROLLED BACK");
+    assert!(screen.contains("by ann: operator rollback from the cockpit"), "{screen}");
+    let j = journal(&s);
+    assert_journal_contract(&j, "drill");
+    let started = j.iter().find(|e| e["kind"] == "rollback_started").unwrap();
+    assert_eq!(started["operator"], "ann");
+    assert!(j.iter().any(|e| e["kind"] == "rollback_done"));
+
+    t.keys(&["q"]);
+    let screen = t.wait_for("STTY-END");
+    assert!(screen.contains("EXIT=3"), "{screen}");
+    assert_cooked(&screen);
+}
+
+#[test]
+fn quit_while_live_asks_and_leaves_a_cooked_terminal() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rb = fixture(tmp.path());
+    let s = tmp.path().join("s");
+    let t = Tmux::start(80, 24, &cutover_cmd(&rb, &s, ""));
+    t.wait_for("go-no-go");
+    t.keys(&["q"]);
+    t.wait_for("Leave the cockpit?");
+    t.keys(&["y"]);
+    let screen = t.wait_for("STTY-END");
+    assert!(screen.contains("EXIT=1") && screen.contains("resumable"), "{screen}");
+    assert_cooked(&screen);
+    let j = journal(&s);
+    assert_eq!(j.last().unwrap()["kind"], "session_stopped");
+}
+
+#[test]
+fn sigterm_restores_the_terminal_and_journals_the_stop() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rb = fixture(tmp.path());
+    let s = tmp.path().join("s");
+    let t = Tmux::start(100, 30, &cutover_cmd(&rb, &s, "--auto-ack"));
+    t.wait_for("long-sync");
+    assert!(wait_until(Duration::from_secs(10), || journal(&s).iter().any(|e| e["kind"] == "step_started")));
+    let lock: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(s.join("lock")).unwrap()).unwrap();
+    let pid = lock["pid"].as_i64().unwrap() as i32;
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM).unwrap();
+    let screen = t.wait_for("STTY-END");
+    assert!(screen.contains("EXIT=1"), "{screen}");
+    assert_cooked(&screen);
+    let k = kinds(&journal(&s));
+    assert!(k.ends_with(&["step_interrupted:long-sync".to_string(), "session_stopped".to_string()]), "{k:?}");
+    assert!(session_processes(&s).is_empty(), "the running step was stopped");
+}
+
+#[test]
+fn a_panic_restores_the_terminal_and_a_task_panic_does_not() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rb = fixture(tmp.path());
+    let t = Tmux::start(80, 24, &cutover_cmd(&rb, &tmp.path().join("s"), "--panic-test main"));
+    let screen = t.wait_for("STTY-END");
+    assert!(screen.contains("EXIT=101") && screen.contains("panic test in the cockpit"), "{screen}");
+    assert_cooked(&screen);
+    let t = Tmux::start(80, 24, &cutover_cmd(&rb, &tmp.path().join("s2"), "--panic-test task"));
+    let screen = t.wait_for("STTY-END");
+    assert!(screen.contains("background panics recorded: 1") && screen.contains("EXIT=0"), "{screen}");
+    assert_cooked(&screen);
+}
