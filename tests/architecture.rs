@@ -49,13 +49,23 @@ fn pure_modules_do_no_io_and_read_no_clock() {
 #[test]
 fn screen_code_reads_no_clock_and_does_no_io() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    let mut files = vec![root.join("app.rs"), root.join("keymap.rs"), root.join("theme.rs")];
+    let mut files = vec![
+        root.join("app.rs"),
+        root.join("keymap.rs"),
+        root.join("theme.rs"),
+    ];
     sources(&root.join("ui"), &mut files);
     sources(&root.join("app"), &mut files);
     // Render and key handling are functions of state; time arrives as `now`.
     for f in &files {
         let text = std::fs::read_to_string(f).unwrap();
-        for b in ["tokio::", "Instant::now", "SystemTime::now", "Utc::now", "std::process"] {
+        for b in [
+            "tokio::",
+            "Instant::now",
+            "SystemTime::now",
+            "Utc::now",
+            "std::process",
+        ] {
             assert!(!text.contains(b), "{} uses `{b}`", f.display());
         }
     }

@@ -23,15 +23,39 @@ impl Tmux {
         if Command::new("tmux").arg("-V").output().is_err() {
             panic!("tmux is not installed; install it with: apt-get install -y tmux");
         }
-        let socket = format!("cutover-e2e-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
+        let socket = format!(
+            "cutover-e2e-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        );
         let t = Tmux { socket };
-        let ok = t.cmd(&["-f", "/dev/null", "new-session", "-d", "-x", &w.to_string(), "-y", &h.to_string(), "-e", "TERM=tmux-256color", shell_cmd]).status.success();
+        let ok = t
+            .cmd(&[
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-x",
+                &w.to_string(),
+                "-y",
+                &h.to_string(),
+                "-e",
+                "TERM=tmux-256color",
+                shell_cmd,
+            ])
+            .status
+            .success();
         assert!(ok, "tmux new-session failed");
         t
     }
 
     fn cmd(&self, args: &[&str]) -> std::process::Output {
-        Command::new("tmux").arg("-L").arg(&self.socket).args(args).output().unwrap()
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .unwrap()
     }
 
     fn screen(&self) -> String {
@@ -84,9 +108,15 @@ fn cutover_cmd(rb: &Path, session: &Path, extra: &str) -> String {
 }
 
 fn assert_cooked(screen: &str) {
-    let line = screen.lines().find(|l| l.contains("STTY-END")).unwrap_or_else(|| panic!("no stty output:\n{screen}"));
+    let line = screen
+        .lines()
+        .find(|l| l.contains("STTY-END"))
+        .unwrap_or_else(|| panic!("no stty output:\n{screen}"));
     let words: Vec<&str> = line.split_whitespace().collect();
-    assert!(words.contains(&"icanon") && words.contains(&"echo"), "terminal not cooked: {line}");
+    assert!(
+        words.contains(&"icanon") && words.contains(&"echo"),
+        "terminal not cooked: {line}"
+    );
 }
 
 #[test]
@@ -97,32 +127,50 @@ fn drill_driven_by_keys_in_tmux() {
     let t = Tmux::start(120, 40, &cutover_cmd(&rb, &s, ""));
     let screen = t.wait_for("go-no-go");
     assert!(screen.contains("DRILL ×60 · NOT LIVE"), "{screen}");
-    assert!(screen.contains("manual step: waiting for the operator"), "{screen}");
+    assert!(
+        screen.contains("manual step: waiting for the operator"),
+        "{screen}"
+    );
 
     t.keys(&["?"]);
     t.wait_for("Keys can be remapped");
     t.keys(&["Escape"]);
-    assert!(wait_until(Duration::from_secs(5), || !t.screen().contains("Keys can be remapped")));
+    assert!(wait_until(Duration::from_secs(5), || !t
+        .screen()
+        .contains("Keys can be remapped")));
 
     t.keys(&["Enter"]);
-    assert!(wait_until(Duration::from_secs(10), || journal(&s).iter().any(|e| e["kind"] == "step_confirmed" && e["operator"] == "ann")));
+    assert!(wait_until(Duration::from_secs(10), || journal(&s)
+        .iter()
+        .any(
+            |e| e["kind"] == "step_confirmed" && e["operator"] == "ann"
+        )));
 
     t.keys(&["h"]);
     t.wait_for("HOLD");
-    assert!(wait_until(Duration::from_secs(5), || journal(&s).iter().any(|e| e["kind"] == "hold" && e["operator"] == "ann")));
+    assert!(wait_until(Duration::from_secs(5), || journal(&s)
+        .iter()
+        .any(|e| e["kind"] == "hold" && e["operator"] == "ann")));
 
     t.keys(&["n"]);
     t.wait_for("note:");
     t.text("checked the DNS TTL");
     t.keys(&["Enter"]);
-    assert!(wait_until(Duration::from_secs(5), || journal(&s).iter().any(|e| e["kind"] == "note" && e["text"] == "checked the DNS TTL")));
+    assert!(wait_until(Duration::from_secs(5), || journal(&s)
+        .iter()
+        .any(
+            |e| e["kind"] == "note" && e["text"] == "checked the DNS TTL"
+        )));
 
     t.keys(&["R"]);
     t.wait_for("type rollback to start");
     t.text("rollback");
     t.keys(&["Enter"]);
     let screen = t.wait_for("ROLLED BACK");
-    assert!(screen.contains("by ann: operator rollback from the cockpit"), "{screen}");
+    assert!(
+        screen.contains("by ann: operator rollback from the cockpit"),
+        "{screen}"
+    );
     let j = journal(&s);
     assert_journal_contract(&j, "drill");
     let started = j.iter().find(|e| e["kind"] == "rollback_started").unwrap();
@@ -146,7 +194,10 @@ fn quit_while_live_asks_and_leaves_a_cooked_terminal() {
     t.wait_for("Leave the cockpit?");
     t.keys(&["y"]);
     let screen = t.wait_for("STTY-END");
-    assert!(screen.contains("EXIT=1") && screen.contains("resumable"), "{screen}");
+    assert!(
+        screen.contains("EXIT=1") && screen.contains("resumable"),
+        "{screen}"
+    );
     assert_cooked(&screen);
     let j = journal(&s);
     assert_eq!(j.last().unwrap()["kind"], "session_stopped");
@@ -159,28 +210,58 @@ fn sigterm_restores_the_terminal_and_journals_the_stop() {
     let s = tmp.path().join("s");
     let t = Tmux::start(100, 30, &cutover_cmd(&rb, &s, "--auto-ack"));
     t.wait_for("long-sync");
-    assert!(wait_until(Duration::from_secs(10), || journal(&s).iter().any(|e| e["kind"] == "step_started")));
-    let lock: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(s.join("lock")).unwrap()).unwrap();
+    assert!(wait_until(Duration::from_secs(10), || journal(&s)
+        .iter()
+        .any(|e| e["kind"] == "step_started")));
+    let lock: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(s.join("lock")).unwrap()).unwrap();
     let pid = lock["pid"].as_i64().unwrap() as i32;
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGTERM).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGTERM,
+    )
+    .unwrap();
     let screen = t.wait_for("STTY-END");
     assert!(screen.contains("EXIT=1"), "{screen}");
     assert_cooked(&screen);
     let k = kinds(&journal(&s));
-    assert!(k.ends_with(&["step_interrupted:long-sync".to_string(), "session_stopped".to_string()]), "{k:?}");
-    assert!(session_processes(&s).is_empty(), "the running step was stopped");
+    assert!(
+        k.ends_with(&[
+            "step_interrupted:long-sync".to_string(),
+            "session_stopped".to_string()
+        ]),
+        "{k:?}"
+    );
+    assert!(
+        session_processes(&s).is_empty(),
+        "the running step was stopped"
+    );
 }
 
 #[test]
 fn a_panic_restores_the_terminal_and_a_task_panic_does_not() {
     let tmp = tempfile::tempdir().unwrap();
     let rb = fixture(tmp.path());
-    let t = Tmux::start(80, 24, &cutover_cmd(&rb, &tmp.path().join("s"), "--panic-test main"));
+    let t = Tmux::start(
+        80,
+        24,
+        &cutover_cmd(&rb, &tmp.path().join("s"), "--panic-test main"),
+    );
     let screen = t.wait_for("STTY-END");
-    assert!(screen.contains("EXIT=101") && screen.contains("panic test in the cockpit"), "{screen}");
+    assert!(
+        screen.contains("EXIT=101") && screen.contains("panic test in the cockpit"),
+        "{screen}"
+    );
     assert_cooked(&screen);
-    let t = Tmux::start(80, 24, &cutover_cmd(&rb, &tmp.path().join("s2"), "--panic-test task"));
+    let t = Tmux::start(
+        80,
+        24,
+        &cutover_cmd(&rb, &tmp.path().join("s2"), "--panic-test task"),
+    );
     let screen = t.wait_for("STTY-END");
-    assert!(screen.contains("background panics recorded: 1") && screen.contains("EXIT=0"), "{screen}");
+    assert!(
+        screen.contains("background panics recorded: 1") && screen.contains("EXIT=0"),
+        "{screen}"
+    );
     assert_cooked(&screen);
 }
