@@ -17,7 +17,6 @@ use crate::ui::{self, View};
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use futures::StreamExt;
 use std::time::{Duration, Instant};
-use tokio::signal::unix::{SignalKind, signal};
 
 const FRAME: Duration = Duration::from_millis(33);
 
@@ -51,24 +50,13 @@ pub async fn run(opts: Options, theme: Theme, keymap: Keymap) -> Result<i32, Run
     let s = runtime::open(&opts)?;
     let rb = opts.runbook.clone();
     let mut d = Driver::new(&opts, s);
-    if let Some(o) = d.s.already_ended {
-        println!(
-            "session {} has already ended: {} (exit {})",
-            opts.session.display(),
-            o.as_str(),
-            o.exit_code()
-        );
-        d.release();
-        return Ok(o.exit_code());
+    if let Some((msg, code)) = d.already_ended(&opts.session) {
+        println!("{msg}");
+        return Ok(code);
     }
     let _ = tui_logger::init_logger(log::LevelFilter::Debug);
     tui_logger::set_default_level(log::LevelFilter::Debug);
-    let sig = |k| signal(k).map_err(|e| RunError::Session(e.to_string()));
-    let (mut sigint, mut sigterm, mut sighup) = (
-        sig(SignalKind::interrupt())?,
-        sig(SignalKind::terminate())?,
-        sig(SignalKind::hangup())?,
-    );
+    let mut signals = runtime::StopSignals::new()?;
     let (mut term, guard) =
         tui::init().map_err(|e| RunError::Session(format!("cannot set up the terminal: {e}")))?;
     let mut ui_state = Ui::new(&opts.operator);
@@ -172,9 +160,7 @@ pub async fn run(opts: Options, theme: Theme, keymap: Keymap) -> Result<i32, Run
                 dirty = true;
             }
             _ = tokio::time::sleep(sleep_for) => { dirty = true; }
-            _ = sigint.recv() => break stop(&mut d, &opts, "stopped by SIGINT", ended).await,
-            _ = sigterm.recv() => break stop(&mut d, &opts, "stopped by SIGTERM", ended).await,
-            _ = sighup.recv() => break stop(&mut d, &opts, "stopped by SIGHUP (terminal closed)", ended).await,
+            sig = signals.recv() => break stop(&mut d, &opts, &format!("stopped by {sig}"), ended).await,
         }
         if quit {
             break match ended {

@@ -10,7 +10,6 @@ use crate::runbook::time::t_clock;
 use crate::runtime::{self, Driver, Options, Performed, RunError};
 use std::io::Write;
 use std::time::Duration;
-use tokio::signal::unix::{SignalKind, signal};
 
 /// Prints a line. A closed stdout (a pipe into `head`, a dropped ssh session) must not stop a
 /// cutover: the journal is the record, so write errors are ignored.
@@ -33,22 +32,11 @@ pub async fn run(opts: Options) -> Result<i32, RunError> {
     let s = runtime::open(&opts)?;
     let rb = opts.runbook.clone();
     let mut d = Driver::new(&opts, s);
-    if let Some(o) = d.s.already_ended {
-        say(&format!(
-            "session {} has already ended: {} (exit {})",
-            opts.session.display(),
-            o.as_str(),
-            o.exit_code()
-        ));
-        d.release();
-        return Ok(o.exit_code());
+    if let Some((msg, code)) = d.already_ended(&opts.session) {
+        say(&msg);
+        return Ok(code);
     }
-    let sig = |k| signal(k).map_err(|e| RunError::Session(e.to_string()));
-    let (mut sigint, mut sigterm, mut sighup) = (
-        sig(SignalKind::interrupt())?,
-        sig(SignalKind::terminate())?,
-        sig(SignalKind::hangup())?,
-    );
+    let mut signals = runtime::StopSignals::new()?;
 
     let mut p = d.start();
     loop {
@@ -121,9 +109,7 @@ pub async fn run(opts: Options) -> Result<i32, RunError> {
                 }
             }
             _ = tokio::time::sleep(wait.unwrap_or(Duration::from_secs(3600))) => {}
-            _ = sigint.recv() => return stopped(&mut d, &rb, "SIGINT", &opts).await,
-            _ = sigterm.recv() => return stopped(&mut d, &rb, "SIGTERM", &opts).await,
-            _ = sighup.recv() => return stopped(&mut d, &rb, "SIGHUP", &opts).await,
+            sig = signals.recv() => return stopped(&mut d, &rb, sig, &opts).await,
         }
         msgs.push(Msg::Tick);
         p = Performed::default();

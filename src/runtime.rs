@@ -217,6 +217,36 @@ pub fn open(opts: &Options) -> Result<Session, RunError> {
     })
 }
 
+/// The signals that stop a run (the session stays resumable): SIGINT, SIGTERM, SIGHUP.
+pub struct StopSignals {
+    int: tokio::signal::unix::Signal,
+    term: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    /// Starts listening.
+    pub fn new() -> Result<Self, RunError> {
+        use tokio::signal::unix::{SignalKind, signal};
+        let sig =
+            |k| signal(k).map_err(|e| RunError::Session(format!("cannot listen for signals: {e}")));
+        Ok(Self {
+            int: sig(SignalKind::interrupt())?,
+            term: sig(SignalKind::terminate())?,
+            hup: sig(SignalKind::hangup())?,
+        })
+    }
+
+    /// Waits for one; returns its name.
+    pub async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.int.recv() => "SIGINT",
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.hup.recv() => "SIGHUP (terminal closed)",
+        }
+    }
+}
+
 /// Drives an open session: performs the engine's effects and feeds command events back.
 /// Shared by the headless loop and the cockpit, so both behave the same.
 pub struct Driver {
@@ -380,6 +410,22 @@ impl Driver {
     /// Kills what still runs (after a journal failure or at the end).
     pub async fn kill_all(&mut self) {
         self.exec.kill_all(&mut self.rx).await;
+    }
+
+    /// For a session that had already ended: a line saying so and its exit code (the lock is
+    /// released). `None` for a session still to run.
+    pub fn already_ended(&mut self, session: &std::path::Path) -> Option<(String, i32)> {
+        let o = self.s.already_ended?;
+        self.release();
+        Some((
+            format!(
+                "session {} has already ended: {} (exit {})",
+                session.display(),
+                o.as_str(),
+                o.exit_code()
+            ),
+            o.exit_code(),
+        ))
     }
 
     /// Releases the session lock for a clean hand-over.
