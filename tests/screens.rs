@@ -6,7 +6,7 @@
 
 use cutover::app::{Overlay, Pane, Prompt, Ui};
 use cutover::clock::Speed;
-use cutover::engine::{Config, Effect, Engine, ExecResult, Msg};
+use cutover::engine::{Engine, Msg};
 use cutover::journal::Mode;
 use cutover::keymap::default_keymap;
 use cutover::theme::{self, Theme};
@@ -21,66 +21,11 @@ fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Runs the blue-green runbook up to T-time `until`: commands succeed after 1 minute, manual
-/// steps are confirmed by "ann" when due. Stops early if `stop_at` starts.
 fn engine_at(until: i64, stop_at: Option<&str>) -> Engine {
     let rb = cutover::runbook::load(&root().join("runbooks/blue-green.yaml"))
         .runbook
         .unwrap();
-    let mut e = Engine::new(rb, Config::default());
-    let mut now = -24 * 60 * MIN;
-    let mut fx = e.update(Msg::Tick, now);
-    for _ in 0..500 {
-        let mut spawned = None;
-        for f in &fx {
-            if let Effect::Spawn(s) = f {
-                spawned = Some((s.step.clone(), s.attempt, s.stage));
-            }
-        }
-        if let Some((step, attempt, stage)) = spawned {
-            if Some(step.as_str()) == stop_at {
-                e.update(
-                    Msg::Output {
-                        step: step.clone(),
-                        line: "updating warehouse.example.internal CNAME → green".into(),
-                    },
-                    now,
-                );
-                return e;
-            }
-            now += MIN;
-            fx = e.update(
-                Msg::Exited {
-                    step,
-                    attempt,
-                    stage,
-                    result: ExecResult::Exit(0),
-                },
-                now,
-            );
-            continue;
-        }
-        if e.needs_operator().is_some() {
-            if e.current() == stop_at {
-                return e;
-            }
-            fx = e.update(
-                Msg::Ack {
-                    operator: "ann".into(),
-                },
-                now,
-            );
-            continue;
-        }
-        match e.next_wakeup(now) {
-            Some(t) if t <= until => {
-                now = t.max(now);
-                fx = e.update(Msg::Tick, now);
-            }
-            _ => return e,
-        }
-    }
-    e
+    cutover::engine::demo::run_until(rb, until, stop_at)
 }
 
 fn draw(e: &Engine, ui: &Ui, now: i64, w: u16, h: u16, theme: &Theme) -> Terminal<TestBackend> {

@@ -5,6 +5,7 @@
 //! order: journal entries (fsynced before anything after them happens), command spawns and
 //! kills, and the end of the run. `replay` rebuilds state from a journal on resume.
 
+pub mod demo;
 mod plan;
 mod replay;
 mod state;

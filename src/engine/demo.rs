@@ -1,0 +1,61 @@
+//! Deterministic engine states for snapshots and benchmarks: run a runbook up to a T-time
+//! with every command succeeding after a minute and manual steps confirmed when due.
+
+use super::{Config, Effect, Engine, ExecResult, Msg};
+use crate::runbook::Runbook;
+use crate::runbook::time::Ms;
+
+const MIN: Ms = 60_000;
+
+/// Runs `rb` from its first step up to T-time `until`; stops early when `stop_at` starts (a
+/// running command gets one line of output) or waits for the operator.
+pub fn run_until(rb: Runbook, until: Ms, stop_at: Option<&str>) -> Engine {
+    let start = rb.steps().filter_map(|s| s.at).min().unwrap_or(0).min(0);
+    let mut e = Engine::new(rb, Config::default());
+    let mut now = start;
+    let mut fx = e.update(Msg::Tick, now);
+    for _ in 0..10_000 {
+        let spawned = fx.iter().find_map(|f| match f {
+            Effect::Spawn(s) => Some((s.step.clone(), s.attempt, s.stage)),
+            _ => None,
+        });
+        if let Some((step, attempt, stage)) = spawned {
+            if Some(step.as_str()) == stop_at {
+                let line = format!("{step}: first line of output");
+                e.update(Msg::Output { step, line }, now);
+                return e;
+            }
+            now += MIN;
+            fx = e.update(
+                Msg::Exited {
+                    step,
+                    attempt,
+                    stage,
+                    result: ExecResult::Exit(0),
+                },
+                now,
+            );
+            continue;
+        }
+        if e.needs_operator().is_some() {
+            if e.current() == stop_at {
+                return e;
+            }
+            fx = e.update(
+                Msg::Ack {
+                    operator: "ann".into(),
+                },
+                now,
+            );
+            continue;
+        }
+        match e.next_wakeup(now) {
+            Some(t) if t <= until => {
+                now = t.max(now);
+                fx = e.update(Msg::Tick, now);
+            }
+            _ => return e,
+        }
+    }
+    e
+}
