@@ -20,6 +20,10 @@ struct Tmux {
 
 impl Tmux {
     fn start(w: u16, h: u16, shell_cmd: &str) -> Tmux {
+        Self::start_with_term(w, h, shell_cmd, "tmux-256color")
+    }
+
+    fn start_with_term(w: u16, h: u16, shell_cmd: &str, term: &str) -> Tmux {
         if Command::new("tmux").arg("-V").output().is_err() {
             panic!("tmux is not installed; install it with: apt-get install -y tmux");
         }
@@ -66,6 +70,32 @@ impl Tmux {
         let mut a = vec!["send-keys"];
         a.extend_from_slice(keys);
         self.cmd(&a);
+    }
+
+    /// Attaches a client of `w`×`h` through a pseudo-terminal (`script`); kill it to detach.
+    fn attach(&self, w: u16, h: u16) -> std::process::Child {
+        Command::new("script")
+            .args([
+                "-qfc",
+                &format!("stty rows {h} cols {w}; tmux -L {} attach", self.socket),
+                "/dev/null",
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("script(1) from util-linux is needed to attach a client")
+    }
+
+    fn window_size(&self) -> (usize, usize) {
+        let out = String::from_utf8_lossy(
+            &self
+                .cmd(&["display", "-p", "#{window_width} #{window_height}"])
+                .stdout,
+        )
+        .into_owned();
+        let mut it = out.split_whitespace().map(|n| n.parse().unwrap_or(0));
+        (it.next().unwrap_or(0), it.next().unwrap_or(0))
     }
 
     fn text(&self, text: &str) {
@@ -264,4 +294,73 @@ fn a_panic_restores_the_terminal_and_a_task_panic_does_not() {
         "{screen}"
     );
     assert_cooked(&screen);
+}
+
+#[test]
+fn two_clients_of_different_sizes_and_resizes_redraw_at_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rb = fixture(tmp.path());
+    let t = Tmux::start(200, 60, &cutover_cmd(&rb, &tmp.path().join("s"), ""));
+    t.wait_for("go-no-go");
+    let mut big = t.attach(200, 60);
+    assert!(
+        wait_until(Duration::from_secs(10), || t.window_size().0 >= 190),
+        "{:?}",
+        t.window_size()
+    );
+    t.wait_for("(source · blue)");
+    let mut small = t.attach(80, 24);
+    // tmux sizes the window for its clients; the cockpit must fit whatever size it gets.
+    assert!(
+        wait_until(Duration::from_secs(10), || t.window_size().0 <= 80),
+        "{:?}",
+        t.window_size()
+    );
+    let screen = t.wait_for("Step   Metrics   Log");
+    let (w, h) = t.window_size();
+    assert_eq!(
+        screen.lines().count(),
+        h,
+        "one frame exactly fills the window:\n{screen}"
+    );
+    assert!(
+        screen.lines().all(|l| l.chars().count() <= w),
+        "nothing drawn past the edge:\n{screen}"
+    );
+    assert!(
+        screen.contains("NOT LIVE") && screen.contains("R ROLLBACK"),
+        "{screen}"
+    );
+    let _ = small.kill();
+    let _ = small.wait();
+    assert!(
+        wait_until(Duration::from_secs(10), || t.window_size().0 >= 190),
+        "{:?}",
+        t.window_size()
+    );
+    t.wait_for("(source · blue)");
+    let _ = big.kill();
+    let _ = big.wait();
+}
+
+#[test]
+fn draws_under_each_common_term() {
+    for term in ["xterm-256color", "screen-256color", "tmux-256color"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let rb = fixture(tmp.path());
+        let t = Tmux::start_with_term(100, 30, &cutover_cmd(&rb, &tmp.path().join("s"), ""), term);
+        let screen = t.wait_for("go-no-go");
+        assert!(
+            screen.contains("DRILL ×60 · NOT LIVE")
+                && screen.contains("◆")
+                && screen.contains("┏ Timeline"),
+            "{term}:\n{screen}"
+        );
+        t.keys(&["q"]);
+        t.wait_for("Leave the cockpit?");
+        t.keys(&["y"]);
+        let screen = t.wait_for("STTY-END");
+        assert!(screen.contains("EXIT=1"), "{term}: {screen}");
+        assert_cooked(&screen);
+    }
 }
