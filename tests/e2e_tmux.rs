@@ -44,7 +44,7 @@ impl Tmux {
                 "-y",
                 &h.to_string(),
                 "-e",
-                "TERM=tmux-256color",
+                &format!("TERM={term}"),
                 shell_cmd,
             ])
             .status
