@@ -61,8 +61,26 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
         StepState::Running { attempt, stage } => {
             let ran = run.and_then(|r| r.started).map_or(0, |s| v.now - s);
             match stage {
-                Stage::Run => format!("running, attempt {attempt}, {}", clock_span(ran)),
-                Stage::Verify => format!("verifying, attempt {attempt}"),
+                Stage::Run | Stage::Verify => {
+                    // Timeouts are real time; a drill's T-time runs `speed` times faster
+                    // (and at 1× under --speed max while a command runs).
+                    let real = match (v.mode, v.speed) {
+                        (crate::journal::Mode::Drill, crate::clock::Speed::Factor(f)) => {
+                            (ran as f64 / f) as i64
+                        }
+                        _ => ran,
+                    };
+                    let left = clock_span((step.timeout - real).max(0));
+                    let what = if *stage == Stage::Run {
+                        "running"
+                    } else {
+                        "verifying"
+                    };
+                    format!(
+                        "{what}, attempt {attempt}, {} · times out in {left}",
+                        clock_span(ran)
+                    )
+                }
                 Stage::Hold { until } => format!(
                     "verified; holding until {} ({} left)",
                     t_clock(*until),
