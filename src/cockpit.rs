@@ -168,19 +168,11 @@ pub async fn run(opts: Options, theme: Theme, keymap: Keymap) -> Result<i32, Run
                 None => stop(&mut d, &opts, "the operator left the cockpit", None).await,
             };
         }
-        p = Performed::default();
-        if ended.is_none() {
-            msgs.push(crate::engine::Msg::Tick);
-            for m in msgs {
-                let q = d.apply(m);
-                p.events.extend(q.events);
-                p.finished = p.finished.or(q.finished);
-                if q.failed.is_some() {
-                    p.failed = q.failed;
-                    break;
-                }
-            }
-        }
+        p = if ended.is_none() {
+            d.apply_all(msgs)
+        } else {
+            Performed::default()
+        };
     };
     drop(term);
     drop(guard);

@@ -119,7 +119,7 @@ fn build(
             // A relative program path means "relative to the runbook", whatever our own cwd is.
             let prog = &argv[0];
             let program = if prog.contains('/') && !prog.starts_with('/') {
-                dir.join(prog)
+                dir.join(prog.trim_start_matches("./"))
             } else {
                 PathBuf::from(prog)
             };
@@ -162,7 +162,11 @@ async fn run(
     };
     let mut child = match cmd.spawn() {
         Ok(c) => c,
-        Err(e) => return send_exit(ExecResult::SpawnFailed(e.to_string())),
+        Err(e) => {
+            // Name the program: "No such file or directory" alone does not say what is missing.
+            let program = cmd.as_std().get_program().to_string_lossy().into_owned();
+            return send_exit(ExecResult::SpawnFailed(format!("{program}: {e}")));
+        }
     };
     let pgid = child
         .id()

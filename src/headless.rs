@@ -2,12 +2,11 @@
 //! command output beneath, takes no keys, and stops (resumable, exit 1) when the run needs an
 //! operator it cannot have.
 
-use crate::engine::Msg;
 use crate::journal::Event;
 use crate::print;
 use crate::runbook::Runbook;
 use crate::runbook::time::t_clock;
-use crate::runtime::{self, Driver, Options, Performed, RunError};
+use crate::runtime::{self, Driver, Options, RunError};
 use std::io::Write;
 use std::time::Duration;
 
@@ -111,17 +110,7 @@ pub async fn run(opts: Options) -> Result<i32, RunError> {
             _ = tokio::time::sleep(wait.unwrap_or(Duration::from_secs(3600))) => {}
             sig = signals.recv() => return stopped(&mut d, &rb, sig, &opts).await,
         }
-        msgs.push(Msg::Tick);
-        p = Performed::default();
-        for m in msgs {
-            let q = d.apply(m);
-            p.events.extend(q.events);
-            p.finished = p.finished.or(q.finished);
-            if q.failed.is_some() {
-                p.failed = q.failed;
-                break;
-            }
-        }
+        p = d.apply_all(msgs);
     }
 }
 

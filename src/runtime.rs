@@ -313,6 +313,22 @@ impl Driver {
         self.perform(fx)
     }
 
+    /// Hands each message to the engine in order, then a tick, and merges what was done;
+    /// stops at the first journal failure.
+    pub fn apply_all(&mut self, msgs: Vec<Msg>) -> Performed {
+        let mut p = Performed::default();
+        for m in msgs.into_iter().chain(std::iter::once(Msg::Tick)) {
+            let q = self.apply(m);
+            p.events.extend(q.events);
+            p.finished = p.finished.or(q.finished);
+            if q.failed.is_some() {
+                p.failed = q.failed;
+                break;
+            }
+        }
+        p
+    }
+
     /// Performs effects in order; stops at the first journal failure.
     pub fn perform(&mut self, effects: Vec<Effect>) -> Performed {
         let mut p = Performed::default();

@@ -276,6 +276,14 @@ impl Engine {
         }
     }
 
+    /// True when the current step was interrupted by a crash and waits for the operator.
+    pub fn waits_on_interrupted(&self) -> bool {
+        self.outcome.is_none()
+            && self
+                .current()
+                .is_some_and(|id| matches!(self.runs[id].state, StepState::Interrupted { .. }))
+    }
+
     /// The next T-time at which a tick has something to do, if any.
     pub fn next_wakeup(&self, now: Ms) -> Option<Ms> {
         if self.outcome.is_some() || self.paused.is_some() {
@@ -471,11 +479,15 @@ impl Engine {
                             },
                         );
                         self.paused = Some(format!("step `{id}` {reason}"));
+                        if let Some(r) = self.runs.get_mut(&id) {
+                            r.unverified = true;
+                        }
                         out.push(Effect::Journal(
                             Entry::new("step_failed", SYSTEM)
                                 .step(&id)
                                 .with("attempt", attempt)
                                 .with("reason", reason)
+                                .with("cause", "interrupted")
                                 .with("next", "pause"),
                         ));
                         return;
@@ -507,6 +519,7 @@ impl Engine {
         let r = self.runs.get_mut(&step.id);
         if let Some(r) = r {
             r.attempts = attempt;
+            r.unverified = false;
             if r.first_start.is_none() {
                 r.first_start = Some(now);
             }

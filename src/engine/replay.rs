@@ -16,6 +16,7 @@ impl Engine {
             {
                 match ev.kind.as_str() {
                     "step_started" => {
+                        r.unverified = false;
                         r.attempts = attempt.unwrap_or(r.attempts + 1);
                         r.started = Some(t);
                         r.first_start.get_or_insert(t);
@@ -72,6 +73,7 @@ impl Engine {
                                 };
                             }
                             Some("pause") => {
+                                r.unverified = ev.str("cause") == Some("interrupted");
                                 r.state = StepState::Failed {
                                     reason: reason.clone(),
                                     blocking: true,
@@ -124,10 +126,7 @@ impl Engine {
             && let Some(id) = self.current().map(str::to_string)
             && let Some(r) = self.runs.get_mut(&id)
             && let StepState::Failed { blocking: true, .. } = r.state
-            && self
-                .paused
-                .as_deref()
-                .is_some_and(|p| !p.contains("not marked rerun_safe"))
+            && !r.unverified
         {
             r.state = StepState::RetryWait {
                 attempt: r.attempts + 1,

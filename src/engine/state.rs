@@ -110,6 +110,9 @@ pub struct StepRun {
     pub late_by: Option<Ms>,
     /// The last lines of output.
     pub output: VecDeque<String>,
+    /// It failed because it was interrupted and is not rerun-safe: nobody knows whether it took
+    /// effect, so resuming must not retry it on its own.
+    pub unverified: bool,
     /// Set by replay for steps found interrupted, until `resumed` journals them.
     pub(crate) needs_interrupt_note: bool,
 }

@@ -12,7 +12,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 /// Overall state: the word and its style.
-pub fn overall(v: &View) -> (String, Style) {
+pub fn overall(v: &View, p: &crate::engine::Projection) -> (String, Style) {
     let e = v.engine;
     let t = v.theme;
     if let Some(o) = e.outcome {
@@ -28,13 +28,9 @@ pub fn overall(v: &View) -> (String, Style) {
     if e.held {
         return ("⏸ HOLD".into(), t.state_hold);
     }
-    if e.paused.is_some()
-        || e.needs_operator()
-            .is_some_and(|w| w.contains("cockpit stopped"))
-    {
+    if e.paused.is_some() || e.waits_on_interrupted() {
         return ("✗ PAUSED: needs operator".into(), t.state_late);
     }
-    let p = e.projection(v.now);
     let delay = p.delay().max(p.current_delay);
     if delay >= 60_000 {
         return (format!("▲ LATE +{}", human(delay)), t.state_late);
@@ -120,7 +116,8 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
     let rb = e.runbook();
     let t = v.theme;
     let (badge, badge_style) = badge(v);
-    let (state, state_style) = overall(v);
+    let p = e.projection(v.now);
+    let (state, state_style) = overall(v, &p);
     let phase = e
         .current()
         .and_then(|id| rb.step(id))
@@ -136,7 +133,6 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
             }
         })
         .unwrap_or_else(|| "—".into());
-    let p = e.projection(v.now);
     let finish = format!(
         "finish {} (plan {})",
         t_clock(p.projected_end),
