@@ -63,6 +63,7 @@ pub async fn run(opts: Options, theme: Theme, keymap: Keymap) -> Result<i32, Run
     let mut keys = EventStream::new();
     let tick = clock_tick(opts.speed, opts.mode);
     let mut p = d.start();
+    let mut poller = d.take_poller();
     let mut last_draw: Option<Instant> = None;
     let mut dirty = true;
     let mut ended: Option<Outcome> = None;
@@ -157,6 +158,10 @@ pub async fn run(opts: Options, theme: Theme, keymap: Keymap) -> Result<i32, Run
                     msgs.push(m);
                     next = d.try_exec();
                 }
+                dirty = true;
+            }
+            m = runtime::next_samples(&mut poller, 4096), if ended.is_none() => {
+                msgs.extend(m);
                 dirty = true;
             }
             _ = tokio::time::sleep(sleep_for) => { dirty = true; }

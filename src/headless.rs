@@ -36,6 +36,7 @@ pub async fn run(opts: Options) -> Result<i32, RunError> {
         return Ok(code);
     }
     let mut signals = runtime::StopSignals::new()?;
+    let mut poller = d.take_poller();
 
     let mut p = d.start();
     loop {
@@ -86,7 +87,8 @@ pub async fn run(opts: Options) -> Result<i32, RunError> {
             return Ok(1);
         }
         let wait = d.wait_plan();
-        if wait.is_none() && !d.s.engine.busy() {
+        let live = poller.is_some();
+        if wait.is_none() && !d.s.engine.busy() && !live {
             // Not busy, not waiting for anyone, nothing due: never spin or hang silently.
             eprintln!(
                 "cutover: the engine has nothing to do and is not finished; stopping (resumable)"
@@ -107,7 +109,8 @@ pub async fn run(opts: Options) -> Result<i32, RunError> {
                     next = d.try_exec();
                 }
             }
-            _ = tokio::time::sleep(wait.unwrap_or(Duration::from_secs(3600))) => {}
+            m = runtime::next_samples(&mut poller, 4096) => msgs.extend(m),
+            _ = tokio::time::sleep(wait.unwrap_or(Duration::from_secs(if live { 1 } else { 3600 }))) => {}
             sig = signals.recv() => return stopped(&mut d, &rb, sig, &opts).await,
         }
         p = d.apply_all(msgs);

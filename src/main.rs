@@ -89,14 +89,54 @@ fn drive(a: RunArgs, mode: Mode) -> i32 {
         return 2;
     };
     if a.list_scenarios {
-        // Scenarios arrive with the metrics; a runbook without any prints nothing.
+        use std::io::Write;
+        let mut out = std::io::stdout().lock();
+        for s in &rb.signals.scenarios {
+            if writeln!(out, "{}", s.name).is_err() {
+                break;
+            }
+        }
         return 0;
     }
-    if let Some(s) = &a.scenario {
+    if let Some(s) = &a.scenario
+        && rb.signals.scenario(s).is_none()
+    {
+        let names: Vec<&str> = rb
+            .signals
+            .scenarios
+            .iter()
+            .map(|x| x.name.as_str())
+            .collect();
+        if names.is_empty() {
+            return usage(&format!(
+                "--scenario {s}: this runbook defines no drill scenarios"
+            ));
+        }
+        let near = runbook::reader::nearest(s, &names)
+            .map(|n| format!(" Did you mean `{n}`?"))
+            .unwrap_or_default();
         return usage(&format!(
-            "--scenario {s}: this runbook defines no drill scenarios"
+            "--scenario {s}: no such scenario.{near} Scenarios: {}",
+            names.join(", ")
         ));
     }
+    let connections = if drill {
+        Default::default()
+    } else {
+        match cutover::connect::resolve(&rb) {
+            Ok(c) => c,
+            Err(diags) => {
+                for d in diags {
+                    eprintln!("{d}");
+                }
+                eprintln!(
+                    "{}: cannot start a live run until these are fixed",
+                    a.file.display()
+                );
+                return 2;
+            }
+        }
+    };
     if let Some(f) = &a.fail
         && rb.step(f).is_none()
     {
@@ -201,6 +241,8 @@ fn drive(a: RunArgs, mode: Mode) -> i32 {
         auto_ack: a.auto_ack,
         fail_step: a.fail,
         resume_hint: hint,
+        scenario: a.scenario,
+        connections,
     };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -7,6 +7,8 @@ use crate::clock::{Clock, DrillClock, Speed, WallClock};
 use crate::engine::{Config, Effect, Engine, Msg, Outcome};
 use crate::exec::{ExecEvent, Executor, kill_leftovers};
 use crate::journal::{self, Entry, Journal, JournalError, Mode};
+use crate::monitor::sim::SimFeed;
+use crate::poller::Poller;
 use crate::runbook::Runbook;
 use crate::runbook::time::Ms;
 use crate::session::{self, LockError, SessionLock};
@@ -37,6 +39,39 @@ pub struct Options {
     pub fail_step: Option<String>,
     /// The command line to print in "resume with" hints.
     pub resume_hint: String,
+    /// Drill: the scenario to play (a resumed session keeps the one it started with).
+    pub scenario: Option<String>,
+    /// Live: the resolved connections for the metric pollers.
+    pub connections: std::collections::HashMap<String, crate::readers::ConnectionConfig>,
+}
+
+/// Waits for the next live sample and takes what else is waiting (at most `max`); never
+/// returns without pollers.
+pub async fn next_samples(p: &mut Option<Poller>, max: usize) -> Vec<Msg> {
+    let Some(p) = p else {
+        return std::future::pending().await;
+    };
+    let Some(first) = p.recv().await else {
+        return std::future::pending().await;
+    };
+    let mut out = vec![first];
+    while out.len() < max {
+        match p.try_recv() {
+            Some(m) => out.push(m),
+            None => break,
+        }
+    }
+    out
+}
+
+/// Where metric samples come from.
+pub enum Feed {
+    /// No metrics.
+    None,
+    /// Drill: the simulation, sampled as the drill clock passes.
+    Sim(SimFeed),
+    /// Live: pollers.
+    Live(Poller),
 }
 
 /// Why a session could not run.
@@ -76,6 +111,10 @@ pub struct Session {
     pub pending: Vec<Entry>,
     /// Set when the session had already ended: its outcome.
     pub already_ended: Option<Outcome>,
+    /// The scenario being played, if any.
+    pub scenario: Option<String>,
+    faults: Vec<crate::runbook::signals::Fault>,
+    t0_wall: Option<DateTime<Utc>>,
 }
 
 /// Opens (or creates) the session and prepares engine and clock.
@@ -117,9 +156,24 @@ pub fn open(opts: &Options) -> Result<Session, RunError> {
             )));
         }
     }
+    let scenario_name = opts
+        .scenario
+        .clone()
+        .or_else(|| first.and_then(|f| f.str("scenario")).map(str::to_string));
+    let scenario = match &scenario_name {
+        Some(n) => Some(rb.signals.scenario(n).cloned().ok_or_else(|| {
+            RunError::Session(format!(
+                "the runbook has no scenario `{n}` (list them with --list-scenarios)"
+            ))
+        })?),
+        None => None,
+    };
     let cfg = Config {
         auto_ack: opts.auto_ack,
-        fail_step: opts.fail_step.clone(),
+        fail_step: opts
+            .fail_step
+            .clone()
+            .or_else(|| scenario.as_ref().and_then(|s| s.fail.clone())),
     };
     let mut engine = Engine::new(rb.clone(), cfg);
     engine.replay(&events);
@@ -160,6 +214,9 @@ pub fn open(opts: &Options) -> Result<Session, RunError> {
                 .with("auto_ack", opts.auto_ack);
             if opts.mode == Mode::Drill {
                 e = e.with("speed", opts.speed.label());
+                if let Some(n) = &scenario_name {
+                    e = e.with("scenario", n.clone());
+                }
                 if let Some(f) = &opts.fail_step {
                     e = e.with("fail_step", f.clone());
                 }
@@ -207,6 +264,8 @@ pub fn open(opts: &Options) -> Result<Session, RunError> {
             }
         }
     }
+    let t0_wall =
+        (opts.mode == Mode::Live).then(|| Utc::now() - chrono::Duration::milliseconds(clock.now()));
     Ok(Session {
         engine,
         clock,
@@ -214,6 +273,9 @@ pub fn open(opts: &Options) -> Result<Session, RunError> {
         lock: Some(lock),
         pending,
         already_ended,
+        scenario: scenario_name,
+        faults: scenario.map(|s| s.faults).unwrap_or_default(),
+        t0_wall,
     })
 }
 
@@ -252,6 +314,8 @@ impl StopSignals {
 pub struct Driver {
     /// The session (engine, clock, journal).
     pub s: Session,
+    /// Metric samples.
+    pub feed: Feed,
     exec: Executor,
     rx: mpsc::UnboundedReceiver<ExecEvent>,
     logs: OutputLogs,
@@ -297,7 +361,31 @@ impl Driver {
             dir: opts.session.join("output"),
             files: Default::default(),
         };
-        Self { s, exec, rx, logs }
+        let metrics = &opts.runbook.signals.metrics;
+        let feed = if metrics.is_empty() || s.already_ended.is_some() {
+            Feed::None
+        } else if opts.mode == Mode::Drill {
+            Feed::Sim(SimFeed::new(metrics, &s.faults, s.clock.now()))
+        } else {
+            match s
+                .t0_wall
+                .map(|t0| Poller::start(&opts.runbook, &opts.connections, t0))
+            {
+                Some(Ok(p)) => Feed::Live(p),
+                Some(Err(e)) => {
+                    log::error!("metric polling could not start: {e}");
+                    Feed::None
+                }
+                None => Feed::None,
+            }
+        };
+        Self {
+            s,
+            feed,
+            exec,
+            rx,
+            logs,
+        }
     }
 
     /// Journals what opening the session found, then gives the engine its first tick.
@@ -317,7 +405,9 @@ impl Driver {
     /// stops at the first journal failure.
     pub fn apply_all(&mut self, msgs: Vec<Msg>) -> Performed {
         let mut p = Performed::default();
-        for m in msgs.into_iter().chain(std::iter::once(Msg::Tick)) {
+        let mut all = self.sim_due();
+        all.extend(msgs);
+        for m in all.into_iter().chain(std::iter::once(Msg::Tick)) {
             let q = self.apply(m);
             p.events.extend(q.events);
             p.finished = p.finished.or(q.finished);
@@ -388,6 +478,30 @@ impl Driver {
         }
     }
 
+    /// Simulated samples due by now (drills).
+    fn sim_due(&mut self) -> Vec<Msg> {
+        let now = self.s.clock.now();
+        match &mut self.feed {
+            Feed::Sim(f) => f
+                .due(now)
+                .into_iter()
+                .map(|(metric, at, value)| Msg::Sample { metric, at, value })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Hands the live pollers to the loop (which waits on them beside the driver).
+    pub fn take_poller(&mut self) -> Option<Poller> {
+        match std::mem::replace(&mut self.feed, Feed::None) {
+            Feed::Live(p) => Some(p),
+            other => {
+                self.feed = other;
+                None
+            }
+        }
+    }
+
     /// Command events already waiting, without blocking.
     pub fn try_exec(&mut self) -> Option<ExecEvent> {
         self.rx.try_recv().ok()
@@ -455,7 +569,15 @@ impl Driver {
     /// jumping clock and nothing running, jumps there and returns `Some(ZERO)`.
     pub fn wait_plan(&mut self) -> Option<Duration> {
         let now = self.s.clock.now();
-        let wake = self.s.engine.next_wakeup(now)?;
+        let sim = match &self.feed {
+            Feed::Sim(f) if self.s.engine.outcome.is_none() => f.next_due(),
+            _ => None,
+        };
+        let eng = self.s.engine.next_wakeup(now);
+        let wake = match (eng, sim) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b)?,
+        };
         match self.s.clock.real_wait(wake) {
             Some(d) => Some(d),
             None if !self.s.engine.busy() => {

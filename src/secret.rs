@@ -51,7 +51,9 @@ pub enum EnvError {
     #[error("environment variable `{0}` is not set")]
     Missing(String),
     /// `${env:` without a closing brace, or an empty or odd name.
-    #[error("malformed reference `{0}`: write `${{env:NAME}}` with NAME made of letters, digits and `_`")]
+    #[error(
+        "malformed reference `{0}`: write `${{env:NAME}}` with NAME made of letters, digits and `_`"
+    )]
     Malformed(String),
 }
 

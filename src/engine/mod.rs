@@ -14,6 +14,8 @@ pub use plan::Projection;
 pub use state::*;
 
 use crate::journal::Entry;
+use crate::monitor::{Ctx, Monitor, Out, Verdict};
+use crate::runbook::signals::{Choice, GateFail};
 use crate::runbook::time::{Ms, human};
 use crate::runbook::{Command, OnFailure, Runbook, Step};
 use std::collections::HashMap;
@@ -93,6 +95,27 @@ pub enum Msg {
         operator: String,
         /// Why.
         reason: String,
+    },
+    /// A metric read (from the drill simulation or a live poller).
+    Sample {
+        /// Metric id.
+        metric: String,
+        /// T-time of the value.
+        at: Ms,
+        /// The value, or why the read failed.
+        value: Result<f64, String>,
+    },
+    /// The operator vetoes an automatic rollback during its grace countdown.
+    Veto {
+        /// Who.
+        operator: String,
+    },
+    /// The operator answers the open decision.
+    Decide {
+        /// Who.
+        operator: String,
+        /// Roll back or continue.
+        choice: Choice,
     },
     /// Stop the run, killing what runs; the session stays resumable.
     Abort {
@@ -179,6 +202,12 @@ pub struct Engine {
     pub paused: Option<String>,
     /// How it ended.
     pub outcome: Option<Outcome>,
+    /// Metrics, triggers and canary gates.
+    pub monitor: Monitor,
+    /// T-time of the last update (for questions asked between updates).
+    pub last_now: Ms,
+    /// Grace countdowns found running in the journal on resume.
+    open_graces: Vec<String>,
 }
 
 impl Engine {
@@ -197,6 +226,9 @@ impl Engine {
             .map(|id| (id.clone(), StepRun::default()))
             .collect();
         Self {
+            monitor: Monitor::new(&rb.signals),
+            last_now: 0,
+            open_graces: Vec::new(),
             rb,
             cfg,
             forward,
@@ -272,6 +304,16 @@ impl Engine {
             StepState::Interrupted { .. } => Some(format!(
                 "step `{id}` was running when the cockpit stopped: check what it did, then confirm, retry or skip it"
             )),
+            StepState::Running {
+                stage: Stage::Gate, ..
+            } if !self.cfg.auto_ack
+                && self.monitor.stage(id).is_some_and(|s| !s.auto)
+                && self.monitor.verdict(id, self.last_now).0 == Verdict::Pass =>
+            {
+                Some(format!(
+                    "the gates of stage `{id}` hold: the operator advances it with Enter"
+                ))
+            }
             _ => None,
         }
     }
@@ -286,10 +328,14 @@ impl Engine {
 
     /// The next T-time at which a tick has something to do, if any.
     pub fn next_wakeup(&self, now: Ms) -> Option<Ms> {
-        if self.outcome.is_some() || self.paused.is_some() {
+        if self.outcome.is_some() {
             return None;
         }
-        let mut next: Option<Ms> = None;
+        let watch = self.monitor.next_wakeup(now);
+        if self.paused.is_some() {
+            return watch;
+        }
+        let mut next: Option<Ms> = watch;
         let mut consider = |t: Ms| next = Some(next.map_or(t, |n: Ms| n.min(t)));
         for r in self.runs.values() {
             if let StepState::Running {
@@ -325,6 +371,7 @@ impl Engine {
         if self.outcome.is_some() {
             return out;
         }
+        self.last_now = now;
         match msg {
             Msg::Tick => {}
             Msg::Output { step, line } => {
@@ -358,6 +405,15 @@ impl Engine {
             Msg::Rollback { operator, reason } => {
                 self.start_rollback(&operator, &reason, None, now, &mut out)
             }
+            Msg::Sample { metric, at, value } => self.monitor.sample(&metric, at, value, now),
+            Msg::Veto { operator } => {
+                let o = self.monitor.veto(&operator);
+                self.apply_monitor(o, now, &mut out);
+            }
+            Msg::Decide { operator, choice } => {
+                let o = self.monitor.decide(&operator, choice);
+                self.apply_monitor(o, now, &mut out);
+            }
             Msg::Abort { operator, reason } => {
                 for (id, r) in &self.runs {
                     if matches!(
@@ -374,13 +430,143 @@ impl Engine {
                 return out;
             }
         }
+        self.watch(now, &mut out);
         self.advance(now, &mut out);
         out
+    }
+
+    /// Evaluates triggers and performs what they ask.
+    fn watch(&mut self, now: Ms, out: &mut Vec<Effect>) {
+        if self.monitor.is_empty() {
+            return;
+        }
+        let runs = &self.runs;
+        let done = |s: &str| {
+            runs.get(s)
+                .is_some_and(|r| matches!(r.state, StepState::Done { .. }))
+        };
+        let pnr = self.point_of_no_return_passed().map(|(s, _)| s.to_string());
+        let ctx = Ctx {
+            done: &done,
+            past_pnr: pnr.as_deref(),
+            rolling_back: self.rollback.is_some(),
+        };
+        let o = self.monitor.evaluate(now, &ctx);
+        self.apply_monitor(o, now, out);
+    }
+
+    fn apply_monitor(&mut self, outs: Vec<Out>, now: Ms, out: &mut Vec<Effect>) {
+        for o in outs {
+            match o {
+                Out::Journal(e) => out.push(Effect::Journal(e)),
+                Out::Rollback { reason } => self.start_rollback(SYSTEM, &reason, None, now, out),
+                Out::Hold { reason } => {
+                    if !self.held && self.rollback.is_none() {
+                        self.held = true;
+                        out.push(Effect::Journal(
+                            Entry::new("hold", SYSTEM).with("reason", reason),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Canary stages: checks the gates of steps in their hold or gate stage.
+    fn gates(&mut self, now: Ms, out: &mut Vec<Effect>) -> bool {
+        let watching: Vec<(String, Stage)> = self
+            .forward
+            .iter()
+            .filter_map(|id| match self.runs[id].state {
+                StepState::Running {
+                    stage: st @ (Stage::Hold { .. } | Stage::Gate),
+                    ..
+                } if self.monitor.has_gates(id) => Some((id.clone(), st)),
+                _ => None,
+            })
+            .collect();
+        for (id, st) in watching {
+            self.monitor.ensure_gates(&id, now);
+            let (v, _) = self.monitor.verdict(&id, now);
+            match v {
+                Verdict::Fail(reason) => {
+                    self.gate_failed(&id, &reason, now, out);
+                    return true;
+                }
+                Verdict::Pass if st == Stage::Gate => {
+                    let auto = self.monitor.stage(&id).is_some_and(|s| s.auto);
+                    if auto || self.cfg.auto_ack {
+                        out.push(Effect::Journal(
+                            Entry::new("gate_passed", SYSTEM)
+                                .step(&id)
+                                .with("advance", if auto { "auto" } else { "auto_ack" }),
+                        ));
+                        self.complete(&id, SYSTEM, now, out);
+                        return true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        false
+    }
+
+    fn gate_failed(&mut self, id: &str, reason: &str, now: Ms, out: &mut Vec<Effect>) {
+        let next = self
+            .monitor
+            .stage(id)
+            .map(|s| s.on_fail)
+            .unwrap_or(GateFail::Pause);
+        self.monitor.disarm_gates(id);
+        out.push(Effect::Journal(
+            Entry::new("gate_failed", SYSTEM)
+                .step(id)
+                .with("reason", reason)
+                .with("next", next.as_str()),
+        ));
+        match next {
+            GateFail::Rollback => {
+                self.set(
+                    id,
+                    StepState::Failed {
+                        reason: reason.into(),
+                        blocking: false,
+                    },
+                );
+                self.start_rollback(
+                    SYSTEM,
+                    &format!("step `{id}`: {reason}"),
+                    Some(id),
+                    now,
+                    out,
+                );
+            }
+            GateFail::Pause => {
+                self.set(
+                    id,
+                    StepState::Failed {
+                        reason: reason.into(),
+                        blocking: true,
+                    },
+                );
+                self.paused = Some(format!(
+                    "step `{id}`: {reason}: retry (sets the weight again), skip or roll back"
+                ));
+            }
+        }
     }
 
     /// Journals steps found interrupted on resume; call once after `replay`.
     pub fn resumed(&mut self) -> Vec<Effect> {
         let mut out = Vec::new();
+        for g in std::mem::take(&mut self.open_graces) {
+            // The breach that started it is old news: only fresh data may roll back.
+            out.push(Effect::Journal(
+                Entry::new("rollback_grace_cancelled", SYSTEM)
+                    .with("trigger", g)
+                    .with("why", "the cockpit restarted during the grace period; the trigger is evaluated again on fresh data"),
+            ));
+        }
         let mut ids: Vec<String> = self
             .runs
             .iter()
@@ -420,7 +606,22 @@ impl Engine {
                 .filter(|(_, r)| matches!(r.state, StepState::Running { stage: Stage::Hold { until }, .. } if until <= now))
                 .map(|(id, _)| id.clone()).collect();
             if let Some(id) = done_holds.first() {
-                self.complete(id, SYSTEM, now, out);
+                if self.monitor.has_gates(id) && self.rollback.is_none() {
+                    let attempt = self.runs[id].attempts.max(1);
+                    self.set(
+                        id,
+                        StepState::Running {
+                            attempt,
+                            stage: Stage::Gate,
+                        },
+                    );
+                    out.push(Effect::Journal(Entry::new("step_gating", SYSTEM).step(id)));
+                } else {
+                    self.complete(id, SYSTEM, now, out);
+                }
+                continue;
+            }
+            if self.rollback.is_none() && self.gates(now, out) {
                 continue;
             }
             if self.held || self.paused.is_some() {
@@ -644,6 +845,31 @@ impl Engine {
     }
 
     fn after_verify(&mut self, step: &Step, now: Ms, out: &mut Vec<Effect>) {
+        let gated = self.rollback.is_none() && self.monitor.has_gates(&step.id);
+        if gated {
+            self.monitor.arm_gates(&step.id, now);
+        }
+        if let Some(w) = step.stage.as_ref().and_then(|s| s.weight) {
+            out.push(Effect::Journal(
+                Entry::new("canary_weight", SYSTEM)
+                    .step(&step.id)
+                    .with("weight", w),
+            ));
+        }
+        if gated && step.hold.is_none() {
+            let attempt = self.runs[&step.id].attempts.max(1);
+            self.set(
+                &step.id,
+                StepState::Running {
+                    attempt,
+                    stage: Stage::Gate,
+                },
+            );
+            out.push(Effect::Journal(
+                Entry::new("step_gating", SYSTEM).step(&step.id),
+            ));
+            return;
+        }
         if let Some(h) = step.hold.filter(|_| self.rollback.is_none()) {
             let attempt = self.runs[&step.id].attempts.max(1);
             self.set(
@@ -681,6 +907,11 @@ impl Engine {
         }
         self.set(id, StepState::Done { at: now });
         out.push(Effect::Journal(e));
+        self.monitor.disarm_gates(id);
+        if self.rollback.is_none() {
+            let o = self.monitor.step_done(id, now);
+            self.apply_monitor(o, now, out);
+        }
         if step.point_of_no_return {
             out.push(Effect::Journal(
                 Entry::new("point_of_no_return", SYSTEM).step(id),
@@ -815,6 +1046,18 @@ impl Engine {
         let step = self.step(&id);
         match self.runs[&id].state {
             StepState::Waiting => self.work_done(&step, operator, true, now, out),
+            StepState::Running {
+                stage: Stage::Gate, ..
+            } => {
+                if self.monitor.verdict(&id, now).0 == Verdict::Pass {
+                    out.push(Effect::Journal(
+                        Entry::new("gate_passed", operator)
+                            .step(&id)
+                            .with("advance", "key"),
+                    ));
+                    self.complete(&id, operator, now, out);
+                }
+            }
             StepState::Interrupted { .. } => {
                 out.push(Effect::Journal(
                     Entry::new("step_confirmed", operator)

@@ -3,6 +3,8 @@
 
 use super::{Engine, Outcome, RollbackRun, Stage, StepState};
 use crate::journal::Event;
+use crate::monitor::Decision;
+use crate::runbook::signals::Choice;
 
 impl Engine {
     /// Applies the journal's events in order. Unknown kinds are ignored (newer versions may
@@ -89,6 +91,12 @@ impl Engine {
                         }
                     }
                     "step_retry" => self.paused = None,
+                    "step_gating" => {
+                        r.state = StepState::Running {
+                            attempt: r.attempts.max(1),
+                            stage: Stage::Gate,
+                        }
+                    }
                     _ => {}
                 }
                 continue;
@@ -97,6 +105,7 @@ impl Engine {
                 "hold" => self.held = true,
                 "resumed" => self.held = false,
                 "rollback_started" => {
+                    self.open_graces.clear();
                     self.paused = None;
                     self.held = false;
                     self.rollback = Some(RollbackRun {
@@ -106,6 +115,38 @@ impl Engine {
                     });
                 }
                 "session_ended" => self.outcome = ev.str("outcome").and_then(Outcome::parse),
+                "baseline_captured" => {
+                    if let (Some(k), Some(v)) = (ev.str("baseline"), ev.num("value")) {
+                        self.monitor.restore_baseline(k, v);
+                    }
+                }
+                "decision_requested" => {
+                    let default = match ev.str("default") {
+                        Some("rollback") => Choice::Rollback,
+                        _ => Choice::Continue,
+                    };
+                    self.monitor.restore_decision(Decision {
+                        trigger: ev.str("trigger").unwrap_or("").into(),
+                        reason: ev.str("reason").unwrap_or("").into(),
+                        deadline: ev
+                            .num("deadline_t")
+                            .map(|u| (u * 1000.0).round() as i64)
+                            .unwrap_or(t),
+                        default,
+                    });
+                }
+                "decision_made" | "decision_cancelled" => {
+                    self.monitor
+                        .restore_decided(ev.str("trigger").unwrap_or(""));
+                }
+                "rollback_grace_started" => {
+                    self.open_graces
+                        .push(ev.str("trigger").unwrap_or("").into());
+                }
+                "rollback_vetoed" | "rollback_grace_cancelled" => {
+                    let tr = ev.str("trigger").unwrap_or("");
+                    self.open_graces.retain(|g| g != tr);
+                }
                 _ => {}
             }
         }

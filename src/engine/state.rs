@@ -18,6 +18,8 @@ pub enum Stage {
         /// When the hold ends.
         until: Ms,
     },
+    /// A canary stage waiting for its gates to hold on fresh data.
+    Gate,
 }
 
 /// A step's state.

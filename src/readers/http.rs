@@ -23,7 +23,11 @@ pub fn client() -> Result<reqwest::Client, ReadError> {
 
 /// `Retry-After` as a delay: integer seconds, or an HTTP date.
 pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let v = headers
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
     if let Ok(s) = v.parse::<u64>() {
         return Some(Duration::from_secs(s));
     }
@@ -55,7 +59,10 @@ pub async fn status_error(resp: reqwest::Response) -> ReadError {
     let body = resp.text().await.unwrap_or_default();
     let message = match serde_json::from_str::<serde_json::Value>(&body) {
         Ok(v) => {
-            let code = v.get("error_code").or_else(|| v.get("errorType")).and_then(|c| c.as_str());
+            let code = v
+                .get("error_code")
+                .or_else(|| v.get("errorType"))
+                .and_then(|c| c.as_str());
             let msg = v
                 .get("message")
                 .or_else(|| v.get("error"))

@@ -140,11 +140,19 @@ impl Client {
     /// A client for `cfg`; HTTP clients share `http` (one connection pool per process).
     pub fn new(cfg: &ConnectionConfig, http: &reqwest::Client) -> Self {
         match cfg {
-            ConnectionConfig::Databricks(c) => Client::Databricks(databricks::Client::new(c.clone(), http.clone())),
-            ConnectionConfig::Snowflake(c) => Client::Snowflake(snowflake::Client::new(c.clone(), http.clone())),
+            ConnectionConfig::Databricks(c) => {
+                Client::Databricks(databricks::Client::new(c.clone(), http.clone()))
+            }
+            ConnectionConfig::Snowflake(c) => {
+                Client::Snowflake(snowflake::Client::new(c.clone(), http.clone()))
+            }
             ConnectionConfig::Postgres(c) => Client::Postgres(postgres::Client::new(c.clone())),
-            ConnectionConfig::Prometheus(c) => Client::Prometheus(prometheus::Client::new(c.clone(), http.clone())),
-            ConnectionConfig::HttpJson(c) => Client::HttpJson(http_json::Client::new(c.clone(), http.clone())),
+            ConnectionConfig::Prometheus(c) => {
+                Client::Prometheus(prometheus::Client::new(c.clone(), http.clone()))
+            }
+            ConnectionConfig::HttpJson(c) => {
+                Client::HttpJson(http_json::Client::new(c.clone(), http.clone()))
+            }
         }
     }
 

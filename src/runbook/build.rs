@@ -5,6 +5,7 @@
 use super::diag::Pos;
 use super::model::*;
 use super::reader::{Fields, Sink, nearest};
+use super::signals::Signals;
 use super::yaml::{Located, Node, pos_of};
 use std::collections::HashMap;
 
@@ -18,6 +19,11 @@ const TOP_KEYS: &[&str] = &[
     "rollback_window",
     "phases",
     "rollback",
+    "connections",
+    "metrics",
+    "triggers",
+    "canary",
+    "scenarios",
 ];
 const PLATFORMS_KEYS: &[&str] = &["source", "target"];
 const PLATFORM_KEYS: &[&str] = &["name"];
@@ -40,6 +46,10 @@ const STEP_KEYS: &[&str] = &[
     "rerun_safe",
     "point_of_no_return",
     "undoes",
+    "weight",
+    "gates",
+    "advance",
+    "on_gate_fail",
 ];
 const STRATEGIES: &[&str] = &["blue-green", "canary", "phased", "big-bang"];
 const ON_FAILURE: &[&str] = &["pause", "retry", "rollback", "continue"];
@@ -51,6 +61,8 @@ pub struct Spots {
     pub keys: HashMap<(String, &'static str), Pos>,
     /// The original text of each step's `at`.
     pub at_text: HashMap<String, String>,
+    /// Units written after thresholds, checked once the metrics are known.
+    pub units: super::build_signals::Units,
 }
 
 impl Spots {
@@ -162,6 +174,8 @@ pub fn build(sink: &mut Sink, root: &Located, spots: &mut Spots) -> Option<Runbo
         },
     }
     let rollback = top.get("rollback").and_then(|n| procedure(sink, n, spots));
+    let signals = signals(sink, &top, spots, &phases);
+    apply_weights(sink, &mut phases, &signals);
     top.finish(sink);
 
     Some(Runbook {
@@ -181,8 +195,70 @@ pub fn build(sink: &mut Sink, root: &Located, spots: &mut Spots) -> Option<Runbo
         rollback_window,
         phases,
         rollback,
+        signals,
         fingerprint: String::new(),
     })
+}
+
+/// A canary stage's step runs the set-weight command with `{weight}` replaced in its own
+/// arguments (never spliced into a shell line), unless the step has its own `run`.
+fn apply_weights(sink: &mut Sink, phases: &mut [Phase], signals: &Signals) {
+    for step in phases.iter_mut().flat_map(|p| p.steps.iter_mut()) {
+        let Some(w) = step.stage.as_ref().and_then(|s| s.weight) else {
+            continue;
+        };
+        let fill = |argv: &[String]| -> Vec<String> {
+            argv.iter()
+                .map(|a| a.replace("{weight}", &w.to_string()))
+                .collect()
+        };
+        match &step.run {
+            Some(Command::Argv(argv)) => step.run = Some(Command::Argv(fill(argv))),
+            Some(Command::Shell(line)) if line.contains("{weight}") => sink.error(
+                step.pos,
+                format!("step `{}` splices `{{weight}}` into a shell line", step.id),
+                "write `run` as a list so the weight is its own argument: `run: [\"./scripts/set-weight.sh\", \"{weight}\"]`",
+            ),
+            Some(Command::Shell(_)) => {}
+            None => match &signals.set_weight {
+                Some(argv) => step.run = Some(Command::Argv(fill(argv))),
+                None => sink.error(
+                    step.pos,
+                    format!("step `{}` sets weight {w} but nothing says how", step.id),
+                    "add `canary: { set_weight: [\"./scripts/set-weight.sh\", \"{weight}\"] }` at the top level, or give the step its own `run`",
+                ),
+            },
+        }
+    }
+}
+
+fn signals(sink: &mut Sink, top: &Fields, spots: &mut Spots, phases: &[Phase]) -> Signals {
+    use super::build_signals as bs;
+    let stages = phases
+        .iter()
+        .flat_map(|p| p.steps.iter())
+        .filter_map(|s| s.stage.clone().map(|st| (s.id.clone(), st)))
+        .collect();
+    Signals {
+        connections: top
+            .get("connections")
+            .map(|n| bs::connections(sink, n))
+            .unwrap_or_default(),
+        metrics: top
+            .get("metrics")
+            .map(|n| bs::metrics(sink, n))
+            .unwrap_or_default(),
+        triggers: top
+            .get("triggers")
+            .map(|n| bs::triggers(sink, n, &mut spots.units))
+            .unwrap_or_default(),
+        set_weight: top.get("canary").and_then(|n| bs::canary(sink, n)),
+        stages,
+        scenarios: top
+            .get("scenarios")
+            .map(|n| bs::scenarios(sink, n))
+            .unwrap_or_default(),
+    }
 }
 
 fn platforms(sink: &mut Sink, top: &Fields) -> (Option<Platform>, Option<Platform>) {
@@ -405,6 +481,14 @@ fn step(
     let hold = f.opt_duration(sink, "hold");
     let rerun_safe = f.flag(sink, "rerun_safe");
     let pnr = f.flag(sink, "point_of_no_return");
+    let stage = super::build_signals::stage(sink, &f, &what, &mut spots.units);
+    if rollback && stage.is_some() {
+        sink.error(
+            f.pos(),
+            format!("rollback {what} has canary keys (weight, gates, advance, on_gate_fail)"),
+            "canary stages are forward steps; remove those keys here",
+        );
+    }
     let on_failure = match f.opt_str(sink, "on_failure") {
         None => OnFailure::Pause,
         Some(s) => match s.as_str() {
@@ -525,6 +609,7 @@ fn step(
         rerun_safe,
         point_of_no_return: pnr,
         undoes,
+        stage,
         pos,
     })
 }

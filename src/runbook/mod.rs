@@ -4,11 +4,15 @@
 //! cross-step checks (`validate`). All problems of a file come back together.
 
 pub mod build;
+pub mod build_signals;
+pub mod condition;
 pub mod diag;
 pub mod model;
 pub mod reader;
+pub mod signals;
 pub mod time;
 pub mod validate;
+pub mod validate_signals;
 pub mod yaml;
 
 pub use diag::{Diagnostic, Pos, Severity};

@@ -32,6 +32,8 @@ pub struct Runbook {
     pub phases: Vec<Phase>,
     /// The rollback procedure.
     pub rollback: Option<Procedure>,
+    /// Connections, metrics, triggers, canary and scenarios.
+    pub signals: super::signals::Signals,
     /// SHA-256 of the file's bytes, to notice a runbook edited under a running session.
     pub fingerprint: String,
 }
@@ -176,6 +178,8 @@ pub struct Step {
     pub point_of_no_return: bool,
     /// Forward steps a rollback step undoes (rollback steps only).
     pub undoes: Vec<String>,
+    /// Canary stage settings (weight, gates), when the step is one.
+    pub stage: Option<super::signals::Stage>,
     /// Where the step is in the file.
     pub pos: Pos,
 }

@@ -14,6 +14,7 @@ pub fn check(sink: &mut Sink, rb: &Runbook, spots: &Spots) {
     duplicate_ids(sink, rb);
     backwards_offsets(sink, rb, spots);
     rollback_refs(sink, rb, spots);
+    super::validate_signals::check(sink, rb, spots);
     for step in rb
         .steps()
         .chain(rb.rollback.iter().flat_map(|r| r.steps.iter()))
