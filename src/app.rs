@@ -210,6 +210,23 @@ pub fn on_key(
                 ui.overlay = Overlay::Input(Prompt::Rollback, String::new());
             }
         }
+        Action::Veto => {
+            if engine.monitor.graces.is_empty() {
+                flash(ui, "no automatic rollback is counting down", now);
+            } else {
+                return vec![Command::Engine(Msg::Veto { operator: op })];
+            }
+        }
+        Action::Continue => {
+            if engine.monitor.decisions.is_empty() {
+                flash(ui, "no decision is open", now);
+            } else {
+                return vec![Command::Engine(Msg::Decide {
+                    operator: op,
+                    choice: crate::runbook::signals::Choice::Continue,
+                })];
+            }
+        }
         Action::Quit => {
             if engine.outcome.is_some() {
                 return vec![Command::Quit];
@@ -311,6 +328,13 @@ fn on_prompt(
                     if let Some(why) = rollback_blocked(engine) {
                         flash(ui, why, now);
                         return Vec::new();
+                    }
+                    if !engine.monitor.decisions.is_empty() {
+                        // The operator's answer to the open decision: journaled as such.
+                        return vec![Command::Engine(Msg::Decide {
+                            operator: op.into(),
+                            choice: crate::runbook::signals::Choice::Rollback,
+                        })];
                     }
                     return vec![Command::Engine(Msg::Rollback {
                         operator: op.into(),

@@ -108,6 +108,26 @@ impl Event {
     pub fn num(&self, key: &str) -> Option<f64> {
         self.data.get(key).and_then(Value::as_f64)
     }
+
+    /// A true/false field.
+    pub fn bool(&self, key: &str) -> Option<bool> {
+        self.data.get(key).and_then(Value::as_bool)
+    }
+}
+
+/// Text values with every known secret blanked: a server's error message may echo a
+/// credential, and the journal must never hold one.
+fn redact_value(v: &Value) -> Value {
+    match v {
+        Value::String(s) => Value::String(crate::secret::redact(s)),
+        Value::Array(a) => Value::Array(a.iter().map(redact_value).collect()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, v)| (k.clone(), redact_value(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 /// Why the journal could not be used.
@@ -231,7 +251,11 @@ impl Journal {
             kind: entry.kind.clone(),
             operator: entry.operator.clone(),
             step: entry.step.clone(),
-            data: entry.data.clone(),
+            data: entry
+                .data
+                .iter()
+                .map(|(k, v)| (k.clone(), redact_value(v)))
+                .collect(),
         };
         let mut line = serde_json::to_vec(&ev).map_err(|e| JournalError::Io {
             path: self.path.clone(),

@@ -35,6 +35,10 @@ pub enum Action {
     Note,
     /// Open the rollback preview; rolling back itself needs a typed confirmation.
     Rollback,
+    /// Veto the automatic rollback during its grace countdown.
+    Veto,
+    /// Answer an open decision with "continue" (rolling back goes through `Rollback`).
+    Continue,
     /// Focus the next pane.
     FocusNext,
     /// Focus the previous pane.
@@ -64,13 +68,15 @@ pub enum Action {
 impl Action {
     /// Every action, in the order the help overlay lists them: the current step first, then
     /// moving around, then the screen.
-    pub const ALL: [Action; 18] = [
+    pub const ALL: [Action; 20] = [
         Action::Complete,
         Action::Skip,
         Action::Retry,
         Action::Hold,
         Action::Note,
         Action::Rollback,
+        Action::Veto,
+        Action::Continue,
         Action::FocusNext,
         Action::FocusPrev,
         Action::Up,
@@ -94,6 +100,8 @@ impl Action {
             Action::Hold => "hold",
             Action::Note => "note",
             Action::Rollback => "rollback",
+            Action::Veto => "veto",
+            Action::Continue => "continue",
             Action::FocusNext => "focus_next",
             Action::FocusPrev => "focus_prev",
             Action::Up => "up",
@@ -123,6 +131,8 @@ impl Action {
             Action::Hold => "Hold (no new step starts), or resume",
             Action::Note => "Add a note to the journal",
             Action::Rollback => "Roll back (opens the preview; type rollback to confirm)",
+            Action::Veto => "Veto the automatic rollback while its grace countdown runs",
+            Action::Continue => "Answer an open decision: continue (R rolls back)",
             Action::FocusNext => "Focus the next pane",
             Action::FocusPrev => "Focus the previous pane",
             Action::Up => "Move up",

@@ -204,7 +204,176 @@ pub fn event_line(rb: &Runbook, ev: &Event) -> Option<String> {
         ),
         "hold" => (
             "⏸",
-            format!("HOLD{}: no new step starts until resumed", by(ev)),
+            format!(
+                "HOLD{}: no new step starts until resumed{}",
+                by(ev),
+                ev.str("reason")
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            ),
+        ),
+        "trigger_armed" => (
+            "◎",
+            format!(
+                "trigger {} armed (`{}` is done)",
+                ev.str("trigger").unwrap_or("?"),
+                ev.str("after").unwrap_or("?")
+            ),
+        ),
+        "trigger_breach" => (
+            "⚠",
+            format!(
+                "TRIGGER {} BREACH: {} — {} vs {} for {} ({} samples) → {}{}",
+                ev.str("trigger").unwrap_or("?"),
+                ev.str("condition").unwrap_or("?"),
+                crate::monitor::num(ev.num("value").unwrap_or(f64::NAN)),
+                crate::monitor::num(ev.num("threshold").unwrap_or(f64::NAN)),
+                secs(ev, "held_s").unwrap_or_default(),
+                ev.num("samples").unwrap_or(0.0),
+                ev.str("action").unwrap_or("?"),
+                ev.str("why").map(|w| format!(" ({w})")).unwrap_or_default()
+            ),
+        ),
+        "trigger_dry_run" => (
+            "◌",
+            format!(
+                "DRY-RUN trigger {}: {} — {} ({} vs {})",
+                ev.str("trigger").unwrap_or("?"),
+                ev.str("condition").unwrap_or("?"),
+                ev.str("text").unwrap_or("would have acted"),
+                crate::monitor::num(ev.num("value").unwrap_or(f64::NAN)),
+                crate::monitor::num(ev.num("threshold").unwrap_or(f64::NAN)),
+            ),
+        ),
+        "trigger_unknown" => (
+            "?",
+            format!(
+                "trigger {} UNKNOWN for {}: {} → {}{}",
+                ev.str("trigger").unwrap_or("?"),
+                secs(ev, "unknown_for_s").unwrap_or_default(),
+                ev.str("reason").unwrap_or("?"),
+                ev.str("action").unwrap_or("?"),
+                if ev.bool("dry_run") == Some(true) {
+                    " (dry run)"
+                } else {
+                    ""
+                }
+            ),
+        ),
+        "trigger_recovered" => (
+            "✓",
+            format!(
+                "trigger {} recovered ({} vs {})",
+                ev.str("trigger").unwrap_or("?"),
+                crate::monitor::num(ev.num("value").unwrap_or(f64::NAN)),
+                crate::monitor::num(ev.num("threshold").unwrap_or(f64::NAN)),
+            ),
+        ),
+        "rollback_grace_started" => (
+            "⏳",
+            format!(
+                "automatic rollback in {} (at {}) unless vetoed — trigger {}",
+                secs(ev, "grace_s").unwrap_or_default(),
+                t_clock(
+                    ev.num("deadline_t")
+                        .map_or(0, |d| (d * 1000.0).round() as i64)
+                ),
+                ev.str("trigger").unwrap_or("?")
+            ),
+        ),
+        "rollback_vetoed" => (
+            "✋",
+            format!(
+                "automatic rollback VETOED{} — trigger {}",
+                by(ev),
+                ev.str("trigger").unwrap_or("?")
+            ),
+        ),
+        "rollback_grace_cancelled" => (
+            "·",
+            format!(
+                "automatic rollback called off — trigger {}: {}",
+                ev.str("trigger").unwrap_or("?"),
+                ev.str("why").unwrap_or("?")
+            ),
+        ),
+        "decision_requested" => (
+            "?",
+            format!(
+                "DECISION needed by {}: roll back or continue? (default {}) — {}",
+                t_clock(
+                    ev.num("deadline_t")
+                        .map_or(0, |d| (d * 1000.0).round() as i64)
+                ),
+                ev.str("default").unwrap_or("?"),
+                ev.str("reason").unwrap_or("?")
+            ),
+        ),
+        "decision_made" => (
+            "→",
+            format!(
+                "decision on {}: {}{}",
+                ev.str("trigger").unwrap_or("?"),
+                ev.str("choice").unwrap_or("?"),
+                if ev.bool("by_default") == Some(true) {
+                    " (nobody chose before the deadline: the declared default)".to_string()
+                } else {
+                    by(ev)
+                }
+            ),
+        ),
+        "decision_cancelled" => (
+            "·",
+            format!(
+                "decision on {} withdrawn: {}",
+                ev.str("trigger").unwrap_or("?"),
+                ev.str("why").unwrap_or("?")
+            ),
+        ),
+        "baseline_captured" => (
+            "≡",
+            format!(
+                "baseline {} = {}{}",
+                ev.str("baseline").unwrap_or("?"),
+                crate::monitor::num(ev.num("value").unwrap_or(f64::NAN)),
+                ev.num("samples")
+                    .map(|n| format!(" (mean of {n} samples)"))
+                    .unwrap_or_default()
+            ),
+        ),
+        "baseline_missing" => (
+            "?",
+            format!(
+                "baseline {} NOT captured: {}",
+                ev.str("baseline").unwrap_or("?"),
+                ev.str("reason").unwrap_or("?")
+            ),
+        ),
+        "canary_weight" => (
+            "⇄",
+            format!(
+                "{step:<24} canary weight now {}%",
+                ev.num("weight").unwrap_or(0.0)
+            ),
+        ),
+        "step_gating" => (
+            "⧗",
+            format!("{step:<24} waiting for its gates to hold on fresh data"),
+        ),
+        "gate_passed" => (
+            "✓",
+            format!(
+                "{step:<24} gates hold ({})",
+                ev.str("advance").unwrap_or("auto")
+            ),
+        ),
+        "gate_failed" => (
+            "✗",
+            format!(
+                "{step:<24} {} → {}",
+                ev.str("reason").unwrap_or("?"),
+                ev.str("next").unwrap_or("?")
+            ),
         ),
         "resumed" => ("▶", format!("hold released{}", by(ev))),
         "note" => (

@@ -66,9 +66,9 @@ pub fn render(f: &mut Frame, v: &View) {
             .split(rows[1]);
         timeline::render(f, cols[0], v, true);
         let right = Layout::vertical([
-            Constraint::Percentage(40),
-            Constraint::Percentage(30),
-            Constraint::Length(1),
+            Constraint::Percentage(38),
+            Constraint::Percentage(32),
+            Constraint::Length(panes::triggers_height(v)),
             Constraint::Min(4),
         ])
         .split(cols[1]);
@@ -92,7 +92,7 @@ pub fn render(f: &mut Frame, v: &View) {
         };
         panes::tabs(f, parts[1], v, tab);
         match tab {
-            Pane::Metrics => panes::metrics(f, parts[2], v),
+            Pane::Metrics => panes::metrics_compact(f, parts[2], v),
             Pane::Log => panes::log(f, parts[2], v),
             _ => detail::render(f, parts[2], v),
         }

@@ -42,9 +42,81 @@ fn input_line<'a>(label: &str, text: &str, v: &View) -> Line<'a> {
     ])
 }
 
+/// The banner for what needs the operator now: an automatic rollback counting down, or an
+/// open decision with its deadline. Drawn under the header, over everything else.
+fn urgent(f: &mut Frame, area: Rect, v: &View) {
+    let t = v.theme;
+    let mon = &v.engine.monitor;
+    let key = |a| {
+        v.keymap
+            .keys_for(a)
+            .first()
+            .map(|k| k.to_string())
+            .unwrap_or_else(|| "?".into())
+    };
+    let mut lines = Vec::new();
+    if let Some(g) = mon.graces.first() {
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!(
+                    " ⟲ AUTOMATIC ROLLBACK in {} ",
+                    super::clock_span(g.deadline - v.now)
+                ),
+                t.metric_breach
+                    .add_modifier(ratatui::style::Modifier::REVERSED),
+            ),
+            Span::styled(
+                format!("  {}: veto", key(crate::keymap::Action::Veto)),
+                t.key,
+            ),
+        ]));
+        lines.push(Line::from(Span::styled(format!(" {}", g.reason), t.base)));
+    }
+    if let Some(d) = mon.decisions.front() {
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!(
+                    " ? DECISION: roll back or continue? {} left, then {} ",
+                    super::clock_span(d.deadline - v.now),
+                    d.default.as_str()
+                ),
+                t.metric_breach,
+            ),
+            Span::styled(
+                format!(
+                    "  {}: roll back · {}: continue",
+                    key(crate::keymap::Action::Rollback),
+                    key(crate::keymap::Action::Continue)
+                ),
+                t.key,
+            ),
+        ]));
+        lines.push(Line::from(Span::styled(format!(" {}", d.reason), t.base)));
+        if mon.decisions.len() > 1 {
+            lines.push(Line::from(Span::styled(
+                format!(" and {} more decisions waiting", mon.decisions.len() - 1),
+                t.dim,
+            )));
+        }
+    }
+    if lines.is_empty() {
+        return;
+    }
+    let top = if super::is_large(area) { 3 } else { 2 };
+    let h = (lines.len() as u16 + 2).min(area.height.saturating_sub(top));
+    let r = Rect::new(area.x, area.y + top, area.width, h);
+    f.render_widget(Clear, r);
+    let block = super::block("Needs you now", true, t).style(t.modal);
+    f.render_widget(
+        Paragraph::new(lines).block(block).wrap(Wrap { trim: true }),
+        r,
+    );
+}
+
 pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
     let t = v.theme;
     let e = v.engine;
+    urgent(f, area, v);
     match &v.ui.overlay {
         Overlay::None => {}
         Overlay::Help => {
