@@ -755,8 +755,9 @@ impl Monitor {
                 }
             }
             (Status::Unknown(reason), _) | (_, Err(reason)) => {
+                let began = self.unknown_began(&def.when.metric, now);
                 let t = &mut self.triggers[i];
-                let since = *t.unknown_since.get_or_insert(now);
+                let since = *t.unknown_since.get_or_insert(began);
                 t.state = TState::Unknown {
                     reason: reason.clone(),
                     since,
@@ -768,6 +769,17 @@ impl Monitor {
                     self.unknown_action(i, &reason, since, now, ctx, out);
                 }
             }
+        }
+    }
+
+    /// When a metric's data became unusable: the moment its last value went stale, or now.
+    fn unknown_began(&self, id: &str, now: Ms) -> Ms {
+        let Some(&i) = self.index.get(id) else { return now };
+        match self.series[i].last() {
+            Some(l) if now - l.at > self.metrics[i].stale_after => {
+                (l.at + self.metrics[i].stale_after).min(now)
+            }
+            _ => now,
         }
     }
 
