@@ -335,11 +335,32 @@ fn commands_run_in_the_runbook_folder_with_argv_and_shell_forms() {
 
 #[test]
 fn simulation_scripts_refuse_a_live_run() {
+    // The shipped runbooks' live metrics point at real platforms, so this calls a shipped
+    // simulation script from a runbook of its own: the script must refuse a live run.
     let tmp = tempfile::tempdir().unwrap();
+    let script = root().join("runbooks/scripts/freeze-writes.sh");
+    let rb = runbook(
+        tmp.path(),
+        &format!(
+            r#"version: 1
+title: Live run of a simulation script
+strategy: big-bang
+platforms: {{ source: {{ name: Snowflake }}, target: {{ name: Databricks }} }}
+phases:
+  - id: p
+    steps:
+      - id: freeze
+        title: Freeze writes
+        at: T+0:00
+        run: ["{}", "--on"]
+"#,
+            script.display()
+        ),
+    );
     let mut c = bin();
     c.arg("run")
-        .arg(root().join("runbooks/blue-green.yaml"))
-        .args(["--headless", "--auto-ack", "--t0", "+24h", "--session"])
+        .arg(&rb)
+        .args(["--headless", "--auto-ack", "--t0", "+0s", "--session"])
         .arg(tmp.path().join("s"));
     let out = c.output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -351,6 +372,32 @@ fn simulation_scripts_refuse_a_live_run() {
     let j = journal(&tmp.path().join("s"));
     assert_journal_contract(&j, "live");
     assert!(j[0]["t0"].is_string(), "a live session records its T-0");
+}
+
+#[test]
+fn a_live_run_of_a_shipped_runbook_needs_its_secrets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut c = bin();
+    c.arg("run")
+        .arg(root().join("runbooks/blue-green.yaml"))
+        .args(["--headless", "--auto-ack", "--session"])
+        .arg(tmp.path().join("s"));
+    for (k, _) in std::env::vars() {
+        if k.starts_with("DATABRICKS") || k.starts_with("SNOWFLAKE") {
+            c.env_remove(k);
+        }
+    }
+    let out = c.output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("blue-green.yaml:") && stderr.contains("environment variable `"),
+        "names the file, line and variable: {stderr}"
+    );
+    assert!(
+        !tmp.path().join("s/journal.jsonl").exists(),
+        "nothing starts before the secrets are there"
+    );
 }
 
 #[test]

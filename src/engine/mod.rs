@@ -1048,15 +1048,13 @@ impl Engine {
             StepState::Waiting => self.work_done(&step, operator, true, now, out),
             StepState::Running {
                 stage: Stage::Gate, ..
-            } => {
-                if self.monitor.verdict(&id, now).0 == Verdict::Pass {
-                    out.push(Effect::Journal(
-                        Entry::new("gate_passed", operator)
-                            .step(&id)
-                            .with("advance", "key"),
-                    ));
-                    self.complete(&id, operator, now, out);
-                }
+            } if self.monitor.verdict(&id, now).0 == Verdict::Pass => {
+                out.push(Effect::Journal(
+                    Entry::new("gate_passed", operator)
+                        .step(&id)
+                        .with("advance", "key"),
+                ));
+                self.complete(&id, operator, now, out);
             }
             StepState::Interrupted { .. } => {
                 out.push(Effect::Journal(

@@ -571,3 +571,147 @@ fn ended_session_stays_ended() {
     assert_eq!(e.outcome, Some(Outcome::RolledBack));
     assert!(e.update(Msg::Tick, 0).is_empty());
 }
+
+fn canary(on_fail: &str, advance: &str) -> Runbook {
+    rb(&format!(
+        r#"{HEAD}metrics:
+  - {{ id: err, side: target, unit: "%", every: 30s, sim: {{ baseline: 0.05 }} }}
+canary:
+  set_weight: ["./set-weight.sh", "{{weight}}"]
+phases:
+  - id: p
+    steps:
+      - {{ id: s10, title: Ten, at: T+0:00, weight: 10, hold: 2m, gates: ["err < 0.1%"], on_gate_fail: {on_fail}, advance: {advance} }}
+      - {{ id: s50, title: Fifty, weight: 50 }}
+rollback:
+  steps:
+    - {{ id: back, title: Back, run: back }}
+"#
+    ))
+}
+
+fn sample(v: f64, at: Ms) -> Msg {
+    Msg::Sample {
+        metric: "err".into(),
+        at,
+        value: Ok(v),
+    }
+}
+
+#[test]
+fn canary_stage_sets_its_weight_holds_and_advances_only_on_fresh_passing_gates() {
+    let r = canary("pause", "auto");
+    let Some(Command::Argv(argv)) = r.step("s10").unwrap().run.clone() else {
+        panic!()
+    };
+    assert_eq!(
+        argv,
+        ["./set-weight.sh", "10"],
+        "{{weight}} is its own argument"
+    );
+    let mut e = Engine::new(r, auto());
+    let fx = e.update(Msg::Tick, 0);
+    assert_eq!(kinds(&fx), ["step_started:s10", "spawn:s10"]);
+    let fx = e.update(exit("s10", 1, 0), 1000);
+    assert_eq!(kinds(&fx), ["canary_weight:s10", "step_holding:s10"]);
+    // Healthy data during the hold; then the hold ends with no fresh sample: it waits.
+    e.update(sample(0.05, 30_000), 30_000);
+    let fx = e.update(Msg::Tick, 121_000);
+    assert_eq!(kinds(&fx), ["step_gating:s10"]);
+    let fx = e.update(Msg::Tick, 200_000);
+    assert!(
+        kinds(&fx).is_empty(),
+        "stale data never advances a stage: {fx:?}"
+    );
+    let fx = e.update(sample(0.05, 210_000), 210_000);
+    assert_eq!(
+        kinds(&fx)[..3],
+        ["gate_passed:s10", "step_done:s10", "step_started:s50"]
+    );
+}
+
+#[test]
+fn a_failing_gate_during_the_hold_takes_its_action() {
+    let mut e = Engine::new(canary("rollback", "auto"), auto());
+    e.update(Msg::Tick, 0);
+    e.update(exit("s10", 1, 0), 1000);
+    let fx = e.update(sample(0.5, 30_000), 30_000);
+    let k = kinds(&fx);
+    assert_eq!(k[0], "gate_failed:s10");
+    assert!(k.contains(&"rollback_started".to_string()), "{k:?}");
+
+    let mut e = Engine::new(canary("pause", "auto"), auto());
+    e.update(Msg::Tick, 0);
+    e.update(exit("s10", 1, 0), 1000);
+    let fx = e.update(sample(0.5, 30_000), 30_000);
+    assert_eq!(kinds(&fx), ["gate_failed:s10"]);
+    assert!(e.paused.is_some());
+    // Retry sets the weight again.
+    let fx = e.update(
+        Msg::Retry {
+            operator: "ann".into(),
+        },
+        40_000,
+    );
+    assert_eq!(
+        kinds(&fx),
+        ["step_retry:s10", "step_started:s10", "spawn:s10"]
+    );
+}
+
+#[test]
+fn a_key_advanced_stage_waits_for_the_operator_once_gates_hold() {
+    let cfg = Config {
+        auto_ack: false,
+        fail_step: None,
+    };
+    let mut e = Engine::new(canary("pause", "key"), cfg);
+    e.update(Msg::Tick, 0);
+    e.update(exit("s10", 1, 0), 1000);
+    e.update(Msg::Tick, 121_000);
+    e.update(sample(0.05, 130_000), 130_000);
+    assert!(
+        e.needs_operator()
+            .is_some_and(|w| w.contains("advances it with Enter")),
+        "{:?}",
+        e.needs_operator()
+    );
+    let fx = e.update(
+        Msg::Ack {
+            operator: "ann".into(),
+        },
+        131_000,
+    );
+    assert_eq!(kinds(&fx)[..2], ["gate_passed:s10", "step_done:s10"]);
+}
+
+#[test]
+fn trigger_rollback_goes_through_the_engine_exactly_once() {
+    let r = rb(&format!(
+        r#"{HEAD}metrics:
+  - {{ id: err, side: target, unit: "%", every: 30s, sim: {{ baseline: 0.05 }} }}
+triggers:
+  - {{ id: e, when: err > 1%, for: 1m, action: rollback }}
+phases:
+  - id: p
+    steps:
+      - {{ id: a, title: A, at: T+1h }}
+rollback:
+  steps:
+    - {{ id: back, title: Back, run: back }}
+"#
+    ));
+    let mut e = Engine::new(r, auto());
+    let mut all = Vec::new();
+    for i in 0..=4 {
+        all.extend(kinds(&e.update(sample(5.0, i * 30_000), i * 30_000)));
+    }
+    let n = all.iter().filter(|k| *k == "rollback_started").count();
+    assert_eq!(n, 1, "{all:?}");
+    assert!(all.contains(&"trigger_breach".to_string()));
+    assert!(
+        e.rollback
+            .as_ref()
+            .is_some_and(|r| r.operator == SYSTEM && r.reason.contains("trigger `e`"))
+    );
+}

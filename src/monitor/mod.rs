@@ -774,7 +774,9 @@ impl Monitor {
 
     /// When a metric's data became unusable: the moment its last value went stale, or now.
     fn unknown_began(&self, id: &str, now: Ms) -> Ms {
-        let Some(&i) = self.index.get(id) else { return now };
+        let Some(&i) = self.index.get(id) else {
+            return now;
+        };
         match self.series[i].last() {
             Some(l) if now - l.at > self.metrics[i].stale_after => {
                 (l.at + self.metrics[i].stale_after).min(now)

@@ -104,7 +104,11 @@ const ERR_5M: &str = "  - { id: e, when: err > 1%, for: 5m, action: rollback }";
 fn breach_must_last_for_the_whole_window_on_sample_times() {
     let mut r = Run::new(ERR_5M);
     let out = r.feed("err", 0, 4 * M + 30 * S, 3.0);
-    assert!(!kinds(&out).contains(&"ROLLBACK".to_string()), "{:?}", kinds(&out));
+    assert!(
+        !kinds(&out).contains(&"ROLLBACK".to_string()),
+        "{:?}",
+        kinds(&out)
+    );
     assert!(matches!(r.state("e"), TState::Pending { held, .. } if held == 4 * M + 30 * S));
     let out = r.feed("err", 5 * M, 5 * M, 3.0);
     assert_eq!(kinds(&out), vec!["trigger_breach", "ROLLBACK"]);
@@ -124,7 +128,12 @@ fn a_healthy_sample_restarts_the_window_and_flapping_never_fires() {
     let mut r = Run::new(ERR_5M);
     let mut all = Vec::new();
     for i in 0..60 {
-        all.extend(r.feed("err", i * 30 * S, i * 30 * S, if i % 2 == 0 { 3.0 } else { 0.1 }));
+        all.extend(r.feed(
+            "err",
+            i * 30 * S,
+            i * 30 * S,
+            if i % 2 == 0 { 3.0 } else { 0.1 },
+        ));
     }
     assert!(!kinds(&all).contains(&"trigger_breach".to_string()));
 }
@@ -136,7 +145,9 @@ fn stale_data_is_unknown_never_ok_and_never_rolls_back() {
     // Silence: after stale_after (3 × 30 s) the trigger is UNKNOWN, even though the streak
     // would have reached 5 minutes by now.
     let out = r.eval(7 * M);
-    assert!(matches!(r.state("e"), TState::Unknown { ref reason, .. } if reason.starts_with("stale")));
+    assert!(
+        matches!(r.state("e"), TState::Unknown { ref reason, .. } if reason.starts_with("stale"))
+    );
     assert!(!kinds(&out).contains(&"ROLLBACK".to_string()));
     // The gap did not count as health: one fresh breaching sample completes the window.
     let out = r.feed("err", 7 * M + 30 * S, 7 * M + 30 * S, 3.0);
@@ -150,7 +161,9 @@ fn errors_nan_and_no_data_are_unknown_with_reasons() {
     assert!(matches!(r.state("e"), TState::Unknown { ref reason, .. } if reason == "no data yet"));
     r.m.sample("err", 10 * S, Err("HTTP 503: unavailable".into()), 10 * S);
     r.eval(10 * S);
-    assert!(matches!(r.state("e"), TState::Unknown { ref reason, .. } if reason.contains("HTTP 503")));
+    assert!(
+        matches!(r.state("e"), TState::Unknown { ref reason, .. } if reason.contains("HTTP 503"))
+    );
     r.m.sample("err", 20 * S, Ok(f64::NAN), 20 * S);
     r.eval(20 * S);
     assert!(matches!(r.state("e"), TState::Unknown { ref reason, .. } if reason.contains("NaN")));
@@ -171,7 +184,10 @@ fn on_unknown_acts_once_after_its_tolerance() {
     r.feed("err", 6 * M, 6 * M, 0.1);
     assert!(r.eval(10 * M).is_empty());
     assert!(r.eval(12 * M).is_empty());
-    assert_eq!(kinds(&r.eval(12 * M + 30 * S)), vec!["trigger_unknown", "HOLD"]);
+    assert_eq!(
+        kinds(&r.eval(12 * M + 30 * S)),
+        vec!["trigger_unknown", "HOLD"]
+    );
 }
 
 #[test]
@@ -179,7 +195,10 @@ fn grace_countdown_rolls_back_on_fresh_breach_and_can_be_vetoed() {
     let t = "  - { id: e, when: err > 1%, for: 1m, action: rollback, grace: 2m }";
     let mut r = Run::new(t);
     let out = r.feed("err", 0, M, 3.0);
-    assert_eq!(kinds(&out), vec!["trigger_breach", "rollback_grace_started"]);
+    assert_eq!(
+        kinds(&out),
+        vec!["trigger_breach", "rollback_grace_started"]
+    );
     // Next due: the moment the last sample (at 1m) goes stale, before the grace deadline.
     assert_eq!(r.m.next_wakeup(M), Some(M + 90 * S + 1));
     let out = r.feed("err", M + 30 * S, 3 * M, 3.0);
@@ -232,7 +251,9 @@ fn a_stale_baseline_metric_makes_the_trigger_unknown() {
     let t = "  - { id: d, when: lat > 2x baseline, baseline: src-lat, for: 1m, action: alert }";
     let mut r = Run::new(t);
     r.feed("lat", 0, 2 * M, 2000.0);
-    assert!(matches!(r.state("d"), TState::Unknown { ref reason, .. } if reason.contains("baseline `src-lat`")));
+    assert!(
+        matches!(r.state("d"), TState::Unknown { ref reason, .. } if reason.contains("baseline `src-lat`"))
+    );
 }
 
 #[test]
@@ -299,7 +320,10 @@ fn canary_gates_pass_only_on_fresh_data_from_after_the_stage_began() {
     r.m.sample("err", 0, Ok(0.1), 0);
     r.m.sample("lat", 0, Ok(500.0), 0);
     r.m.arm_gates("stage", M);
-    assert!(matches!(r.m.verdict("stage", M).0, Verdict::Wait(_)), "old samples must not pass a gate");
+    assert!(
+        matches!(r.m.verdict("stage", M).0, Verdict::Wait(_)),
+        "old samples must not pass a gate"
+    );
     r.m.sample("err", M + 30 * S, Ok(0.1), M + 30 * S);
     r.m.sample("lat", M + 30 * S, Ok(500.0), M + 30 * S);
     assert_eq!(r.m.verdict("stage", M + 30 * S).0, Verdict::Pass);
@@ -314,7 +338,9 @@ fn canary_gates_pass_only_on_fresh_data_from_after_the_stage_began() {
         r.m.sample("lat", t, Ok(1500.0), t);
         r.m.sample("err", t, Ok(0.1), t);
     }
-    assert!(matches!(r.m.verdict("stage", 4 * M).0, Verdict::Fail(f) if f.contains("lat < 1000ms")));
+    assert!(
+        matches!(r.m.verdict("stage", 4 * M).0, Verdict::Fail(f) if f.contains("lat < 1000ms"))
+    );
     // A gate without `for` fails on the first fresh violating sample.
     r.m.arm_gates("stage", 5 * M);
     r.m.sample("err", 5 * M, Ok(0.9), 5 * M);

@@ -297,7 +297,9 @@ impl Client {
         let life = t
             .expires_in
             .and_then(|v| v.as_u64().or_else(|| v.as_str()?.trim().parse().ok()))
-            .map_or(Duration::from_secs(3600), Duration::from_secs);
+            .map_or(Duration::from_secs(3600), Duration::from_secs)
+            // An absurd lifetime must not overflow `Instant` (a panic) or pin a token forever.
+            .min(Duration::from_secs(24 * 3600));
         // Short lifetimes (tests, odd servers) renew halfway instead.
         let until = Instant::now() + life - TOKEN_MARGIN.min(life / 2);
         Ok((Secret::new(token), until))

@@ -18,7 +18,8 @@ use tokio_postgres_rustls::MakeRustlsConnect;
 pub enum Tls {
     /// Plain TCP (only for local or test servers).
     Disable,
-    /// TLS, certificate checked against the system's / webpki roots.
+    /// TLS, the server's certificate checked against the webpki (Mozilla) roots, which
+    /// include the Amazon roots Redshift's certificates chain to.
     Require,
 }
 
@@ -106,9 +107,14 @@ impl Client {
                     );
                 }
                 Err(e) => {
-                    *slot = Some(client);
                     return Err(match e.as_db_error() {
-                        Some(db) => db_error(db, ReadError::Query),
+                        Some(db) => {
+                            // The server reported the error and is ready for the next query.
+                            *slot = Some(client);
+                            db_error(db, ReadError::Query)
+                        }
+                        // A reply the library did not expect (e.g. COPY): the stream may be
+                        // out of step, so the connection is not reused.
                         None => ReadError::Malformed(self.scrub(&describe(&e))),
                     });
                 }

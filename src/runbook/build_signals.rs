@@ -323,13 +323,7 @@ const SIM_KEYS: &[&str] = &["baseline", "noise", "trend", "min", "max"];
 
 /// `metrics:` → list.
 pub fn metrics(sink: &mut Sink, node: &Located) -> Vec<Metric> {
-    list(
-        sink,
-        node,
-        "metrics",
-        "- id: target-error-rate",
-        |sink, i, n| metric(sink, i, n),
-    )
+    list(sink, node, "metrics", "- id: target-error-rate", metric)
 }
 
 fn list<T>(

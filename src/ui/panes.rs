@@ -30,7 +30,7 @@ fn sparkline(values: &[f64], w: usize) -> String {
         .map(|x| {
             if !x.is_finite() {
                 ' '
-            } else if hi - lo < f64::EPSILON {
+            } else if (hi - lo).abs() < f64::EPSILON {
                 SPARK[3]
             } else {
                 SPARK[(((x - lo) / (hi - lo)) * 7.0).round().clamp(0.0, 7.0) as usize]
