@@ -67,6 +67,10 @@ pub async fn run(opts: Options, theme: Theme, keymap: Keymap) -> Result<i32, Run
     let mut last_draw: Option<Instant> = None;
     let mut dirty = true;
     let mut ended: Option<Outcome> = None;
+    // CUTOVER_FRAME_STATS=FILE: record each frame's latency (from the loop waking to the
+    // frame written) and write them there on exit; used by bench/poll1000.sh.
+    let mut stats = FrameStats::from_env();
+    let mut woke = Instant::now();
     let code = loop {
         log_events(&rb, &p.events);
         dirty |= !p.events.is_empty();
@@ -119,6 +123,7 @@ pub async fn run(opts: Options, theme: Theme, keymap: Keymap) -> Result<i32, Run
                 return Ok(1);
             }
             last_draw = Some(Instant::now());
+            stats.record(woke.elapsed());
             dirty = false;
         }
         let due = if ended.is_none() { d.wait_plan() } else { None };
@@ -173,6 +178,7 @@ pub async fn run(opts: Options, theme: Theme, keymap: Keymap) -> Result<i32, Run
                 None => stop(&mut d, &opts, "the operator left the cockpit", None).await,
             };
         }
+        woke = Instant::now();
         p = if ended.is_none() {
             d.apply_all(msgs)
         } else {
@@ -181,6 +187,7 @@ pub async fn run(opts: Options, theme: Theme, keymap: Keymap) -> Result<i32, Run
     };
     drop(term);
     drop(guard);
+    stats.write();
     if let Some(o) = ended {
         println!(
             "cutover: session ended: {} (exit {}); journal {}",
@@ -195,6 +202,39 @@ pub async fn run(opts: Options, theme: Theme, keymap: Keymap) -> Result<i32, Run
         );
     }
     Ok(code)
+}
+
+/// Frame latencies, kept only when asked for (bounded: the newest 100,000).
+struct FrameStats {
+    path: Option<std::path::PathBuf>,
+    micros: std::collections::VecDeque<u64>,
+}
+
+impl FrameStats {
+    fn from_env() -> Self {
+        Self {
+            path: std::env::var_os("CUTOVER_FRAME_STATS").map(Into::into),
+            micros: Default::default(),
+        }
+    }
+
+    fn record(&mut self, d: Duration) {
+        if self.path.is_some() {
+            if self.micros.len() == 100_000 {
+                self.micros.pop_front();
+            }
+            self.micros.push_back(d.as_micros() as u64);
+        }
+    }
+
+    fn write(&self) {
+        if let Some(p) = &self.path {
+            let text: String = self.micros.iter().map(|m| format!("{m}\n")).collect();
+            if let Err(e) = std::fs::write(p, text) {
+                eprintln!("cutover: cannot write frame stats to {}: {e}", p.display());
+            }
+        }
+    }
 }
 
 async fn stop(d: &mut Driver, opts: &Options, reason: &str, ended: Option<Outcome>) -> i32 {

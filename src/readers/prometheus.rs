@@ -87,9 +87,15 @@ impl Client {
                 Err(ReadError::Query(http::shorten(&format!("{kind}: {msg}"))))
             }
             // JSON, but not Prometheus' envelope: whoever answered is not the query API.
+            // Gateways put their reason in `message` or `error`, as `http::status_error` reads.
             _ if !status.is_success() => Err(ReadError::Http {
                 status: status.as_u16(),
-                message: http::shorten(&body),
+                message: http::shorten(
+                    ["message", "error"]
+                        .iter()
+                        .find_map(|k| envelope.get(k).and_then(Value::as_str))
+                        .unwrap_or(&body),
+                ),
                 retry_after,
             }),
             _ => Err(ReadError::Malformed(format!(
