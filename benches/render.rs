@@ -35,19 +35,73 @@ fn main() {
         "{:>9} {:>8} {:>10} {:>10} {:>10}",
         "size", "frames", "mean", "p50", "p99"
     );
+    let with_metrics = forty_series(root);
+    for (label, eng) in [("no metrics", &e), ("40 series", &with_metrics)] {
+        println!("-- {label}");
+        frames(eng, &ui, &theme, &km);
+    }
+}
+
+/// A runbook with 40 metrics (20 a side) and 10 triggers, each metric holding a full ring
+/// of samples, at T+0:46.
+fn forty_series(root: &std::path::Path) -> cutover::engine::Engine {
+    let mut y = String::from(
+        "version: 1\ntitle: Forty series\nstrategy: blue-green\nplatforms: { source: { name: Snowflake }, target: { name: Databricks } }\nmetrics:\n",
+    );
+    for i in 0..40 {
+        let side = if i % 2 == 0 { "source" } else { "target" };
+        y.push_str(&format!(
+            "  - {{ id: m{i}, title: metric number {i}, side: {side}, unit: ms, every: 10s, sim: {{ baseline: 100 }} }}\n"
+        ));
+    }
+    y.push_str("triggers:\n");
+    for i in 0..10 {
+        y.push_str(&format!(
+            "  - {{ id: t{i}, when: m{i} > 150ms, for: 5m, action: alert }}\n"
+        ));
+    }
+    y.push_str("phases:\n  - id: p\n    steps:\n      - { id: a, title: A, at: T+2:00 }\n");
+    let rb = cutover::runbook::load_bytes(&root.join("forty.yaml"), y.as_bytes())
+        .runbook
+        .unwrap();
+    let mut e = cutover::engine::Engine::new(rb, cutover::engine::Config::default());
+    let end = 46 * 60_000;
+    for k in 0..240i64 {
+        let at = end - (240 - k) * 10_000;
+        for i in 0..40 {
+            let v = 100.0 + ((k * 31 + i * 17) % 60) as f64;
+            e.update(
+                cutover::engine::Msg::Sample {
+                    metric: format!("m{i}"),
+                    at,
+                    value: Ok(v),
+                },
+                at,
+            );
+        }
+    }
+    e
+}
+
+fn frames(
+    e: &cutover::engine::Engine,
+    ui: &Ui,
+    theme: &cutover::theme::Theme,
+    km: &cutover::keymap::Keymap,
+) {
     for (w, h) in [(80u16, 24u16), (120, 40), (250, 70)] {
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
         let mut times = Vec::with_capacity(2000);
         for i in 0..2000 {
             // A different T-time each frame, so every frame has changes to draw.
             let v = View {
-                engine: &e,
-                ui: &ui,
-                now: 46 * 60_000 + i * 1000,
+                engine: e,
+                ui,
+                now: 46 * 60_000 + (i % 10) * 1000,
                 mode: Mode::Drill,
                 speed: Speed::Factor(60.0),
-                theme: &theme,
-                keymap: &km,
+                theme,
+                keymap: km,
                 resume_hint: "",
                 live_log: true,
             };
