@@ -364,3 +364,67 @@ fn draws_under_each_common_term() {
         assert_cooked(&screen);
     }
 }
+
+#[test]
+fn a_trigger_counts_down_is_vetoed_and_a_decision_is_answered_in_tmux() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rb = runbook(
+        tmp.path(),
+        &format!(
+            r#"{HEAD}rollback_window: 48h
+metrics:
+  - {{ id: err, title: Databricks error rate, side: target, unit: "%", every: 30s, sim: {{ baseline: 0.2 }} }}
+  - {{ id: lat, title: Databricks p95 latency, side: target, unit: ms, every: 30s, sim: {{ baseline: 800 }} }}
+  - {{ id: src, title: Snowflake p95 latency, side: source, unit: ms, every: 30s, sim: {{ baseline: 700 }} }}
+triggers:
+  - {{ id: errors, when: err > 1%, for: 2m, action: rollback, grace: 20m }}
+  - {{ id: slow, when: lat > 1000ms, for: 1m, action: decide, decide: {{ within: 30m, default: rollback }} }}
+phases:
+  - id: p
+    steps:
+      - {{ id: switch, title: Switch, at: T+0:00, run: "true", owner: eng, expect: 1m }}
+      - {{ id: later, title: Later, at: T+3:00, owner: eng, expect: 1m }}
+rollback:
+  steps:
+    - {{ id: back, title: Back, run: "echo back" }}
+scenarios:
+  - name: both
+    faults:
+      - {{ metric: err, at: T+0:05, for: 20m, spike: 3 }}
+      - {{ metric: lat, at: T+0:12, for: 2m, drift: 2500 }}
+    trips: [errors, slow]
+"#
+        ),
+    );
+    let s = tmp.path().join("s");
+    let t = Tmux::start(120, 40, &cutover_cmd(&rb, &s, "--scenario both"));
+    let screen = t.wait_for("AUTOMATIC ROLLBACK in");
+    assert!(screen.contains("v: veto"), "{screen}");
+    assert!(
+        screen.contains("BREACH"),
+        "the triggers strip shows it: {screen}"
+    );
+    t.keys(&["v"]);
+    assert!(wait_until(Duration::from_secs(10), || journal(&s)
+        .iter()
+        .any(
+            |e| e["kind"] == "rollback_vetoed" && e["operator"] == "ann"
+        )));
+    let screen = t.wait_for("DECISION: roll back or continue?");
+    assert!(!screen.contains("AUTOMATIC ROLLBACK in"), "{screen}");
+    assert!(screen.contains("c: continue"), "{screen}");
+    t.keys(&["c"]);
+    assert!(wait_until(Duration::from_secs(10), || journal(&s)
+        .iter()
+        .any(|e| e["kind"] == "decision_made"
+            && e["operator"] == "ann"
+            && e["choice"] == "continue")));
+    let j = journal(&s);
+    assert!(
+        !j.iter().any(|e| e["kind"] == "rollback_started"),
+        "vetoed and continued: no rollback"
+    );
+    assert_journal_contract(&j, "drill");
+    t.keys(&["q"]);
+    t.wait_for("Leave the cockpit");
+}
