@@ -1,4 +1,4 @@
-//! Architecture guard: the pure modules (runbook, engine, clock's users) must not do IO or read
+//! Architecture guard: the pure modules (runbook, engine, monitor) must not do IO or read
 //! time themselves; only the runtime, executor, journal and session modules may.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
@@ -20,7 +20,7 @@ fn sources(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 fn pure_modules_do_no_io_and_read_no_clock() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     let mut files = Vec::new();
-    for pure in ["engine", "runbook"] {
+    for pure in ["engine", "runbook", "monitor"] {
         sources(&root.join(pure), &mut files);
     }
     assert!(files.len() >= 10, "found {files:?}");
