@@ -169,7 +169,7 @@ pub async fn run(opts: Options, theme: Theme, keymap: Keymap) -> Result<i32, Run
                 msgs.extend(m);
                 dirty = true;
             }
-            _ = tokio::time::sleep(sleep_for) => { dirty = true; }
+            _ = runtime::pause(sleep_for) => { dirty = true; }
             sig = signals.recv() => break stop(&mut d, &opts, &format!("stopped by {sig}"), ended).await,
         }
         if quit {

@@ -110,7 +110,7 @@ pub async fn run(opts: Options) -> Result<i32, RunError> {
                 }
             }
             m = runtime::next_samples(&mut poller, 4096) => msgs.extend(m),
-            _ = tokio::time::sleep(wait.unwrap_or(Duration::from_secs(if live { 1 } else { 3600 }))) => {}
+            _ = runtime::pause(wait.unwrap_or(Duration::from_secs(if live { 1 } else { 3600 }))) => {}
             sig = signals.recv() => return stopped(&mut d, &rb, sig, &opts).await,
         }
         p = d.apply_all(msgs);

@@ -45,6 +45,16 @@ pub struct Options {
     pub connections: std::collections::HashMap<String, crate::readers::ConnectionConfig>,
 }
 
+/// Sleeps `d`; zero only yields. A jumping drill clock asks for zero-length waits thousands
+/// of times (one per sample time), and tokio's timer rounds every sleep up to a millisecond.
+pub async fn pause(d: Duration) {
+    if d.is_zero() {
+        tokio::task::yield_now().await;
+    } else {
+        tokio::time::sleep(d).await;
+    }
+}
+
 /// Waits for the next live sample and takes what else is waiting (at most `max`); never
 /// returns without pollers.
 pub async fn next_samples(p: &mut Option<Poller>, max: usize) -> Vec<Msg> {

@@ -223,6 +223,8 @@ fn action_names_are_stable_snake_case() {
             "hold",
             "note",
             "rollback",
+            "veto",
+            "continue",
             "focus_next",
             "focus_prev",
             "up",
