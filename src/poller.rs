@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 
 /// The running pollers; dropping it stops them.
 pub struct Poller {
-    rx: mpsc::UnboundedReceiver<Msg>,
+    rx: mpsc::Receiver<Msg>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -29,6 +29,9 @@ impl Drop for Poller {
         }
     }
 }
+
+/// Results waiting for the loop, at most.
+const QUEUE: usize = 4096;
 
 /// Longest wait between attempts of a failing source.
 const MAX_BACKOFF: Duration = Duration::from_secs(300);
@@ -55,7 +58,9 @@ impl Poller {
             .iter()
             .map(|(k, c)| (k.clone(), Arc::new(Client::new(c, &http))))
             .collect();
-        let (tx, rx) = mpsc::unbounded_channel();
+        // Bounded: if the cockpit's loop falls behind (a starved machine), pollers wait to hand
+        // over their result instead of piling results up in memory.
+        let (tx, rx) = mpsc::channel(QUEUE);
         let mut tasks = Vec::new();
         for m in &rb.signals.metrics {
             let Some(live) = m.live.clone() else { continue };
@@ -92,7 +97,7 @@ async fn poll(
     client: Option<Arc<Client>>,
     dir: PathBuf,
     t0: DateTime<Utc>,
-    tx: mpsc::UnboundedSender<Msg>,
+    tx: mpsc::Sender<Msg>,
 ) {
     let every = Duration::from_millis(m.every.max(1000) as u64);
     let limit = Duration::from_millis(m.timeout.max(100) as u64);
@@ -129,7 +134,7 @@ async fn poll(
             at: (at - t0).num_milliseconds(),
             value,
         };
-        if tx.send(msg).is_err() {
+        if tx.send(msg).await.is_err() {
             return;
         }
         tokio::time::sleep_until(started + wait).await;

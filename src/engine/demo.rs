@@ -1,7 +1,9 @@
 //! Deterministic engine states for snapshots and benchmarks: run a runbook up to a T-time
-//! with every command succeeding after a minute and manual steps confirmed when due.
+//! with every command succeeding after a minute, manual steps confirmed when due, and the
+//! metrics fed by their drill simulation (no faults).
 
 use super::{Config, Effect, Engine, ExecResult, Msg};
+use crate::monitor::sim::SimFeed;
 use crate::runbook::Runbook;
 use crate::runbook::time::Ms;
 
@@ -11,8 +13,15 @@ const MIN: Ms = 60_000;
 /// running command gets one line of output) or waits for the operator.
 pub fn run_until(rb: Runbook, until: Ms, stop_at: Option<&str>) -> Engine {
     let start = rb.steps().filter_map(|s| s.at).min().unwrap_or(0).min(0);
+    let mut sim = SimFeed::new(&rb.signals.metrics, &[], start);
     let mut e = Engine::new(rb, Config::default());
+    let mut feed = |e: &mut Engine, now: Ms| {
+        for (metric, at, value) in sim.due(now) {
+            e.update(Msg::Sample { metric, at, value }, now);
+        }
+    };
     let mut now = start;
+    feed(&mut e, now);
     let mut fx = e.update(Msg::Tick, now);
     for _ in 0..10_000 {
         let spawned = fx.iter().find_map(|f| match f {
@@ -23,9 +32,11 @@ pub fn run_until(rb: Runbook, until: Ms, stop_at: Option<&str>) -> Engine {
             if Some(step.as_str()) == stop_at {
                 let line = format!("{step}: first line of output");
                 e.update(Msg::Output { step, line }, now);
+                feed(&mut e, until.max(now));
                 return e;
             }
             now += MIN;
+            feed(&mut e, now);
             fx = e.update(
                 Msg::Exited {
                     step,
@@ -39,6 +50,7 @@ pub fn run_until(rb: Runbook, until: Ms, stop_at: Option<&str>) -> Engine {
         }
         if e.needs_operator().is_some() {
             if e.current() == stop_at {
+                feed(&mut e, until.max(now));
                 return e;
             }
             fx = e.update(
@@ -49,12 +61,17 @@ pub fn run_until(rb: Runbook, until: Ms, stop_at: Option<&str>) -> Engine {
             );
             continue;
         }
-        match e.next_wakeup(now) {
-            Some(t) if t <= until => {
-                now = t.max(now);
+        let step_due = e.next_wakeup(now).filter(|t| *t <= until);
+        match step_due {
+            Some(t) => {
+                now = t.max(now).max(now + 1);
+                feed(&mut e, now);
                 fx = e.update(Msg::Tick, now);
             }
-            _ => return e,
+            None => {
+                feed(&mut e, until.max(now));
+                return e;
+            }
         }
     }
     e
