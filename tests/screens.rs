@@ -1,5 +1,5 @@
 //! Snapshots of the cockpit screen: the main screen at three sizes, the help overlay, the
-//! rollback preview, an overdue step, the empty metrics pane, and every theme with its styles.
+//! rollback preview, an overdue step, the metrics tab, and every theme with its styles.
 //! Engine states are built from the shipped blue-green runbook with times given by hand.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
@@ -108,14 +108,38 @@ fn overdue_step() {
 }
 
 #[test]
-fn empty_metrics_pane_says_so() {
+fn metrics_tab_shows_values_and_unknown_never_a_number() {
     let (e, now) = window();
     let mut ui = Ui::new("ann");
     ui.focus = Pane::Metrics;
     let term = draw(&e, &ui, now, 80, 24, &theme::dark());
     let text = format!("{}", term.backend());
-    assert!(text.contains("NO DATA") && text.contains("nothing here is a reading"));
+    assert!(
+        text.contains("Triggers") && text.contains("error-rate"),
+        "{text}"
+    );
     insta::assert_snapshot!(term.backend());
+    let term = draw(&e, &Ui::new("ann"), now, 200, 60, &theme::dark());
+    let text = format!("{}", term.backend());
+    assert!(
+        text.contains(" %") && text.contains("▁"),
+        "values with units and sparklines: {text}"
+    );
+    // The same runbook before any sample arrived: UNKNOWN and why, never a number.
+    let rb = cutover::runbook::load(&root().join("runbooks/blue-green.yaml"))
+        .runbook
+        .unwrap();
+    let fresh = Engine::new(rb, cutover::engine::Config::default());
+    let term = draw(&fresh, &Ui::new("ann"), now, 200, 60, &theme::dark());
+    let text = format!("{}", term.backend());
+    assert!(
+        text.contains("UNKNOWN") && text.contains("no data yet"),
+        "{text}"
+    );
+    assert!(
+        !text.contains(" %  "),
+        "no value is drawn without data: {text}"
+    );
 }
 
 #[test]

@@ -15,14 +15,18 @@ pub fn run_until(rb: Runbook, until: Ms, stop_at: Option<&str>) -> Engine {
     let start = rb.steps().filter_map(|s| s.at).min().unwrap_or(0).min(0);
     let mut sim = SimFeed::new(&rb.signals.metrics, &[], start);
     let mut e = Engine::new(rb, Config::default());
-    let mut feed = |e: &mut Engine, now: Ms| {
+    // Samples go in before each step of the demo; what they cause is kept with the step's
+    // effects, so a spawn they trigger is never lost.
+    let mut feed = |e: &mut Engine, now: Ms| -> Vec<Effect> {
+        let mut fx = Vec::new();
         for (metric, at, value) in sim.due(now) {
-            e.update(Msg::Sample { metric, at, value }, now);
+            fx.extend(e.update(Msg::Sample { metric, at, value }, now));
         }
+        fx
     };
     let mut now = start;
-    feed(&mut e, now);
-    let mut fx = e.update(Msg::Tick, now);
+    let mut fx = feed(&mut e, now);
+    fx.extend(e.update(Msg::Tick, now));
     for _ in 0..10_000 {
         let spawned = fx.iter().find_map(|f| match f {
             Effect::Spawn(s) => Some((s.step.clone(), s.attempt, s.stage)),
@@ -36,7 +40,7 @@ pub fn run_until(rb: Runbook, until: Ms, stop_at: Option<&str>) -> Engine {
                 return e;
             }
             now += MIN;
-            feed(&mut e, now);
+            let early = feed(&mut e, now);
             fx = e.update(
                 Msg::Exited {
                     step,
@@ -46,6 +50,7 @@ pub fn run_until(rb: Runbook, until: Ms, stop_at: Option<&str>) -> Engine {
                 },
                 now,
             );
+            fx.splice(0..0, early);
             continue;
         }
         if e.needs_operator().is_some() {
@@ -61,12 +66,12 @@ pub fn run_until(rb: Runbook, until: Ms, stop_at: Option<&str>) -> Engine {
             );
             continue;
         }
-        let step_due = e.next_wakeup(now).filter(|t| *t <= until);
+        let step_due = e.next_step_wakeup(now).filter(|t| *t <= until);
         match step_due {
             Some(t) => {
-                now = t.max(now).max(now + 1);
-                feed(&mut e, now);
-                fx = e.update(Msg::Tick, now);
+                now = t.max(now);
+                fx = feed(&mut e, now);
+                fx.extend(e.update(Msg::Tick, now));
             }
             None => {
                 feed(&mut e, until.max(now));

@@ -332,10 +332,18 @@ impl Engine {
             return None;
         }
         let watch = self.monitor.next_wakeup(now);
-        if self.paused.is_some() {
-            return watch;
+        match (watch, self.next_step_wakeup(now)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
-        let mut next: Option<Ms> = watch;
+    }
+
+    /// The next T-time at which the steps (not the monitor) have something to do.
+    pub fn next_step_wakeup(&self, now: Ms) -> Option<Ms> {
+        if self.outcome.is_some() || self.paused.is_some() {
+            return None;
+        }
+        let mut next: Option<Ms> = None;
         let mut consider = |t: Ms| next = Some(next.map_or(t, |n: Ms| n.min(t)));
         for r in self.runs.values() {
             if let StepState::Running {
@@ -1133,6 +1141,28 @@ impl Engine {
                         ),
                     ),
             ));
+            return;
+        }
+        if let Some((pnr, _)) = self.point_of_no_return_passed() {
+            let why = format!(
+                "past the point of no return (`{pnr}` is done): roll forward, or follow the runbook's documented recovery"
+            );
+            out.push(Effect::Journal(
+                Entry::new("rollback_unavailable", operator)
+                    .with("reason", reason)
+                    .with("why", why.clone()),
+            ));
+            if let Some(f) = failed {
+                // The failed step must not be passed over: stop and ask.
+                self.set(
+                    f,
+                    StepState::Failed {
+                        reason: reason.into(),
+                        blocking: true,
+                    },
+                );
+                self.paused = Some(format!("{reason}; no rollback: {why}"));
+            }
             return;
         }
         let Some(proc_) = self.rb.rollback.clone() else {

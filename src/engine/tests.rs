@@ -715,3 +715,37 @@ rollback:
             .is_some_and(|r| r.operator == SYSTEM && r.reason.contains("trigger `e`"))
     );
 }
+
+#[test]
+fn no_rollback_of_any_origin_past_the_point_of_no_return() {
+    let r = rb(&format!(
+        r#"{HEAD}metrics:
+  - {{ id: err, side: target, unit: "%", every: 30s, sim: {{ baseline: 0.05 }} }}
+triggers:
+  - {{ id: d, when: err > 1%, for: 1m, action: decide, decide: {{ within: 5m, default: rollback }} }}
+phases:
+  - id: p
+    steps:
+      - {{ id: decom, title: Decommission, at: T+0:00, point_of_no_return: true }}
+      - {{ id: later, title: Later, at: T+2h, run: later, on_failure: rollback }}
+rollback:
+  steps:
+    - {{ id: back, title: Back, run: back }}
+"#
+    ));
+    let mut e = Engine::new(r, auto());
+    e.update(Msg::Tick, 0);
+    let mut all = Vec::new();
+    for i in 0..=2 {
+        all.extend(kinds(&e.update(sample(5.0, i * 30_000), i * 30_000)));
+    }
+    assert!(all.contains(&"decision_requested".to_string()), "{all:?}");
+    let fx = kinds(&e.update(Msg::Tick, 7 * 60_000));
+    assert!(fx.contains(&"rollback_unavailable".to_string()), "{fx:?}");
+    assert!(e.rollback.is_none());
+    // A step failing with on_failure: rollback past the point of no return stops and asks.
+    e.update(Msg::Tick, 2 * 3_600_000);
+    let fx = kinds(&e.update(exit("later", 1, 1), 2 * 3_600_000 + 1000));
+    assert!(fx.contains(&"rollback_unavailable".to_string()), "{fx:?}");
+    assert!(e.paused.is_some() && e.rollback.is_none());
+}

@@ -81,10 +81,11 @@ fn metric_lines<'a>(v: &View, side: Side, w: usize, h: usize) -> Vec<Line<'a>> {
     let two = h >= ids.len() * 2;
     let per = if two { 2 } else { 1 };
     let fits = h / per;
-    let shown = if ids.len() > fits {
-        fits.saturating_sub(1)
+    // Keep the "… N more" line only when it leaves room for at least one metric.
+    let shown = if ids.len() > fits && fits >= 2 {
+        fits - 1
     } else {
-        ids.len()
+        ids.len().min(fits.max(1))
     };
     for &i in ids.iter().take(shown) {
         let m = &mon.metrics[i];
@@ -205,8 +206,9 @@ pub(super) fn metrics(f: &mut Frame, area: Rect, v: &View) {
 /// The compact layout's metrics tab: both sides stacked, then the triggers.
 pub(super) fn metrics_compact(f: &mut Frame, area: Rect, v: &View) {
     let n = v.engine.monitor.triggers.len() as u16;
-    let parts =
-        Layout::vertical([Constraint::Min(4), Constraint::Length(n.min(6) + 1)]).split(area);
+    // Small screens give the metrics the room; the strip lists troubled triggers first.
+    let strip = if area.height < 16 { n.min(3) } else { n.min(6) } + 1;
+    let parts = Layout::vertical([Constraint::Min(4), Constraint::Length(strip)]).split(area);
     let t = v.theme;
     let rb = v.engine.runbook();
     let block = super::block("Metrics", v.ui.focus == Pane::Metrics, t);
