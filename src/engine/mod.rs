@@ -413,7 +413,14 @@ impl Engine {
             Msg::Rollback { operator, reason } => {
                 self.start_rollback(&operator, &reason, None, now, &mut out)
             }
-            Msg::Sample { metric, at, value } => self.monitor.sample(&metric, at, value, now),
+            Msg::Sample { metric, at, value } => {
+                let watched = self.monitor.watches(&metric);
+                self.monitor.sample(&metric, at, value, now);
+                if !watched {
+                    // Only the screen uses it; the next tick evaluates deadlines anyway.
+                    return out;
+                }
+            }
             Msg::Veto { operator } => {
                 let o = self.monitor.veto(&operator);
                 self.apply_monitor(o, now, &mut out);

@@ -137,6 +137,7 @@ pub struct Monitor {
     pub graces: Vec<Grace>,
     /// Decisions waiting for the operator, oldest first.
     pub decisions: VecDeque<Decision>,
+    watched: std::collections::HashSet<String>,
 }
 
 fn baseline_key(b: &Baseline) -> Option<String> {
@@ -200,6 +201,18 @@ impl Monitor {
                 _ => {}
             }
         }
+        for t in &sig.triggers {
+            m.watched.insert(t.when.metric.clone());
+            if let Some(Baseline::Metric(b)) = &t.baseline {
+                m.watched.insert(b.clone());
+            }
+        }
+        for g in sig.stages.values().flat_map(|s| s.gates.iter()) {
+            m.watched.insert(g.check.metric.clone());
+            if let Some(Baseline::Metric(b)) = &g.baseline {
+                m.watched.insert(b.clone());
+            }
+        }
         m.triggers = sig
             .triggers
             .iter()
@@ -223,6 +236,11 @@ impl Monitor {
     /// True when there is anything to watch.
     pub fn is_empty(&self) -> bool {
         self.metrics.is_empty()
+    }
+
+    /// True when a trigger or gate looks at this metric (others only feed the screen).
+    pub fn watches(&self, id: &str) -> bool {
+        self.watched.contains(id)
     }
 
     /// The index of a metric.
