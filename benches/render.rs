@@ -36,7 +36,10 @@ fn main() {
         "size", "frames", "mean", "p50", "p99"
     );
     let with_metrics = forty_series(root);
-    for (label, eng) in [("no metrics", &e), ("40 series", &with_metrics)] {
+    for (label, eng) in [
+        ("blue-green, its 6 metrics fed", &e),
+        ("40 metric series, 10 triggers", &with_metrics),
+    ] {
         println!("-- {label}");
         frames(eng, &ui, &theme, &km);
     }
