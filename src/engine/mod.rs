@@ -1210,6 +1210,7 @@ impl Engine {
             reason: reason.into(),
             started: now,
             operator: operator.into(),
+            ended: None,
         });
         let mut e = Entry::new("rollback_started", operator)
             .with("reason", reason)
@@ -1225,6 +1226,9 @@ impl Engine {
     fn rollback_done(&mut self, now: Ms, out: &mut Vec<Effect>) {
         let planned = self.rb.rollback.as_ref().map(|p| p.planned()).unwrap_or(0);
         let started = self.rollback.as_ref().map(|r| r.started).unwrap_or(now);
+        if let Some(r) = self.rollback.as_mut() {
+            r.ended = Some(now);
+        }
         out.push(Effect::Journal(
             Entry::new("rollback_done", SYSTEM)
                 .with("planned_s", planned as f64 / 1000.0)

@@ -112,7 +112,13 @@ impl Engine {
                         reason: ev.str("reason").unwrap_or("").into(),
                         started: t,
                         operator: ev.operator.clone(),
+                        ended: None,
                     });
+                }
+                "rollback_done" => {
+                    if let Some(r) = self.rollback.as_mut() {
+                        r.ended = Some(t);
+                    }
                 }
                 "session_ended" => self.outcome = ev.str("outcome").and_then(Outcome::parse),
                 "baseline_captured" => {

@@ -137,6 +137,8 @@ pub struct RollbackRun {
     pub started: Ms,
     /// Who started it.
     pub operator: String,
+    /// When the procedure finished, once it has.
+    pub ended: Option<Ms>,
 }
 
 /// How a run ended.

@@ -607,7 +607,7 @@ impl Monitor {
         self.windows
             .values()
             .filter(|w| !w.closed)
-            .for_each(|w| consider(w.to));
+            .for_each(|w| consider(w.to + self.metrics[w.metric].stale_after));
         for t in &self.triggers {
             if let Some(s) = t.unknown_since
                 && !t.unknown_acted
@@ -645,7 +645,7 @@ impl Monitor {
             .filter(|k| {
                 self.windows
                     .get(*k)
-                    .is_some_and(|w| !w.closed && now >= w.to)
+                    .is_some_and(|w| !w.closed && self.window_over(w, now))
             })
             .cloned()
             .collect();
@@ -675,6 +675,13 @@ impl Monitor {
                 ));
             }
         }
+    }
+
+    /// A window's mean is final once a sample from after its end has arrived (answers come
+    /// in order per metric), or once its metric would be stale past the end.
+    fn window_over(&self, w: &Window, now: Ms) -> bool {
+        let past = self.series[w.metric].last().is_some_and(|l| l.at >= w.to);
+        past || now >= w.to + self.metrics[w.metric].stale_after
     }
 
     fn cancel_pending(&mut self, why: &str, out: &mut Vec<Out>) {

@@ -307,6 +307,10 @@ fn window_mean_baseline_is_captured_and_journaled() {
         r.m.sample("lat", t0, Ok(if t0 < -5 * M { 900.0 } else { 1100.0 }), t0);
         t0 += 30 * S;
     }
+    // At the window's end a late answer may still come: it stays open...
+    assert!(r.eval(0).is_empty());
+    // ...until a sample from after the end arrives (or the metric would be stale).
+    r.m.sample("lat", 0, Ok(1300.0), 0);
     let out = r.eval(0);
     assert_eq!(kinds(&out)[0], "baseline_captured");
     assert_eq!(r.m.captured("lat@T-00:10:00..T+00:00:00"), Some(1000.0));

@@ -59,10 +59,18 @@ pub fn rollback_window(v: &View, short: bool) -> (String, Style) {
     let e = v.engine;
     let t = v.theme;
     if let Some(r) = &e.rollback {
-        let verb = if e.outcome.is_some() {
-            "rolled back"
-        } else {
-            "rolling back"
+        let planned = e.runbook().rollback.as_ref().map_or(0, |p| p.planned());
+        let verb = match r.ended {
+            Some(end) => format!(
+                "rolled back in {} (planned {})",
+                crate::runbook::time::human(end - r.started),
+                crate::runbook::time::human(planned)
+            ),
+            None => format!(
+                "rolling back for {} (planned {})",
+                crate::runbook::time::human(v.now - r.started),
+                crate::runbook::time::human(planned)
+            ),
         };
         return (
             format!(
