@@ -428,3 +428,74 @@ scenarios:
     t.keys(&["q"]);
     t.wait_for("Leave the cockpit");
 }
+
+#[test]
+fn a_trigger_rolls_back_after_its_grace_and_a_failing_rollback_step_is_retried() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rb = runbook(
+        tmp.path(),
+        &format!(
+            r#"{HEAD}rollback_window: 48h
+metrics:
+  - {{ id: err, title: Databricks error rate, side: target, unit: "%", every: 30s, sim: {{ baseline: 0.2 }} }}
+triggers:
+  - {{ id: errors, when: err > 1%, for: 2m, action: rollback, grace: 5m }}
+phases:
+  - id: p
+    steps:
+      - {{ id: switch, title: Switch, at: T+0:00, run: "true", owner: eng, expect: 1m }}
+      - {{ id: later, title: Later, at: T+3:00, owner: eng, expect: 1m }}
+rollback:
+  steps:
+    - {{ id: dns-back, title: DNS back, run: "test -f tried || {{ touch tried; echo 'DNS API timeout' >&2; exit 1; }}" }}
+    - {{ id: unfreeze, title: Unfreeze, run: "echo unfrozen" }}
+scenarios:
+  - name: errors
+    faults:
+      - {{ metric: err, at: T+0:05, for: 1h, spike: 3 }}
+    trips: [errors]
+"#
+        ),
+    );
+    let s = tmp.path().join("s");
+    let t = Tmux::start(120, 40, &cutover_cmd(&rb, &s, "--scenario errors"));
+    t.wait_for("AUTOMATIC ROLLBACK in");
+    // Nobody vetoes: the grace runs out and the rollback starts on its own; its first step
+    // fails, and the run stops and asks.
+    let screen = t.wait_for("ROLLBACK PAUSED");
+    assert!(
+        screen.contains("dns-back") && screen.contains("r retry"),
+        "{screen}"
+    );
+    t.keys(&["r"]);
+    let screen = t.wait_for("ROLLED BACK");
+    assert!(screen.contains("by system"), "{screen}");
+    assert!(
+        screen.contains("rolled back in"),
+        "how long it took: {screen}"
+    );
+    let j = journal(&s);
+    assert_journal_contract(&j, "drill");
+    let kinds: Vec<&str> = j.iter().filter_map(|e| e["kind"].as_str()).collect();
+    let pos = |k: &str| {
+        kinds
+            .iter()
+            .position(|x| *x == k)
+            .unwrap_or_else(|| panic!("no {k}: {kinds:?}"))
+    };
+    assert!(pos("trigger_breach") < pos("rollback_grace_started"));
+    assert!(pos("rollback_grace_started") < pos("rollback_started"));
+    assert!(pos("rollback_started") < pos("step_retry"));
+    assert!(pos("step_retry") < pos("rollback_done"));
+    assert_eq!(
+        j.iter().filter(|e| e["kind"] == "rollback_started").count(),
+        1,
+        "exactly one rollback"
+    );
+    let retry = j.iter().find(|e| e["kind"] == "step_retry").unwrap();
+    assert_eq!(retry["operator"], "ann");
+    t.keys(&["q"]);
+    let screen = t.wait_for("STTY-END");
+    assert!(screen.contains("EXIT=3"), "{screen}");
+    assert_cooked(&screen);
+}

@@ -23,6 +23,10 @@ pub fn overall(v: &View, p: &crate::engine::Projection) -> (String, Style) {
         };
     }
     if e.rollback.is_some() {
+        // A failed rollback step stops and asks: say so where everyone looks first.
+        if e.paused.is_some() {
+            return ("⟲ ROLLBACK PAUSED".into(), t.state_late);
+        }
         return ("⟲ ROLLING BACK".into(), t.state_rolling_back);
     }
     if e.held {
