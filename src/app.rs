@@ -269,7 +269,7 @@ pub fn rollback_blocked(engine: &Engine) -> Option<String> {
             t_clock(r.started)
         ));
     }
-    if engine.runbook().rollback.is_none() {
+    if engine.rollback_procedure().is_none() {
         return Some("this runbook has no rollback procedure: roll forward or follow its documented recovery".into());
     }
     if let Some((id, at)) = engine.point_of_no_return_passed() {
@@ -365,12 +365,8 @@ fn on_prompt(
 }
 
 fn scroll(ui: &mut Ui, engine: &Engine, action: Action) {
-    let steps = engine.runbook().steps().count()
-        + engine
-            .runbook()
-            .rollback
-            .as_ref()
-            .map_or(0, |r| r.steps.len());
+    let steps =
+        engine.runbook().steps().count() + engine.rollback_procedure().map_or(0, |r| r.steps.len());
     let last = steps.saturating_sub(1);
     let page = 10;
     match ui.focus {
@@ -414,7 +410,7 @@ pub fn current_row(engine: &Engine) -> usize {
     let rb = engine.runbook();
     let ids: Vec<&str> = rb
         .steps()
-        .chain(rb.rollback.iter().flat_map(|r| r.steps.iter()))
+        .chain(rb.rollback_steps())
         .map(|s| s.id.as_str())
         .collect();
     engine

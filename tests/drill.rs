@@ -70,7 +70,12 @@ fn failing_a_rollback_step_rolls_back_with_exit_3() {
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(3), "{name} --fail {step}: {stdout}");
         let loaded = cutover::runbook::load(&rb).runbook.unwrap();
-        let back = loaded.rollback.as_ref().unwrap();
+        // The procedure that applied is the one the ROLLBACK line names.
+        let back = loaded
+            .rollbacks
+            .iter()
+            .find(|p| stdout.contains(&format!("\"{}\"", p.title)))
+            .unwrap_or_else(|| panic!("{name}: no procedure named in:\n{stdout}"));
         for s in &back.steps {
             assert!(
                 stdout

@@ -17,7 +17,7 @@ use crate::journal::Entry;
 use crate::monitor::{Ctx, Monitor, Out, Verdict};
 use crate::runbook::signals::{Choice, GateFail};
 use crate::runbook::time::{Ms, human};
-use crate::runbook::{Command, OnFailure, Runbook, Step};
+use crate::runbook::{Command, OnFailure, Procedure, Runbook, Step};
 use std::collections::HashMap;
 
 /// Lateness below this is the cost of running commands, not a delay worth recording.
@@ -214,15 +214,10 @@ impl Engine {
     /// A fresh engine for `rb`.
     pub fn new(rb: Runbook, cfg: Config) -> Self {
         let forward: Vec<String> = rb.steps().map(|s| s.id.clone()).collect();
-        let back: Vec<String> = rb
-            .rollback
-            .iter()
-            .flat_map(|r| r.steps.iter())
-            .map(|s| s.id.clone())
-            .collect();
+        let all_back: Vec<String> = rb.rollback_steps().map(|s| s.id.clone()).collect();
         let runs = forward
             .iter()
-            .chain(back.iter())
+            .chain(all_back.iter())
             .map(|id| (id.clone(), StepRun::default()))
             .collect();
         Self {
@@ -232,7 +227,7 @@ impl Engine {
             rb,
             cfg,
             forward,
-            back,
+            back: Vec::new(),
             runs,
             rollback: None,
             held: false,
@@ -244,6 +239,19 @@ impl Engine {
     /// The runbook.
     pub fn runbook(&self) -> &Runbook {
         &self.rb
+    }
+
+    /// The rollback procedure: the one running, or the one that applies now given the
+    /// forward steps done so far.
+    pub fn rollback_procedure(&self) -> Option<&Procedure> {
+        if let Some(r) = &self.rollback {
+            return self.rb.procedure(&r.procedure);
+        }
+        self.rb.rollback_for(|s| {
+            self.runs
+                .get(s)
+                .is_some_and(|r| matches!(r.state, StepState::Done { .. }))
+        })
     }
 
     /// A step's run state.
@@ -1172,7 +1180,7 @@ impl Engine {
             }
             return;
         }
-        let Some(proc_) = self.rb.rollback.clone() else {
+        let Some(proc_) = self.rollback_procedure().cloned() else {
             out.push(Effect::Journal(
                 Entry::new("rollback_unavailable", operator)
                     .with("reason", reason)
@@ -1206,15 +1214,18 @@ impl Engine {
         }
         self.held = false;
         self.paused = None;
+        self.back = proc_.steps.iter().map(|s| s.id.clone()).collect();
         self.rollback = Some(RollbackRun {
             reason: reason.into(),
             started: now,
             operator: operator.into(),
             ended: None,
+            procedure: proc_.id.clone(),
         });
         let mut e = Entry::new("rollback_started", operator)
             .with("reason", reason)
             .with("procedure", proc_.title.clone())
+            .with("procedure_id", proc_.id.clone())
             .with("steps", proc_.steps.len())
             .with("planned_s", proc_.planned() as f64 / 1000.0);
         if let Some(f) = failed {
@@ -1224,7 +1235,7 @@ impl Engine {
     }
 
     fn rollback_done(&mut self, now: Ms, out: &mut Vec<Effect>) {
-        let planned = self.rb.rollback.as_ref().map(|p| p.planned()).unwrap_or(0);
+        let planned = self.rollback_procedure().map_or(0, |p| p.planned());
         let started = self.rollback.as_ref().map(|r| r.started).unwrap_or(now);
         if let Some(r) = self.rollback.as_mut() {
             r.ended = Some(now);

@@ -106,6 +106,17 @@ impl Engine {
                 "resumed" => self.held = false,
                 "rollback_started" => {
                     self.open_graces.clear();
+                    // Older journals have no id: the runbook's first procedure.
+                    let id = ev
+                        .str("procedure_id")
+                        .map(str::to_string)
+                        .or_else(|| self.rb.rollbacks.first().map(|p| p.id.clone()))
+                        .unwrap_or_default();
+                    self.back = self
+                        .rb
+                        .procedure(&id)
+                        .map(|p| p.steps.iter().map(|s| s.id.clone()).collect())
+                        .unwrap_or_default();
                     self.paused = None;
                     self.held = false;
                     self.rollback = Some(RollbackRun {
@@ -113,6 +124,7 @@ impl Engine {
                         started: t,
                         operator: ev.operator.clone(),
                         ended: None,
+                        procedure: id,
                     });
                 }
                 "rollback_done" => {

@@ -749,3 +749,69 @@ rollback:
     assert!(fx.contains(&"rollback_unavailable".to_string()), "{fx:?}");
     assert!(e.paused.is_some() && e.rollback.is_none());
 }
+
+#[test]
+fn the_rollback_procedure_is_chosen_by_progress_and_kept_on_resume() {
+    let r = rb(&format!(
+        r#"{HEAD}phases:
+  - id: p
+    steps:
+      - {{ id: freeze, title: Freeze, at: T+0:00, run: freeze }}
+      - {{ id: switch, title: Switch, at: T+1:00, run: switch }}
+      - {{ id: check, title: Check, at: T+2:00, run: check, on_failure: rollback }}
+rollback:
+  - id: before-switch
+    title: Unfreeze only
+    steps:
+      - {{ id: unfreeze, title: Unfreeze, run: unfreeze, expect: 2m }}
+  - id: after-switch
+    title: Switch back and unfreeze
+    after: switch
+    steps:
+      - {{ id: switch-back, title: Switch back, run: back, expect: 5m }}
+      - {{ id: unfreeze2, title: Unfreeze, run: unfreeze, expect: 2m }}
+"#
+    ));
+    let mut e = Engine::new(r.clone(), auto());
+    e.update(Msg::Tick, 0);
+    assert_eq!(e.rollback_procedure().unwrap().id, "before-switch");
+    e.update(exit("freeze", 1, 0), 1000);
+    e.update(Msg::Tick, 60 * 60_000);
+    e.update(exit("switch", 1, 0), 61 * 60_000);
+    assert_eq!(e.rollback_procedure().unwrap().id, "after-switch");
+    e.update(Msg::Tick, 120 * 60_000);
+    let fx = e.update(exit("check", 1, 1), 121 * 60_000);
+    let started = fx
+        .iter()
+        .find_map(|f| match f {
+            Effect::Journal(j) if j.kind == "rollback_started" => Some(j.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(started.data["procedure_id"], "after-switch");
+    assert_eq!(started.data["planned_s"], 420.0);
+    assert_eq!(kinds(&fx).last().unwrap(), "spawn:switch-back");
+    // Resume from the journal: the same procedure continues, not the first one.
+    let events: Vec<Event> = fx
+        .iter()
+        .filter_map(|f| match f {
+            Effect::Journal(j) => Some(j.clone()),
+            _ => None,
+        })
+        .enumerate()
+        .map(|(i, j)| Event {
+            seq: i as u64 + 1,
+            at: String::new(),
+            t: 121.0 * 60.0,
+            mode: Mode::Drill,
+            kind: j.kind,
+            operator: j.operator,
+            step: j.step,
+            data: j.data,
+        })
+        .collect();
+    let mut back = Engine::new(r, auto());
+    back.replay(&events);
+    assert_eq!(back.rollback_procedure().unwrap().id, "after-switch");
+    assert_eq!(back.current(), Some("switch-back"));
+}

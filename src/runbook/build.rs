@@ -29,6 +29,7 @@ const PLATFORMS_KEYS: &[&str] = &["source", "target"];
 const PLATFORM_KEYS: &[&str] = &["name"];
 const PHASE_KEYS: &[&str] = &["id", "title", "steps"];
 const ROLLBACK_KEYS: &[&str] = &["title", "steps"];
+const PROCEDURE_KEYS: &[&str] = &["id", "title", "after", "steps"];
 const STEP_KEYS: &[&str] = &[
     "id",
     "title",
@@ -173,7 +174,10 @@ pub fn build(sink: &mut Sink, root: &Located, spots: &mut Spots) -> Option<Runbo
             ),
         },
     }
-    let rollback = top.get("rollback").and_then(|n| procedure(sink, n, spots));
+    let rollbacks = top
+        .get("rollback")
+        .map(|n| procedures(sink, n, spots))
+        .unwrap_or_default();
     let signals = signals(sink, &top, spots, &phases);
     apply_weights(sink, &mut phases, &signals);
     top.finish(sink);
@@ -194,7 +198,7 @@ pub fn build(sink: &mut Sink, root: &Located, spots: &mut Spots) -> Option<Runbo
         t0,
         rollback_window,
         phases,
-        rollback,
+        rollbacks,
         signals,
         fingerprint: String::new(),
     })
@@ -321,8 +325,47 @@ fn phase(sink: &mut Sink, node: &Located, index: usize, spots: &mut Spots) -> Op
     })
 }
 
-fn procedure(sink: &mut Sink, node: &Located, spots: &mut Spots) -> Option<Procedure> {
-    let f = Fields::open(sink, node, "`rollback`", ROLLBACK_KEYS)?;
+/// `rollback:` is one procedure (a mapping) or several (a list, each with an `id` and, after
+/// the first, the forward step `after` which it applies).
+fn procedures(sink: &mut Sink, node: &Located, spots: &mut Spots) -> Vec<Procedure> {
+    match &node.value {
+        Node::Seq(items) if items.is_empty() => {
+            sink.error(
+                pos_of(node),
+                "`rollback` lists no procedures",
+                "list at least one procedure, or write one as a mapping with `title` and `steps`",
+            );
+            Vec::new()
+        }
+        Node::Seq(items) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| procedure(sink, n, spots, Some(i)))
+            .collect(),
+        _ => procedure(sink, node, spots, None).into_iter().collect(),
+    }
+}
+
+fn procedure(
+    sink: &mut Sink,
+    node: &Located,
+    spots: &mut Spots,
+    index: Option<usize>,
+) -> Option<Procedure> {
+    let (what, keys) = match index {
+        None => ("`rollback`".to_string(), ROLLBACK_KEYS),
+        Some(i) => (format!("rollback procedure {}", i + 1), PROCEDURE_KEYS),
+    };
+    let f = Fields::open(sink, node, what, keys)?;
+    let id = match index {
+        None => Some("rollback".to_string()),
+        Some(_) => f.req_str(
+            sink,
+            "id",
+            "give each rollback procedure an id, e.g. `id: after-switch`",
+        ),
+    };
+    let after = f.opt_str(sink, "after");
     let title = f.opt_str(sink, "title");
     let list = match f.get("steps") {
         None => {
@@ -338,6 +381,8 @@ fn procedure(sink: &mut Sink, node: &Located, spots: &mut Spots) -> Option<Proce
     f.finish(sink);
     Some(Procedure {
         title: title.unwrap_or_else(|| "Rollback".into()),
+        id: id?,
+        after,
         steps: list,
         pos: pos_of(node),
     })

@@ -30,8 +30,9 @@ pub struct Runbook {
     pub rollback_window: Option<Ms>,
     /// Phases in order; their steps run in order.
     pub phases: Vec<Phase>,
-    /// The rollback procedure.
-    pub rollback: Option<Procedure>,
+    /// Rollback procedures, in the order the cutover reaches them (`rollback:` as one mapping
+    /// or a list).
+    pub rollbacks: Vec<Procedure>,
     /// Connections, metrics, triggers, canary and scenarios.
     pub signals: super::signals::Signals,
     /// SHA-256 of the file's bytes, to notice a runbook edited under a running session.
@@ -191,11 +192,15 @@ impl Step {
     }
 }
 
-/// The rollback procedure.
+/// A rollback procedure.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Procedure {
+    /// Id (`rollback` for a runbook's single procedure).
+    pub id: String,
     /// Display title.
     pub title: String,
+    /// Applies once this forward step is done (none: from the start).
+    pub after: Option<String>,
     /// Steps in order.
     pub steps: Vec<Step>,
     /// Where it starts in the file.
@@ -218,7 +223,26 @@ impl Runbook {
     /// Any step, forward or rollback, by id.
     pub fn step(&self, id: &str) -> Option<&Step> {
         self.steps()
-            .chain(self.rollback.iter().flat_map(|r| r.steps.iter()))
+            .chain(self.rollback_steps())
             .find(|s| s.id == id)
+    }
+
+    /// Every rollback step of every procedure.
+    pub fn rollback_steps(&self) -> impl Iterator<Item = &Step> {
+        self.rollbacks.iter().flat_map(|r| r.steps.iter())
+    }
+
+    /// The procedure that applies when the forward steps for which `done` is true are done:
+    /// the last, in file order, whose `after` step is done (or that has none).
+    pub fn rollback_for(&self, done: impl Fn(&str) -> bool) -> Option<&Procedure> {
+        self.rollbacks
+            .iter()
+            .rev()
+            .find(|p| p.after.as_deref().is_none_or(&done))
+    }
+
+    /// A procedure by id.
+    pub fn procedure(&self, id: &str) -> Option<&Procedure> {
+        self.rollbacks.iter().find(|p| p.id == id)
     }
 }

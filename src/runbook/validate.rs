@@ -15,10 +15,7 @@ pub fn check(sink: &mut Sink, rb: &Runbook, spots: &Spots) {
     backwards_offsets(sink, rb, spots);
     rollback_refs(sink, rb, spots);
     super::validate_signals::check(sink, rb, spots);
-    for step in rb
-        .steps()
-        .chain(rb.rollback.iter().flat_map(|r| r.steps.iter()))
-    {
+    for step in rb.steps().chain(rb.rollback_steps()) {
         for cmd in [&step.run, &step.verify].into_iter().flatten() {
             script_exists(sink, &rb.dir, step, cmd, spots);
         }
@@ -54,10 +51,7 @@ fn duplicate_ids(sink: &mut Sink, rb: &Runbook) {
         }
     }
     let mut steps: HashMap<&str, u32> = HashMap::new();
-    for s in rb
-        .steps()
-        .chain(rb.rollback.iter().flat_map(|r| r.steps.iter()))
-    {
+    for s in rb.steps().chain(rb.rollback_steps()) {
         if let Some(first) = steps.get(s.id.as_str()) {
             sink.error(
                 s.pos,
@@ -112,13 +106,43 @@ fn backwards_offsets(sink: &mut Sink, rb: &Runbook, spots: &Spots) {
 }
 
 fn rollback_refs(sink: &mut Sink, rb: &Runbook, spots: &Spots) {
-    if rb.rollback.is_none() {
+    if rb.rollbacks.is_empty() {
         for s in rb.steps().filter(|s| s.on_failure == OnFailure::Rollback) {
             sink.error(spots.get(s, "on_failure"), format!("step `{}` has `on_failure: rollback` but the runbook has no rollback procedure", s.id), "add a top-level `rollback:` with the steps that restore the source, or use `on_failure: pause`");
         }
     }
     let forward: Vec<&str> = rb.steps().map(|s| s.id.as_str()).collect();
-    for s in rb.rollback.iter().flat_map(|r| r.steps.iter()) {
+    let mut ids: Vec<&str> = Vec::new();
+    let mut last_after: Option<usize> = None;
+    for p in &rb.rollbacks {
+        if ids.contains(&p.id.as_str()) {
+            sink.error(
+                p.pos,
+                format!("duplicate rollback procedure id `{}`", p.id),
+                "give each procedure its own id",
+            );
+        }
+        ids.push(&p.id);
+        let Some(a) = &p.after else {
+            if last_after.is_some() {
+                sink.error(p.pos, format!("rollback procedure `{}` has no `after` but follows one that has", p.id), "list procedures in the order the cutover reaches them: the one without `after` (before any switch) first");
+            }
+            continue;
+        };
+        match forward.iter().position(|f| f == a) {
+            None => {
+                let near = nearest(a, &forward).map(|n| format!("did you mean `{n}`? ")).unwrap_or_default();
+                sink.error(p.pos, format!("`after` of rollback procedure `{}` names unknown step `{a}`", p.id), format!("{near}use the id of a forward step"));
+            }
+            Some(i) if last_after.is_some_and(|l| i <= l) => sink.error(
+                p.pos,
+                format!("rollback procedure `{}` applies after `{a}`, which comes before the previous procedure's step", p.id),
+                "list procedures in the order the cutover reaches their `after` steps",
+            ),
+            Some(i) => last_after = Some(i),
+        }
+    }
+    for s in rb.rollback_steps() {
         for target in &s.undoes {
             if !forward.contains(&target.as_str()) {
                 let near = nearest(target, &forward)

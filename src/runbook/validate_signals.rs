@@ -94,7 +94,7 @@ pub fn check(sink: &mut Sink, rb: &Runbook, spots: &Spots) {
                 );
             }
         }
-        if t.action == Action::Rollback && rb.rollback.is_none() {
+        if t.action == Action::Rollback && rb.rollbacks.is_empty() {
             sink.error(
                 t.pos,
                 format!("{what} rolls back, but the runbook has no `rollback` procedure"),
@@ -116,7 +116,7 @@ pub fn check(sink: &mut Sink, rb: &Runbook, spots: &Spots) {
                 &step_ids,
             );
         }
-        if st.on_fail == GateFail::Rollback && rb.rollback.is_none() {
+        if st.on_fail == GateFail::Rollback && rb.rollbacks.is_empty() {
             sink.error(
                 step.pos,
                 format!(

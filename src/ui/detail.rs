@@ -15,7 +15,7 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
     let t = v.theme;
     let ids: Vec<&str> = rb
         .steps()
-        .chain(rb.rollback.iter().flat_map(|r| r.steps.iter()))
+        .chain(rb.rollback_steps())
         .map(|s| s.id.as_str())
         .collect();
     let id =

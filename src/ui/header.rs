@@ -63,7 +63,7 @@ pub fn rollback_window(v: &View, short: bool) -> (String, Style) {
     let e = v.engine;
     let t = v.theme;
     if let Some(r) = &e.rollback {
-        let planned = e.runbook().rollback.as_ref().map_or(0, |p| p.planned());
+        let planned = e.rollback_procedure().map_or(0, |p| p.planned());
         let verb = match r.ended {
             Some(end) => format!(
                 "rolled back in {} (planned {})",
@@ -95,7 +95,7 @@ pub fn rollback_window(v: &View, short: bool) -> (String, Style) {
             t.state_late,
         );
     }
-    let Some(proc_) = &e.runbook().rollback else {
+    let Some(proc_) = e.rollback_procedure() else {
         return ("no rollback procedure".into(), t.dim);
     };
     let needs = human(proc_.planned());

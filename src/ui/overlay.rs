@@ -202,11 +202,22 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
             boxed(f, area, "Point of no return", lines, v, 70);
         }
         Overlay::Input(Prompt::Rollback, text) => {
-            let Some(p) = &e.runbook().rollback else {
+            let Some(p) = e.rollback_procedure() else {
                 return;
             };
+            let why = if e.runbook().rollbacks.len() > 1 {
+                match &p.after {
+                    Some(a) => format!(" (the procedure for after `{a}`, which is done)"),
+                    None => " (the procedure for before any switch)".to_string(),
+                }
+            } else {
+                String::new()
+            };
             let mut lines = vec![
-                Line::from(Span::styled(format!(" {}", p.title), t.title)),
+                Line::from(vec![
+                    Span::styled(format!(" {}", p.title), t.title),
+                    Span::styled(why, t.dim),
+                ]),
                 Line::from(Span::styled(
                     " reason: operator rollback from the cockpit",
                     t.base,

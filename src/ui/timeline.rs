@@ -104,8 +104,8 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
     let mut rows: Vec<(&Step, bool)> = rb.steps().map(|s| (s, false)).collect();
     if e.rollback.is_some() {
         rows.extend(
-            rb.rollback
-                .iter()
+            e.rollback_procedure()
+                .into_iter()
                 .flat_map(|r| r.steps.iter())
                 .map(|s| (s, true)),
         );
@@ -205,9 +205,7 @@ fn phase_title(v: &View, id: &str) -> String {
     if id == "rollback" {
         return v
             .engine
-            .runbook()
-            .rollback
-            .as_ref()
+            .rollback_procedure()
             .map(|r| format!("Rollback: {}", r.title))
             .unwrap_or_default();
     }
