@@ -241,16 +241,17 @@ impl Engine {
         &self.rb
     }
 
-    /// The rollback procedure: the one running, or the one that applies now given the
-    /// forward steps done so far.
+    /// The rollback procedure: the one running, or the one that applies now. A procedure's
+    /// `after` step counts once it has started: a step that ran may have taken effect even
+    /// if it failed or was cut short, and undoing too much is safer than too little.
     pub fn rollback_procedure(&self) -> Option<&Procedure> {
         if let Some(r) = &self.rollback {
             return self.rb.procedure(&r.procedure);
         }
         self.rb.rollback_for(|s| {
-            self.runs
-                .get(s)
-                .is_some_and(|r| matches!(r.state, StepState::Done { .. }))
+            self.runs.get(s).is_some_and(|r| {
+                r.first_start.is_some() && !matches!(r.state, StepState::Skipped { .. })
+            })
         })
     }
 

@@ -777,6 +777,8 @@ rollback:
     assert_eq!(e.rollback_procedure().unwrap().id, "before-switch");
     e.update(exit("freeze", 1, 0), 1000);
     e.update(Msg::Tick, 60 * 60_000);
+    // The switch has started: it may have taken effect, so its undo applies already.
+    assert_eq!(e.rollback_procedure().unwrap().id, "after-switch");
     e.update(exit("switch", 1, 0), 61 * 60_000);
     assert_eq!(e.rollback_procedure().unwrap().id, "after-switch");
     e.update(Msg::Tick, 120 * 60_000);

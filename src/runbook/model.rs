@@ -232,8 +232,8 @@ impl Runbook {
         self.rollbacks.iter().flat_map(|r| r.steps.iter())
     }
 
-    /// The procedure that applies when the forward steps for which `done` is true are done:
-    /// the last, in file order, whose `after` step is done (or that has none).
+    /// The procedure that applies given which forward steps count as reached (`reached`):
+    /// the last, in file order, whose `after` step is reached (or that has none).
     pub fn rollback_for(&self, done: impl Fn(&str) -> bool) -> Option<&Procedure> {
         self.rollbacks
             .iter()

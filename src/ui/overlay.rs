@@ -207,7 +207,7 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
             };
             let why = if e.runbook().rollbacks.len() > 1 {
                 match &p.after {
-                    Some(a) => format!(" (the procedure for after `{a}`, which is done)"),
+                    Some(a) => format!(" (the procedure for once `{a}` has started)"),
                     None => " (the procedure for before any switch)".to_string(),
                 }
             } else {
