@@ -194,3 +194,28 @@ fn rolled_back_and_live_headers() {
     let text = format!("{}", term.backend());
     assert!(text.contains("● LIVE") && !text.contains("DRILL"), "{text}");
 }
+
+#[test]
+fn the_header_warns_before_a_rollback_can_no_longer_finish_in_the_window() {
+    let (e, _) = window();
+    // blue-green: window closes at T+48:00, the after-switch procedure needs 29m.
+    let at = |m: i64| {
+        let term = draw(&e, &Ui::new("ann"), m * MIN, 200, 60, &theme::dark());
+        format!("{}", term.backend())
+    };
+    let calm = at(46 * 60);
+    assert!(
+        calm.contains("rollback possible until T+48:00, needs 29m"),
+        "{calm}"
+    );
+    let warn = at(47 * 60 + 20);
+    assert!(
+        warn.contains("⚠ decide on rollback now: needs 29m, window closes T+48:00 (40m left)"),
+        "{warn}"
+    );
+    let late = at(47 * 60 + 40);
+    assert!(
+        late.contains("⚠ rollback can no longer finish by T+48:00: needs 29m, 20m left"),
+        "{late}"
+    );
+}

@@ -241,6 +241,23 @@ impl Engine {
         &self.rb
     }
 
+    /// How long a rollback started now would take: the applicable procedure's planned time
+    /// plus the `undo_cost` of every forward step that has started (and was not skipped).
+    pub fn rollback_needs(&self) -> Option<Ms> {
+        let p = self.rollback_procedure()?;
+        let extra: Ms = self
+            .rb
+            .steps()
+            .filter(|s| {
+                self.runs.get(&s.id).is_some_and(|r| {
+                    r.first_start.is_some() && !matches!(r.state, StepState::Skipped { .. })
+                })
+            })
+            .filter_map(|s| s.undo_cost)
+            .sum();
+        Some(p.planned() + extra)
+    }
+
     /// The rollback procedure: the one running, or the one that applies now. A procedure's
     /// `after` step counts once it has started: a step that ran may have taken effect even
     /// if it failed or was cut short, and undoing too much is safer than too little.

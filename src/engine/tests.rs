@@ -817,3 +817,25 @@ rollback:
     assert_eq!(back.rollback_procedure().unwrap().id, "after-switch");
     assert_eq!(back.current(), Some("switch-back"));
 }
+
+#[test]
+fn rollback_needs_adds_the_undo_cost_of_started_steps() {
+    let r = rb(&format!(
+        r#"{HEAD}phases:
+  - id: p
+    steps:
+      - {{ id: a, title: A, at: T+0:00, run: a, undo_cost: 10m }}
+      - {{ id: b, title: B, at: T+1:00, run: b, undo_cost: 1h }}
+rollback:
+  steps:
+    - {{ id: back, title: Back, run: back, expect: 5m }}
+"#
+    ));
+    let mut e = Engine::new(r, auto());
+    assert_eq!(e.rollback_needs(), Some(5 * 60_000));
+    e.update(Msg::Tick, 0);
+    assert_eq!(e.rollback_needs(), Some(15 * 60_000), "a has started");
+    e.update(exit("a", 1, 0), 1000);
+    e.update(Msg::Tick, 3_600_000);
+    assert_eq!(e.rollback_needs(), Some(75 * 60_000), "and b");
+}

@@ -51,6 +51,7 @@ const STEP_KEYS: &[&str] = &[
     "gates",
     "advance",
     "on_gate_fail",
+    "undo_cost",
 ];
 const STRATEGIES: &[&str] = &["blue-green", "canary", "phased", "big-bang"];
 const ON_FAILURE: &[&str] = &["pause", "retry", "rollback", "continue"];
@@ -526,6 +527,14 @@ fn step(
     let hold = f.opt_duration(sink, "hold");
     let rerun_safe = f.flag(sink, "rerun_safe");
     let pnr = f.flag(sink, "point_of_no_return");
+    let undo_cost = f.opt_duration(sink, "undo_cost");
+    if rollback && undo_cost.is_some() {
+        sink.error(
+            f.pos_of("undo_cost"),
+            format!("rollback {what} has an `undo_cost`"),
+            "`undo_cost` belongs on forward steps: what undoing them adds to a rollback",
+        );
+    }
     let stage = super::build_signals::stage(sink, &f, &what, &mut spots.units);
     if rollback && stage.is_some() {
         sink.error(
@@ -655,6 +664,7 @@ fn step(
         point_of_no_return: pnr,
         undoes,
         stage,
+        undo_cost,
         pos,
     })
 }

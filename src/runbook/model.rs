@@ -181,6 +181,9 @@ pub struct Step {
     pub undoes: Vec<String>,
     /// Canary stage settings (weight, gates), when the step is one.
     pub stage: Option<super::signals::Stage>,
+    /// Forward steps: extra time undoing this step adds to a rollback once it has started
+    /// (beyond the procedure's own `expect`s), e.g. replaying writes made since a switch.
+    pub undo_cost: Option<Ms>,
     /// Where the step is in the file.
     pub pos: Pos,
 }

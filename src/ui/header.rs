@@ -95,19 +95,31 @@ pub fn rollback_window(v: &View, short: bool) -> (String, Style) {
             t.state_late,
         );
     }
-    let Some(proc_) = e.rollback_procedure() else {
+    let Some(need) = e.rollback_needs() else {
         return ("no rollback procedure".into(), t.dim);
     };
-    let needs = human(proc_.planned());
+    let needs = human(need);
     match e.runbook().rollback_window {
         Some(w) if v.now < w => {
             let left = w - v.now;
-            let style = if left < proc_.planned() {
-                t.state_late
-            } else {
-                t.dim
-            };
             let until = crate::runbook::time::t_offset(w);
+            // Warn while there is still time to act: within half the time needed (at least
+            // 15 minutes) of the moment a rollback could no longer finish inside the window.
+            let margin = (need / 2).max(15 * 60_000);
+            if left < need {
+                let text = format!(
+                    "⚠ rollback can no longer finish by {until}: needs {needs}, {} left",
+                    human(left)
+                );
+                return (text, t.state_late);
+            }
+            if left < need + margin {
+                let text = format!(
+                    "⚠ decide on rollback now: needs {needs}, window closes {until} ({} left)",
+                    human(left)
+                );
+                return (text, t.state_late);
+            }
             let text = if short {
                 format!("rollback ok until {until}, needs {needs}")
             } else {
@@ -116,7 +128,7 @@ pub fn rollback_window(v: &View, short: bool) -> (String, Style) {
                     human(left)
                 )
             };
-            (text, style)
+            (text, t.dim)
         }
         Some(_) => ("rollback window closed".into(), t.state_late),
         None => (format!("rollback needs {needs}"), t.dim),
