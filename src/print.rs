@@ -5,6 +5,16 @@ use crate::journal::Event;
 use crate::runbook::Runbook;
 use crate::runbook::time::{human, t_clock};
 
+/// A numeric field as shown on screen (`NaN` when absent, so a gap is visible).
+fn val(ev: &Event, key: &str) -> String {
+    crate::monitor::num(ev.num(key).unwrap_or(f64::NAN))
+}
+
+/// A T-time field given in seconds (`deadline_t`), as a T-clock.
+fn t_at(ev: &Event, key: &str) -> String {
+    t_clock(ev.num(key).map_or(0, |d| (d * 1000.0).round() as i64))
+}
+
 fn secs(ev: &Event, key: &str) -> Option<String> {
     ev.num(key).map(|s| human((s * 1000.0).round() as i64))
 }
@@ -226,8 +236,8 @@ pub fn event_line(rb: &Runbook, ev: &Event) -> Option<String> {
                 "TRIGGER {} BREACH: {} — {} vs {} for {} ({} samples) → {}{}",
                 ev.str("trigger").unwrap_or("?"),
                 ev.str("condition").unwrap_or("?"),
-                crate::monitor::num(ev.num("value").unwrap_or(f64::NAN)),
-                crate::monitor::num(ev.num("threshold").unwrap_or(f64::NAN)),
+                val(ev, "value"),
+                val(ev, "threshold"),
                 secs(ev, "held_s").unwrap_or_default(),
                 ev.num("samples").unwrap_or(0.0),
                 ev.str("action").unwrap_or("?"),
@@ -241,8 +251,8 @@ pub fn event_line(rb: &Runbook, ev: &Event) -> Option<String> {
                 ev.str("trigger").unwrap_or("?"),
                 ev.str("condition").unwrap_or("?"),
                 ev.str("text").unwrap_or("would have acted"),
-                crate::monitor::num(ev.num("value").unwrap_or(f64::NAN)),
-                crate::monitor::num(ev.num("threshold").unwrap_or(f64::NAN)),
+                val(ev, "value"),
+                val(ev, "threshold"),
             ),
         ),
         "trigger_unknown" => (
@@ -265,8 +275,8 @@ pub fn event_line(rb: &Runbook, ev: &Event) -> Option<String> {
             format!(
                 "trigger {} recovered ({} vs {})",
                 ev.str("trigger").unwrap_or("?"),
-                crate::monitor::num(ev.num("value").unwrap_or(f64::NAN)),
-                crate::monitor::num(ev.num("threshold").unwrap_or(f64::NAN)),
+                val(ev, "value"),
+                val(ev, "threshold"),
             ),
         ),
         "rollback_grace_started" => (
@@ -274,10 +284,7 @@ pub fn event_line(rb: &Runbook, ev: &Event) -> Option<String> {
             format!(
                 "automatic rollback in {} (at {}) unless vetoed — trigger {}",
                 secs(ev, "grace_s").unwrap_or_default(),
-                t_clock(
-                    ev.num("deadline_t")
-                        .map_or(0, |d| (d * 1000.0).round() as i64)
-                ),
+                t_at(ev, "deadline_t"),
                 ev.str("trigger").unwrap_or("?")
             ),
         ),
@@ -301,10 +308,7 @@ pub fn event_line(rb: &Runbook, ev: &Event) -> Option<String> {
             "?",
             format!(
                 "DECISION needed by {}: roll back or continue? (default {}) — {}",
-                t_clock(
-                    ev.num("deadline_t")
-                        .map_or(0, |d| (d * 1000.0).round() as i64)
-                ),
+                t_at(ev, "deadline_t"),
                 ev.str("default").unwrap_or("?"),
                 ev.str("reason").unwrap_or("?")
             ),
@@ -335,7 +339,7 @@ pub fn event_line(rb: &Runbook, ev: &Event) -> Option<String> {
             format!(
                 "baseline {} = {}{}",
                 ev.str("baseline").unwrap_or("?"),
-                crate::monitor::num(ev.num("value").unwrap_or(f64::NAN)),
+                val(ev, "value"),
                 ev.num("samples")
                     .map(|n| format!(" (mean of {n} samples)"))
                     .unwrap_or_default()

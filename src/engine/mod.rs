@@ -248,11 +248,7 @@ impl Engine {
         let extra: Ms = self
             .rb
             .steps()
-            .filter(|s| {
-                self.runs.get(&s.id).is_some_and(|r| {
-                    r.first_start.is_some() && !matches!(r.state, StepState::Skipped { .. })
-                })
-            })
+            .filter(|s| self.reached(&s.id))
             .filter_map(|s| s.undo_cost)
             .sum();
         Some(p.planned() + extra)
@@ -265,10 +261,14 @@ impl Engine {
         if let Some(r) = &self.rollback {
             return self.rb.procedure(&r.procedure);
         }
-        self.rb.rollback_for(|s| {
-            self.runs.get(s).is_some_and(|r| {
-                r.first_start.is_some() && !matches!(r.state, StepState::Skipped { .. })
-            })
+        self.rb.rollback_for(|s| self.reached(s))
+    }
+
+    /// True when a forward step has started (and was not skipped): it may have taken effect
+    /// even if it failed or was cut short, so a rollback must account for it.
+    fn reached(&self, id: &str) -> bool {
+        self.runs.get(id).is_some_and(|r| {
+            r.first_start.is_some() && !matches!(r.state, StepState::Skipped { .. })
         })
     }
 
@@ -334,7 +334,7 @@ impl Engine {
                 stage: Stage::Gate, ..
             } if !self.cfg.auto_ack
                 && self.monitor.stage(id).is_some_and(|s| !s.auto)
-                && self.monitor.verdict(id, self.last_now).0 == Verdict::Pass =>
+                && self.monitor.verdict(id, self.last_now) == Verdict::Pass =>
             {
                 Some(format!(
                     "the gates of stage `{id}` hold: the operator advances it with Enter"
@@ -528,7 +528,7 @@ impl Engine {
             .collect();
         for (id, st) in watching {
             self.monitor.ensure_gates(&id, now);
-            let (v, _) = self.monitor.verdict(&id, now);
+            let v = self.monitor.verdict(&id, now);
             match v {
                 Verdict::Fail(reason) => {
                     self.gate_failed(&id, &reason, now, out);
@@ -1089,7 +1089,7 @@ impl Engine {
             StepState::Waiting => self.work_done(&step, operator, true, now, out),
             StepState::Running {
                 stage: Stage::Gate, ..
-            } if self.monitor.verdict(&id, now).0 == Verdict::Pass => {
+            } if self.monitor.verdict(&id, now) == Verdict::Pass => {
                 out.push(Effect::Journal(
                     Entry::new("gate_passed", operator)
                         .step(&id)

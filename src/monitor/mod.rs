@@ -75,8 +75,8 @@ pub struct Decision {
 /// One trigger's live state.
 #[derive(Debug, Clone)]
 pub struct TriggerRun {
-    /// The definition.
-    pub def: Trigger,
+    /// The definition (shared: evaluation holds a handle to it while it changes the run).
+    pub def: std::sync::Arc<Trigger>,
     /// What it shows.
     pub state: TState,
     streak: Streak,
@@ -218,7 +218,7 @@ impl Monitor {
             .iter()
             .map(|t| TriggerRun {
                 baseline_key: t.baseline.as_ref().and_then(baseline_key),
-                def: t.clone(),
+                def: std::sync::Arc::new(t.clone()),
                 state: TState::Inactive(match &t.after {
                     Some(s) => format!("armed when `{s}` is done"),
                     None => "not evaluated yet".into(),
@@ -356,27 +356,27 @@ impl Monitor {
                 self.triggers[ti].streak.feed(at, violating);
             }
         }
-        let keys: Vec<String> = self.gates.keys().cloned().collect();
-        for k in keys {
-            let n = self.gates.get(&k).map_or(0, Vec::len);
-            for gi in 0..n {
-                let Some(g) = self.gates.get(&k).and_then(|g| g.get(gi)) else {
-                    continue;
-                };
+        // Two passes: limits need `&self`, streaks need `&mut` gates.
+        let mut feeds = Vec::new();
+        for (k, runs) in &self.gates {
+            for (gi, g) in runs.iter().enumerate() {
                 if g.gate.check.metric != id || at < g.since {
                     continue;
                 }
-                if let Ok(l) = self.limit(
+                let limit = self.limit(
                     &g.gate.check,
                     g.gate.baseline.as_ref(),
                     g.baseline_key.as_ref(),
                     now,
-                ) {
-                    let violating = !g.gate.check.op.holds(v, l);
-                    if let Some(g) = self.gates.get_mut(&k).and_then(|g| g.get_mut(gi)) {
-                        g.streak.feed(at, violating);
-                    }
+                );
+                if let Ok(l) = limit {
+                    feeds.push((k.clone(), gi, !g.gate.check.op.holds(v, l)));
                 }
+            }
+        }
+        for (k, gi, violating) in feeds {
+            if let Some(g) = self.gates.get_mut(&k).and_then(|g| g.get_mut(gi)) {
+                g.streak.feed(at, violating);
             }
         }
     }
@@ -477,85 +477,48 @@ impl Monitor {
         self.stages.get(step)
     }
 
-    /// The verdict of a stage's gates at `now`, and each gate's line for the screen.
-    pub fn verdict(&self, step: &str, now: Ms) -> (Verdict, Vec<(String, String)>) {
+    /// The verdict of a stage's gates at `now`: the first failure, else the first reason to
+    /// wait, else a pass.
+    pub fn verdict(&self, step: &str, now: Ms) -> Verdict {
         let Some(runs) = self.gates.get(step) else {
-            return (Verdict::Wait("gates not armed".into()), Vec::new());
+            return Verdict::Wait("gates not armed".into());
         };
-        let mut lines = Vec::new();
-        let mut fail = None;
         let mut wait = None;
         for g in runs {
-            let text = g.gate.check.text.clone();
-            let st = self.status_of(&g.gate.check.metric, now);
-            let (line, v) = match (
-                st,
-                self.limit(
-                    &g.gate.check,
-                    g.gate.baseline.as_ref(),
-                    g.baseline_key.as_ref(),
-                    now,
-                ),
-            ) {
-                (Status::Unknown(r), _) => (
-                    format!("UNKNOWN: {r}"),
-                    Verdict::Wait(format!("`{text}`: {r}")),
-                ),
-                (_, Err(r)) => (
-                    format!("UNKNOWN: {r}"),
-                    Verdict::Wait(format!("`{text}`: {r}")),
-                ),
-                (Status::Fresh(s), Ok(_)) if s.at < g.since => (
-                    "waiting for a sample taken after the stage began".to_string(),
-                    Verdict::Wait(format!("`{text}`: no sample since the stage began")),
-                ),
-                (Status::Fresh(s), Ok(l)) => {
-                    if g.gate.check.op.holds(s.value, l) {
-                        (
-                            format!("holds ({} vs {})", num(s.value), num(l)),
-                            Verdict::Pass,
-                        )
-                    } else if g.streak.sustained(g.gate.sustain, 1) {
-                        (
-                            format!("FAILED ({} vs {})", num(s.value), num(l)),
-                            Verdict::Fail(format!(
-                                "gate `{text}` failed: {} (limit {})",
-                                num(s.value),
-                                num(l)
-                            )),
-                        )
-                    } else {
-                        (
-                            format!(
-                                "violated for {} of {}",
-                                human(g.streak.held()),
-                                human(g.gate.sustain)
-                            ),
-                            Verdict::Wait(format!(
-                                "`{text}` violated, not yet for {}",
-                                human(g.gate.sustain)
-                            )),
-                        )
-                    }
+            let text = &g.gate.check.text;
+            let limit = self.limit(
+                &g.gate.check,
+                g.gate.baseline.as_ref(),
+                g.baseline_key.as_ref(),
+                now,
+            );
+            let v = match (self.status_of(&g.gate.check.metric, now), limit) {
+                (Status::Unknown(r), _) | (_, Err(r)) => Verdict::Wait(format!("`{text}`: {r}")),
+                (Status::Fresh(s), Ok(_)) if s.at < g.since => {
+                    Verdict::Wait(format!("`{text}`: no sample since the stage began"))
                 }
+                (Status::Fresh(s), Ok(l)) if g.gate.check.op.holds(s.value, l) => Verdict::Pass,
+                (Status::Fresh(s), Ok(l)) if g.streak.sustained(g.gate.sustain, 1) => {
+                    Verdict::Fail(format!(
+                        "gate `{text}` failed: {} (limit {})",
+                        num(s.value),
+                        num(l)
+                    ))
+                }
+                (Status::Fresh(_), Ok(_)) => Verdict::Wait(format!(
+                    "`{text}` violated, not yet for {}",
+                    human(g.gate.sustain)
+                )),
             };
             match v {
-                Verdict::Fail(r) => {
-                    fail.get_or_insert(r);
-                }
+                Verdict::Fail(_) => return v,
                 Verdict::Wait(r) => {
                     wait.get_or_insert(r);
                 }
                 Verdict::Pass => {}
             }
-            lines.push((text, line));
         }
-        let v = match (fail, wait) {
-            (Some(f), _) => Verdict::Fail(f),
-            (None, Some(w)) => Verdict::Wait(w),
-            (None, None) => Verdict::Pass,
-        };
-        (v, lines)
+        wait.map_or(Verdict::Pass, Verdict::Wait)
     }
 
     /// The operator vetoes the running grace countdown (the oldest).

@@ -325,31 +325,29 @@ fn canary_gates_pass_only_on_fresh_data_from_after_the_stage_began() {
     r.m.sample("lat", 0, Ok(500.0), 0);
     r.m.arm_gates("stage", M);
     assert!(
-        matches!(r.m.verdict("stage", M).0, Verdict::Wait(_)),
+        matches!(r.m.verdict("stage", M), Verdict::Wait(_)),
         "old samples must not pass a gate"
     );
     r.m.sample("err", M + 30 * S, Ok(0.1), M + 30 * S);
     r.m.sample("lat", M + 30 * S, Ok(500.0), M + 30 * S);
-    assert_eq!(r.m.verdict("stage", M + 30 * S).0, Verdict::Pass);
+    assert_eq!(r.m.verdict("stage", M + 30 * S), Verdict::Pass);
     // Stale: unknown never passes.
-    assert!(matches!(r.m.verdict("stage", 10 * M).0, Verdict::Wait(w) if w.contains("stale")));
+    assert!(matches!(r.m.verdict("stage", 10 * M), Verdict::Wait(w) if w.contains("stale")));
     // A violation with `for: 2m` waits, then fails.
     r.m.sample("lat", 2 * M, Ok(1500.0), 2 * M);
     r.m.sample("err", 2 * M, Ok(0.1), 2 * M);
-    assert!(matches!(r.m.verdict("stage", 2 * M).0, Verdict::Wait(_)));
+    assert!(matches!(r.m.verdict("stage", 2 * M), Verdict::Wait(_)));
     for i in 1..=4 {
         let t = 2 * M + i * 30 * S;
         r.m.sample("lat", t, Ok(1500.0), t);
         r.m.sample("err", t, Ok(0.1), t);
     }
-    assert!(
-        matches!(r.m.verdict("stage", 4 * M).0, Verdict::Fail(f) if f.contains("lat < 1000ms"))
-    );
+    assert!(matches!(r.m.verdict("stage", 4 * M), Verdict::Fail(f) if f.contains("lat < 1000ms")));
     // A gate without `for` fails on the first fresh violating sample.
     r.m.arm_gates("stage", 5 * M);
     r.m.sample("err", 5 * M, Ok(0.9), 5 * M);
     r.m.sample("lat", 5 * M, Ok(500.0), 5 * M);
-    assert!(matches!(r.m.verdict("stage", 5 * M).0, Verdict::Fail(f) if f.contains("err < 0.5%")));
+    assert!(matches!(r.m.verdict("stage", 5 * M), Verdict::Fail(f) if f.contains("err < 0.5%")));
 }
 
 #[test]

@@ -86,7 +86,7 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
                     t_clock(*until),
                     clock_span(until - v.now)
                 ),
-                Stage::Gate => match v.engine.monitor.verdict(&step.id, v.now).0 {
+                Stage::Gate => match v.engine.monitor.verdict(&step.id, v.now) {
                     crate::monitor::Verdict::Pass => "gates hold on fresh data".to_string(),
                     crate::monitor::Verdict::Wait(w) => format!("waiting on gates: {w}"),
                     crate::monitor::Verdict::Fail(f) => format!("gate failed: {f}"),

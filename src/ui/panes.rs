@@ -311,7 +311,7 @@ pub(super) fn triggers(f: &mut Frame, area: Rect, v: &View) {
                 "▲",
                 t.metric_breach,
                 format!(
-                    "BREACHING {} {} {} for {} of {} ({}/{} samples)",
+                    "BREACHING {} {} {} for {} of {} ({} samples, {} needed)",
                     num(*value),
                     d.when.op.as_str(),
                     num(*limit),
