@@ -51,6 +51,8 @@ pub enum Prompt {
     Rollback,
     /// Completing a point-of-no-return step: type `yes`.
     PointOfNoReturn(String),
+    /// Aborting the run (or the rollback): the reason, which the journal keeps.
+    Abort,
 }
 
 /// What covers the screen, if anything.
@@ -64,6 +66,9 @@ pub enum Overlay {
     Input(Prompt, String),
     /// "Quit? The session stays resumable."
     ConfirmQuit,
+    /// Why `R` cannot roll back now, and what remains (past the point of no return, or no
+    /// procedure): more than a one-line flash, because this is when people need it most.
+    NoRollback(String),
 }
 
 /// Log filter levels, cycled by a key.
@@ -144,7 +149,7 @@ pub fn on_key(
                 _ => Vec::new(),
             };
         }
-        Overlay::Help => {
+        Overlay::Help | Overlay::NoRollback(_) => {
             ui.overlay = Overlay::None;
             return Vec::new();
         }
@@ -205,7 +210,13 @@ pub fn on_key(
         Action::Note => ui.overlay = Overlay::Input(Prompt::Note, String::new()),
         Action::Rollback => {
             if let Some(why) = rollback_blocked(engine) {
-                flash(ui, why, now);
+                // Past the point of no return (or with no procedure) the operator needs what
+                // remains, not just a refusal; other refusals fit on one line.
+                if engine.outcome.is_none() && engine.rollback.is_none() {
+                    ui.overlay = Overlay::NoRollback(why);
+                } else {
+                    flash(ui, why, now);
+                }
             } else {
                 ui.overlay = Overlay::Input(Prompt::Rollback, String::new());
             }
@@ -225,6 +236,13 @@ pub fn on_key(
                     operator: op,
                     choice: crate::runbook::signals::Choice::Continue,
                 })];
+            }
+        }
+        Action::Abort => {
+            if engine.outcome.is_some() {
+                flash(ui, "the run has already ended", now);
+            } else {
+                ui.overlay = Overlay::Input(Prompt::Abort, String::new());
             }
         }
         Action::Quit => {
@@ -279,6 +297,25 @@ pub fn rollback_blocked(engine: &Engine) -> Option<String> {
         ));
     }
     None
+}
+
+/// The reason an operator's rollback is journaled with: the key, and the failed or
+/// interrupted step it answers when there is one. The preview shows this same text.
+pub fn operator_reason(engine: &Engine) -> String {
+    let base = "operator rollback from the cockpit";
+    let Some(id) = engine.current() else {
+        return base.into();
+    };
+    match engine.run_of(id).map(|r| &r.state) {
+        Some(StepState::Failed {
+            reason,
+            blocking: true,
+        }) => format!("{base} after step `{id}` failed: {reason}"),
+        Some(StepState::Interrupted { .. }) => {
+            format!("{base}: step `{id}` was interrupted by a restart")
+        }
+        _ => base.into(),
+    }
 }
 
 fn on_prompt(
@@ -338,12 +375,24 @@ fn on_prompt(
                     }
                     return vec![Command::Engine(Msg::Rollback {
                         operator: op.into(),
-                        reason: "operator rollback from the cockpit".into(),
+                        reason: operator_reason(engine),
                     })];
                 }
                 Prompt::Rollback => flash(
                     ui,
                     "type rollback (the whole word) and press Enter, or Esc to cancel",
+                    now,
+                ),
+                Prompt::Abort if t.chars().count() >= 3 => {
+                    ui.overlay = Overlay::None;
+                    return vec![Command::Engine(Msg::Abort {
+                        operator: op.into(),
+                        reason: t,
+                    })];
+                }
+                Prompt::Abort => flash(
+                    ui,
+                    "an abort needs a reason (a few words): type it, then Enter; Esc cancels",
                     now,
                 ),
                 Prompt::PointOfNoReturn(_) if t == "yes" => {

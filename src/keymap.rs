@@ -39,6 +39,8 @@ pub enum Action {
     Veto,
     /// Answer an open decision with "continue" (rolling back goes through `Rollback`).
     Continue,
+    /// Abort the run (a rollback included): opens a prompt that needs a reason.
+    Abort,
     /// Focus the next pane.
     FocusNext,
     /// Focus the previous pane.
@@ -68,7 +70,7 @@ pub enum Action {
 impl Action {
     /// Every action, in the order the help overlay lists them: the current step first, then
     /// moving around, then the screen.
-    pub const ALL: [Action; 20] = [
+    pub const ALL: [Action; 21] = [
         Action::Complete,
         Action::Skip,
         Action::Retry,
@@ -77,6 +79,7 @@ impl Action {
         Action::Rollback,
         Action::Veto,
         Action::Continue,
+        Action::Abort,
         Action::FocusNext,
         Action::FocusPrev,
         Action::Up,
@@ -102,6 +105,7 @@ impl Action {
             Action::Rollback => "rollback",
             Action::Veto => "veto",
             Action::Continue => "continue",
+            Action::Abort => "abort",
             Action::FocusNext => "focus_next",
             Action::FocusPrev => "focus_prev",
             Action::Up => "up",
@@ -133,6 +137,7 @@ impl Action {
             Action::Rollback => "Roll back (opens the preview; type rollback to confirm)",
             Action::Veto => "Veto the automatic rollback while its grace countdown runs",
             Action::Continue => "Answer an open decision: continue (R rolls back)",
+            Action::Abort => "Abort the run, or a rollback that cannot go on (asks why)",
             Action::FocusNext => "Focus the next pane",
             Action::FocusPrev => "Focus the previous pane",
             Action::Up => "Move up",

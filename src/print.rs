@@ -196,12 +196,40 @@ pub fn event_line(rb: &Runbook, ev: &Event) -> Option<String> {
                 secs(ev, "planned_s").unwrap_or_default()
             ),
         ),
-        "rollback_done" => (
-            "⟲",
-            format!(
+        "rollback_done" => {
+            let mut text = format!(
                 "ROLLBACK done in {} (planned {})",
                 secs(ev, "actual_s").unwrap_or_default(),
                 secs(ev, "planned_s").unwrap_or_default()
+            );
+            let list = |k: &str| -> Vec<String> {
+                ev.str(k)
+                    .map(|s| s.split(',').map(str::to_string).collect())
+                    .unwrap_or_default()
+            };
+            let (failed, skipped) = (list("failed_steps"), list("skipped_steps"));
+            if !failed.is_empty() || !skipped.is_empty() {
+                text.push_str(&format!(
+                    ", NOT CLEANLY: {}",
+                    crate::engine::gaps_text(&failed, &skipped)
+                ));
+            }
+            ("⟲", text)
+        }
+        "rollback_aborted" => (
+            "■",
+            format!(
+                "ROLLBACK ABORTED{} at {} after {}: {} · done: {} · not done: {}",
+                by(ev),
+                ev.step.as_deref().unwrap_or("?"),
+                secs(ev, "elapsed_s").unwrap_or_default(),
+                ev.str("reason").unwrap_or("?"),
+                ev.str("done_steps")
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or("none"),
+                ev.str("not_done_steps")
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or("none"),
             ),
         ),
         "rollback_request_ignored" => (
@@ -395,7 +423,11 @@ pub fn event_line(rb: &Runbook, ev: &Event) -> Option<String> {
                     _ => "ABORTED",
                 },
                 ev.num("exit_code").unwrap_or(1.0)
-            ),
+            ) + &ev
+                .str("reason")
+                .filter(|_| ev.str("outcome") == Some("aborted"))
+                .map(|r| format!(": {r}"))
+                .unwrap_or_default(),
         ),
         _ => return None,
     };

@@ -225,6 +225,7 @@ fn action_names_are_stable_snake_case() {
             "rollback",
             "veto",
             "continue",
+            "abort",
             "focus_next",
             "focus_prev",
             "up",

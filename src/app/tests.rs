@@ -117,14 +117,14 @@ fn rollback_key_explains_why_not_when_it_cannot() {
     e.update(Msg::Tick, 0);
     let mut ui = Ui::new("ann");
     on_key(&mut ui, &e, &km, ch('R'), 0);
-    assert_eq!(ui.overlay, Overlay::None);
     assert!(
-        ui.flash
-            .as_ref()
-            .unwrap()
-            .0
-            .contains("no rollback procedure")
+        matches!(&ui.overlay, Overlay::NoRollback(why) if why.contains("no rollback procedure")),
+        "{:?}",
+        ui.overlay
     );
+    // Any key closes the explanation without acting.
+    assert!(on_key(&mut ui, &e, &km, ch('R'), 0).is_empty());
+    assert_eq!(ui.overlay, Overlay::None);
 
     let mut e = engine(
         "      - {id: m, title: M, point_of_no_return: true}\n      - {id: n, title: N}\n",
@@ -140,9 +140,9 @@ fn rollback_key_explains_why_not_when_it_cannot() {
     let mut ui = Ui::new("ann");
     on_key(&mut ui, &e, &km, ch('R'), 0);
     assert!(
-        ui.flash.as_ref().unwrap().0.contains("point of no return"),
+        matches!(&ui.overlay, Overlay::NoRollback(why) if why.contains("step `m` passed the point of no return")),
         "{:?}",
-        ui.flash
+        ui.overlay
     );
 
     let mut e = engine("      - {id: a, title: A, run: a}\n", true);
@@ -259,4 +259,68 @@ fn help_focus_and_scrolling() {
     assert_eq!(ui.focus, Pane::Detail);
     on_key(&mut ui, &e, &km, key(KeyCode::BackTab), 0);
     assert_eq!(ui.focus, Pane::Timeline);
+}
+
+#[test]
+fn a_rollback_after_a_failed_step_is_journaled_with_that_failure() {
+    let km = default_keymap();
+    let mut e = engine("      - {id: a, title: A, run: a}\n", true);
+    e.update(Msg::Tick, 0);
+    e.update(
+        Msg::Exited {
+            step: "a".into(),
+            attempt: 1,
+            stage: crate::engine::Stage::Run,
+            result: crate::engine::ExecResult::Exit(4),
+        },
+        1000,
+    );
+    let mut ui = Ui::new("ann");
+    on_key(&mut ui, &e, &km, ch('R'), 0);
+    typed(&mut ui, &e, "rollback");
+    let cmds = on_key(&mut ui, &e, &km, key(KeyCode::Enter), 0);
+    assert_eq!(
+        cmds,
+        vec![Command::Engine(Msg::Rollback {
+            operator: "ann".into(),
+            reason: "operator rollback from the cockpit after step `a` failed: exit code 4".into()
+        })]
+    );
+}
+
+#[test]
+fn abort_needs_a_reason_and_is_refused_once_the_run_has_ended() {
+    let km = default_keymap();
+    let mut e = engine("      - {id: a, title: A, run: a}\n", true);
+    e.update(Msg::Tick, 0);
+    let mut ui = Ui::new("ann");
+    assert!(on_key(&mut ui, &e, &km, ch('X'), 0).is_empty());
+    assert_eq!(ui.overlay, Overlay::Input(Prompt::Abort, String::new()));
+    assert!(
+        on_key(&mut ui, &e, &km, key(KeyCode::Enter), 0).is_empty(),
+        "no reason, no abort"
+    );
+    assert!(ui.flash.as_ref().unwrap().0.contains("needs a reason"));
+    typed(&mut ui, &e, "DNS provider down");
+    let cmds = on_key(&mut ui, &e, &km, key(KeyCode::Enter), 0);
+    assert_eq!(
+        cmds,
+        vec![Command::Engine(Msg::Abort {
+            operator: "ann".into(),
+            reason: "DNS provider down".into()
+        })]
+    );
+    assert_eq!(ui.overlay, Overlay::None);
+    e.update(
+        Msg::Abort {
+            operator: "ann".into(),
+            reason: "x".into(),
+        },
+        10,
+    );
+    assert_eq!(e.outcome, Some(Outcome::Aborted));
+    let mut ui = Ui::new("ann");
+    on_key(&mut ui, &e, &km, ch('X'), 0);
+    assert_eq!(ui.overlay, Overlay::None);
+    assert!(ui.flash.as_ref().unwrap().0.contains("already ended"));
 }

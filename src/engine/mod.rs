@@ -8,16 +8,18 @@
 pub mod demo;
 mod plan;
 mod replay;
+mod rollback;
 mod state;
 
 pub use plan::Projection;
+pub use rollback::gaps_text;
 pub use state::*;
 
 use crate::journal::Entry;
 use crate::monitor::{Ctx, Monitor, Out, Verdict};
 use crate::runbook::signals::{Choice, GateFail};
 use crate::runbook::time::{Ms, human};
-use crate::runbook::{Command, OnFailure, Procedure, Runbook, Step};
+use crate::runbook::{Command, OnFailure, Runbook, Step};
 use std::collections::HashMap;
 
 /// Lateness below this is the cost of running commands, not a delay worth recording.
@@ -117,7 +119,8 @@ pub enum Msg {
         /// Roll back or continue.
         choice: Choice,
     },
-    /// Stop the run, killing what runs; the session stays resumable.
+    /// End the run here (a rollback included), killing what runs; the session is over
+    /// (exit 1) and the journal says what was and was not done.
     Abort {
         /// Who.
         operator: String,
@@ -239,37 +242,6 @@ impl Engine {
     /// The runbook.
     pub fn runbook(&self) -> &Runbook {
         &self.rb
-    }
-
-    /// How long a rollback started now would take: the applicable procedure's planned time
-    /// plus the `undo_cost` of every forward step that has started (and was not skipped).
-    pub fn rollback_needs(&self) -> Option<Ms> {
-        let p = self.rollback_procedure()?;
-        let extra: Ms = self
-            .rb
-            .steps()
-            .filter(|s| self.reached(&s.id))
-            .filter_map(|s| s.undo_cost)
-            .sum();
-        Some(p.planned() + extra)
-    }
-
-    /// The rollback procedure: the one running, or the one that applies now. A procedure's
-    /// `after` step counts once it has started: a step that ran may have taken effect even
-    /// if it failed or was cut short, and undoing too much is safer than too little.
-    pub fn rollback_procedure(&self) -> Option<&Procedure> {
-        if let Some(r) = &self.rollback {
-            return self.rb.procedure(&r.procedure);
-        }
-        self.rb.rollback_for(|s| self.reached(s))
-    }
-
-    /// True when a forward step has started (and was not skipped): it may have taken effect
-    /// even if it failed or was cut short, so a rollback must account for it.
-    fn reached(&self, id: &str) -> bool {
-        self.runs.get(id).is_some_and(|r| {
-            r.first_start.is_some() && !matches!(r.state, StepState::Skipped { .. })
-        })
     }
 
     /// A step's run state.
@@ -456,18 +428,7 @@ impl Engine {
                 self.apply_monitor(o, now, &mut out);
             }
             Msg::Abort { operator, reason } => {
-                for (id, r) in &self.runs {
-                    if matches!(
-                        r.state,
-                        StepState::Running {
-                            stage: Stage::Run | Stage::Verify,
-                            ..
-                        }
-                    ) {
-                        out.push(Effect::Kill(id.clone()));
-                    }
-                }
-                self.finish(Outcome::Aborted, &operator, &reason, now, &mut out);
+                self.abort(&operator, &reason, now, &mut out);
                 return out;
             }
         }
@@ -1053,11 +1014,7 @@ impl Engine {
                         blocking: true,
                     },
                 );
-                let what = if in_rollback { "rollback step" } else { "step" };
-                self.paused = Some(format!(
-                    "{what} `{}` failed ({reason}): retry, skip or roll back",
-                    step.id
-                ));
+                self.paused = Some(self.pause_text(&step.id, reason));
                 out.push(Effect::Journal(e));
             }
             OnFailure::Rollback => {
@@ -1152,124 +1109,6 @@ impl Engine {
             let step = self.step(&id);
             self.start(&step, attempts + 1, now, out);
         }
-    }
-
-    fn start_rollback(
-        &mut self,
-        operator: &str,
-        reason: &str,
-        failed: Option<&str>,
-        now: Ms,
-        out: &mut Vec<Effect>,
-    ) {
-        if let Some(rb) = &self.rollback {
-            out.push(Effect::Journal(
-                Entry::new("rollback_request_ignored", operator)
-                    .with("reason", reason)
-                    .with(
-                        "why",
-                        format!(
-                            "a rollback is already running since T{:+}s",
-                            rb.started / 1000
-                        ),
-                    ),
-            ));
-            return;
-        }
-        if let Some((pnr, _)) = self.point_of_no_return_passed() {
-            let why = format!(
-                "past the point of no return (`{pnr}` is done): roll forward, or follow the runbook's documented recovery"
-            );
-            out.push(Effect::Journal(
-                Entry::new("rollback_unavailable", operator)
-                    .with("reason", reason)
-                    .with("why", why.clone()),
-            ));
-            if let Some(f) = failed {
-                // The failed step must not be passed over: stop and ask.
-                self.set(
-                    f,
-                    StepState::Failed {
-                        reason: reason.into(),
-                        blocking: true,
-                    },
-                );
-                self.paused = Some(format!("{reason}; no rollback: {why}"));
-            }
-            return;
-        }
-        let Some(proc_) = self.rollback_procedure().cloned() else {
-            out.push(Effect::Journal(
-                Entry::new("rollback_unavailable", operator)
-                    .with("reason", reason)
-                    .with("why", "the runbook has no rollback procedure"),
-            ));
-            return;
-        };
-        for id in self.forward.clone() {
-            if matches!(
-                self.runs[&id].state,
-                StepState::Running {
-                    stage: Stage::Run | Stage::Verify,
-                    ..
-                }
-            ) {
-                out.push(Effect::Kill(id.clone()));
-                self.set(
-                    &id,
-                    StepState::Failed {
-                        reason: "stopped: rollback started".into(),
-                        blocking: false,
-                    },
-                );
-                out.push(Effect::Journal(
-                    Entry::new("step_failed", SYSTEM)
-                        .step(&id)
-                        .with("reason", "stopped: rollback started")
-                        .with("next", "rollback"),
-                ));
-            }
-        }
-        self.held = false;
-        self.paused = None;
-        self.back = proc_.steps.iter().map(|s| s.id.clone()).collect();
-        self.rollback = Some(RollbackRun {
-            reason: reason.into(),
-            started: now,
-            operator: operator.into(),
-            ended: None,
-            procedure: proc_.id.clone(),
-        });
-        let mut e = Entry::new("rollback_started", operator)
-            .with("reason", reason)
-            .with("procedure", proc_.title.clone())
-            .with("procedure_id", proc_.id.clone())
-            .with("steps", proc_.steps.len())
-            .with("planned_s", proc_.planned() as f64 / 1000.0);
-        if let Some(f) = failed {
-            e = e.with("failed_step", f);
-        }
-        out.push(Effect::Journal(e));
-    }
-
-    fn rollback_done(&mut self, now: Ms, out: &mut Vec<Effect>) {
-        let planned = self.rollback_procedure().map_or(0, |p| p.planned());
-        let started = self.rollback.as_ref().map(|r| r.started).unwrap_or(now);
-        if let Some(r) = self.rollback.as_mut() {
-            r.ended = Some(now);
-        }
-        out.push(Effect::Journal(
-            Entry::new("rollback_done", SYSTEM)
-                .with("planned_s", planned as f64 / 1000.0)
-                .with("actual_s", (now - started) as f64 / 1000.0),
-        ));
-        self.finish(
-            Outcome::RolledBack,
-            SYSTEM,
-            "the rollback procedure is finished",
-            now,
-            out,
-        );
     }
 
     fn finish(

@@ -13,7 +13,10 @@ impl Engine {
         for ev in events {
             let t = ev.t_ms();
             let attempt = ev.num("attempt").map(|a| a as u32);
+            // Step events change that step; others that name a step (a gate, the point of no
+            // return, an aborted rollback) are about the run and fall through.
             if let Some(id) = &ev.step
+                && ev.kind.starts_with("step_")
                 && let Some(r) = self.runs.get_mut(id)
             {
                 match ev.kind.as_str() {
@@ -80,7 +83,8 @@ impl Engine {
                                     reason: reason.clone(),
                                     blocking: true,
                                 };
-                                self.paused = Some(format!("step `{id}` failed ({reason})"));
+                                let text = self.pause_text(id, &reason);
+                                self.paused = Some(text);
                             }
                             _ => {
                                 r.state = StepState::Failed {
@@ -124,8 +128,14 @@ impl Engine {
                         started: t,
                         operator: ev.operator.clone(),
                         ended: None,
+                        aborted: None,
                         procedure: id,
                     });
+                }
+                "rollback_aborted" => {
+                    if let Some(r) = self.rollback.as_mut() {
+                        r.aborted = Some(t);
+                    }
                 }
                 "rollback_done" => {
                     if let Some(r) = self.rollback.as_mut() {

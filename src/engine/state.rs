@@ -139,6 +139,8 @@ pub struct RollbackRun {
     pub operator: String,
     /// When the procedure finished, once it has.
     pub ended: Option<Ms>,
+    /// When the operator abandoned it, if they did.
+    pub aborted: Option<Ms>,
     /// Which procedure runs (its id).
     pub procedure: String,
 }

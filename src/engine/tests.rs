@@ -4,6 +4,8 @@ use super::*;
 use crate::journal::{Event, Mode};
 use std::path::Path;
 
+mod rollback;
+
 fn rb(yaml: &str) -> Runbook {
     let l = crate::runbook::load_bytes(Path::new("/nonexistent/rb.yaml"), yaml.as_bytes());
     let errors: Vec<String> = l

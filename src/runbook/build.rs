@@ -17,6 +17,7 @@ const TOP_KEYS: &[&str] = &[
     "platforms",
     "t0",
     "rollback_window",
+    "recovery",
     "phases",
     "rollback",
     "connections",
@@ -147,6 +148,7 @@ pub fn build(sink: &mut Sink, root: &Located, spots: &mut Spots) -> Option<Runbo
             }
         });
     let rollback_window = top.opt_duration(sink, "rollback_window");
+    let recovery = top.opt_str(sink, "recovery");
 
     let mut phases = Vec::new();
     match top.get("phases") {
@@ -198,6 +200,7 @@ pub fn build(sink: &mut Sink, root: &Located, spots: &mut Spots) -> Option<Runbo
         target: target?,
         t0,
         rollback_window,
+        recovery,
         phases,
         rollbacks,
         signals,

@@ -28,6 +28,9 @@ pub struct Runbook {
     pub t0: Option<chrono::DateTime<chrono::Utc>>,
     /// How long after T-0 a rollback stays possible.
     pub rollback_window: Option<Ms>,
+    /// What to do once rollback is no longer possible (past the point of no return): the
+    /// documented recovery the cockpit shows when `R` can no longer roll back.
+    pub recovery: Option<String>,
     /// Phases in order; their steps run in order.
     pub phases: Vec<Phase>,
     /// Rollback procedures, in the order the cutover reaches them (`rollback:` as one mapping

@@ -45,6 +45,14 @@ pub fn step_keys(v: &View) -> String {
     if state.is_some() {
         out.push(format!("{} skip", key(v, Action::Skip)));
     }
+    // A rollback that cannot go on may have to be abandoned and finished by hand.
+    let stuck = matches!(
+        e.current().and_then(|id| e.run_of(id)).map(|r| &r.state),
+        Some(StepState::Failed { blocking: true, .. } | StepState::Interrupted { .. })
+    );
+    if e.rollback.is_some() && stuck {
+        out.push(format!("{} abort", key(v, Action::Abort)));
+    }
     out.join(" · ")
 }
 
@@ -60,7 +68,9 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
     let ended = v.engine.outcome.is_some();
     keys.push((key(v, Action::Help), "help"));
     if !ended {
-        keys.push((key(v, Action::Rollback), "ROLLBACK"));
+        if v.engine.rollback.is_none() {
+            keys.push((key(v, Action::Rollback), "ROLLBACK"));
+        }
         keys.push((
             key(v, Action::Hold),
             if v.engine.held { "resume" } else { "hold" },

@@ -19,6 +19,9 @@ pub fn overall(v: &View, p: &crate::engine::Projection) -> (String, Style) {
         return match o {
             crate::engine::Outcome::Completed => ("✔ COMPLETE".into(), t.state_complete),
             crate::engine::Outcome::RolledBack => ("⟲ ROLLED BACK".into(), t.state_rolled_back),
+            crate::engine::Outcome::Aborted if e.rollback.is_some() => {
+                ("■ ROLLBACK ABORTED".into(), t.state_late)
+            }
             crate::engine::Outcome::Aborted => ("■ ABORTED".into(), t.state_late),
         };
     }
@@ -64,13 +67,28 @@ pub fn rollback_window(v: &View, short: bool) -> (String, Style) {
     let t = v.theme;
     if let Some(r) = &e.rollback {
         let planned = e.rollback_procedure().map_or(0, |p| p.planned());
-        let verb = match r.ended {
-            Some(end) => format!(
-                "rolled back in {} (planned {})",
-                crate::runbook::time::human(end - r.started),
-                crate::runbook::time::human(planned)
+        let verb = match (r.ended, r.aborted) {
+            (_, Some(at)) => format!(
+                "rollback ABORTED after {} at `{}`: finish it by hand",
+                human(at - r.started),
+                e.current().unwrap_or("?")
             ),
-            None => format!(
+            (Some(end), None) => {
+                let (failed, skipped) = e.rollback_gaps();
+                let mut s = format!(
+                    "rolled back in {} (planned {})",
+                    human(end - r.started),
+                    human(planned)
+                );
+                if !failed.is_empty() || !skipped.is_empty() {
+                    s.push_str(&format!(
+                        " NOT CLEANLY ({})",
+                        crate::engine::gaps_text(&failed, &skipped)
+                    ));
+                }
+                s
+            }
+            (None, None) => format!(
                 "rolling back for {} (planned {})",
                 crate::runbook::time::human(v.now - r.started),
                 crate::runbook::time::human(planned)

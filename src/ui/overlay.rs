@@ -1,11 +1,11 @@
 //! Overlays: the help generated from the keymap, the text prompts (skip reason, note), the
-//! rollback preview with its typed confirmation, the point-of-no-return confirmation and the
-//! quit question.
+//! point-of-no-return confirmation and the quit question; the rollback overlays (preview,
+//! "no rollback", abort) live in `preview`.
+
+mod preview;
 
 use super::View;
 use crate::app::{Overlay, Prompt};
-use crate::engine::StepState;
-use crate::runbook::time::human;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -201,74 +201,8 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
             ];
             boxed(f, area, "Point of no return", lines, v, 70);
         }
-        Overlay::Input(Prompt::Rollback, text) => {
-            let Some(p) = e.rollback_procedure() else {
-                return;
-            };
-            let why = if e.runbook().rollbacks.len() > 1 {
-                match &p.after {
-                    Some(a) => format!(" (the procedure for once `{a}` has started)"),
-                    None => " (the procedure for before any switch)".to_string(),
-                }
-            } else {
-                String::new()
-            };
-            let mut lines = vec![
-                Line::from(vec![
-                    Span::styled(format!(" {}", p.title), t.title),
-                    Span::styled(why, t.dim),
-                ]),
-                Line::from(Span::styled(
-                    " reason: operator rollback from the cockpit",
-                    t.base,
-                )),
-                Line::from(Span::styled(
-                    format!(" {} steps, planned {}:", p.steps.len(), human(p.planned())),
-                    t.base,
-                )),
-            ];
-            for (i, s) in p.steps.iter().enumerate() {
-                let x = s.expect.map(human).unwrap_or_else(|| "?".into());
-                let kind = if s.is_manual() { "manual" } else { "auto" };
-                lines.push(Line::from(Span::styled(
-                    format!(
-                        "  {}. {:<6} {:<36} {:>6}",
-                        i + 1,
-                        kind,
-                        super::fit(&s.title, 36),
-                        x
-                    ),
-                    t.base,
-                )));
-            }
-            let undo: Vec<String> = p
-                .steps
-                .iter()
-                .flat_map(|s| s.undoes.iter())
-                .filter(|id| matches!(e.run_of(id).map(|r| &r.state), Some(StepState::Done { .. })))
-                .cloned()
-                .collect();
-            lines.push(Line::from(Span::styled(
-                if undo.is_empty() {
-                    " undoes: no forward step it names is done yet".to_string()
-                } else {
-                    format!(" undoes what is done: {}", undo.join(", "))
-                },
-                t.dim,
-            )));
-            if let Some(c) = e.current().filter(|_| e.busy()) {
-                lines.push(Line::from(Span::styled(
-                    format!(" the running step `{c}` will be stopped"),
-                    t.state_late,
-                )));
-            }
-            lines.push(Line::from(""));
-            lines.push(input_line(" type rollback to start: ", text, v));
-            lines.push(Line::from(Span::styled(
-                " Enter starts it · Esc cancels",
-                t.dim,
-            )));
-            boxed(f, area, "ROLLBACK", lines, v, 72);
-        }
+        Overlay::Input(Prompt::Rollback, text) => preview::rollback(f, area, v, text),
+        Overlay::Input(Prompt::Abort, text) => preview::abort(f, area, v, text),
+        Overlay::NoRollback(why) => preview::no_rollback(f, area, v, why),
     }
 }

@@ -1,0 +1,404 @@
+//! The rollback overlays: the preview behind `R` (which procedure and why it applies, the
+//! reason that will be journaled, the triggers breaching now, the steps with their expected
+//! times, the budget, and what has been done that the procedure will and will not undo), the
+//! explanation shown instead when rollback is no longer possible, and the abort prompt.
+//! Every one of them keeps its input or closing line on screen at 80×24: long lists are cut
+//! before that line is.
+
+use super::{View, boxed, input_line};
+use crate::engine::StepState;
+use crate::monitor::num;
+use crate::monitor::trigger::TState;
+use crate::runbook::time::{human, t_clock, t_offset};
+use crate::ui::{clock_span, fit};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+
+/// Splits `text` into lines of at most `w` characters, at spaces where it can, each line
+/// prefixed with `indent`.
+fn wrap(text: &str, w: usize, indent: &str) -> Vec<String> {
+    let w = w.saturating_sub(indent.chars().count()).max(10);
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for word in text.split_whitespace() {
+        let needed = cur.chars().count() + usize::from(!cur.is_empty()) + word.chars().count();
+        if needed > w && !cur.is_empty() {
+            out.push(format!("{indent}{cur}"));
+            cur.clear();
+        }
+        if !cur.is_empty() {
+            cur.push(' ');
+        }
+        cur.push_str(word);
+        while cur.chars().count() > w {
+            let head: String = cur.chars().take(w).collect();
+            let tail: String = cur.chars().skip(w).collect();
+            out.push(format!("{indent}{head}"));
+            cur = tail;
+        }
+    }
+    if !cur.is_empty() {
+        out.push(format!("{indent}{cur}"));
+    }
+    out
+}
+
+fn styled<'a>(lines: Vec<String>, style: Style) -> Vec<Line<'a>> {
+    lines
+        .into_iter()
+        .map(|l| Line::from(Span::styled(l, style)))
+        .collect()
+}
+
+/// Keeps `head`, as much of `middle` as fits (saying how much was left out), and all of
+/// `tail`, within `rows`.
+fn fit_rows<'a>(
+    head: Vec<Line<'a>>,
+    mut middle: Vec<Line<'a>>,
+    tail: Vec<Line<'a>>,
+    rows: usize,
+    more: Style,
+) -> Vec<Line<'a>> {
+    let room = rows.saturating_sub(head.len() + tail.len());
+    if middle.len() > room {
+        let keep = room.saturating_sub(1);
+        let cut = middle.len() - keep;
+        middle.truncate(keep);
+        middle.push(Line::from(Span::styled(
+            format!("   … {cut} more lines (a taller terminal shows them)"),
+            more,
+        )));
+    }
+    let mut out = head;
+    out.extend(middle);
+    out.extend(tail);
+    out
+}
+
+/// Box width for the rollback overlays: wide enough to read, never wider than the screen.
+fn width(area: Rect) -> u16 {
+    area.width.clamp(20, 100)
+}
+
+pub(super) fn rollback(f: &mut Frame, area: Rect, v: &View, text: &str) {
+    let e = v.engine;
+    let t = v.theme;
+    let Some(p) = e.rollback_procedure() else {
+        return;
+    };
+    let w = width(area);
+    let inner = w.saturating_sub(2) as usize;
+    let mut head = Vec::new();
+    let which = if e.runbook().rollbacks.len() > 1 {
+        match &p.after {
+            Some(a) => format!(" (the procedure for once `{a}` has started)"),
+            None => " (the procedure for before any switch)".to_string(),
+        }
+    } else {
+        String::new()
+    };
+    head.push(Line::from(vec![
+        Span::styled(format!(" {}", p.title), t.title),
+        Span::styled(which, t.dim),
+    ]));
+    // The reason exactly as it will be journaled.
+    let why = match e.monitor.decisions.front() {
+        Some(d) => format!(
+            "why: your answer to the decision on trigger `{}`: {}",
+            d.trigger, d.reason
+        ),
+        None => format!("why: {}", crate::app::operator_reason(e)),
+    };
+    head.extend(styled(wrap(&why, inner, " "), t.base));
+    for tr in &e.monitor.triggers {
+        let (value, limit, held) = match &tr.state {
+            TState::Breach {
+                value, limit, held, ..
+            }
+            | TState::Pending {
+                value, limit, held, ..
+            } => (*value, *limit, *held),
+            _ => continue,
+        };
+        let line = format!(
+            "breaching now: trigger `{}`: {} {} {} for {}",
+            tr.def.id,
+            num(value),
+            tr.def.when.op.as_str(),
+            num(limit),
+            clock_span(held)
+        );
+        head.push(Line::from(Span::styled(
+            format!(" {}", fit(&line, inner.saturating_sub(1))),
+            t.metric_breach,
+        )));
+    }
+    let needs = e.rollback_needs().unwrap_or_else(|| p.planned());
+    let mut budget = format!("{} steps, planned {}", p.steps.len(), human(p.planned()));
+    if needs > p.planned() {
+        budget.push_str(&format!(
+            " + {} to undo started steps = {}",
+            human(needs - p.planned()),
+            human(needs)
+        ));
+    }
+    if let Some(wnd) = e.runbook().rollback_window {
+        let left = wnd - v.now;
+        budget.push_str(&format!(
+            " · window closes {} ({} left)",
+            t_offset(wnd),
+            human(left.max(0))
+        ));
+    }
+    head.extend(styled(wrap(&budget, inner, " "), t.base));
+
+    let title_w = inner.saturating_sub(4 + 7 + 8 + 22).clamp(10, 40);
+    let mut middle = Vec::new();
+    for (i, s) in p.steps.iter().enumerate() {
+        let x = s.expect.map(human).unwrap_or_else(|| "?".into());
+        let kind = if s.is_manual() { "manual" } else { "auto" };
+        let mut extra = Vec::new();
+        if s.run.is_some() {
+            extra.push(format!("timeout {}", human(s.timeout)));
+        }
+        if s.on_failure == crate::runbook::OnFailure::Retry {
+            extra.push(format!("retries {}", s.retries));
+        }
+        if s.verify.is_some() {
+            extra.push("verify".into());
+        }
+        let row = format!(
+            "  {:>2}. {:<6} {:<title_w$} {:>6}  {}",
+            i + 1,
+            kind,
+            fit(&s.title, title_w),
+            x,
+            extra.join(", ")
+        );
+        middle.push(Line::from(Span::styled(fit(&row, inner), t.base)));
+    }
+
+    // What has been done: what the procedure undoes, and what it leaves as it is.
+    let mut undone = Vec::new();
+    let mut left_as_is = Vec::new();
+    for s in e.runbook().steps().filter(|s| e.reached(&s.id)) {
+        let state = e.run_of(&s.id).map(|r| r.state.clone()).unwrap_or_default();
+        let mark = match state {
+            StepState::Done { .. } => "done",
+            StepState::Running { .. } => "running",
+            StepState::Failed { .. } => "failed",
+            StepState::Interrupted { .. } => "interrupted",
+            _ => "started",
+        };
+        let by: Vec<String> = p
+            .steps
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.undoes.iter().any(|u| u == &s.id))
+            .map(|(i, _)| format!("step {}", i + 1))
+            .collect();
+        if by.is_empty() {
+            left_as_is.push(format!("{} ({mark})", s.id));
+        } else {
+            undone.push(format!("{} ({mark}) by {}", s.id, by.join(", ")));
+        }
+    }
+    let mut tail = Vec::new();
+    let undo_text = if undone.is_empty() {
+        "undoes: none of the steps done so far is named by its steps' `undoes`".to_string()
+    } else {
+        format!("undoes: {}", undone.join(", "))
+    };
+    tail.extend(styled(wrap(&undo_text, inner, " "), t.base));
+    if !left_as_is.is_empty() {
+        tail.extend(styled(
+            wrap(
+                &format!("done and not undone by it: {}", left_as_is.join(", ")),
+                inner,
+                " ",
+            ),
+            t.dim,
+        ));
+    }
+    if let Some(c) = e.current().filter(|_| e.busy()) {
+        tail.push(Line::from(Span::styled(
+            format!(" the running step `{c}` will be stopped"),
+            t.state_late,
+        )));
+    }
+    tail.push(Line::from(""));
+    tail.push(input_line(" type rollback to start: ", text, v));
+    tail.push(Line::from(Span::styled(
+        " Enter starts it · Esc cancels",
+        t.dim,
+    )));
+    let rows = area.height.saturating_sub(2) as usize;
+    let lines = fit_rows(head, middle, tail, rows, t.dim);
+    boxed(f, area, "ROLLBACK", lines, v, w);
+}
+
+/// Why rollback is no longer possible, and what remains: rolling forward, and the runbook's
+/// documented recovery.
+pub(super) fn no_rollback(f: &mut Frame, area: Rect, v: &View, why: &str) {
+    let e = v.engine;
+    let t = v.theme;
+    let w = width(area);
+    let inner = w.saturating_sub(2) as usize;
+    let head = vec![Line::from(Span::styled(
+        " ROLLBACK IS NO LONGER POSSIBLE",
+        t.state_late,
+    ))];
+    let mut middle = styled(wrap(why, inner, " "), t.base);
+    middle.push(Line::from(Span::styled(" What remains:", t.title)));
+    let left: Vec<&str> = e
+        .runbook()
+        .steps()
+        .filter(|s| e.run_of(&s.id).is_none_or(|r| !r.state.finished()))
+        .map(|s| s.id.as_str())
+        .collect();
+    let forward = if left.is_empty() {
+        "roll forward: every forward step is finished".to_string()
+    } else {
+        format!(
+            "roll forward: {} forward step{} left: {}",
+            left.len(),
+            if left.len() == 1 { "" } else { "s" },
+            left.join(", ")
+        )
+    };
+    middle.extend(styled(wrap(&forward, inner, "  · "), t.base));
+    match &e.runbook().recovery {
+        Some(r) => {
+            middle.push(Line::from(Span::styled(
+                "  · the runbook's recovery:",
+                t.base,
+            )));
+            for para in r.lines().filter(|l| !l.trim().is_empty()) {
+                middle.extend(styled(wrap(para, inner, "    "), t.base));
+            }
+        }
+        None => middle.extend(styled(
+            wrap(
+                "the runbook documents no recovery (a top-level `recovery:` text would show here)",
+                inner,
+                "  · ",
+            ),
+            t.dim,
+        )),
+    }
+    if e.point_of_no_return_passed().is_some() {
+        middle.extend(styled(
+            wrap(
+                "triggers whose action is rollback now raise alerts instead",
+                inner,
+                "  · ",
+            ),
+            t.dim,
+        ));
+    }
+    let tail = vec![
+        Line::from(""),
+        Line::from(Span::styled(" any key closes this", t.dim)),
+    ];
+    let rows = area.height.saturating_sub(2) as usize;
+    boxed(
+        f,
+        area,
+        "No rollback",
+        fit_rows(head, middle, tail, rows, t.dim),
+        v,
+        w,
+    );
+}
+
+/// The abort prompt: what ending the run here means, inside a rollback most of all.
+pub(super) fn abort(f: &mut Frame, area: Rect, v: &View, text: &str) {
+    let e = v.engine;
+    let t = v.theme;
+    let w = width(area).min(90);
+    let inner = w.saturating_sub(2) as usize;
+    let mut head = Vec::new();
+    let mut middle = Vec::new();
+    match &e.rollback {
+        Some(r) => {
+            let at = e.current().unwrap_or("?");
+            head.push(Line::from(Span::styled(
+                format!(" ABORT THE ROLLBACK at step `{at}`?"),
+                t.state_late,
+            )));
+            middle.extend(styled(
+                wrap(
+                    &format!(
+                        "It has run for {} since {}. The run ends here (exit 1) and running commands are stopped; whoever takes over finishes the rollback by hand.",
+                        human(v.now - r.started),
+                        t_clock(r.started)
+                    ),
+                    inner,
+                    " ",
+                ),
+                t.base,
+            ));
+            let steps: Vec<String> = e
+                .rollback_procedure()
+                .map(|p| {
+                    p.steps
+                        .iter()
+                        .map(|s| {
+                            let w = e.run_of(&s.id).map_or("pending", |r| r.state.word());
+                            format!("{} ({w})", s.id)
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            middle.extend(styled(
+                wrap(&format!("steps: {}", steps.join(", ")), inner, " "),
+                t.dim,
+            ));
+        }
+        None => {
+            head.push(Line::from(Span::styled(" ABORT THE RUN?", t.state_late)));
+            middle.extend(styled(
+                wrap(
+                    "The run ends here (exit 1): running commands are stopped and nothing is rolled back. To undo the cutover, use the rollback instead.",
+                    inner,
+                    " ",
+                ),
+                t.base,
+            ));
+        }
+    }
+    let tail = vec![
+        input_line(" reason (journaled): ", text, v),
+        Line::from(Span::styled(
+            " Enter aborts (a reason is needed) · Esc cancels",
+            t.dim,
+        )),
+    ];
+    let rows = area.height.saturating_sub(2) as usize;
+    boxed(
+        f,
+        area,
+        "Abort",
+        fit_rows(head, middle, tail, rows, t.dim),
+        v,
+        w,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wrap_breaks_at_spaces_and_cuts_words_longer_than_the_line() {
+        assert_eq!(
+            wrap("one two three four", 10, " "),
+            vec![" one two", " three", " four"]
+        );
+        let long = wrap("abcdefghijklmnopqrstuvwxyz", 11, " ");
+        assert_eq!(long, vec![" abcdefghij", " klmnopqrst", " uvwxyz"]);
+        assert!(wrap("", 20, " ").is_empty());
+    }
+}
