@@ -1,6 +1,7 @@
 //! Checks that span several steps: duplicate ids, offsets running backwards inside a phase,
 //! `on_failure: rollback` without a procedure, references to unknown steps, scripts that do
-//! not exist, and the advisory warnings (no owner, no `expect`).
+//! not exist, and the advisory warnings (no owner, no `expect`, a point of no return with no
+//! documented recovery).
 
 use super::build::Spots;
 use super::model::*;
@@ -19,6 +20,18 @@ pub fn check(sink: &mut Sink, rb: &Runbook, spots: &Spots) {
         for cmd in [&step.run, &step.verify].into_iter().flatten() {
             script_exists(sink, &rb.dir, step, cmd, spots);
         }
+    }
+    if rb.recovery.is_none()
+        && let Some(pnr) = rb.steps().find(|s| s.point_of_no_return)
+    {
+        sink.warn(
+            pnr.pos,
+            format!(
+                "step `{}` is a point of no return but the runbook has no `recovery:`",
+                pnr.id
+            ),
+            "add a top-level `recovery: |` saying what to do once rollback is no longer possible (the cockpit shows it when R is refused)",
+        );
     }
     for step in rb.steps() {
         if step.owner.is_none() {

@@ -154,28 +154,39 @@ pub(super) fn rollback(f: &mut Frame, area: Rect, v: &View, text: &str) {
     }
     head.extend(styled(wrap(&budget, inner, " "), t.base));
 
-    let title_w = inner.saturating_sub(4 + 7 + 8 + 22).clamp(10, 40);
+    let extras: Vec<String> = p
+        .steps
+        .iter()
+        .map(|s| {
+            let mut extra = Vec::new();
+            if s.run.is_some() {
+                extra.push(format!("timeout {}", human(s.timeout)));
+            }
+            if s.on_failure == crate::runbook::OnFailure::Retry {
+                extra.push(format!("retries {}", s.retries));
+            }
+            if s.verify.is_some() {
+                extra.push("verify".into());
+            }
+            extra.join(", ")
+        })
+        .collect();
+    let extra_w = extras.iter().map(|x| x.chars().count()).max().unwrap_or(0);
+    let longest = p.steps.iter().map(|s| s.title.chars().count()).max().unwrap_or(10);
+    // Titles get what the number, kind, time and extras leave, and no more than they need.
+    let title_w = inner
+        .saturating_sub(6 + 7 + 1 + 6 + 2 + extra_w)
+        .clamp(10, longest.max(10));
     let mut middle = Vec::new();
-    for (i, s) in p.steps.iter().enumerate() {
+    for (i, (s, extra)) in p.steps.iter().zip(&extras).enumerate() {
         let x = s.expect.map(human).unwrap_or_else(|| "?".into());
         let kind = if s.is_manual() { "manual" } else { "auto" };
-        let mut extra = Vec::new();
-        if s.run.is_some() {
-            extra.push(format!("timeout {}", human(s.timeout)));
-        }
-        if s.on_failure == crate::runbook::OnFailure::Retry {
-            extra.push(format!("retries {}", s.retries));
-        }
-        if s.verify.is_some() {
-            extra.push("verify".into());
-        }
         let row = format!(
-            "  {:>2}. {:<6} {:<title_w$} {:>6}  {}",
+            "  {:>2}. {:<6} {:<title_w$} {:>6}  {extra}",
             i + 1,
             kind,
             fit(&s.title, title_w),
             x,
-            extra.join(", ")
         );
         middle.push(Line::from(Span::styled(fit(&row, inner), t.base)));
     }
@@ -185,12 +196,13 @@ pub(super) fn rollback(f: &mut Frame, area: Rect, v: &View, text: &str) {
     let mut left_as_is = Vec::new();
     for s in e.runbook().steps().filter(|s| e.reached(&s.id)) {
         let state = e.run_of(&s.id).map(|r| r.state.clone()).unwrap_or_default();
+        // Done is the usual case; only a step caught half-way is marked.
         let mark = match state {
-            StepState::Done { .. } => "done",
-            StepState::Running { .. } => "running",
-            StepState::Failed { .. } => "failed",
-            StepState::Interrupted { .. } => "interrupted",
-            _ => "started",
+            StepState::Done { .. } => "",
+            StepState::Running { .. } => " (running)",
+            StepState::Failed { .. } => " (failed)",
+            StepState::Interrupted { .. } => " (interrupted)",
+            _ => " (started)",
         };
         let by: Vec<String> = p
             .steps
@@ -200,9 +212,9 @@ pub(super) fn rollback(f: &mut Frame, area: Rect, v: &View, text: &str) {
             .map(|(i, _)| format!("step {}", i + 1))
             .collect();
         if by.is_empty() {
-            left_as_is.push(format!("{} ({mark})", s.id));
+            left_as_is.push(format!("{}{mark}", s.id));
         } else {
-            undone.push(format!("{} ({mark}) by {}", s.id, by.join(", ")));
+            undone.push(format!("{}{mark} by {}", s.id, by.join(", ")));
         }
     }
     let mut tail = Vec::new();
@@ -215,7 +227,7 @@ pub(super) fn rollback(f: &mut Frame, area: Rect, v: &View, text: &str) {
     if !left_as_is.is_empty() {
         tail.extend(styled(
             wrap(
-                &format!("done and not undone by it: {}", left_as_is.join(", ")),
+                &format!("done, and left as it is: {}", left_as_is.join(", ")),
                 inner,
                 " ",
             ),
@@ -394,8 +406,8 @@ mod tests {
     #[test]
     fn wrap_breaks_at_spaces_and_cuts_words_longer_than_the_line() {
         assert_eq!(
-            wrap("one two three four", 10, " "),
-            vec![" one two", " three", " four"]
+            wrap("one two three four five", 11, " "),
+            vec![" one two", " three four", " five"]
         );
         let long = wrap("abcdefghijklmnopqrstuvwxyz", 11, " ");
         assert_eq!(long, vec![" abcdefghij", " klmnopqrst", " uvwxyz"]);
