@@ -254,6 +254,9 @@ async fn stop_group(pgid: Option<Pid>, child: &mut tokio::process::Child) {
 /// Finds processes left by a dead driver of session `dir` (by `CUTOVER_SESSION` in their
 /// environment) and kills their process groups. Returns the pids found.
 pub fn kill_leftovers(dir: &Path) -> Vec<i32> {
+    // Children were given the canonical path: a relative or symlinked `--session` must find
+    // them too.
+    let dir = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     let needle = format!("CUTOVER_SESSION={}", dir.display());
     let me = std::process::id() as i32;
     let mut found = Vec::new();

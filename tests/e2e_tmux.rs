@@ -499,3 +499,204 @@ scenarios:
     assert!(screen.contains("EXIT=3"), "{screen}");
     assert_cooked(&screen);
 }
+
+#[test]
+fn kill_9_mid_rollback_then_a_resume_in_tmux_retries_the_interrupted_step_and_reruns_nothing_done()
+{
+    let tmp = tempfile::tempdir().unwrap();
+    // `switch` fails (--fail) and rolls back by itself. r2 is slow and not rerun_safe: its first
+    // attempt leaves a marker and sleeps, so the kill lands in it; a later attempt ends at once.
+    // Every rollback command that really runs to its end appends its id to undo.log.
+    let rb = runbook(
+        tmp.path(),
+        &format!(
+            r#"{HEAD}rollback_window: 48h
+phases:
+  - id: p
+    title: Window
+    steps:
+      - {{ id: switch, title: Switch traffic, at: T+0:00, run: "echo switched", owner: eng, expect: 1m, on_failure: rollback }}
+      - {{ id: verify, title: Verify, at: T+0:05, run: "echo verified", owner: eng, expect: 1m }}
+rollback:
+  title: Back to Snowflake
+  steps:
+    - {{ id: r1, title: DNS back, run: "echo r1 >> undo.log", expect: 1m }}
+    - {{ id: r2, title: Restore grants, run: "if [ -f r2.tried ]; then echo r2 >> undo.log; else touch r2.tried; sleep 60; fi", rerun_safe: false, expect: 1m }}
+    - {{ id: r3, title: Unfreeze, run: "echo r3 >> undo.log", expect: 1m }}
+"#
+        ),
+    );
+    let s = tmp.path().join("s");
+    let t = Tmux::start(120, 40, &cutover_cmd(&rb, &s, "--fail switch"));
+
+    // Wait until r2's first attempt is journaled and its sleep is running, then kill -9.
+    let sleeping = |s: &Path| {
+        session_processes(s).into_iter().any(|p| {
+            std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| c.starts_with(b"sleep\0"))
+        })
+    };
+    assert!(
+        wait_until(Duration::from_secs(20), || journal(&s)
+            .iter()
+            .any(|e| e["kind"] == "step_started" && e["step"] == "r2")
+            && sleeping(&s)),
+        "r2 never started: {:?}",
+        kinds(&journal(&s))
+    );
+    let lock: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(s.join("lock")).unwrap()).unwrap();
+    let pid = lock["pid"].as_i64().unwrap() as i32;
+    assert_eq!(lock["operator"], "ann");
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    let screen = t.wait_for("STTY-END");
+    assert!(screen.contains("EXIT=137"), "killed by SIGKILL: {screen}");
+    let before = journal(&s);
+    assert_eq!(
+        kinds(&before).last().map(String::as_str),
+        Some("step_started:r2"),
+        "the kill left r2 running, nothing after it: {:?}",
+        kinds(&before)
+    );
+    let left = session_processes(&s);
+    assert!(
+        sleeping(&s),
+        "the dead cockpit's r2 (sh + sleep) is still running: {left:?}"
+    );
+
+    // bob resumes in a second window of the same tmux server.
+    let resume = cutover_cmd(&rb, &s, "").replacen("USER=ann", "USER=bob", 1);
+    assert!(resume.starts_with("USER=bob "), "{resume}");
+    let ok = t
+        .cmd(&["new-window", "-e", "TERM=tmux-256color", &resume])
+        .status
+        .success();
+    assert!(ok, "tmux new-window failed");
+    assert_eq!(t.window_size(), (120, 40));
+    let screen = t.wait_for("interrupted");
+    // The rollback waits for the operator (the header says so), is not finished, and r2 is
+    // the interrupted step.
+    assert!(
+        screen.contains("ROLLBACK PAUSED")
+            && screen.contains("r1")
+            && screen
+                .lines()
+                .any(|l| l.contains("r2") && l.contains("interrupted")),
+        "the screen says the rollback is on and r2 was interrupted:\n{screen}"
+    );
+    assert!(!screen.contains("ROLLED BACK"), "{screen}");
+    // The resume stopped what the dead cockpit left running.
+    assert!(
+        wait_until(Duration::from_secs(5), || left.iter().all(|p| !alive(*p))),
+        "leftovers still alive: {left:?}"
+    );
+    // Not rerun_safe: it waits for the operator, nothing runs by itself.
+    assert!(
+        !journal(&s)
+            .iter()
+            .any(|e| e["kind"] == "step_started" && e["seq"].as_u64() > Some(before.len() as u64)),
+        "{:?}",
+        kinds(&journal(&s))
+    );
+
+    t.keys(&["r"]);
+    let screen = t.wait_for("ROLLED BACK");
+    assert!(screen.contains("rolled back in"), "{screen}");
+    t.keys(&["q"]);
+    let screen = t.wait_for("STTY-END");
+    assert!(screen.contains("EXIT=3"), "{screen}");
+    assert_cooked(&screen);
+
+    let j = journal(&s);
+    assert_journal_contract(&j, "drill");
+    let k = kinds(&j);
+    let count = |kind: &str, step: &str| {
+        j.iter()
+            .filter(|e| e["kind"] == kind && e["step"] == step)
+            .count()
+    };
+    let seq_of = |want: &dyn Fn(&serde_json::Value) -> bool| {
+        j.iter()
+            .filter(|e| want(e))
+            .map(|e| e["seq"].as_u64().unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        j.iter().filter(|e| e["kind"] == "rollback_started").count(),
+        1,
+        "exactly one rollback: {k:?}"
+    );
+    assert_eq!(count("step_started", "r1"), 1, "r1 not rerun: {k:?}");
+    assert_eq!(count("step_done", "r1"), 1, "{k:?}");
+    assert_eq!(count("step_interrupted", "r2"), 1, "{k:?}");
+    assert_eq!(count("step_started", "r2"), 2, "{k:?}");
+    assert_eq!(count("step_done", "r2"), 1, "{k:?}");
+    assert_eq!(count("step_started", "r3"), 1, "{k:?}");
+    assert_eq!(count("step_done", "r3"), 1, "{k:?}");
+    assert_eq!(j.iter().filter(|e| e["kind"] == "rollback_done").count(), 1);
+    let rollback_at = seq_of(&|e| e["kind"] == "rollback_started")[0];
+    let forward_after = seq_of(&|e| {
+        e["kind"] == "step_started"
+            && !matches!(e["step"].as_str(), Some("r1" | "r2" | "r3"))
+            && e["seq"].as_u64() > Some(rollback_at)
+    });
+    assert!(forward_after.is_empty(), "a forward step ran: {k:?}");
+    assert_eq!(count("step_started", "verify"), 0, "{k:?}");
+
+    // The hand-over: ann's dead lock taken over by bob, the leftovers killed, then r2 is
+    // noted interrupted, retried by bob as attempt 2, and the rollback finishes.
+    let resumed = j.iter().find(|e| e["kind"] == "session_resumed").unwrap();
+    assert_eq!(resumed["operator"], "bob");
+    let over = j.iter().find(|e| e["kind"] == "lock_taken_over").unwrap();
+    assert_eq!(over["previous_pid"].as_i64(), Some(pid as i64));
+    assert_eq!(over["previous_operator"], "ann");
+    let killed = j.iter().find(|e| e["kind"] == "leftovers_killed").unwrap();
+    for p in &left {
+        assert!(
+            killed["pids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|x| x.as_i64() == Some(*p as i64)),
+            "{p} in {killed}"
+        );
+    }
+    let interrupted = j
+        .iter()
+        .find(|e| e["kind"] == "step_interrupted" && e["step"] == "r2")
+        .unwrap();
+    assert_eq!(interrupted["attempt"], 1);
+    assert_eq!(interrupted["rerun_safe"], false);
+    let retry = j
+        .iter()
+        .find(|e| e["kind"] == "step_retry" && e["step"] == "r2")
+        .unwrap_or_else(|| panic!("no retry of r2: {k:?}"));
+    assert_eq!(retry["operator"], "bob");
+    let r2_starts = seq_of(&|e| e["kind"] == "step_started" && e["step"] == "r2");
+    let attempt2 = j
+        .iter()
+        .find(|e| e["seq"].as_u64() == Some(r2_starts[1]))
+        .unwrap();
+    assert_eq!(attempt2["attempt"], 2);
+    let order = [
+        r2_starts[0],
+        resumed["seq"].as_u64().unwrap(),
+        killed["seq"].as_u64().unwrap(),
+        interrupted["seq"].as_u64().unwrap(),
+        retry["seq"].as_u64().unwrap(),
+        r2_starts[1],
+        seq_of(&|e| e["kind"] == "step_done" && e["step"] == "r2")[0],
+        seq_of(&|e| e["kind"] == "step_started" && e["step"] == "r3")[0],
+        seq_of(&|e| e["kind"] == "rollback_done")[0],
+    ];
+    assert!(order.is_sorted(), "{order:?}: {k:?}");
+
+    // What really ran: each rollback command once to its end (r2's first attempt was killed
+    // in its sleep), and nothing of the session is left running.
+    let undo = std::fs::read_to_string(tmp.path().join("undo.log")).unwrap();
+    assert_eq!(undo.lines().collect::<Vec<_>>(), ["r1", "r2", "r3"]);
+    assert!(session_processes(&s).is_empty(), "nothing left running");
+}

@@ -161,7 +161,11 @@ fn kill_9_leaves_a_sleeping_step_behind_and_the_resume_stops_it() {
         !session_processes(&s).is_empty(),
         "the orphaned sleep is still there"
     );
-    let out = drill_cmd(&rb, &s, &[]).output().unwrap();
+    // Resumed with the session as a relative path: the orphan was given the absolute one.
+    let out = drill_cmd(&rb, Path::new("s"), &[])
+        .current_dir(tmp.path())
+        .output()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     assert!(

@@ -27,7 +27,7 @@ pub fn overall(v: &View, p: &crate::engine::Projection) -> (String, Style) {
     }
     if e.rollback.is_some() {
         // A failed rollback step stops and asks: say so where everyone looks first.
-        if e.paused.is_some() {
+        if e.paused.is_some() || e.waits_on_interrupted() {
             return ("⟲ ROLLBACK PAUSED".into(), t.state_late);
         }
         return ("⟲ ROLLING BACK".into(), t.state_rolling_back);
