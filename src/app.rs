@@ -414,9 +414,7 @@ fn on_prompt(
 }
 
 fn scroll(ui: &mut Ui, engine: &Engine, action: Action) {
-    let steps =
-        engine.runbook().steps().count() + engine.rollback_procedure().map_or(0, |r| r.steps.len());
-    let last = steps.saturating_sub(1);
+    let last = row_ids(engine).len().saturating_sub(1);
     let page = 10;
     match ui.focus {
         Pane::Timeline => {
@@ -454,14 +452,26 @@ fn scroll(ui: &mut Ui, engine: &Engine, action: Action) {
     }
 }
 
-/// The timeline row of the current step (forward steps, then rollback steps).
-pub fn current_row(engine: &Engine) -> usize {
-    let rb = engine.runbook();
-    let ids: Vec<&str> = rb
+/// The rows the operator moves over, by step id: the forward steps, then the steps of the
+/// rollback procedure once one runs. `ui.selected` indexes this list everywhere.
+pub fn row_ids(engine: &Engine) -> Vec<&str> {
+    let back = engine
+        .rollback
+        .as_ref()
+        .and_then(|_| engine.rollback_procedure())
+        .into_iter()
+        .flat_map(|p| p.steps.iter());
+    engine
+        .runbook()
         .steps()
-        .chain(rb.rollback_steps())
+        .chain(back)
         .map(|s| s.id.as_str())
-        .collect();
+        .collect()
+}
+
+/// The row of the current step in `row_ids`.
+pub fn current_row(engine: &Engine) -> usize {
+    let ids = row_ids(engine);
     engine
         .current()
         .and_then(|c| ids.iter().position(|i| *i == c))

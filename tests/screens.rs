@@ -1,12 +1,13 @@
 //! Snapshots of the cockpit screen: the main screen at three sizes, the help overlay, the
-//! rollback preview, an overdue step, the metrics tab, and every theme with its styles.
+//! rollback preview, the rollback view while it runs and when a step stops it, an overdue
+//! step, the metrics tab, and every theme with its styles.
 //! Engine states are built from the shipped blue-green runbook with times given by hand.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 use cutover::app::{Overlay, Pane, Prompt, Ui};
 use cutover::clock::Speed;
-use cutover::engine::{Engine, Msg};
+use cutover::engine::{Effect, Engine, ExecResult, Msg, Stage};
 use cutover::journal::Mode;
 use cutover::keymap::default_keymap;
 use cutover::theme::{self, Theme};
@@ -218,4 +219,208 @@ fn the_header_warns_before_a_rollback_can_no_longer_finish_in_the_window() {
         late.contains("⚠ rollback can no longer finish by T+48:00: needs 29m, 20m left"),
         "{late}"
     );
+}
+
+/// The step, attempt and stage of the command `fx` starts.
+fn spawned(fx: &[Effect]) -> (String, u32, Stage) {
+    fx.iter()
+        .find_map(|f| match f {
+            Effect::Spawn(s) => Some((s.step.clone(), s.attempt, s.stage)),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no command started: {fx:?}"))
+}
+
+fn exited(
+    e: &mut Engine,
+    (step, attempt, stage): (String, u32, Stage),
+    code: i32,
+    at: i64,
+) -> Vec<Effect> {
+    e.update(
+        Msg::Exited {
+            step,
+            attempt,
+            stage,
+            result: ExecResult::Exit(code),
+        },
+        at,
+    )
+}
+
+/// Rolled back at T+0:46 while the DNS switch ran: `announce-rollback` took 1:02, `dns-back`
+/// has run 2:10 of its 5:00 with one line of output. Returns the engine, the frame's T-time and
+/// the command that runs.
+fn rolling_back() -> (Engine, i64, (String, u32, Stage)) {
+    let (mut e, t0) = window();
+    let fx = e.update(
+        Msg::Rollback {
+            operator: "ann".into(),
+            reason: "Databricks error rate above 1% for 5 minutes since the DNS switch".into(),
+        },
+        t0,
+    );
+    let announce = spawned(&fx);
+    assert_eq!(announce.0, "announce-rollback");
+    let fx = exited(&mut e, announce, 0, t0 + MIN + 2_000);
+    let dns = spawned(&fx);
+    assert_eq!((dns.0.as_str(), dns.1), ("dns-back", 1));
+    e.update(
+        Msg::Output {
+            step: "dns-back".into(),
+            line: "dns-back: bi.acme.internal now points at Snowflake (TTL 60s)".into(),
+        },
+        t0 + 2 * MIN,
+    );
+    (e, t0 + 3 * MIN + 12_000, dns)
+}
+
+#[test]
+fn rollback_view_tracks_the_running_procedure() {
+    let (e, now, _) = rolling_back();
+    for (w, h) in [(80, 24), (200, 60)] {
+        let term = draw(&e, &Ui::new("ann"), now, w, h, &theme::dark());
+        let text = format!("{}", term.backend());
+        for want in [
+            "Rollback",
+            "Restore Snowflake as primary",
+            "step 2 of 6",
+            "3:12 of planned 29:00",
+            "took 1:02 / 2:00",
+            "running 2:10 / 5:00",
+            "│ dns-back: bi.acme.internal now points at Snowflake",
+            "next",
+        ] {
+            assert!(text.contains(want), "{w}x{h}: `{want}` missing:\n{text}");
+        }
+        assert!(
+            !text.contains("Timeline"),
+            "the rollback replaces the timeline: {text}"
+        );
+        if w == 200 {
+            for want in [
+                "started T+00:46:00 by ann: Databricks error rate above 1%",
+                "forward: 8 done · 1 stopped (switch-dns) · 9 won't run",
+            ] {
+                assert!(text.contains(want), "{w}x{h}: `{want}` missing:\n{text}");
+            }
+        }
+        insta::assert_snapshot!(format!("rollback_view_running_{w}x{h}"), term.backend());
+    }
+}
+
+#[test]
+fn rollback_view_shows_a_failed_step_its_reason_and_the_keys() {
+    let (mut e, mut now, mut cmd) = rolling_back();
+    // dns-back retries three times by itself (every 15s), then stops the rollback.
+    for attempt in 1..=4 {
+        assert_eq!(cmd.1, attempt);
+        now += 20_000;
+        let fx = exited(&mut e, cmd, 1, now);
+        if attempt == 4 {
+            assert!(fx.iter().all(|f| !matches!(f, Effect::Spawn(_))), "{fx:?}");
+            break;
+        }
+        let text = format!(
+            "{}",
+            draw(&e, &Ui::new("ann"), now + 10_000, 80, 24, &theme::dark()).backend()
+        );
+        let next = format!("retry 0:05 try {}/4", attempt + 1);
+        assert!(text.contains(&next), "`{next}` missing:\n{text}");
+        now += 15_000;
+        cmd = spawned(&e.update(Msg::Tick, now));
+    }
+    assert!(e.paused.is_some());
+    now += 30_000;
+    for (w, h) in [(80, 24), (200, 60)] {
+        let term = draw(&e, &Ui::new("ann"), now, w, h, &theme::dark());
+        let text = format!("{}", term.backend());
+        for want in [
+            "step 2 of 6",
+            "failed",
+            "try 4/4",
+            "✗ exit code 1",
+            "r retry",
+            "s skip (asks why)",
+            "X abort (asks why)",
+        ] {
+            assert!(text.contains(want), "{w}x{h}: `{want}` missing:\n{text}");
+        }
+        insta::assert_snapshot!(format!("rollback_view_paused_{w}x{h}"), term.backend());
+    }
+    // Abandoned: the clock stops where it was, and nothing offers keys any more.
+    e.update(
+        Msg::Abort {
+            operator: "ann".into(),
+            reason: "DNS API down, finishing by hand".into(),
+        },
+        now,
+    );
+    let text = format!(
+        "{}",
+        draw(&e, &Ui::new("ann"), now + 10 * MIN, 200, 60, &theme::dark()).backend()
+    );
+    assert!(
+        text.contains("ABORTED after 5:47 (planned 29:00)") && text.contains("✗ exit code 1"),
+        "{text}"
+    );
+    assert!(!text.contains("r retry"), "{text}");
+}
+
+#[test]
+fn rollback_view_underlines_the_selected_rollback_step_and_ends_with_the_total() {
+    let (mut e, mut now, mut cmd) = rolling_back();
+    // The selection counts forward steps, then the running procedure's steps.
+    let mut ui = Ui::new("ann");
+    ui.selected = cutover::app::row_ids(&e)
+        .iter()
+        .position(|id| *id == "announce-rollback");
+    assert!(ui.selected.is_some());
+    let term = draw(&e, &ui, now, 120, 32, &theme::dark());
+    let buf = term.backend().buffer();
+    // The rollback pane is the left half; the step detail on the right names the step too.
+    let (row, x) = (0..buf.area.height)
+        .find_map(|y| {
+            let line: String = (0..buf.area.width / 2)
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect();
+            let at = line.find("announce-rollback")?;
+            Some((y, line[..at].chars().count() as u16))
+        })
+        .expect("announce-rollback row");
+    assert!(
+        buf[(x, row)]
+            .modifier
+            .contains(ratatui::style::Modifier::UNDERLINED),
+        "selected row underlined"
+    );
+    // Every command succeeds a minute in; the manual last step waits for Enter.
+    while cmd.0 != "smoke-snowflake" {
+        now += MIN;
+        cmd = spawned(&exited(&mut e, cmd, 0, now));
+    }
+    now += MIN;
+    exited(&mut e, cmd, 0, now);
+    let text = format!(
+        "{}",
+        draw(&e, &Ui::new("ann"), now + 30_000, 80, 24, &theme::dark()).backend()
+    );
+    assert!(text.contains("confirm: enter 0:30 / 5:00"), "{text}");
+    // Confirmed 30 minutes after it was asked for: the rollback ran over its plan.
+    now += 30 * MIN;
+    e.update(
+        Msg::Ack {
+            operator: "ann".into(),
+        },
+        now,
+    );
+    let text = format!(
+        "{}",
+        draw(&e, &Ui::new("ann"), now + 5 * MIN, 120, 32, &theme::dark()).backend()
+    );
+    assert!(
+        text.contains("done in 37:12 (planned 29:00) · over plan by 8:12"),
+        "{text}"
+    );
+    assert!(text.contains("took 30:00 / 5:00"), "{text}");
 }

@@ -324,3 +324,44 @@ fn abort_needs_a_reason_and_is_refused_once_the_run_has_ended() {
     assert_eq!(ui.overlay, Overlay::None);
     assert!(ui.flash.as_ref().unwrap().0.contains("already ended"));
 }
+
+#[test]
+fn moving_down_a_rollback_reaches_its_last_step_whichever_procedure_runs() {
+    let y = "version: 1\ntitle: T\nstrategy: blue-green\nplatforms: {source: {name: S}, target: {name: D}}\nphases:\n  - id: p\n    steps:\n      - {id: a, title: A, run: a}\n      - {id: b, title: B, run: b}\nrollback:\n  - id: early\n    title: Early\n    steps:\n      - {id: e1, title: E1, run: e1}\n  - id: late\n    title: Late\n    after: b\n    steps:\n      - {id: l1, title: L1, run: l1}\n      - {id: l2, title: L2, run: l2}\n";
+    let l = crate::runbook::load_bytes(Path::new("/nonexistent/rb.yaml"), y.as_bytes());
+    let mut e = Engine::new(l.runbook.unwrap(), Config::default());
+    e.update(Msg::Tick, 0);
+    e.update(
+        Msg::Exited {
+            step: "a".into(),
+            attempt: 1,
+            stage: crate::engine::Stage::Run,
+            result: crate::engine::ExecResult::Exit(0),
+        },
+        10,
+    );
+    e.update(
+        Msg::Rollback {
+            operator: "ann".into(),
+            reason: "x".into(),
+        },
+        20,
+    );
+    assert_eq!(
+        row_ids(&e),
+        ["a", "b", "l1", "l2"],
+        "only the running procedure"
+    );
+    assert_eq!(row_ids(&e)[current_row(&e)], "l1");
+    let km = default_keymap();
+    let mut ui = Ui::new("ann");
+    for _ in 0..5 {
+        on_key(&mut ui, &e, &km, ch('j'), 0);
+    }
+    assert_eq!(row_ids(&e)[ui.selected.unwrap()], "l2");
+    on_key(&mut ui, &e, &km, ch('k'), 0);
+    assert_eq!(
+        ui.selected, None,
+        "back on the current step: following it again"
+    );
+}

@@ -13,11 +13,7 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
     let e = v.engine;
     let rb = e.runbook();
     let t = v.theme;
-    let ids: Vec<&str> = rb
-        .steps()
-        .chain(rb.rollback_steps())
-        .map(|s| s.id.as_str())
-        .collect();
+    let ids = crate::app::row_ids(e);
     let id =
         v.ui.selected
             .and_then(|i| ids.get(i).copied())

@@ -8,6 +8,7 @@ mod footer;
 mod header;
 mod overlay;
 mod panes;
+mod rollback;
 mod timeline;
 
 use crate::app::{Pane, Ui};
@@ -64,7 +65,7 @@ pub fn render(f: &mut Frame, v: &View) {
     if large {
         let cols = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
             .split(rows[1]);
-        timeline::render(f, cols[0], v, true);
+        steps(f, cols[0], v, true);
         let right = Layout::vertical([
             Constraint::Percentage(38),
             Constraint::Percentage(32),
@@ -85,7 +86,7 @@ pub fn render(f: &mut Frame, v: &View) {
             Constraint::Min(3),
         ])
         .split(body);
-        timeline::render(f, parts[0], v, false);
+        steps(f, parts[0], v, false);
         let tab = match v.ui.focus {
             Pane::Timeline => Pane::Detail,
             p => p,
@@ -98,6 +99,16 @@ pub fn render(f: &mut Frame, v: &View) {
         }
     }
     overlay::render(f, area, v);
+}
+
+/// The step list: the timeline, or once a rollback exists the rollback procedure in its place,
+/// since from then on the procedure is what the operator tracks.
+fn steps(f: &mut Frame, area: Rect, v: &View, large: bool) {
+    if v.engine.rollback.is_some() {
+        rollback::render(f, area, v, large);
+    } else {
+        timeline::render(f, area, v, large);
+    }
 }
 
 /// `M:SS` under an hour, `H:MM:SS` under 100 hours, then `Nd Hh`.

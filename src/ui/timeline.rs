@@ -1,6 +1,7 @@
 //! The timeline: every step with its T offset, a status glyph (state is never told by colour
 //! alone), a countdown to its due time or an overdue timer, and its owner. The current step is
-//! highlighted and kept in view; rollback steps follow once a rollback exists.
+//! highlighted and kept in view. Once a rollback exists the rollback view (`rollback.rs`) takes
+//! this pane's place.
 
 use super::{View, clock_span, fit};
 use crate::engine::{Stage, StepState};
@@ -32,26 +33,11 @@ pub fn glyph(state: &StepState, v: &View) -> (&'static str, Style) {
 }
 
 /// The countdown column: `in 12:48`, `late 2:12`, `run 0:42`, `over 1:10`, `took 3:02`.
-pub fn countdown(
-    step: &Step,
-    state: &StepState,
-    started: Option<Ms>,
-    rollback: bool,
-    v: &View,
-) -> (String, Style) {
+fn countdown(step: &Step, state: &StepState, started: Option<Ms>, v: &View) -> (String, Style) {
     let t = v.theme;
     let now = v.now;
-    if v.engine.rollback.is_some()
-        && !rollback
-        && matches!(
-            state,
-            StepState::Pending | StepState::Waiting | StepState::RetryWait { .. }
-        )
-    {
-        return ("won't run".into(), t.dim);
-    }
     match state {
-        StepState::Pending => match step.at.filter(|_| !rollback) {
+        StepState::Pending => match step.at {
             Some(at) if at > now => (
                 format!("in {}", clock_span(at - now)),
                 if at - now < 5 * 60_000 {
@@ -63,7 +49,7 @@ pub fn countdown(
             Some(at) => (format!("late {}", clock_span(now - at)), t.countdown_late),
             None => ("next".into(), t.dim),
         },
-        StepState::Waiting => match step.at.filter(|at| now - at >= 60_000 && !rollback) {
+        StepState::Waiting => match step.at.filter(|at| now - at >= 60_000) {
             Some(at) => (
                 format!("due, late {}", clock_span(now - at)),
                 t.countdown_late,
@@ -101,15 +87,7 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
     let e = v.engine;
     let rb = e.runbook();
     let t = v.theme;
-    let mut rows: Vec<(&Step, bool)> = rb.steps().map(|s| (s, false)).collect();
-    if e.rollback.is_some() {
-        rows.extend(
-            e.rollback_procedure()
-                .into_iter()
-                .flat_map(|r| r.steps.iter())
-                .map(|s| (s, true)),
-        );
-    }
+    let rows: Vec<&Step> = rb.steps().collect();
     let current = e.current();
     let cur_row = crate::app::current_row(e).min(rows.len().saturating_sub(1));
     let focus_row =
@@ -127,19 +105,14 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
     // the id first (it is what --fail and the journal use), the owner only when there is room.
     let w = inner.width as usize;
     let rest = w.saturating_sub(2 + 9 + 13);
-    let longest = rows
-        .iter()
-        .map(|(s, _)| s.id.chars().count())
-        .max()
-        .unwrap_or(8)
-        + 1;
+    let longest = rows.iter().map(|s| s.id.chars().count()).max().unwrap_or(8) + 1;
     let owner_w = if large && rest >= 70 { 14 } else { 0 };
     let id_w = longest.min(24).min(rest.saturating_sub(owner_w));
     let title_w = rest.saturating_sub(id_w + owner_w + 1);
     let mut lines = Vec::new();
     let mut focus_line = 0;
     let mut last_phase = "";
-    for (i, (step, is_back)) in rows.iter().enumerate() {
+    for (i, step) in rows.iter().enumerate() {
         if large && step.phase != last_phase && i > 0 {
             lines.push(Line::from(Span::styled(
                 format!("── {}", phase_title(v, &step.phase)),
@@ -150,13 +123,9 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
         let run = e.run_of(&step.id);
         let state = run.map(|r| r.state.clone()).unwrap_or_default();
         let (g, gs) = glyph(&state, v);
-        let (cd, cds) = countdown(step, &state, run.and_then(|r| r.started), *is_back, v);
-        let at = if *is_back {
-            "⟲".to_string()
-        } else {
-            step.at.map(t_offset).unwrap_or_default()
-        };
-        let is_cur = current == Some(step.id.as_str()) && *is_back == e.rollback.is_some();
+        let (cd, cds) = countdown(step, &state, run.and_then(|r| r.started), v);
+        let at = step.at.map(t_offset).unwrap_or_default();
+        let is_cur = current == Some(step.id.as_str());
         let mut spans = vec![
             Span::styled(format!("{g} "), gs),
             Span::styled(format!("{:<8} ", fit(&at, 8)), t.dim),
@@ -202,13 +171,6 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
 }
 
 fn phase_title(v: &View, id: &str) -> String {
-    if id == "rollback" {
-        return v
-            .engine
-            .rollback_procedure()
-            .map(|r| format!("Rollback: {}", r.title))
-            .unwrap_or_default();
-    }
     v.engine
         .runbook()
         .phases

@@ -172,7 +172,12 @@ pub(super) fn rollback(f: &mut Frame, area: Rect, v: &View, text: &str) {
         })
         .collect();
     let extra_w = extras.iter().map(|x| x.chars().count()).max().unwrap_or(0);
-    let longest = p.steps.iter().map(|s| s.title.chars().count()).max().unwrap_or(10);
+    let longest = p
+        .steps
+        .iter()
+        .map(|s| s.title.chars().count())
+        .max()
+        .unwrap_or(10);
     // Titles get what the number, kind, time and extras leave, and no more than they need.
     let title_w = inner
         .saturating_sub(6 + 7 + 1 + 6 + 2 + extra_w)
