@@ -424,3 +424,90 @@ fn rollback_view_underlines_the_selected_rollback_step_and_ends_with_the_total()
     );
     assert!(text.contains("took 30:00 / 5:00"), "{text}");
 }
+
+#[test]
+fn the_rollback_preview_at_80x24_says_why_what_it_undoes_and_keeps_its_confirmation() {
+    // T+1:02: the switch is done and smoke tests run; Databricks errors at 3 % for 2 minutes.
+    let mut e = engine_at(60 * MIN, Some("smoke-tests"));
+    for i in 0..=4 {
+        let at = 60 * MIN + i * 30_000;
+        e.update(
+            Msg::Sample {
+                metric: "target-error-rate".into(),
+                at,
+                value: Ok(3.0),
+            },
+            at,
+        );
+    }
+    let now = 62 * MIN;
+    let mut ui = Ui::new("ann");
+    ui.overlay = Overlay::Input(Prompt::Rollback, "rollb".into());
+    let term = draw(&e, &ui, now, 80, 24, &theme::dark());
+    let text = format!("{}", term.backend());
+    for want in [
+        "Restore Snowflake as primary",
+        "why: operator rollback from the cockpit",
+        "breaching now: trigger `error-rate`: 3 > 1 for ",
+        "6 steps, planned 29m",
+        "switch-dns by step 2",
+        "freeze-writes by step 4",
+        "the running step `smoke-tests` will be stopped",
+        "type rollback to start: rollb",
+        "Enter starts it · Esc cancels",
+    ] {
+        assert!(text.contains(want), "`{want}` missing:\n{text}");
+    }
+    insta::assert_snapshot!(term.backend());
+}
+
+#[test]
+fn past_the_point_of_no_return_r_explains_what_remains_and_the_recovery() {
+    // redshift-panther at T+32d: Redshift turned read-only (the point of no return) at
+    // T+31d1h; the validation phase (T+35d) is still ahead.
+    let rb = cutover::runbook::load(&root().join("runbooks/redshift-panther.yaml"))
+        .runbook
+        .unwrap();
+    let now = 32 * 24 * 60 * MIN;
+    let e = cutover::engine::demo::run_until(rb, now, None);
+    assert!(e.outcome.is_none() && e.point_of_no_return_passed().is_some());
+    let why = cutover::app::rollback_blocked(&e).unwrap();
+    let mut ui = Ui::new("ann");
+    ui.overlay = Overlay::NoRollback(why);
+    for (w, h) in [(80, 24), (200, 60)] {
+        let term = draw(&e, &ui, now, w, h, &theme::dark());
+        let text = format!("{}", term.backend());
+        for want in [
+            "ROLLBACK IS NO LONGER POSSIBLE",
+            "step `redshift-read-only` passed the point",
+            "What remains:",
+            "roll forward: 4 forward steps left: critical-queries",
+            "the runbook's recovery:",
+            "RESTORE TABLE",
+            "any key closes this",
+        ] {
+            assert!(text.contains(want), "{w}x{h}: `{want}` missing:\n{text}");
+        }
+        if w == 80 {
+            insta::assert_snapshot!(term.backend());
+        }
+    }
+}
+
+#[test]
+fn the_abort_prompt_inside_a_rollback_says_where_it_stands() {
+    let (e, now, _) = rolling_back();
+    let mut ui = Ui::new("ann");
+    ui.overlay = Overlay::Input(Prompt::Abort, "DNS API down".into());
+    let term = draw(&e, &ui, now, 80, 24, &theme::dark());
+    let text = format!("{}", term.backend());
+    for want in [
+        "ABORT THE ROLLBACK at step `dns-back`?",
+        "announce-rollback (done)",
+        "dns-back (running)",
+        "finishes the rollback by hand",
+        "reason (journaled): DNS API down",
+    ] {
+        assert!(text.contains(want), "`{want}` missing:\n{text}");
+    }
+}

@@ -45,6 +45,32 @@ fn wrap(text: &str, w: usize, indent: &str) -> Vec<String> {
     out
 }
 
+/// The paragraphs of a text block: lines joined, blank lines between paragraphs (YAML's `|`
+/// keeps the author's line breaks, which would make ragged lines once wrapped again).
+fn paragraphs(text: &str) -> Vec<String> {
+    text.split("\n\n")
+        .map(|p| p.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// `wrap` for a list item: the first line starts with `bullet`, the rest line up under its
+/// text.
+fn bullet(text: &str, w: usize, bullet: &str) -> Vec<String> {
+    let hang = " ".repeat(bullet.chars().count());
+    wrap(text, w, &hang)
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                format!("{bullet}{}", &l[hang.len()..])
+            } else {
+                l
+            }
+        })
+        .collect()
+}
+
 fn styled<'a>(lines: Vec<String>, style: Style) -> Vec<Line<'a>> {
     lines
         .into_iter()
@@ -99,10 +125,9 @@ pub(super) fn rollback(f: &mut Frame, area: Rect, v: &View, text: &str) {
     } else {
         String::new()
     };
-    head.push(Line::from(vec![
-        Span::styled(format!(" {}", p.title), t.title),
-        Span::styled(which, t.dim),
-    ]));
+    // Every line is wrapped here, not by the paragraph: the box's height counts them.
+    head.extend(styled(wrap(&p.title, inner, " "), t.title));
+    head.extend(styled(wrap(which.trim(), inner, " "), t.dim));
     // The reason exactly as it will be journaled.
     let why = match e.monitor.decisions.front() {
         Some(d) => format!(
@@ -285,19 +310,19 @@ pub(super) fn no_rollback(f: &mut Frame, area: Rect, v: &View, why: &str) {
             left.join(", ")
         )
     };
-    middle.extend(styled(wrap(&forward, inner, "  · "), t.base));
+    middle.extend(styled(bullet(&forward, inner, "  · "), t.base));
     match &e.runbook().recovery {
         Some(r) => {
             middle.push(Line::from(Span::styled(
                 "  · the runbook's recovery:",
                 t.base,
             )));
-            for para in r.lines().filter(|l| !l.trim().is_empty()) {
-                middle.extend(styled(wrap(para, inner, "    "), t.base));
+            for para in paragraphs(r) {
+                middle.extend(styled(wrap(&para, inner, "    "), t.base));
             }
         }
         None => middle.extend(styled(
-            wrap(
+            bullet(
                 "the runbook documents no recovery (a top-level `recovery:` text would show here)",
                 inner,
                 "  · ",
@@ -307,7 +332,7 @@ pub(super) fn no_rollback(f: &mut Frame, area: Rect, v: &View, why: &str) {
     }
     if e.point_of_no_return_passed().is_some() {
         middle.extend(styled(
-            wrap(
+            bullet(
                 "triggers whose action is rollback now raise alerts instead",
                 inner,
                 "  · ",
@@ -417,5 +442,16 @@ mod tests {
         let long = wrap("abcdefghijklmnopqrstuvwxyz", 11, " ");
         assert_eq!(long, vec![" abcdefghij", " klmnopqrst", " uvwxyz"]);
         assert!(wrap("", 20, " ").is_empty());
+    }
+
+    #[test]
+    fn paragraphs_are_split_at_blank_lines_and_joined_inside() {
+        assert_eq!(
+            super::paragraphs("Roll forward on\nDatabricks.\n\nRestore tables\nwith RESTORE.\n"),
+            vec![
+                "Roll forward on Databricks.",
+                "Restore tables with RESTORE."
+            ]
+        );
     }
 }
