@@ -158,6 +158,9 @@ pub fn on_key(
     let Some(action) = keymap.action(&key) else {
         return Vec::new();
     };
+    // A message answers the last key; the next one clears it, so it never outstays its use
+    // or crowds the keys off the footer.
+    ui.flash = None;
     let current = engine.current().map(str::to_string);
     let state = current
         .as_deref()
@@ -210,13 +213,24 @@ pub fn on_key(
         Action::Note => ui.overlay = Overlay::Input(Prompt::Note, String::new()),
         Action::Rollback => {
             if let Some(why) = rollback_blocked(engine) {
+                if engine.outcome.is_some() {
+                    flash(ui, why, now);
+                    return Vec::new();
+                }
                 // Past the point of no return (or with no procedure) the operator needs what
-                // remains, not just a refusal; other refusals fit on one line.
-                if engine.outcome.is_none() && engine.rollback.is_none() {
+                // remains, not just a refusal; a second rollback needs only a line.
+                if engine.rollback.is_none() {
                     ui.overlay = Overlay::NoRollback(why);
                 } else {
                     flash(ui, why, now);
                 }
+                // Either way the request is journaled (`rollback_request_ignored` or
+                // `rollback_unavailable`): who asked for a rollback, and when, is part of the
+                // record even when there was none to give.
+                return vec![Command::Engine(Msg::Rollback {
+                    operator: op,
+                    reason: format!("{} (R pressed)", operator_reason(engine)),
+                })];
             } else {
                 ui.overlay = Overlay::Input(Prompt::Rollback, String::new());
             }
@@ -329,8 +343,14 @@ fn on_prompt(
 ) -> Vec<Command> {
     let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
     match key.code {
-        KeyCode::Esc => ui.overlay = Overlay::None,
-        KeyCode::Char('c') if ctrl => ui.overlay = Overlay::None,
+        KeyCode::Esc => {
+            ui.overlay = Overlay::None;
+            ui.flash = None;
+        }
+        KeyCode::Char('c') if ctrl => {
+            ui.overlay = Overlay::None;
+            ui.flash = None;
+        }
         KeyCode::Backspace => {
             text.pop();
             ui.overlay = Overlay::Input(prompt, text.clone());
@@ -452,21 +472,19 @@ fn scroll(ui: &mut Ui, engine: &Engine, action: Action) {
     }
 }
 
-/// The rows the operator moves over, by step id: the forward steps, then the steps of the
+/// The rows the operator moves over, by step id: the forward steps, or the steps of the
 /// rollback procedure once one runs. `ui.selected` indexes this list everywhere.
 pub fn row_ids(engine: &Engine) -> Vec<&str> {
-    let back = engine
+    // Once a rollback runs its view replaces the timeline: the forward steps are not on
+    // screen, so moving around must not land on them.
+    match engine
         .rollback
         .as_ref()
         .and_then(|_| engine.rollback_procedure())
-        .into_iter()
-        .flat_map(|p| p.steps.iter());
-    engine
-        .runbook()
-        .steps()
-        .chain(back)
-        .map(|s| s.id.as_str())
-        .collect()
+    {
+        Some(p) => p.steps.iter().map(|s| s.id.as_str()).collect(),
+        None => engine.runbook().steps().map(|s| s.id.as_str()).collect(),
+    }
 }
 
 /// The row of the current step in `row_ids`.

@@ -189,8 +189,13 @@ pub async fn run(opts: Options, theme: Theme, keymap: Keymap) -> Result<i32, Run
     drop(guard);
     stats.write();
     if let Some(o) = ended {
+        let note =
+            d.s.engine
+                .rollback_note()
+                .map(|n| format!(" — {n}"))
+                .unwrap_or_default();
         println!(
-            "cutover: session ended: {} (exit {}); journal {}",
+            "cutover: session ended: {} (exit {}){note}; journal {}",
             o.as_str(),
             o.exit_code(),
             d.s.journal.path().display()

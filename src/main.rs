@@ -216,11 +216,18 @@ fn drive(a: RunArgs, mode: Mode) -> i32 {
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "operator".into());
     let verb = if drill { "drill" } else { "run" };
+    // The command that picks this session up again the way it was started.
     let mut hint = format!(
-        "cutover {verb} {} --session {} --headless",
+        "cutover {verb} {} --session {}",
         a.file.display(),
         session.display()
     );
+    if a.headless {
+        hint.push_str(" --headless");
+    }
+    if let Some(s) = &a.scenario {
+        hint.push_str(&format!(" --scenario {s}"));
+    }
     if let Some(s) = &a.speed {
         hint.push_str(&format!(" --speed {s}"));
     }

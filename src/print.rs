@@ -202,12 +202,7 @@ pub fn event_line(rb: &Runbook, ev: &Event) -> Option<String> {
                 secs(ev, "actual_s").unwrap_or_default(),
                 secs(ev, "planned_s").unwrap_or_default()
             );
-            let list = |k: &str| -> Vec<String> {
-                ev.str(k)
-                    .map(|s| s.split(',').map(str::to_string).collect())
-                    .unwrap_or_default()
-            };
-            let (failed, skipped) = (list("failed_steps"), list("skipped_steps"));
+            let (failed, skipped) = (list(ev, "failed_steps"), list(ev, "skipped_steps"));
             if !failed.is_empty() || !skipped.is_empty() {
                 text.push_str(&format!(
                     ", NOT CLEANLY: {}",
@@ -224,12 +219,8 @@ pub fn event_line(rb: &Runbook, ev: &Event) -> Option<String> {
                 ev.step.as_deref().unwrap_or("?"),
                 secs(ev, "elapsed_s").unwrap_or_default(),
                 ev.str("reason").unwrap_or("?"),
-                ev.str("done_steps")
-                    .filter(|s| !s.is_empty())
-                    .unwrap_or("none"),
-                ev.str("not_done_steps")
-                    .filter(|s| !s.is_empty())
-                    .unwrap_or("none"),
+                or_none(list(ev, "done_steps")),
+                or_none(list(ev, "not_done_steps")),
             ),
         ),
         "rollback_request_ignored" => (
@@ -432,6 +423,27 @@ pub fn event_line(rb: &Runbook, ev: &Event) -> Option<String> {
         _ => return None,
     };
     Some(format!("{clock:>11}  {glyph} {text}"))
+}
+
+/// A list of step ids in an event (a JSON array of strings).
+fn list(ev: &Event, key: &str) -> Vec<String> {
+    ev.data
+        .get(key)
+        .and_then(|v| v.as_array())
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn or_none(ids: Vec<String>) -> String {
+    if ids.is_empty() {
+        "none".into()
+    } else {
+        ids.join(", ")
+    }
 }
 
 /// A line of command output, indented under its step.

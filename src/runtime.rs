@@ -590,7 +590,9 @@ impl Driver {
         };
         match self.s.clock.real_wait(wake) {
             Some(d) => Some(d),
-            None if !self.s.engine.busy() => {
+            // A jumping clock stands still while a person is needed: a confirmation must not
+            // find its step "late 214 days" because the simulation kept jumping ahead.
+            None if !self.s.engine.busy() && self.s.engine.needs_operator().is_none() => {
                 self.s.clock.jump_to(wake);
                 Some(Duration::ZERO)
             }

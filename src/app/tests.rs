@@ -155,7 +155,7 @@ fn rollback_key_explains_why_not_when_it_cannot() {
         10,
     );
     let mut ui = Ui::new("ann");
-    on_key(&mut ui, &e, &km, ch('R'), 0);
+    let cmds = on_key(&mut ui, &e, &km, ch('R'), 0);
     assert!(
         ui.flash
             .as_ref()
@@ -163,6 +163,23 @@ fn rollback_key_explains_why_not_when_it_cannot() {
             .0
             .contains("already running (started by bob")
     );
+    // The second request goes to the engine, which journals it as ignored.
+    assert!(
+        matches!(&cmds[..], [Command::Engine(Msg::Rollback { operator, .. })] if operator == "ann"),
+        "{cmds:?}"
+    );
+    let mut e2 = e.clone();
+    let Command::Engine(m) = cmds[0].clone() else {
+        unreachable!()
+    };
+    let fx = e2.update(m, 20);
+    assert!(
+        matches!(&fx[..], [crate::engine::Effect::Journal(j)] if j.kind == "rollback_request_ignored"),
+        "{fx:?}"
+    );
+    // The message goes with the next key.
+    on_key(&mut ui, &e, &km, ch('j'), 0);
+    assert!(ui.flash.is_none());
 }
 
 #[test]
@@ -349,8 +366,8 @@ fn moving_down_a_rollback_reaches_its_last_step_whichever_procedure_runs() {
     );
     assert_eq!(
         row_ids(&e),
-        ["a", "b", "l1", "l2"],
-        "only the running procedure"
+        ["l1", "l2"],
+        "only the running procedure: its view replaces the timeline"
     );
     assert_eq!(row_ids(&e)[current_row(&e)], "l1");
     let km = default_keymap();
@@ -363,5 +380,12 @@ fn moving_down_a_rollback_reaches_its_last_step_whichever_procedure_runs() {
     assert_eq!(
         ui.selected, None,
         "back on the current step: following it again"
+    );
+    for _ in 0..5 {
+        on_key(&mut ui, &e, &km, ch('k'), 0);
+    }
+    assert_eq!(
+        ui.selected, None,
+        "up stops at the first rollback step, never a hidden forward one"
     );
 }

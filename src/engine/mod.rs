@@ -972,6 +972,18 @@ impl Engine {
         if next == OnFailure::Retry && attempt > step.retries {
             next = OnFailure::Pause;
         }
+        // Past the point of no return there is no rollback to go to: the journal and the
+        // screen must not say "rolling back"; the step stops and asks instead.
+        if next == OnFailure::Rollback && self.point_of_no_return_passed().is_some() {
+            next = OnFailure::Pause;
+            self.start_rollback(
+                SYSTEM,
+                &format!("step `{}` failed: {reason}", step.id),
+                None,
+                now,
+                out,
+            );
+        }
         let mut e = Entry::new("step_failed", SYSTEM)
             .step(&step.id)
             .with("attempt", attempt)

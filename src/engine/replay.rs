@@ -129,12 +129,17 @@ impl Engine {
                         operator: ev.operator.clone(),
                         ended: None,
                         aborted: None,
+                        aborted_by: None,
                         procedure: id,
                     });
                 }
                 "rollback_aborted" => {
                     if let Some(r) = self.rollback.as_mut() {
                         r.aborted = Some(t);
+                        r.aborted_by = Some((
+                            ev.operator.clone(),
+                            ev.str("reason").unwrap_or("").to_string(),
+                        ));
                     }
                 }
                 "rollback_done" => {

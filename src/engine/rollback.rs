@@ -126,6 +126,7 @@ impl Engine {
             operator: operator.into(),
             ended: None,
             aborted: None,
+            aborted_by: None,
             procedure: proc_.id.clone(),
         });
         let mut e = Entry::new("rollback_started", operator)
@@ -152,10 +153,10 @@ impl Engine {
             .with("actual_s", (now - started) as f64 / 1000.0);
         // A rollback that passed over a step is not a clean one: say which, loudly.
         if !failed.is_empty() {
-            e = e.with("failed_steps", failed.join(","));
+            e = e.with("failed_steps", failed.clone());
         }
         if !skipped.is_empty() {
-            e = e.with("skipped_steps", skipped.join(","));
+            e = e.with("skipped_steps", skipped.clone());
         }
         out.push(Effect::Journal(e));
         let reason = match (failed.is_empty(), skipped.is_empty()) {
@@ -183,12 +184,30 @@ impl Engine {
         (failed, skipped)
     }
 
+    /// What an ended run's last line should add about its rollback: that it was abandoned, or
+    /// that it passed over steps. `None` for a clean one, or when there was none.
+    pub fn rollback_note(&self) -> Option<String> {
+        let r = self.rollback.as_ref()?;
+        if let Some((op, why)) = &r.aborted_by {
+            return Some(format!(
+                "rollback ABORTED by {op}: {why}; finish it by hand"
+            ));
+        }
+        let (failed, skipped) = self.rollback_gaps();
+        (r.ended.is_some() && (!failed.is_empty() || !skipped.is_empty()))
+            .then(|| format!("rolled back NOT CLEANLY: {}", gaps_text(&failed, &skipped)))
+    }
+
     /// What the run waits for when a step failed and stops: the operator's choices differ
     /// inside a rollback (there is nothing left to roll back to, only to abandon).
     pub(super) fn pause_text(&self, id: &str, reason: &str) -> String {
         if self.rollback.is_some() {
             format!(
                 "rollback step `{id}` failed ({reason}): retry it, skip it with a reason, or abort the rollback"
+            )
+        } else if let Some((pnr, _)) = self.point_of_no_return_passed() {
+            format!(
+                "step `{id}` failed ({reason}): retry or skip it; no rollback past the point of no return (`{pnr}`)"
             )
         } else {
             format!("step `{id}` failed ({reason}): retry, skip or roll back")
@@ -233,14 +252,15 @@ impl Engine {
                 .with("reason", reason)
                 .with("procedure_id", rb.procedure.clone())
                 .with("elapsed_s", (now - rb.started) as f64 / 1000.0)
-                .with("done_steps", done.join(","))
-                .with("not_done_steps", not_done.join(","));
+                .with("done_steps", done)
+                .with("not_done_steps", not_done);
             if let Some(c) = self.current() {
                 e = e.step(c);
             }
             out.push(Effect::Journal(e));
             if let Some(r) = self.rollback.as_mut() {
                 r.aborted = Some(now);
+                r.aborted_by = Some((operator.to_string(), reason.to_string()));
             }
         }
         self.finish(Outcome::Aborted, operator, reason, now, out);

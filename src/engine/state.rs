@@ -141,6 +141,8 @@ pub struct RollbackRun {
     pub ended: Option<Ms>,
     /// When the operator abandoned it, if they did.
     pub aborted: Option<Ms>,
+    /// Who abandoned it and why.
+    pub aborted_by: Option<(String, String)>,
     /// Which procedure runs (its id).
     pub procedure: String,
 }

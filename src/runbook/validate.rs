@@ -33,7 +33,23 @@ pub fn check(sink: &mut Sink, rb: &Runbook, spots: &Spots) {
             "add a top-level `recovery: |` saying what to do once rollback is no longer possible (the cockpit shows it when R is refused)",
         );
     }
+    let mut past_pnr: Option<&str> = None;
     for step in rb.steps() {
+        if let Some(p) = past_pnr
+            && step.on_failure == OnFailure::Rollback
+        {
+            sink.warn(
+                spots.get(step, "on_failure"),
+                format!(
+                    "step `{}` has `on_failure: rollback` but comes after the point of no return `{p}`",
+                    step.id
+                ),
+                "a failure there cannot roll back (it stops and asks); use `on_failure: pause`",
+            );
+        }
+        if step.point_of_no_return {
+            past_pnr = Some(&step.id);
+        }
         if step.owner.is_none() {
             sink.warn(
                 step.pos,

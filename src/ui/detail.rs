@@ -129,7 +129,12 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
     if let Some(d) = &step.description {
         lines.push(Line::from(Span::styled(d.trim().to_string(), t.base)));
     }
-    let keys = super::footer::step_keys(v);
+    // The keys act on the current step only: shown beside another step they would lie.
+    let keys = if e.current() == Some(step.id.as_str()) {
+        super::footer::step_keys(v)
+    } else {
+        String::new()
+    };
     if !keys.is_empty() {
         lines.push(Line::from(Span::styled(format!("now: {keys}"), t.key)));
     }
@@ -138,7 +143,11 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
     let room = inner.height.saturating_sub(head + 1) as usize;
     if !output.is_empty() && room > 0 {
         lines.push(Line::from(Span::styled(
-            format!("── output ({} lines) ──", output.len()),
+            format!(
+                "── output ({} line{}) ──",
+                output.len(),
+                if output.len() == 1 { "" } else { "s" }
+            ),
             t.dim,
         )));
         let end = output.len().saturating_sub(v.ui.detail_scroll as usize);

@@ -46,11 +46,7 @@ pub fn step_keys(v: &View) -> String {
         out.push(format!("{} skip", key(v, Action::Skip)));
     }
     // A rollback that cannot go on may have to be abandoned and finished by hand.
-    let stuck = matches!(
-        e.current().and_then(|id| e.run_of(id)).map(|r| &r.state),
-        Some(StepState::Failed { blocking: true, .. } | StepState::Interrupted { .. })
-    );
-    if e.rollback.is_some() && stuck {
+    if e.rollback.is_some() {
         out.push(format!("{} abort", key(v, Action::Abort)));
     }
     out.join(" · ")
@@ -59,16 +55,13 @@ pub fn step_keys(v: &View) -> String {
 pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
     let t = v.theme;
     let mut spans = Vec::new();
-    if let Some((msg, _)) = &v.ui.flash {
-        spans.push(Span::styled(format!(" {msg} "), t.state_late));
-        spans.push(Span::raw(" "));
-    }
     let mut keys: Vec<(String, &str)> = Vec::new();
     let sk = step_keys(v);
     let ended = v.engine.outcome.is_some();
     keys.push((key(v, Action::Help), "help"));
     if !ended {
-        if v.engine.rollback.is_none() {
+        // Offered only while it can be given: past the point of no return R explains why not.
+        if crate::app::rollback_blocked(v.engine).is_none() {
             keys.push((key(v, Action::Rollback), "ROLLBACK"));
         }
         keys.push((
@@ -90,6 +83,20 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
         };
         spans.push(Span::styled(format!(" {k} "), style));
         spans.push(Span::styled(format!("{what} "), t.dim));
+    }
+    // A message goes first but never pushes the keys off the line: it gets what they leave.
+    if let Some((msg, _)) = &v.ui.flash {
+        let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+        let room = (area.width as usize).saturating_sub(used + 3);
+        let room = room.max((area.width as usize) / 2);
+        spans.insert(0, Span::raw(" "));
+        spans.insert(
+            0,
+            Span::styled(
+                format!(" {} ", super::fit(msg, room.saturating_sub(2))),
+                t.state_late,
+            ),
+        );
     }
     f.render_widget(Paragraph::new(Line::from(spans)), area);
 }

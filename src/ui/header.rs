@@ -30,6 +30,9 @@ pub fn overall(v: &View, p: &crate::engine::Projection) -> (String, Style) {
         if e.paused.is_some() || e.waits_on_interrupted() {
             return ("⟲ ROLLBACK PAUSED".into(), t.state_late);
         }
+        if e.held {
+            return ("⏸ ROLLBACK HELD".into(), t.state_hold);
+        }
         return ("⟲ ROLLING BACK".into(), t.state_rolling_back);
     }
     if e.held {
@@ -61,48 +64,93 @@ fn badge(v: &View) -> (String, Style) {
     }
 }
 
+/// What the header says of a rollback: who started it and why, how long it took, how it
+/// ended. The compact header has about 40 columns: the state word already says rolling or
+/// rolled back, so it keeps what matters most after that.
+fn rollback_text(v: &View, r: &crate::engine::RollbackRun, short: bool) -> String {
+    let e = v.engine;
+    let planned = e.rollback_procedure().map_or(0, |p| p.planned());
+    let who = format!("by {}: {}", r.operator, r.reason);
+    if let (Some(at), Some((op, why))) = (r.aborted, &r.aborted_by) {
+        return if short {
+            format!("ABORTED by {op}: {why}")
+        } else {
+            format!(
+                "rollback ABORTED by {op} after {} at `{}`: {why} · finish it by hand · started {} {who}",
+                human(at - r.started),
+                e.current().unwrap_or("?"),
+                t_clock(r.started)
+            )
+        };
+    }
+    if let Some(end) = r.ended {
+        let (failed, skipped) = e.rollback_gaps();
+        let gaps = (!failed.is_empty() || !skipped.is_empty())
+            .then(|| crate::engine::gaps_text(&failed, &skipped));
+        let took = format!(
+            "rolled back in {} (planned {})",
+            human(end - r.started),
+            human(planned)
+        );
+        return match (short, gaps) {
+            (true, Some(g)) => format!("NOT CLEANLY: {g}"),
+            (true, None) => format!("in {} {who}", human(end - r.started)),
+            (false, Some(g)) => format!(
+                "{took} NOT CLEANLY ({g}): started {} {who}",
+                t_clock(r.started)
+            ),
+            (false, None) => format!("{took}: started {} {who}", t_clock(r.started)),
+        };
+    }
+    if short {
+        return who;
+    }
+    format!(
+        "rolling back for {} (planned {}): started {} {who}",
+        human(v.now - r.started),
+        human(planned),
+        t_clock(r.started)
+    )
+}
+
+/// When the rollback will be done at this pace, and when the plan said: the current step's
+/// remaining `expect` (none once it ran over) and every later step's.
+fn rollback_finish(v: &View, r: &crate::engine::RollbackRun) -> String {
+    let e = v.engine;
+    if let Some(end) = r.ended.or(r.aborted) {
+        return format!("ended {}", t_clock(end));
+    }
+    let Some(p) = e.rollback_procedure() else {
+        return String::new();
+    };
+    let mut left = 0;
+    for s in &p.steps {
+        let run = e.run_of(&s.id);
+        let state = run.map(|r| &r.state);
+        if state.is_some_and(|st| st.finished()) {
+            continue;
+        }
+        let spent = match state {
+            Some(crate::engine::StepState::Running { .. }) => {
+                run.and_then(|r| r.started).map_or(0, |st| v.now - st)
+            }
+            _ => 0,
+        };
+        left += (s.expect.unwrap_or(0) - spent).max(0);
+    }
+    format!(
+        "rollback done ≈{} (plan {})",
+        t_clock(v.now + left),
+        t_clock(r.started + p.planned())
+    )
+}
+
 /// The rollback window as text; `short` for the compact header.
 pub fn rollback_window(v: &View, short: bool) -> (String, Style) {
     let e = v.engine;
     let t = v.theme;
     if let Some(r) = &e.rollback {
-        let planned = e.rollback_procedure().map_or(0, |p| p.planned());
-        let verb = match (r.ended, r.aborted) {
-            (_, Some(at)) => format!(
-                "rollback ABORTED after {} at `{}`: finish it by hand",
-                human(at - r.started),
-                e.current().unwrap_or("?")
-            ),
-            (Some(end), None) => {
-                let (failed, skipped) = e.rollback_gaps();
-                let mut s = format!(
-                    "rolled back in {} (planned {})",
-                    human(end - r.started),
-                    human(planned)
-                );
-                if !failed.is_empty() || !skipped.is_empty() {
-                    s.push_str(&format!(
-                        " NOT CLEANLY ({})",
-                        crate::engine::gaps_text(&failed, &skipped)
-                    ));
-                }
-                s
-            }
-            (None, None) => format!(
-                "rolling back for {} (planned {})",
-                crate::runbook::time::human(v.now - r.started),
-                crate::runbook::time::human(planned)
-            ),
-        };
-        return (
-            format!(
-                "{verb}: started {} by {}: {}",
-                t_clock(r.started),
-                r.operator,
-                r.reason
-            ),
-            t.state_rolling_back,
-        );
+        return (rollback_text(v, r, short), t.state_rolling_back);
     }
     if let Some((id, at)) = e.point_of_no_return_passed() {
         return (
@@ -175,11 +223,15 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
             }
         })
         .unwrap_or_else(|| "—".into());
-    let finish = format!(
-        "finish {} (plan {})",
-        t_clock(p.projected_end),
-        t_clock(p.planned_end)
-    );
+    let finish = match &e.rollback {
+        Some(r) => rollback_finish(v, r),
+        None if e.outcome.is_some() => format!("ended {}", t_clock(e.last_now)),
+        None => format!(
+            "finish {} (plan {})",
+            t_clock(p.projected_end),
+            t_clock(p.planned_end)
+        ),
+    };
     let (window, window_style) = rollback_window(v, !large);
     let title = format!(
         " {} · {} · {} → {} ",

@@ -50,6 +50,19 @@ pub fn is_large(area: Rect) -> bool {
 
 /// Draws one frame.
 pub fn render(f: &mut Frame, v: &View) {
+    // Once the run has ended every clock on screen stops where it ended: figures keep
+    // meaning what they meant at the end instead of drifting on.
+    let ended;
+    let v = match v.engine.outcome {
+        Some(_) => {
+            ended = View {
+                now: v.engine.last_now,
+                ..*v
+            };
+            &ended
+        }
+        None => v,
+    };
     let area = f.area();
     f.render_widget(ratatui::widgets::Block::default().style(v.theme.base), area);
     let large = is_large(area);
@@ -79,7 +92,12 @@ pub fn render(f: &mut Frame, v: &View) {
         panes::log(f, right[3], v);
     } else {
         let body = rows[1];
-        let tl_h = (body.height * 2 / 5).clamp(3, 10);
+        // A running rollback is what everyone watches: it gets half the body.
+        let tl_h = if v.engine.rollback.is_some() {
+            (body.height / 2 + 1).clamp(3, 12)
+        } else {
+            (body.height * 2 / 5).clamp(3, 10)
+        };
         let parts = Layout::vertical([
             Constraint::Length(tl_h),
             Constraint::Length(1),

@@ -23,16 +23,15 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
 }
 
 fn boxed(f: &mut Frame, area: Rect, title: &str, lines: Vec<Line>, v: &View, w: u16) {
-    let h = lines.len() as u16 + 2;
+    let w = w.min(area.width);
+    let text = Paragraph::new(lines).wrap(Wrap { trim: false });
+    // Sized by the rows the lines take once wrapped, so a long line (a resume command, a
+    // reason) never pushes the last line, which is usually the keys, out of the box.
+    let h = text.line_count(w.saturating_sub(2)) as u16 + 2;
     let r = centered(area, w, h);
     f.render_widget(Clear, r);
     let block = super::block(title, true, v.theme).style(v.theme.modal);
-    f.render_widget(
-        Paragraph::new(lines)
-            .block(block)
-            .wrap(Wrap { trim: false }),
-        r,
-    );
+    f.render_widget(text.block(block), r);
 }
 
 fn input_line<'a>(label: &str, text: &str, v: &View) -> Line<'a> {
@@ -166,14 +165,26 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
         }
         Overlay::Input(Prompt::Skip, text) => {
             let id = e.current().unwrap_or("?");
-            let lines = vec![
-                Line::from(Span::styled(
-                    format!(" Skip step `{id}`: why? (journaled)"),
-                    t.base,
-                )),
+            let mut lines = vec![Line::from(Span::styled(
+                format!(" Skip step `{id}`: why? (journaled)"),
+                t.base,
+            ))];
+            // Skipping an undo step leaves what it undoes in place: say which, before it is.
+            let undoes = e
+                .runbook()
+                .step(id)
+                .filter(|s| !s.undoes.is_empty() && e.rollback.is_some())
+                .map(|s| s.undoes.join(", "));
+            if let Some(u) = undoes {
+                lines.push(Line::from(Span::styled(
+                    format!(" ⚠ it undoes {u}: skipped, that stays as it is unless done by hand"),
+                    t.state_late,
+                )));
+            }
+            lines.extend([
                 input_line(" reason: ", text, v),
                 Line::from(Span::styled(" Enter skips · Esc cancels", t.dim)),
-            ];
+            ]);
             boxed(f, area, "Skip", lines, v, 70);
         }
         Overlay::Input(Prompt::Note, text) => {

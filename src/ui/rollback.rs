@@ -52,11 +52,14 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
         v.now
     };
     let mut head = summary(v, run, p, now, w, large);
+    let (list, focus) = steps(v, p, now, w, large);
     if large {
         head.push(started(v, run, w));
         head.push(Line::default());
+    } else if head.len() + 1 + list.len() <= h {
+        // Who started it and why, when the compact rows allow: the header has no room left.
+        head.push(started(v, run, w));
     }
-    let (list, focus) = steps(v, p, now, w, large);
     let room = h.saturating_sub(head.len());
     // The forward summary sits on the last row, a blank row above it, only when the steps
     // need nothing of that room.
@@ -112,11 +115,28 @@ fn summary<'a>(
         }
     };
     let plan = if planned > 0 { plan } else { String::new() };
-    let over = if planned > 0 && elapsed > planned {
+    let mut over = if planned > 0 && elapsed > planned {
         format!(" · over plan by {}", clock_span(elapsed - planned))
     } else {
         String::new()
     };
+    // What the row list alone would leave to be worked out: that it is held, or that it
+    // ended with steps failed or skipped.
+    if run.ended.is_some() {
+        let (failed, skipped) = e.rollback_gaps();
+        if !failed.is_empty() || !skipped.is_empty() {
+            over.push_str(&format!(
+                " · NOT CLEAN: {}",
+                crate::engine::gaps_text(&failed, &skipped)
+            ));
+        }
+    } else if e.held && e.outcome.is_none() {
+        let key = v
+            .keymap
+            .primary(Action::Hold)
+            .map_or_else(|| "hold".to_string(), |k| k.to_string());
+        over.push_str(&format!(" · HELD: no next step starts ({key} resumes)"));
+    }
     let mark = Span::styled(
         "⟲ ",
         match (run.ended, run.aborted) {
@@ -373,8 +393,10 @@ fn timing(
         Some(x) => format!("{} / {}", clock_span(ran), clock_span(x)),
         None => clock_span(ran),
     };
-    // From the first attempt: retries count against the procedure's plan too.
+    // A step under way is timed from its current attempt (a retry starts its clock again,
+    // as its timeout does); a finished one from its first, since retries cost the plan too.
     let since = run.and_then(|r| r.first_start);
+    let attempt_since = run.and_then(|r| r.started);
     match state {
         StepState::Pending => (
             step.expect
@@ -383,7 +405,7 @@ fn timing(
             t.dim,
         ),
         StepState::Waiting | StepState::Running { .. } => {
-            let ran = since.map_or(0, |s| now - s);
+            let ran = attempt_since.map_or(0, |s| now - s);
             match step.expect {
                 Some(x) if ran > x => (format!("over {}", clock_span(ran - x)), t.countdown_late),
                 _ => (of(ran), t.countdown_ok),
@@ -456,11 +478,16 @@ fn forward_summary<'a>(v: &View, w: usize) -> Line<'a> {
     let t = v.theme;
     let (mut done, mut skipped, mut running, mut interrupted, mut wont) = (0, 0, 0, 0, 0);
     let mut stopped = Vec::new();
+    let mut failed = Vec::new();
     for s in e.runbook().steps() {
         match e.run_of(&s.id).map(|r| &r.state) {
             Some(StepState::Done { .. }) => done += 1,
             Some(StepState::Skipped { .. }) => skipped += 1,
-            Some(StepState::Failed { .. }) => stopped.push(s.id.as_str()),
+            // The engine stops running steps when a rollback starts; others failed on their own.
+            Some(StepState::Failed { reason, .. }) if reason.starts_with("stopped") => {
+                stopped.push(s.id.as_str())
+            }
+            Some(StepState::Failed { .. }) => failed.push(s.id.as_str()),
             // A hold runs out on its own, even during a rollback.
             Some(StepState::Running { .. }) => running += 1,
             Some(StepState::Interrupted { .. }) => interrupted += 1,
@@ -469,17 +496,24 @@ fn forward_summary<'a>(v: &View, w: usize) -> Line<'a> {
             }
         }
     }
-    let more = match stopped.len() {
-        n if n > 2 => format!(" +{}", n - 2),
-        _ => String::new(),
+    let ids = |v: &[&str]| {
+        let more = match v.len() {
+            n if n > 2 => format!(" +{}", n - 2),
+            _ => String::new(),
+        };
+        format!("{}{more}", v[..v.len().min(2)].join(", "))
     };
-    let ids = stopped[..stopped.len().min(2)].join(", ");
     let parts = [
         (done, "done".to_string(), t.dim),
         (skipped, "skipped".into(), t.step_skipped),
         (
+            failed.len(),
+            format!("failed ({})", ids(&failed)),
+            t.step_failed,
+        ),
+        (
             stopped.len(),
-            format!("stopped ({ids}{more})"),
+            format!("stopped ({})", ids(&stopped)),
             t.step_failed,
         ),
         (running, "running".into(), t.step_running),

@@ -50,10 +50,7 @@ fn countdown(step: &Step, state: &StepState, started: Option<Ms>, v: &View) -> (
             None => ("next".into(), t.dim),
         },
         StepState::Waiting => match step.at.filter(|at| now - at >= 60_000) {
-            Some(at) => (
-                format!("due, late {}", clock_span(now - at)),
-                t.countdown_late,
-            ),
+            Some(at) => (format!("late {}", clock_span(now - at)), t.countdown_late),
             None => ("due now".into(), t.countdown_warn),
         },
         StepState::Running {

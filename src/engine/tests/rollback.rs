@@ -285,8 +285,8 @@ fn skipping_a_failed_rollback_step_needs_a_reason_and_the_end_says_it_was_not_cl
         ]
     );
     let done = journal_of(&fx, "rollback_done");
-    assert_eq!(done.data["failed_steps"], "r4");
-    assert_eq!(done.data["skipped_steps"], "r2");
+    assert_eq!(done.data["failed_steps"], serde_json::json!(["r4"]));
+    assert_eq!(done.data["skipped_steps"], serde_json::json!(["r2"]));
     let ended = journal_of(&fx, "session_ended");
     assert!(
         ended.data["reason"]
@@ -319,8 +319,11 @@ fn aborting_a_stuck_rollback_ends_the_run_and_records_where_it_stood() {
     );
     let a = journal_of(&fx, "rollback_aborted");
     assert_eq!(a.operator, "ann");
-    assert_eq!(a.data["done_steps"], "r1");
-    assert_eq!(a.data["not_done_steps"], "r2,r3,r4");
+    assert_eq!(a.data["done_steps"], serde_json::json!(["r1"]));
+    assert_eq!(
+        a.data["not_done_steps"],
+        serde_json::json!(["r2", "r3", "r4"])
+    );
     assert_eq!(a.data["elapsed_s"], 60.0);
     assert_eq!(e.outcome.map(Outcome::exit_code), Some(1));
     assert_eq!(e.rollback.as_ref().unwrap().aborted, Some(90_000));
@@ -421,7 +424,10 @@ fn a_crash_while_a_rollback_step_waits_after_failing_restores_the_rollback_promp
         },
         60_000,
     );
-    assert_eq!(journal_of(&fx, "rollback_aborted").data["done_steps"], "r1");
+    assert_eq!(
+        journal_of(&fx, "rollback_aborted").data["done_steps"],
+        serde_json::json!(["r1"])
+    );
     // And an abort is final on the next resume too.
     let mut log2 = log.clone();
     for f in fx {
@@ -432,5 +438,10 @@ fn a_crash_while_a_rollback_step_waits_after_failing_restores_the_rollback_promp
     let mut again = Engine::new(fixture(), Config::default());
     again.replay(&events(&log2));
     assert_eq!(again.outcome, Some(Outcome::Aborted));
-    assert_eq!(again.rollback.unwrap().aborted, Some(60_000));
+    let r = again.rollback.unwrap();
+    assert_eq!(r.aborted, Some(60_000));
+    assert_eq!(
+        r.aborted_by,
+        Some(("bob".to_string(), "taking over by hand".to_string()))
+    );
 }

@@ -119,8 +119,8 @@ pub(super) fn rollback(f: &mut Frame, area: Rect, v: &View, text: &str) {
     let mut head = Vec::new();
     let which = if e.runbook().rollbacks.len() > 1 {
         match &p.after {
-            Some(a) => format!(" (the procedure for once `{a}` has started)"),
-            None => " (the procedure for before any switch)".to_string(),
+            Some(a) => format!("(applies once `{a}` has started)"),
+            None => "(applies before any later procedure's step has started)".to_string(),
         }
     } else {
         String::new()
@@ -169,15 +169,32 @@ pub(super) fn rollback(f: &mut Frame, area: Rect, v: &View, text: &str) {
             human(needs)
         ));
     }
+    let mut closed = None;
     if let Some(wnd) = e.runbook().rollback_window {
         let left = wnd - v.now;
-        budget.push_str(&format!(
-            " · window closes {} ({} left)",
-            t_offset(wnd),
-            human(left.max(0))
-        ));
+        if left > 0 {
+            budget.push_str(&format!(
+                " · window closes {} ({} left)",
+                t_offset(wnd),
+                human(left)
+            ));
+            if left < needs {
+                closed = Some(format!(
+                    "⚠ it cannot finish before the window closes at {}",
+                    t_offset(wnd)
+                ));
+            }
+        } else {
+            closed = Some(format!(
+                "⚠ the rollback window closed at {}: the source may no longer be current",
+                t_offset(wnd)
+            ));
+        }
     }
     head.extend(styled(wrap(&budget, inner, " "), t.base));
+    if let Some(c) = closed {
+        head.extend(styled(wrap(&c, inner, " "), t.state_late));
+    }
 
     let extras: Vec<String> = p
         .steps
@@ -232,6 +249,7 @@ pub(super) fn rollback(f: &mut Frame, area: Rect, v: &View, text: &str) {
             StepState::Running { .. } => " (running)",
             StepState::Failed { .. } => " (failed)",
             StepState::Interrupted { .. } => " (interrupted)",
+            StepState::Waiting => " (waiting)",
             _ => " (started)",
         };
         let by: Vec<String> = p
@@ -292,6 +310,10 @@ pub(super) fn no_rollback(f: &mut Frame, area: Rect, v: &View, why: &str) {
         " ROLLBACK IS NO LONGER POSSIBLE",
         t.state_late,
     ))];
+    // The heading already says it is no longer possible.
+    let why = why
+        .strip_prefix("rollback is no longer possible: ")
+        .unwrap_or(why);
     let mut middle = styled(wrap(why, inner, " "), t.base);
     middle.push(Line::from(Span::styled(" What remains:", t.title)));
     let left: Vec<&str> = e
