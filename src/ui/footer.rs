@@ -87,8 +87,8 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
     // A message goes first but never pushes the keys off the line: it gets what they leave.
     if let Some((msg, _)) = &v.ui.flash {
         let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
-        let room = (area.width as usize).saturating_sub(used + 3);
-        let room = room.max((area.width as usize) / 2);
+        // At least enough to be read; a short-lived message may cover the general keys.
+        let room = (area.width as usize).saturating_sub(used + 3).max(28);
         spans.insert(0, Span::raw(" "));
         spans.insert(
             0,
