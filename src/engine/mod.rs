@@ -275,15 +275,7 @@ impl Engine {
 
     /// True while a command of some step is running.
     pub fn busy(&self) -> bool {
-        self.runs.values().any(|r| {
-            matches!(
-                r.state,
-                StepState::Running {
-                    stage: Stage::Run | Stage::Verify,
-                    ..
-                }
-            )
-        })
+        self.runs.values().any(|r| r.state.command_running())
     }
 
     /// What the run waits for from the operator, if anything.
@@ -1082,13 +1074,7 @@ impl Engine {
         let Some(id) = self.current().map(str::to_string) else {
             return;
         };
-        if matches!(
-            self.runs[&id].state,
-            StepState::Running {
-                stage: Stage::Run | Stage::Verify,
-                ..
-            }
-        ) {
+        if self.runs[&id].state.command_running() {
             out.push(Effect::Kill(id.clone()));
         }
         self.set(

@@ -4,7 +4,7 @@
 //! (`mod.rs`), with the rollback's rules: no `at` times, no forward step after it starts, and
 //! a failure stops and asks.
 
-use super::{Effect, Engine, Outcome, RollbackRun, SYSTEM, Stage, StepState};
+use super::{Effect, Engine, Outcome, RollbackRun, SYSTEM, StepState};
 use crate::journal::Entry;
 use crate::runbook::Procedure;
 use crate::runbook::time::Ms;
@@ -94,13 +94,7 @@ impl Engine {
             return;
         };
         for id in self.forward.clone() {
-            if matches!(
-                self.runs[&id].state,
-                StepState::Running {
-                    stage: Stage::Run | Stage::Verify,
-                    ..
-                }
-            ) {
+            if self.runs[&id].state.command_running() {
                 out.push(Effect::Kill(id.clone()));
                 self.set(
                     &id,
@@ -221,15 +215,7 @@ impl Engine {
         let running: Vec<String> = self
             .runs
             .iter()
-            .filter(|(_, r)| {
-                matches!(
-                    r.state,
-                    StepState::Running {
-                        stage: Stage::Run | Stage::Verify,
-                        ..
-                    }
-                )
-            })
+            .filter(|(_, r)| r.state.command_running())
             .map(|(id, _)| id.clone())
             .collect();
         for id in running {

@@ -82,6 +82,18 @@ impl StepState {
         )
     }
 
+    /// True while the step's `run` or `verify` command runs (a hold or gate is not a command:
+    /// nothing to kill).
+    pub fn command_running(&self) -> bool {
+        matches!(
+            self,
+            StepState::Running {
+                stage: Stage::Run | Stage::Verify,
+                ..
+            }
+        )
+    }
+
     /// A short word for the state.
     pub fn word(&self) -> &'static str {
         match self {

@@ -120,7 +120,16 @@ pub(super) fn rollback(f: &mut Frame, area: Rect, v: &View, text: &str) {
     let which = if e.runbook().rollbacks.len() > 1 {
         match &p.after {
             Some(a) => format!("(applies once `{a}` has started)"),
-            None => "(applies before any later procedure's step has started)".to_string(),
+            // The first procedure applies until the next one's step starts: name that step.
+            None => match e
+                .runbook()
+                .rollbacks
+                .iter()
+                .find_map(|r| r.after.as_deref())
+            {
+                Some(next) => format!("(applies until `{next}` starts)"),
+                None => String::new(),
+            },
         }
     } else {
         String::new()
