@@ -4,21 +4,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark fails loudly
 
-use cutover::app::Ui;
-use cutover::clock::Speed;
-use cutover::journal::Mode;
-use cutover::keymap::default_keymap;
-use cutover::ui::{View, render};
+use cutover::config::keymap::default_keymap;
+use cutover::core::event::Mode;
+use cutover::core::time::Speed;
+use cutover::screen::app::Ui;
+use cutover::screen::ui::{View, render};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use std::time::{Duration, Instant};
 
 fn main() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let rb = cutover::runbook::load(&root.join("runbooks/blue-green.yaml"))
+    let rb = cutover::config::runbook::load(&root.join("runbooks/blue-green.yaml"))
         .runbook
         .unwrap();
-    let e = cutover::engine::demo::run_until(rb, 46 * 60_000, Some("switch-dns"));
+    let e = cutover::core::engine::demo::run_until(rb, 46 * 60_000, Some("switch-dns"));
     let _ = tui_logger::init_logger(log::LevelFilter::Debug);
     tui_logger::set_default_level(log::LevelFilter::Debug);
     for i in 0..1000 {
@@ -26,7 +26,7 @@ fn main() {
     }
     tui_logger::move_events();
     let ui = Ui::new("ann");
-    let theme = cutover::theme::dark();
+    let theme = cutover::config::theme::dark();
     let km = default_keymap();
     println!(
         "full-frame render time (release: cargo bench --bench render), log pane with 1,000 lines"
@@ -47,7 +47,7 @@ fn main() {
 
 /// A runbook with 40 metrics (20 a side) and 10 triggers, each metric holding a full ring
 /// of samples, at T+0:46.
-fn forty_series(root: &std::path::Path) -> cutover::engine::Engine {
+fn forty_series(root: &std::path::Path) -> cutover::core::engine::Engine {
     let mut y = String::from(
         "version: 1\ntitle: Forty series\nstrategy: blue-green\nplatforms: { source: { name: Snowflake }, target: { name: Databricks } }\nmetrics:\n",
     );
@@ -64,17 +64,17 @@ fn forty_series(root: &std::path::Path) -> cutover::engine::Engine {
         ));
     }
     y.push_str("phases:\n  - id: p\n    steps:\n      - { id: a, title: A, at: T+2:00 }\n");
-    let rb = cutover::runbook::load_bytes(&root.join("forty.yaml"), y.as_bytes())
+    let rb = cutover::config::runbook::load_bytes(&root.join("forty.yaml"), y.as_bytes())
         .runbook
         .unwrap();
-    let mut e = cutover::engine::Engine::new(rb, cutover::engine::Config::default());
+    let mut e = cutover::core::engine::Engine::new(rb, cutover::core::engine::Config::default());
     let end = 46 * 60_000;
     for k in 0..240i64 {
         let at = end - (240 - k) * 10_000;
         for i in 0..40 {
             let v = 100.0 + ((k * 31 + i * 17) % 60) as f64;
             e.update(
-                cutover::engine::Msg::Sample {
+                cutover::core::engine::Msg::Sample {
                     metric: format!("m{i}"),
                     at,
                     value: Ok(v),
@@ -87,10 +87,10 @@ fn forty_series(root: &std::path::Path) -> cutover::engine::Engine {
 }
 
 fn frames(
-    e: &cutover::engine::Engine,
+    e: &cutover::core::engine::Engine,
     ui: &Ui,
-    theme: &cutover::theme::Theme,
-    km: &cutover::keymap::Keymap,
+    theme: &cutover::config::theme::Theme,
+    km: &cutover::config::keymap::Keymap,
 ) {
     for (w, h) in [(80u16, 24u16), (120, 40), (250, 70)] {
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();

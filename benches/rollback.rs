@@ -6,11 +6,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // a benchmark fails loudly
 
-use cutover::clock::Speed;
-use cutover::engine::Msg;
-use cutover::exec::ExecEvent;
-use cutover::journal::Mode;
-use cutover::runtime::{self, Driver, Options};
+use cutover::core::engine::Msg;
+use cutover::core::event::Mode;
+use cutover::core::time::Speed;
+use cutover::shell::exec::ExecEvent;
+use cutover::shell::runtime::{self, Driver, Options};
 use std::time::{Duration, Instant};
 
 const RB: &str = r#"version: 1
@@ -35,7 +35,7 @@ fn main() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("rb.yaml");
     std::fs::write(&path, RB).unwrap();
-    let rb = cutover::runbook::load(&path).runbook.unwrap();
+    let rb = cutover::config::runbook::load(&path).runbook.unwrap();
     let mut to_spawn = Vec::new();
     let mut to_output = Vec::new();
     for i in 0..200 {

@@ -1,28 +1,23 @@
 //! cutover: a terminal cockpit for live platform cutovers.
 //!
-//! Data flow: a `runbook` is loaded and validated; the pure `engine` turns messages (clock
-//! ticks, command results, operator actions) into effects; the runtime (`headless`, later the
-//! TUI) performs those effects — journal appends (fsynced first), command spawns, kills —
-//! against an injected `clock`. The `journal` is the session's source of truth for resume.
+//! The folders are the layers, and `tests/architecture.rs` holds who may import whom:
+//! - `core`: pure. The runbook model, T-time, the engine (steps, rollback, canary), the
+//!   monitor (metric store, triggers, drill simulation) and the journal's typed events. No IO,
+//!   no clock: time arrives as an argument, effects leave as values.
+//! - `config`: reading files into `core` types: runbook YAML with located diagnostics, the
+//!   keymap and the themes.
+//! - `screen`: the cockpit's state and key handling (`app`), rendering (`ui`) and the text of
+//!   each event (`print`), all functions of state.
+//! - `readers`: the metric readers, one real protocol client per platform.
+//! - `shell`: everything that does IO: the command line, the runtime loop, the session and its
+//!   lock, the journal file, command execution, polling, the clock, the terminal, secrets.
+//!
+//! Data flow: the shell's loop feeds the engine messages (ticks, samples, command results,
+//! operator requests) and performs the effects it returns — journal appends (fsynced first),
+//! spawns and kills — then hands each journaled event to the front ends.
 
-pub mod app;
-pub mod cli;
-pub mod clock;
-pub mod cockpit;
-pub mod connect;
-pub mod engine;
-pub mod exec;
-pub mod headless;
-pub mod journal;
-pub mod keymap;
-pub mod monitor;
-pub mod poller;
-pub mod print;
+pub mod config;
+pub mod core;
 pub mod readers;
-pub mod runbook;
-pub mod runtime;
-pub mod secret;
-pub mod session;
-pub mod theme;
-pub mod tui;
-pub mod ui;
+pub mod screen;
+pub mod shell;

@@ -3,10 +3,10 @@
 //! 2 usage error or invalid runbook.
 
 use clap::Parser;
-use cutover::cli::{Cli, Cmd, RunArgs, parse_t0};
-use cutover::clock::Speed;
-use cutover::journal::Mode;
-use cutover::runbook;
+use cutover::config::runbook;
+use cutover::core::event::Mode;
+use cutover::core::time::Speed;
+use cutover::shell::cli::{Cli, Cmd, RunArgs, parse_t0};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -123,7 +123,7 @@ fn drive(a: RunArgs, mode: Mode) -> i32 {
     let connections = if drill {
         Default::default()
     } else {
-        match cutover::connect::resolve(&rb) {
+        match cutover::shell::connect::resolve(&rb) {
             Ok(c) => c,
             Err(diags) => {
                 for d in diags {
@@ -177,8 +177,10 @@ fn drive(a: RunArgs, mode: Mode) -> i32 {
             .map(|p| p.join("themes"))
             .filter(|d| d.is_dir())
             .unwrap_or_else(|| std::path::PathBuf::from("themes"));
-        let theme = match cutover::theme::load(
-            a.theme.as_deref().unwrap_or(cutover::theme::DEFAULT),
+        let theme = match cutover::config::theme::load(
+            a.theme
+                .as_deref()
+                .unwrap_or(cutover::config::theme::DEFAULT),
             &themes_dir,
         ) {
             Ok(t) => t,
@@ -191,9 +193,13 @@ fn drive(a: RunArgs, mode: Mode) -> i32 {
         };
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         let theme = if no_color { theme.no_color() } else { theme };
-        let keymap = match a.keymap.clone().or_else(cutover::keymap::default_path) {
-            None => cutover::keymap::default_keymap(),
-            Some(path) => match cutover::keymap::load_overlay(&path) {
+        let keymap = match a
+            .keymap
+            .clone()
+            .or_else(cutover::config::keymap::default_path)
+        {
+            None => cutover::config::keymap::default_keymap(),
+            Some(path) => match cutover::config::keymap::load_overlay(&path) {
                 Ok(k) => k,
                 Err(diags) => {
                     for d in diags {
@@ -207,7 +213,11 @@ fn drive(a: RunArgs, mode: Mode) -> i32 {
     };
     let new_session = a.session.is_none();
     let session = a.session.clone().unwrap_or_else(|| {
-        cutover::session::new_dir(&cutover::session::default_root(), &a.file, mode.as_str())
+        cutover::shell::session::new_dir(
+            &cutover::shell::session::default_root(),
+            &a.file,
+            mode.as_str(),
+        )
     });
     let operator = a
         .operator
@@ -238,7 +248,7 @@ fn drive(a: RunArgs, mode: Mode) -> i32 {
         use std::io::Write;
         let _ = writeln!(std::io::stdout(), "session {}", session.display());
     }
-    let opts = cutover::runtime::Options {
+    let opts = cutover::shell::runtime::Options {
         runbook: rb,
         mode,
         session,
@@ -266,8 +276,8 @@ fn drive(a: RunArgs, mode: Mode) -> i32 {
         return panic_test(w, &rt);
     }
     let result = match screen {
-        None => rt.block_on(cutover::headless::run(opts)),
-        Some((theme, keymap)) => rt.block_on(cutover::cockpit::run(opts, theme, keymap)),
+        None => rt.block_on(cutover::shell::headless::run(opts)),
+        Some((theme, keymap)) => rt.block_on(cutover::shell::cockpit::run(opts, theme, keymap)),
     };
     match result {
         Ok(code) => code,
@@ -281,13 +291,13 @@ fn drive(a: RunArgs, mode: Mode) -> i32 {
 /// `--panic-test main|task`: proves the terminal is restored after a panic of the UI thread,
 /// and left alone (and reported) after a panic of a background task.
 fn panic_test(where_: &str, rt: &tokio::runtime::Runtime) -> i32 {
-    let Ok((_term, _guard)) = cutover::tui::init() else {
+    let Ok((_term, _guard)) = cutover::shell::tui::init() else {
         return 1;
     };
     if where_ == "task" {
         let h = rt.spawn(async { panic!("panic test in a background task") });
         let _ = rt.block_on(h);
-        let seen = cutover::tui::take_background_panics();
+        let seen = cutover::shell::tui::take_background_panics();
         std::thread::sleep(std::time::Duration::from_millis(200));
         drop(_guard);
         println!("background panics recorded: {}", seen.len());

@@ -42,7 +42,7 @@ fn every_shipped_runbook_completes_a_drill() {
         println!("{name}: drill --speed max took {took:?}");
         let j = journal(tmp.path());
         assert_journal_contract(&j, "drill");
-        let loaded = cutover::runbook::load(&rb).runbook.unwrap();
+        let loaded = cutover::config::runbook::load(&rb).runbook.unwrap();
         for step in loaded.steps() {
             let done = j
                 .iter()
@@ -69,7 +69,7 @@ fn failing_a_rollback_step_rolls_back_with_exit_3() {
         let out = drill(&rb, tmp.path(), &["--auto-ack", "--fail", step]);
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert_eq!(out.status.code(), Some(3), "{name} --fail {step}: {stdout}");
-        let loaded = cutover::runbook::load(&rb).runbook.unwrap();
+        let loaded = cutover::config::runbook::load(&rb).runbook.unwrap();
         // The procedure that applied is the one the ROLLBACK line names.
         let back = loaded
             .rollbacks

@@ -4,11 +4,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use cutover::keymap::{
+use cutover::config::keymap::{
     self, Action, DEFAULT_YAML, Key, Keymap, default_keymap, default_path_with, load_overlay,
     parse_overlay,
 };
-use cutover::runbook::Diagnostic;
+use cutover::core::runbook::Diagnostic;
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
@@ -16,6 +16,11 @@ fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/keymaps")
         .join(name)
+}
+
+/// The action a terminal key event runs, as the cockpit maps it.
+fn act(k: &Keymap, e: &KeyEvent) -> Option<Action> {
+    k.lookup(&cutover::shell::tui::key_of(e)?)
 }
 
 fn ev(code: KeyCode, mods: KeyModifiers) -> KeyEvent {
@@ -80,10 +85,10 @@ fn defaults_map_each_documented_key() {
         (ev(KeyCode::Esc, none), Action::Cancel),
     ];
     for (e, a) in cases {
-        assert_eq!(k.action(&e), Some(a), "{e:?}");
+        assert_eq!(act(&k, &e), Some(a), "{e:?}");
     }
-    assert_eq!(k.action(&ch('x')), None);
-    assert_eq!(k.action(&ev(KeyCode::Char('c'), KeyModifiers::ALT)), None);
+    assert_eq!(act(&k, &ch('x')), None);
+    assert_eq!(act(&k, &ev(KeyCode::Char('c'), KeyModifiers::ALT)), None);
     assert_eq!(k.primary(Action::Rollback), Some(key("R")));
     assert_eq!(k.keys_for(Action::Quit), vec![key("q"), key("ctrl-c")]);
 }
@@ -92,24 +97,24 @@ fn defaults_map_each_documented_key() {
 fn shifted_r_is_rollback_and_plain_r_is_retry() {
     let k = default_keymap();
     let shift = KeyModifiers::SHIFT;
-    assert_eq!(k.action(&ch('R')), Some(Action::Rollback));
+    assert_eq!(act(&k, &ch('R')), Some(Action::Rollback));
     assert_eq!(
-        k.action(&ev(KeyCode::Char('R'), shift)),
+        act(&k, &ev(KeyCode::Char('R'), shift)),
         Some(Action::Rollback)
     );
     assert_eq!(
-        k.action(&ev(KeyCode::Char('r'), shift)),
+        act(&k, &ev(KeyCode::Char('r'), shift)),
         Some(Action::Rollback)
     );
-    assert_eq!(k.action(&ch('r')), Some(Action::Retry));
+    assert_eq!(act(&k, &ch('r')), Some(Action::Retry));
     // Shift-tab arrives as BackTab, with or without SHIFT, or as Tab with SHIFT.
     assert_eq!(
-        k.action(&ev(KeyCode::BackTab, KeyModifiers::NONE)),
+        act(&k, &ev(KeyCode::BackTab, KeyModifiers::NONE)),
         Some(Action::FocusPrev)
     );
-    assert_eq!(k.action(&ev(KeyCode::Tab, shift)), Some(Action::FocusPrev));
+    assert_eq!(act(&k, &ev(KeyCode::Tab, shift)), Some(Action::FocusPrev));
     assert_eq!(
-        Key::from_event(&ev(KeyCode::Char('r'), shift)),
+        cutover::shell::tui::key_of(&ev(KeyCode::Char('r'), shift)),
         Some(key("R"))
     );
     assert_eq!(key("shift-r"), key("R"));
@@ -121,13 +126,13 @@ fn releases_and_desktop_chords_run_nothing() {
     let k = default_keymap();
     let mut release = ch('R');
     release.kind = KeyEventKind::Release;
-    assert_eq!(k.action(&release), None);
+    assert_eq!(act(&k, &release), None);
     let mut repeat = ch('j');
     repeat.kind = KeyEventKind::Repeat;
-    assert_eq!(k.action(&repeat), Some(Action::Down));
-    assert_eq!(k.action(&ev(KeyCode::Char('q'), KeyModifiers::SUPER)), None);
-    assert_eq!(k.action(&ev(KeyCode::Char('R'), KeyModifiers::META)), None);
-    assert_eq!(k.action(&ev(KeyCode::F(13), KeyModifiers::NONE)), None);
+    assert_eq!(act(&k, &repeat), Some(Action::Down));
+    assert_eq!(act(&k, &ev(KeyCode::Char('q'), KeyModifiers::SUPER)), None);
+    assert_eq!(act(&k, &ev(KeyCode::Char('R'), KeyModifiers::META)), None);
+    assert_eq!(act(&k, &ev(KeyCode::F(13), KeyModifiers::NONE)), None);
 }
 
 #[test]
@@ -250,12 +255,12 @@ fn action_names_are_stable_snake_case() {
 #[test]
 fn overlay_remaps_rollback_to_x_and_frees_r() {
     let k = load_overlay(&fixture("remap-rollback.yaml")).unwrap();
-    assert_eq!(k.action(&ch('x')), Some(Action::Rollback));
-    assert_eq!(k.action(&ch('R')), None);
+    assert_eq!(act(&k, &ch('x')), Some(Action::Rollback));
+    assert_eq!(act(&k, &ch('R')), None);
     assert_eq!(k.keys_for(Action::Rollback), vec![key("x")]);
     // Everything else is still the default, the description too.
-    assert_eq!(k.action(&ch('r')), Some(Action::Retry));
-    assert_eq!(k.action(&ch('q')), Some(Action::Quit));
+    assert_eq!(act(&k, &ch('r')), Some(Action::Retry));
+    assert_eq!(act(&k, &ch('q')), Some(Action::Quit));
     assert_eq!(k.desc(Action::Rollback), Action::Rollback.description());
 }
 
@@ -263,8 +268,8 @@ fn overlay_remaps_rollback_to_x_and_frees_r() {
 fn overlay_can_take_a_default_key_swap_keys_and_redescribe() {
     // s now rolls back; skip loses its only key and says so in the help.
     let k = overlay("- { on: \"s\", run: rollback, desc: \"Roll back!\" }\n").unwrap();
-    assert_eq!(k.action(&ch('s')), Some(Action::Rollback));
-    assert_eq!(k.action(&ch('R')), None);
+    assert_eq!(act(&k, &ch('s')), Some(Action::Rollback));
+    assert_eq!(act(&k, &ch('R')), None);
     assert!(k.keys_for(Action::Skip).is_empty());
     let rows = k.help_rows();
     assert!(rows.contains(&("unbound".to_string(), "Skip the current step".to_string())));
@@ -272,15 +277,15 @@ fn overlay_can_take_a_default_key_swap_keys_and_redescribe() {
 
     let k = overlay("- { on: \"r\", run: rollback }\n- { on: [\"R\", \"ctrl-r\"], run: retry }\n")
         .unwrap();
-    assert_eq!(k.action(&ch('r')), Some(Action::Rollback));
-    assert_eq!(k.action(&ch('R')), Some(Action::Retry));
+    assert_eq!(act(&k, &ch('r')), Some(Action::Rollback));
+    assert_eq!(act(&k, &ch('R')), Some(Action::Retry));
     assert_eq!(k.keys_for(Action::Retry), vec![key("R"), key("ctrl-r")]);
 }
 
 #[test]
 fn overlay_reads_bare_keys_yaml_would_turn_into_booleans() {
     let k = overlay("- { on: y, run: complete }\n- { on: [n, N], run: note }\n").unwrap();
-    assert_eq!(k.action(&ch('y')), Some(Action::Complete));
+    assert_eq!(act(&k, &ch('y')), Some(Action::Complete));
     assert_eq!(k.keys_for(Action::Note), vec![key("n"), key("N")]);
     // A bare `off` is the text `off`, which is not a key: said so, not read as `false`.
     let errs = overlay("- { on: off, run: note }\n").unwrap_err();

@@ -4,7 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
 use assert_cmd::Command;
-use cutover::runbook::{self, Diagnostic};
+use cutover::config::runbook;
+use cutover::core::runbook::Diagnostic;
 use std::path::{Path, PathBuf};
 
 fn fixture(name: &str) -> PathBuf {

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use cutover::readers::databricks::{Auth, Client, Config};
 use cutover::readers::{Query, ReadError, Reading};
-use cutover::secret::Secret;
+use cutover::shell::secret::Secret;
 use serde_json::{Value, json};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use cutover::readers::http_json::{Client, Config};
 use cutover::readers::{Query, ReadError, Reading, http};
-use cutover::secret::Secret;
+use cutover::shell::secret::Secret;
 use serde_json::json;
 use std::time::{Duration, Instant};
 

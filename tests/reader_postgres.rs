@@ -6,7 +6,7 @@
 
 use cutover::readers::postgres::{Client, Config, Tls};
 use cutover::readers::{Query, ReadError};
-use cutover::secret::Secret;
+use cutover::shell::secret::Secret;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

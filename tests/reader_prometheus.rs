@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use cutover::readers::prometheus::{Client, Config};
 use cutover::readers::{Query, ReadError, Reading};
-use cutover::secret::Secret;
+use cutover::shell::secret::Secret;
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::process::{Child, Command, Stdio};

@@ -11,7 +11,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use cutover::readers::snowflake::{Auth, Client, Config, keypair_jwt};
 use cutover::readers::{Query, ReadError, Reading};
-use cutover::secret::Secret;
+use cutover::shell::secret::Secret;
 use rsa::RsaPrivateKey;
 use rsa::traits::PublicKeyParts as _;
 use serde_json::{Value, json};

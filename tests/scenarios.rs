@@ -12,8 +12,8 @@
 
 mod common;
 use common::*;
-use cutover::runbook::signals::{Expect, Side};
-use cutover::runbook::{Runbook, Severity};
+use cutover::core::runbook::signals::{Expect, Side};
+use cutover::core::runbook::{Runbook, Severity};
 use serde_json::Value;
 use std::collections::{BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
@@ -39,7 +39,7 @@ fn shipped() -> Vec<PathBuf> {
 }
 
 fn load(path: &Path) -> Runbook {
-    let loaded = cutover::runbook::load(path);
+    let loaded = cutover::config::runbook::load(path);
     let problems: Vec<String> = loaded.diagnostics.iter().map(|d| d.to_string()).collect();
     loaded
         .runbook
@@ -348,7 +348,7 @@ fn every_trigger_is_rehearsed_by_a_scenario() {
 #[test]
 fn shipped_runbooks_watch_both_sides_and_validate_cleanly() {
     for path in shipped() {
-        let loaded = cutover::runbook::load(&path);
+        let loaded = cutover::config::runbook::load(&path);
         let warnings: Vec<String> = loaded
             .diagnostics
             .iter()

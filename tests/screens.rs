@@ -5,13 +5,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
-use cutover::app::{Overlay, Pane, Prompt, Ui};
-use cutover::clock::Speed;
-use cutover::engine::{Effect, Engine, ExecResult, Msg, Stage};
-use cutover::journal::Mode;
-use cutover::keymap::default_keymap;
-use cutover::theme::{self, Theme};
-use cutover::ui::{View, render};
+use cutover::config::keymap::default_keymap;
+use cutover::config::theme::{self, Theme};
+use cutover::core::engine::{Effect, Engine, ExecResult, Msg, Stage};
+use cutover::core::event::Mode;
+use cutover::core::time::Speed;
+use cutover::screen::app::{Overlay, Pane, Prompt, Ui};
+use cutover::screen::ui::{View, render};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use std::path::Path;
@@ -23,10 +23,10 @@ fn root() -> &'static Path {
 }
 
 fn engine_at(until: i64, stop_at: Option<&str>) -> Engine {
-    let rb = cutover::runbook::load(&root().join("runbooks/blue-green.yaml"))
+    let rb = cutover::config::runbook::load(&root().join("runbooks/blue-green.yaml"))
         .runbook
         .unwrap();
-    cutover::engine::demo::run_until(rb, until, stop_at)
+    cutover::core::engine::demo::run_until(rb, until, stop_at)
 }
 
 fn draw(e: &Engine, ui: &Ui, now: i64, w: u16, h: u16, theme: &Theme) -> Terminal<TestBackend> {
@@ -127,10 +127,10 @@ fn metrics_tab_shows_values_and_unknown_never_a_number() {
         "values with units and sparklines: {text}"
     );
     // The same runbook before any sample arrived: UNKNOWN and why, never a number.
-    let rb = cutover::runbook::load(&root().join("runbooks/blue-green.yaml"))
+    let rb = cutover::config::runbook::load(&root().join("runbooks/blue-green.yaml"))
         .runbook
         .unwrap();
-    let fresh = Engine::new(rb, cutover::engine::Config::default());
+    let fresh = Engine::new(rb, cutover::core::engine::Config::default());
     let term = draw(&fresh, &Ui::new("ann"), now, 200, 60, &theme::dark());
     let text = format!("{}", term.backend());
     assert!(
@@ -372,7 +372,7 @@ fn rollback_view_underlines_the_selected_rollback_step_and_ends_with_the_total()
     let (mut e, mut now, mut cmd) = rolling_back();
     // The selection counts forward steps, then the running procedure's steps.
     let mut ui = Ui::new("ann");
-    ui.selected = cutover::app::row_ids(&e)
+    ui.selected = cutover::screen::app::row_ids(&e)
         .iter()
         .position(|id| *id == "announce-rollback");
     assert!(ui.selected.is_some());
@@ -465,13 +465,13 @@ fn the_rollback_preview_at_80x24_says_why_what_it_undoes_and_keeps_its_confirmat
 fn past_the_point_of_no_return_r_explains_what_remains_and_the_recovery() {
     // redshift-panther at T+32d: Redshift turned read-only (the point of no return) at
     // T+31d1h; the validation phase (T+35d) is still ahead.
-    let rb = cutover::runbook::load(&root().join("runbooks/redshift-panther.yaml"))
+    let rb = cutover::config::runbook::load(&root().join("runbooks/redshift-panther.yaml"))
         .runbook
         .unwrap();
     let now = 32 * 24 * 60 * MIN;
-    let e = cutover::engine::demo::run_until(rb, now, None);
+    let e = cutover::core::engine::demo::run_until(rb, now, None);
     assert!(e.outcome.is_none() && e.point_of_no_return_passed().is_some());
-    let why = cutover::app::rollback_blocked(&e).unwrap();
+    let why = cutover::screen::app::rollback_blocked(&e).unwrap();
     let mut ui = Ui::new("ann");
     ui.overlay = Overlay::NoRollback(why);
     for (w, h) in [(80, 24), (200, 60)] {

@@ -3,8 +3,8 @@
 //! Themes: the shipped ones load cleanly and define every role, broken theme files are reported
 //! at the right place with a hint, and `NO_COLOR` keeps what matters visible.
 
-use cutover::runbook::Diagnostic;
-use cutover::theme::{self, ROLES, Theme};
+use cutover::config::theme::{self, ROLES, Theme};
+use cutover::core::runbook::Diagnostic;
 use ratatui::style::{Color, Modifier, Style};
 use std::path::{Path, PathBuf};
 

@@ -9,7 +9,7 @@
 mod wire;
 
 use super::{Query, ReadError, Reading, http};
-use crate::secret::{self, Secret};
+use crate::shell::secret::{self, Secret};
 use base64::Engine as _;
 use serde::de::DeserializeOwned;
 use serde_json::Value;

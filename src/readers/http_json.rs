@@ -6,7 +6,7 @@
 //! from the cockpit without reaching for curl mid-cutover.
 
 use super::{Query, ReadError, Reading, http};
-use crate::secret::Secret;
+use crate::shell::secret::Secret;
 use chrono::{DateTime, Utc};
 use reqwest::header::{ACCEPT, HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;

@@ -28,19 +28,7 @@ pub struct Reading {
     pub at: Option<DateTime<Utc>>,
 }
 
-/// What a metric asks of its connection.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Query {
-    /// SQL for the SQL readers, PromQL for Prometheus, a path (joined to the connection's
-    /// URL) for `http_json`.
-    pub text: String,
-    /// SQL: the column holding the value (default: the first column of the first row).
-    pub column: Option<String>,
-    /// SQL: a column holding the sample's time (epoch seconds, or an RFC 3339 string).
-    pub time_column: Option<String>,
-    /// `http_json`: RFC 6901 JSON pointer to the value (e.g. `/data/error_rate`).
-    pub pointer: Option<String>,
-}
+pub use crate::core::runbook::signals::Query;
 
 /// Why a read gave no value. The text is shown to operators as the UNKNOWN reason.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -90,7 +78,7 @@ impl ReadError {
 
     /// The operator-facing reason, with secrets blanked.
     pub fn reason(&self) -> String {
-        crate::secret::redact(&self.to_string())
+        crate::shell::secret::redact(&self.to_string())
     }
 }
 

@@ -3,7 +3,7 @@
 //! the extended protocol's type lookups need).
 
 use super::{Query, ReadError, Reading};
-use crate::secret::Secret;
+use crate::shell::secret::Secret;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use std::future::Future;
 use std::sync::OnceLock;

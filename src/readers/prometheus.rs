@@ -1,7 +1,7 @@
 //! `prometheus`: the Prometheus instant query API (`/api/v1/query`).
 
 use super::{Query, ReadError, Reading, http};
-use crate::secret::Secret;
+use crate::shell::secret::Secret;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 

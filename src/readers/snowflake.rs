@@ -7,7 +7,7 @@
 //! Every cell of a `jsonv2` result is a string; it is decoded by the column's declared type.
 
 use super::{Query, ReadError, Reading, http};
-use crate::secret::Secret;
+use crate::shell::secret::Secret;
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
@@ -773,7 +773,7 @@ fn epoch_f64(x: f64) -> Option<DateTime<Utc>> {
 
 /// `e` with every registered secret blanked in its text.
 fn redacted(e: ReadError) -> ReadError {
-    use crate::secret::redact;
+    use crate::shell::secret::redact;
     match e {
         ReadError::Query(m) => ReadError::Query(redact(&m)),
         ReadError::Http {

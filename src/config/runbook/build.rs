@@ -1,0 +1,673 @@
+//! Builds the typed `Runbook` from the spanned YAML tree, checking each value where it is read
+//! (types, required keys, unknown keys, durations, offsets, enums) and remembering where values
+//! were, so `validate` can point cross-step problems at the right line.
+
+use super::reader::{Fields, Sink, nearest};
+use super::yaml::{Located, Node, pos_of};
+use crate::core::runbook::diag::Pos;
+use crate::core::runbook::model::*;
+use crate::core::runbook::signals::Signals;
+use std::collections::HashMap;
+
+const TOP_KEYS: &[&str] = &[
+    "version",
+    "title",
+    "description",
+    "strategy",
+    "platforms",
+    "t0",
+    "rollback_window",
+    "recovery",
+    "phases",
+    "rollback",
+    "connections",
+    "metrics",
+    "triggers",
+    "canary",
+    "scenarios",
+];
+const PLATFORMS_KEYS: &[&str] = &["source", "target"];
+const PLATFORM_KEYS: &[&str] = &["name"];
+const PHASE_KEYS: &[&str] = &["id", "title", "steps"];
+const ROLLBACK_KEYS: &[&str] = &["title", "steps"];
+const PROCEDURE_KEYS: &[&str] = &["id", "title", "after", "steps"];
+const STEP_KEYS: &[&str] = &[
+    "id",
+    "title",
+    "at",
+    "owner",
+    "description",
+    "expect",
+    "run",
+    "verify",
+    "timeout",
+    "on_failure",
+    "retries",
+    "retry_delay",
+    "hold",
+    "rerun_safe",
+    "point_of_no_return",
+    "undoes",
+    "weight",
+    "gates",
+    "advance",
+    "on_gate_fail",
+    "undo_cost",
+];
+const STRATEGIES: &[&str] = &["blue-green", "canary", "phased", "big-bang"];
+const ON_FAILURE: &[&str] = &["pause", "retry", "rollback", "continue"];
+
+/// Where things were in the file, for checks that span several steps.
+#[derive(Default)]
+pub struct Spots {
+    /// (step id, key) → position of that key's value.
+    pub keys: HashMap<(String, &'static str), Pos>,
+    /// The original text of each step's `at`.
+    pub at_text: HashMap<String, String>,
+    /// Units written after thresholds, checked once the metrics are known.
+    pub units: super::build_signals::Units,
+}
+
+impl Spots {
+    /// Position of `key` in step `id`, or of the step itself.
+    pub fn get(&self, step: &Step, key: &'static str) -> Pos {
+        self.keys
+            .get(&(step.id.clone(), key))
+            .copied()
+            .unwrap_or(step.pos)
+    }
+}
+
+/// Reads the whole tree; returns the model when the structure allowed building one.
+pub fn build(sink: &mut Sink, root: &Located, spots: &mut Spots) -> Option<Runbook> {
+    let mut top = Fields::open(sink, root, "the runbook", TOP_KEYS)?;
+    top.rename("the runbook");
+    let version = match top.get("version") {
+        None => {
+            sink.error(
+                top.pos(),
+                "the runbook is missing `version`",
+                "add `version: 1` as the first line",
+            );
+            None
+        }
+        Some(v) => match v.value {
+            Node::Int(1) => Some(1),
+            _ => {
+                sink.error(
+                    pos_of(v),
+                    "unsupported `version`: this cutover reads version 1",
+                    "write `version: 1`",
+                );
+                None
+            }
+        },
+    };
+    let title = top.req_str(
+        sink,
+        "title",
+        "add `title: Snowflake → Databricks cutover` (shown in the header)",
+    );
+    let description = top.opt_str(sink, "description");
+    let strategy = match top.req_str(
+        sink,
+        "strategy",
+        "add `strategy: blue-green` (or canary, phased, big-bang)",
+    ) {
+        Some(s) => match s.as_str() {
+            "blue-green" => Some(Strategy::BlueGreen),
+            "canary" => Some(Strategy::Canary),
+            "phased" => Some(Strategy::Phased),
+            "big-bang" => Some(Strategy::BigBang),
+            other => {
+                let near = nearest(other, STRATEGIES)
+                    .map(|n| format!("did you mean `{n}`? "))
+                    .unwrap_or_default();
+                sink.error(
+                    top.pos_of("strategy"),
+                    format!("unknown strategy `{other}`"),
+                    format!("{near}use one of: {}", STRATEGIES.join(", ")),
+                );
+                None
+            }
+        },
+        None => None,
+    };
+    let (source, target) = platforms(sink, &top);
+    let t0 = top
+        .opt_str(sink, "t0")
+        .and_then(|s| match chrono::DateTime::parse_from_rfc3339(&s) {
+            Ok(t) => Some(t.with_timezone(&chrono::Utc)),
+            Err(e) => {
+                sink.error(
+                    top.pos_of("t0"),
+                    format!("`t0` is not an RFC 3339 time: {e}"),
+                    "write e.g. `t0: 2026-12-05T02:00:00Z` (quote it if your editor complains)",
+                );
+                None
+            }
+        });
+    let rollback_window = top.opt_duration(sink, "rollback_window");
+    let recovery = top.opt_str(sink, "recovery");
+
+    let mut phases = Vec::new();
+    match top.get("phases") {
+        None => sink.error(
+            top.pos(),
+            "the runbook is missing `phases`",
+            "add `phases:` with at least one phase of steps",
+        ),
+        Some(node) => match &node.value {
+            Node::Seq(items) if items.is_empty() => sink.error(
+                pos_of(node),
+                "`phases` is empty",
+                "add at least one phase with steps",
+            ),
+            Node::Seq(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    if let Some(p) = phase(sink, item, i, spots) {
+                        phases.push(p);
+                    }
+                }
+            }
+            other => sink.error(
+                pos_of(node),
+                format!("`phases` must be a list, found {}", other.kind()),
+                "write each phase as a list item: `- id: window`",
+            ),
+        },
+    }
+    let rollbacks = top
+        .get("rollback")
+        .map(|n| procedures(sink, n, spots))
+        .unwrap_or_default();
+    let signals = signals(sink, &top, spots, &phases);
+    apply_weights(sink, &mut phases, &signals);
+    top.finish(sink);
+
+    Some(Runbook {
+        path: sink.file.to_path_buf(),
+        dir: std::fs::canonicalize(sink.file)
+            .ok()
+            .and_then(|p| p.parent().map(|d| d.to_path_buf()))
+            .or_else(|| sink.file.parent().map(|p| p.to_path_buf()))
+            .unwrap_or_default(),
+        version: version?,
+        title: title?,
+        strategy: strategy?,
+        description,
+        source: source?,
+        target: target?,
+        t0,
+        rollback_window,
+        recovery,
+        phases,
+        rollbacks,
+        signals,
+        fingerprint: String::new(),
+    })
+}
+
+/// A canary stage's step runs the set-weight command with `{weight}` replaced in its own
+/// arguments (never spliced into a shell line), unless the step has its own `run`.
+fn apply_weights(sink: &mut Sink, phases: &mut [Phase], signals: &Signals) {
+    for step in phases.iter_mut().flat_map(|p| p.steps.iter_mut()) {
+        let Some(w) = step.stage.as_ref().and_then(|s| s.weight) else {
+            continue;
+        };
+        let fill = |argv: &[String]| -> Vec<String> {
+            argv.iter()
+                .map(|a| a.replace("{weight}", &w.to_string()))
+                .collect()
+        };
+        match &step.run {
+            Some(Command::Argv(argv)) => step.run = Some(Command::Argv(fill(argv))),
+            Some(Command::Shell(line)) if line.contains("{weight}") => sink.error(
+                step.pos,
+                format!("step `{}` splices `{{weight}}` into a shell line", step.id),
+                "write `run` as a list so the weight is its own argument: `run: [\"./scripts/set-weight.sh\", \"{weight}\"]`",
+            ),
+            Some(Command::Shell(_)) => {}
+            None => match &signals.set_weight {
+                Some(argv) => step.run = Some(Command::Argv(fill(argv))),
+                None => sink.error(
+                    step.pos,
+                    format!("step `{}` sets weight {w} but nothing says how", step.id),
+                    "add `canary: { set_weight: [\"./scripts/set-weight.sh\", \"{weight}\"] }` at the top level, or give the step its own `run`",
+                ),
+            },
+        }
+    }
+}
+
+fn signals(sink: &mut Sink, top: &Fields, spots: &mut Spots, phases: &[Phase]) -> Signals {
+    use super::build_signals as bs;
+    let stages = phases
+        .iter()
+        .flat_map(|p| p.steps.iter())
+        .filter_map(|s| s.stage.clone().map(|st| (s.id.clone(), st)))
+        .collect();
+    Signals {
+        connections: top
+            .get("connections")
+            .map(|n| bs::connections(sink, n))
+            .unwrap_or_default(),
+        metrics: top
+            .get("metrics")
+            .map(|n| bs::metrics(sink, n))
+            .unwrap_or_default(),
+        triggers: top
+            .get("triggers")
+            .map(|n| bs::triggers(sink, n, &mut spots.units))
+            .unwrap_or_default(),
+        set_weight: top.get("canary").and_then(|n| bs::canary(sink, n)),
+        stages,
+        scenarios: top
+            .get("scenarios")
+            .map(|n| bs::scenarios(sink, n))
+            .unwrap_or_default(),
+    }
+}
+
+fn platforms(sink: &mut Sink, top: &Fields) -> (Option<Platform>, Option<Platform>) {
+    let Some(node) = top.get("platforms") else {
+        sink.error(
+            top.pos(),
+            "the runbook is missing `platforms`",
+            "add `platforms: { source: { name: Snowflake }, target: { name: Databricks } }`",
+        );
+        return (None, None);
+    };
+    let Some(f) = Fields::open(sink, node, "`platforms`", PLATFORMS_KEYS) else {
+        return (None, None);
+    };
+    let mut side = |key: &str, example: &str| -> Option<Platform> {
+        let Some(n) = f.get(key) else {
+            sink.error(
+                f.pos(),
+                format!("`platforms` is missing `{key}`"),
+                format!("add `{key}: {{ name: {example} }}`"),
+            );
+            return None;
+        };
+        let p = Fields::open(sink, n, format!("platform `{key}`"), PLATFORM_KEYS)?;
+        let name = p.req_str(sink, "name", &format!("add `name: {example}`"));
+        p.finish(sink);
+        Some(Platform { name: name? })
+    };
+    let s = side("source", "Snowflake");
+    let t = side("target", "Databricks");
+    f.finish(sink);
+    (s, t)
+}
+
+fn phase(sink: &mut Sink, node: &Located, index: usize, spots: &mut Spots) -> Option<Phase> {
+    let mut f = Fields::open(sink, node, format!("phase {}", index + 1), PHASE_KEYS)?;
+    let id = f.req_str(sink, "id", "give the phase an id, e.g. `id: window`");
+    if let Some(id) = &id {
+        f.rename(format!("phase `{id}`"));
+    }
+    let title = f.opt_str(sink, "title");
+    let steps = match f.get("steps") {
+        None => {
+            sink.error(
+                f.pos(),
+                format!("phase `{}` has no steps", id.as_deref().unwrap_or("?")),
+                "add `steps:` with at least one step, or remove the phase",
+            );
+            Vec::new()
+        }
+        Some(n) => steps(sink, n, id.as_deref().unwrap_or("?"), false, spots),
+    };
+    f.finish(sink);
+    let id = id?;
+    Some(Phase {
+        title: title.unwrap_or_else(|| id.clone()),
+        id,
+        steps,
+        pos: pos_of(node),
+    })
+}
+
+/// `rollback:` is one procedure (a mapping) or several (a list, each with an `id` and, after
+/// the first, the forward step `after` which it applies).
+fn procedures(sink: &mut Sink, node: &Located, spots: &mut Spots) -> Vec<Procedure> {
+    match &node.value {
+        Node::Seq(items) if items.is_empty() => {
+            sink.error(
+                pos_of(node),
+                "`rollback` lists no procedures",
+                "list at least one procedure, or write one as a mapping with `title` and `steps`",
+            );
+            Vec::new()
+        }
+        Node::Seq(items) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| procedure(sink, n, spots, Some(i)))
+            .collect(),
+        _ => procedure(sink, node, spots, None).into_iter().collect(),
+    }
+}
+
+fn procedure(
+    sink: &mut Sink,
+    node: &Located,
+    spots: &mut Spots,
+    index: Option<usize>,
+) -> Option<Procedure> {
+    let (what, keys) = match index {
+        None => ("`rollback`".to_string(), ROLLBACK_KEYS),
+        Some(i) => (format!("rollback procedure {}", i + 1), PROCEDURE_KEYS),
+    };
+    let f = Fields::open(sink, node, what, keys)?;
+    let id = match index {
+        None => Some("rollback".to_string()),
+        Some(_) => f.req_str(
+            sink,
+            "id",
+            "give each rollback procedure an id, e.g. `id: after-switch`",
+        ),
+    };
+    let after = f.opt_str(sink, "after");
+    let title = f.opt_str(sink, "title");
+    let list = match f.get("steps") {
+        None => {
+            sink.error(
+                f.pos(),
+                "the rollback procedure has no steps",
+                "add `steps:` listing how to restore the source platform",
+            );
+            Vec::new()
+        }
+        Some(n) => steps(sink, n, "rollback", true, spots),
+    };
+    f.finish(sink);
+    Some(Procedure {
+        title: title.unwrap_or_else(|| "Rollback".into()),
+        id: id?,
+        after,
+        steps: list,
+        pos: pos_of(node),
+    })
+}
+
+fn steps(
+    sink: &mut Sink,
+    node: &Located,
+    phase: &str,
+    rollback: bool,
+    spots: &mut Spots,
+) -> Vec<Step> {
+    let where_ = if rollback {
+        "the rollback procedure".to_string()
+    } else {
+        format!("phase `{phase}`")
+    };
+    match &node.value {
+        Node::Seq(items) if items.is_empty() => {
+            sink.error(
+                pos_of(node),
+                format!("{where_} has no steps"),
+                "add at least one step, or remove it",
+            );
+            Vec::new()
+        }
+        Node::Seq(items) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| step(sink, n, phase, i, rollback, spots))
+            .collect(),
+        other => {
+            sink.error(
+                pos_of(node),
+                format!("`steps` of {where_} must be a list, found {}", other.kind()),
+                "write each step as a list item: `- id: freeze-writes`",
+            );
+            Vec::new()
+        }
+    }
+}
+
+fn command(sink: &mut Sink, f: &Fields, key: &str, what: &str) -> Option<Command> {
+    let node = f.get(key)?;
+    let hint = format!(
+        "write `{key}: [\"./scripts/x.sh\", \"--flag\"]` (no shell) or `{key}: \"./scripts/x.sh --flag\"` (run with sh -c)"
+    );
+    match &node.value {
+        Node::Str(s) if !s.trim().is_empty() => Some(Command::Shell(s.clone())),
+        Node::Seq(items) if !items.is_empty() => {
+            let mut argv = Vec::new();
+            for it in items {
+                match &it.value {
+                    Node::Str(s) => argv.push(s.clone()),
+                    Node::Int(i) => argv.push(i.to_string()),
+                    Node::Float(x) => argv.push(x.to_string()),
+                    other => {
+                        sink.error(
+                            pos_of(it),
+                            format!(
+                                "argument of `{key}` in {what} must be text, found {}",
+                                other.kind()
+                            ),
+                            hint.clone(),
+                        );
+                        return None;
+                    }
+                }
+            }
+            if argv[0].trim().is_empty() {
+                sink.error(
+                    pos_of(node),
+                    format!("`{key}` of {what} names no program"),
+                    hint,
+                );
+                return None;
+            }
+            Some(Command::Argv(argv))
+        }
+        other => {
+            sink.error(
+                pos_of(node),
+                format!(
+                    "`{key}` of {what} must be a command, found {}",
+                    if matches!(other, Node::Str(_) | Node::Seq(_)) {
+                        "an empty one".to_string()
+                    } else {
+                        other.kind().to_string()
+                    }
+                ),
+                hint,
+            );
+            None
+        }
+    }
+}
+
+fn step(
+    sink: &mut Sink,
+    node: &Located,
+    phase: &str,
+    index: usize,
+    rollback: bool,
+    spots: &mut Spots,
+) -> Option<Step> {
+    let scope = if rollback {
+        "rollback".to_string()
+    } else {
+        format!("phase `{phase}`")
+    };
+    let mut f = Fields::open(
+        sink,
+        node,
+        format!("step {} of {scope}", index + 1),
+        STEP_KEYS,
+    )?;
+    let id = f.req_str(
+        sink,
+        "id",
+        "give the step a short unique id, e.g. `id: freeze-writes`",
+    );
+    let what = match &id {
+        Some(id) => format!("step `{id}`"),
+        None => format!("step {} of {scope}", index + 1),
+    };
+    f.rename(what.clone());
+    let title = f.req_str(
+        sink,
+        "title",
+        "add `title:` saying what the step does, e.g. `title: Enable source write freeze`",
+    );
+    let at = f.opt_offset(sink, "at");
+    let owner = f.opt_str(sink, "owner");
+    let description = f.opt_str(sink, "description");
+    let expect = f.opt_duration(sink, "expect");
+    let run = command(sink, &f, "run", &what);
+    let verify = command(sink, &f, "verify", &what);
+    let timeout = f.opt_duration(sink, "timeout");
+    let retries = f.opt_uint(sink, "retries");
+    let retry_delay = f.opt_duration(sink, "retry_delay");
+    let hold = f.opt_duration(sink, "hold");
+    let rerun_safe = f.flag(sink, "rerun_safe");
+    let pnr = f.flag(sink, "point_of_no_return");
+    let undo_cost = f.opt_duration(sink, "undo_cost");
+    if rollback && undo_cost.is_some() {
+        sink.error(
+            f.pos_of("undo_cost"),
+            format!("rollback {what} has an `undo_cost`"),
+            "`undo_cost` belongs on forward steps: what undoing them adds to a rollback",
+        );
+    }
+    let stage = super::build_signals::stage(sink, &f, &what, &mut spots.units);
+    if rollback && stage.is_some() {
+        sink.error(
+            f.pos(),
+            format!("rollback {what} has canary keys (weight, gates, advance, on_gate_fail)"),
+            "canary stages are forward steps; remove those keys here",
+        );
+    }
+    let on_failure = match f.opt_str(sink, "on_failure") {
+        None => OnFailure::Pause,
+        Some(s) => match s.as_str() {
+            "pause" => OnFailure::Pause,
+            "retry" => OnFailure::Retry,
+            "rollback" => OnFailure::Rollback,
+            "continue" => OnFailure::Continue,
+            other => {
+                let near = nearest(other, ON_FAILURE)
+                    .map(|n| format!("did you mean `{n}`? "))
+                    .unwrap_or_default();
+                sink.error(
+                    f.pos_of("on_failure"),
+                    format!("unknown on_failure `{other}` in {what}"),
+                    format!("{near}use one of: {}", ON_FAILURE.join(", ")),
+                );
+                OnFailure::Pause
+            }
+        },
+    };
+    let undoes = match f.get("undoes") {
+        None => Vec::new(),
+        Some(n) => match &n.value {
+            Node::Str(s) => vec![s.clone()],
+            Node::Seq(items) => items
+                .iter()
+                .filter_map(|i| match &i.value {
+                    Node::Str(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect(),
+            other => {
+                sink.error(
+                    pos_of(n),
+                    format!(
+                        "`undoes` of {what} must be a step id or a list of them, found {}",
+                        other.kind()
+                    ),
+                    "write `undoes: [freeze-writes]`",
+                );
+                Vec::new()
+            }
+        },
+    };
+
+    if let Some(d) = timeout
+        && d <= 0
+    {
+        sink.error(
+            f.pos_of("timeout"),
+            format!("`timeout` of {what} must be longer than zero"),
+            "write e.g. `timeout: 5m`",
+        );
+    }
+    if retries.is_some() && on_failure != OnFailure::Retry {
+        sink.warn(
+            f.pos_of("retries"),
+            format!("`retries` of {what} has no effect without `on_failure: retry`"),
+            "add `on_failure: retry` or remove `retries`",
+        );
+    }
+    if rollback {
+        if at.is_some() {
+            sink.error(
+                f.pos_of("at"),
+                format!("rollback {what} has an `at` time"),
+                "rollback steps run one after another as soon as the rollback starts; remove `at`",
+            );
+        }
+        if on_failure == OnFailure::Rollback {
+            sink.error(
+                f.pos_of("on_failure"),
+                format!("rollback {what} cannot roll back on failure"),
+                "use `on_failure: pause` (stop and ask), `retry` or `continue`",
+            );
+        }
+        if pnr {
+            sink.error(
+                f.pos_of("point_of_no_return"),
+                format!("rollback {what} is marked point_of_no_return"),
+                "only forward steps can be a point of no return; remove it",
+            );
+        }
+    } else if !undoes.is_empty() {
+        sink.error(
+            f.pos_of("undoes"),
+            format!("forward {what} has `undoes`"),
+            "`undoes` belongs on rollback steps, naming the forward steps they reverse",
+        );
+    }
+    if let Some(id) = &id {
+        for key in ["at", "on_failure", "run", "undoes", "owner", "expect"] {
+            if f.get(key).is_some() {
+                spots.keys.insert((id.clone(), key), f.pos_of(key));
+            }
+        }
+        if let Some((_, text)) = &at {
+            spots.at_text.insert(id.clone(), text.clone());
+        }
+    }
+    let pos = f.pos();
+    f.finish(sink);
+    Some(Step {
+        id: id?,
+        title: title?,
+        phase: phase.to_string(),
+        at: at.map(|(t, _)| t),
+        owner,
+        description,
+        expect,
+        run,
+        verify,
+        timeout: timeout.filter(|d| *d > 0).unwrap_or(DEFAULT_TIMEOUT),
+        on_failure,
+        retries: retries.unwrap_or(if on_failure == OnFailure::Retry { 2 } else { 0 }),
+        retry_delay: retry_delay.unwrap_or(0),
+        hold,
+        rerun_safe,
+        point_of_no_return: pnr,
+        undoes,
+        stage,
+        undo_cost,
+        pos,
+    })
+}

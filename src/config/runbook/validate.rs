@@ -1,0 +1,234 @@
+//! Checks that span several steps: duplicate ids, offsets running backwards inside a phase,
+//! `on_failure: rollback` without a procedure, references to unknown steps, scripts that do
+//! not exist, and the advisory warnings (no owner, no `expect`, a point of no return with no
+//! documented recovery).
+
+use super::build::Spots;
+use super::reader::{Sink, nearest};
+use crate::core::runbook::model::*;
+use crate::core::time::t_offset;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// Runs every cross-step check, recording into `sink`.
+pub fn check(sink: &mut Sink, rb: &Runbook, spots: &Spots) {
+    duplicate_ids(sink, rb);
+    backwards_offsets(sink, rb, spots);
+    rollback_refs(sink, rb, spots);
+    super::validate_signals::check(sink, rb, spots);
+    for step in rb.steps().chain(rb.rollback_steps()) {
+        for cmd in [&step.run, &step.verify].into_iter().flatten() {
+            script_exists(sink, &rb.dir, step, cmd, spots);
+        }
+    }
+    if rb.recovery.is_none()
+        && let Some(pnr) = rb.steps().find(|s| s.point_of_no_return)
+    {
+        sink.warn(
+            pnr.pos,
+            format!(
+                "step `{}` is a point of no return but the runbook has no `recovery:`",
+                pnr.id
+            ),
+            "add a top-level `recovery: |` saying what to do once rollback is no longer possible (the cockpit shows it when R is refused)",
+        );
+    }
+    let mut past_pnr: Option<&str> = None;
+    for step in rb.steps() {
+        if let Some(p) = past_pnr
+            && step.on_failure == OnFailure::Rollback
+        {
+            sink.warn(
+                spots.get(step, "on_failure"),
+                format!(
+                    "step `{}` has `on_failure: rollback` but comes after the point of no return `{p}`",
+                    step.id
+                ),
+                "a failure there cannot roll back (it stops and asks); use `on_failure: pause`",
+            );
+        }
+        if step.point_of_no_return {
+            past_pnr = Some(&step.id);
+        }
+        if step.owner.is_none() {
+            sink.warn(
+                step.pos,
+                format!("step `{}` has no owner", step.id),
+                "add `owner:` so everyone knows who does it",
+            );
+        }
+        if step.expect.is_none() {
+            sink.warn(
+                step.pos,
+                format!("step `{}` has no `expect`", step.id),
+                "add `expect: 5m` so lateness and the projected finish are meaningful",
+            );
+        }
+    }
+}
+
+fn duplicate_ids(sink: &mut Sink, rb: &Runbook) {
+    let mut phases: HashMap<&str, u32> = HashMap::new();
+    for p in &rb.phases {
+        if let Some(first) = phases.insert(&p.id, p.pos.line) {
+            phases.insert(&p.id, first);
+            sink.error(
+                p.pos,
+                format!("duplicate phase id `{}` (also at line {first})", p.id),
+                "give each phase its own id",
+            );
+        }
+    }
+    let mut steps: HashMap<&str, u32> = HashMap::new();
+    for s in rb.steps().chain(rb.rollback_steps()) {
+        if let Some(first) = steps.get(s.id.as_str()) {
+            sink.error(
+                s.pos,
+                format!(
+                    "duplicate step id `{}`: first defined at line {first}, again at line {}",
+                    s.id, s.pos.line
+                ),
+                "step ids must be unique across the runbook, rollback included; rename one",
+            );
+        } else {
+            steps.insert(&s.id, s.pos.line);
+        }
+    }
+}
+
+fn backwards_offsets(sink: &mut Sink, rb: &Runbook, spots: &Spots) {
+    for phase in &rb.phases {
+        let mut prev: Option<&Step> = None;
+        for step in &phase.steps {
+            let Some(at) = step.at else { continue };
+            if let Some(p) = prev
+                && let Some(pat) = p.at
+                && at < pat
+            {
+                let text = spots
+                    .at_text
+                    .get(&step.id)
+                    .cloned()
+                    .unwrap_or_else(|| t_offset(at));
+                let ptext = spots
+                    .at_text
+                    .get(&p.id)
+                    .cloned()
+                    .unwrap_or_else(|| t_offset(pat));
+                let hint = if text.starts_with("T-") && at <= 0 && pat <= 0 {
+                    let plus = text.replacen("T-", "T+", 1);
+                    format!(
+                        "in a runbook `{text}` means before T-0, so this runs backwards; for time into the cutover window write `{plus}`"
+                    )
+                } else {
+                    "steps in a phase run in order: reorder them or correct the offset".into()
+                };
+                sink.error(
+                    spots.get(step, "at"),
+                    format!("`at: {text}` of step `{}` is earlier than `{ptext}` of step `{}` before it: offsets run backwards in phase `{}`", step.id, p.id, phase.id),
+                    hint,
+                );
+            }
+            prev = Some(step);
+        }
+    }
+}
+
+fn rollback_refs(sink: &mut Sink, rb: &Runbook, spots: &Spots) {
+    if rb.rollbacks.is_empty() {
+        for s in rb.steps().filter(|s| s.on_failure == OnFailure::Rollback) {
+            sink.error(spots.get(s, "on_failure"), format!("step `{}` has `on_failure: rollback` but the runbook has no rollback procedure", s.id), "add a top-level `rollback:` with the steps that restore the source, or use `on_failure: pause`");
+        }
+    }
+    let forward: Vec<&str> = rb.steps().map(|s| s.id.as_str()).collect();
+    let mut ids: Vec<&str> = Vec::new();
+    let mut last_after: Option<usize> = None;
+    for p in &rb.rollbacks {
+        if ids.contains(&p.id.as_str()) {
+            sink.error(
+                p.pos,
+                format!("duplicate rollback procedure id `{}`", p.id),
+                "give each procedure its own id",
+            );
+        }
+        ids.push(&p.id);
+        let Some(a) = &p.after else {
+            if last_after.is_some() {
+                sink.error(p.pos, format!("rollback procedure `{}` has no `after` but follows one that has", p.id), "list procedures in the order the cutover reaches them: the one without `after` (before any switch) first");
+            }
+            continue;
+        };
+        match forward.iter().position(|f| f == a) {
+            None => {
+                let near = nearest(a, &forward).map(|n| format!("did you mean `{n}`? ")).unwrap_or_default();
+                sink.error(p.pos, format!("`after` of rollback procedure `{}` names unknown step `{a}`", p.id), format!("{near}use the id of a forward step"));
+            }
+            Some(i) if last_after.is_some_and(|l| i <= l) => sink.error(
+                p.pos,
+                format!("rollback procedure `{}` applies after `{a}`, which comes before the previous procedure's step", p.id),
+                "list procedures in the order the cutover reaches their `after` steps",
+            ),
+            Some(i) => last_after = Some(i),
+        }
+    }
+    for s in rb.rollback_steps() {
+        for target in &s.undoes {
+            if !forward.contains(&target.as_str()) {
+                let near = nearest(target, &forward)
+                    .map(|n| format!("did you mean `{n}`? "))
+                    .unwrap_or_default();
+                sink.error(
+                    spots.get(s, "undoes"),
+                    format!(
+                        "rollback step `{}` undoes `{target}`, which is not a forward step",
+                        s.id
+                    ),
+                    format!("{near}name the id of a step in `phases`"),
+                );
+            }
+        }
+    }
+}
+
+/// The program a command starts, when it is a path relative to the runbook.
+fn script_of(cmd: &Command) -> Option<String> {
+    let first = match cmd {
+        Command::Argv(v) => v.first()?.clone(),
+        Command::Shell(s) => s.split_whitespace().next()?.to_string(),
+    };
+    (first.contains('/')
+        && !first.starts_with('/')
+        && !first.starts_with('$')
+        && !first.starts_with('~'))
+    .then_some(first)
+}
+
+fn script_exists(sink: &mut Sink, dir: &Path, step: &Step, cmd: &Command, spots: &Spots) {
+    let Some(script) = script_of(cmd) else { return };
+    let path = dir.join(script.trim_start_matches("./"));
+    let pos = spots.get(step, "run");
+    match std::fs::metadata(&path) {
+        Err(_) => sink.warn(
+            pos,
+            format!(
+                "step `{}` runs `{script}`, which does not exist relative to the runbook ({})",
+                step.id,
+                path.display()
+            ),
+            "scripts are found from the runbook's folder; fix the path or add the script",
+        ),
+        Ok(m) => {
+            use std::os::unix::fs::PermissionsExt;
+            if matches!(cmd, Command::Argv(_)) && m.permissions().mode() & 0o111 == 0 {
+                sink.warn(
+                    pos,
+                    format!(
+                        "step `{}` runs `{script}`, which is not executable",
+                        step.id
+                    ),
+                    format!("run `chmod +x {}`", path.display()),
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,1146 @@
+//! The runbook engine: pure state and transitions, no IO and no clock.
+//!
+//! `Engine::update(msg, now)` takes a message (a tick, a command result, an operator action)
+//! and the current T-time, changes state, and returns `Effect`s for the runtime to perform in
+//! order: journal entries (fsynced before anything after them happens), command spawns and
+//! kills, and the end of the run. `replay` rebuilds state from a journal on resume.
+
+pub mod demo;
+mod plan;
+mod replay;
+mod rollback;
+mod state;
+
+pub use plan::Projection;
+pub use rollback::gaps_text;
+pub use state::*;
+
+use crate::core::event::Entry;
+use crate::core::monitor::{Ctx, Monitor, Out, Verdict};
+use crate::core::runbook::signals::{Choice, GateFail};
+use crate::core::runbook::{Command, OnFailure, Runbook, Step};
+use crate::core::time::{Ms, human};
+use std::collections::HashMap;
+
+/// Lateness below this is the cost of running commands, not a delay worth recording.
+pub const LATE_NOISE: Ms = 1000;
+
+pub use crate::core::event::SYSTEM;
+
+/// How the engine behaves for this session.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    /// Confirm manual steps (and decide interrupted ones) without an operator.
+    pub auto_ack: bool,
+    /// Drill: make this step fail as if its command had failed.
+    pub fail_step: Option<String>,
+}
+
+/// An input to the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    /// Time passed.
+    Tick,
+    /// A line of command output (kept for the screen).
+    Output {
+        /// Step id.
+        step: String,
+        /// The line.
+        line: String,
+    },
+    /// A command ended.
+    Exited {
+        /// Step id.
+        step: String,
+        /// Attempt it belongs to.
+        attempt: u32,
+        /// Run or verify.
+        stage: Stage,
+        /// How it ended.
+        result: ExecResult,
+    },
+    /// The operator confirms the current manual (or interrupted) step.
+    Ack {
+        /// Who.
+        operator: String,
+    },
+    /// The operator skips the current step.
+    Skip {
+        /// Who.
+        operator: String,
+        /// Why.
+        reason: String,
+    },
+    /// The operator retries the current failed or interrupted step.
+    Retry {
+        /// Who.
+        operator: String,
+    },
+    /// Hold (no new step starts) or resume.
+    Hold {
+        /// Who.
+        operator: String,
+        /// true to hold, false to resume.
+        on: bool,
+    },
+    /// A note for the record.
+    Note {
+        /// Who.
+        operator: String,
+        /// What.
+        text: String,
+    },
+    /// Start the rollback procedure.
+    Rollback {
+        /// Who.
+        operator: String,
+        /// Why.
+        reason: String,
+    },
+    /// A metric read (from the drill simulation or a live poller).
+    Sample {
+        /// Metric id.
+        metric: String,
+        /// T-time of the value.
+        at: Ms,
+        /// The value, or why the read failed.
+        value: Result<f64, String>,
+    },
+    /// The operator vetoes an automatic rollback during its grace countdown.
+    Veto {
+        /// Who.
+        operator: String,
+    },
+    /// The operator answers the open decision.
+    Decide {
+        /// Who.
+        operator: String,
+        /// Roll back or continue.
+        choice: Choice,
+    },
+    /// End the run here (a rollback included), killing what runs; the session is over
+    /// (exit 1) and the journal says what was and was not done.
+    Abort {
+        /// Who.
+        operator: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// How a command ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExecResult {
+    /// Exited with this code (0 is success).
+    Exit(i32),
+    /// Killed by a signal.
+    Signal(i32),
+    /// Ran past its timeout and was killed.
+    TimedOut(Ms),
+    /// Could not be started.
+    SpawnFailed(String),
+    /// Killed on request (rollback, abort).
+    Killed,
+}
+
+impl ExecResult {
+    /// True for exit code 0.
+    pub fn ok(&self) -> bool {
+        matches!(self, ExecResult::Exit(0))
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            ExecResult::Exit(c) => format!("exit code {c}"),
+            ExecResult::Signal(s) => format!("killed by signal {s}"),
+            ExecResult::TimedOut(d) => format!("timed out after {}", human(*d)),
+            ExecResult::SpawnFailed(e) => format!("could not start: {e}"),
+            ExecResult::Killed => "stopped".into(),
+        }
+    }
+}
+
+/// A command for the runtime to start.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spawn {
+    /// Step id.
+    pub step: String,
+    /// Attempt number.
+    pub attempt: u32,
+    /// Run or verify.
+    pub stage: Stage,
+    /// What to run.
+    pub command: Command,
+    /// Real-time limit.
+    pub timeout: Ms,
+}
+
+/// Something for the runtime to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Append to the journal (and fsync) before doing anything after it.
+    Journal(Entry),
+    /// Start a command.
+    Spawn(Spawn),
+    /// Kill a step's command (its whole process group).
+    Kill(String),
+    /// The run is over.
+    Finish(Outcome),
+}
+
+/// The engine.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    rb: Runbook,
+    cfg: Config,
+    forward: Vec<String>,
+    back: Vec<String>,
+    runs: HashMap<String, StepRun>,
+    /// The rollback, once started.
+    pub rollback: Option<RollbackRun>,
+    /// Held by the operator: no new step starts.
+    pub held: bool,
+    /// Why the run waits for the operator after a failure, if it does.
+    pub paused: Option<String>,
+    /// How it ended.
+    pub outcome: Option<Outcome>,
+    /// Metrics, triggers and canary gates.
+    pub monitor: Monitor,
+    /// T-time of the last update (for questions asked between updates).
+    pub last_now: Ms,
+    /// Grace countdowns found running in the journal on resume.
+    open_graces: Vec<String>,
+}
+
+impl Engine {
+    /// A fresh engine for `rb`.
+    pub fn new(rb: Runbook, cfg: Config) -> Self {
+        let forward: Vec<String> = rb.steps().map(|s| s.id.clone()).collect();
+        let all_back: Vec<String> = rb.rollback_steps().map(|s| s.id.clone()).collect();
+        let runs = forward
+            .iter()
+            .chain(all_back.iter())
+            .map(|id| (id.clone(), StepRun::default()))
+            .collect();
+        Self {
+            monitor: Monitor::new(&rb.signals),
+            last_now: 0,
+            open_graces: Vec::new(),
+            rb,
+            cfg,
+            forward,
+            back: Vec::new(),
+            runs,
+            rollback: None,
+            held: false,
+            paused: None,
+            outcome: None,
+        }
+    }
+
+    /// The runbook.
+    pub fn runbook(&self) -> &Runbook {
+        &self.rb
+    }
+
+    /// A step's run state.
+    pub fn run_of(&self, id: &str) -> Option<&StepRun> {
+        self.runs.get(id)
+    }
+
+    fn step(&self, id: &str) -> Step {
+        // Invariant: every id in `forward`/`back`/`runs` comes from the runbook itself.
+        self.rb
+            .step(id)
+            .cloned()
+            .unwrap_or_else(|| unreachable_step(id))
+    }
+
+    fn seq(&self) -> &[String] {
+        if self.rollback.is_some() {
+            &self.back
+        } else {
+            &self.forward
+        }
+    }
+
+    /// The step the run is at: the first one of the active sequence not yet finished.
+    pub fn current(&self) -> Option<&str> {
+        self.seq()
+            .iter()
+            .find(|id| !self.runs[id.as_str()].state.finished())
+            .map(String::as_str)
+    }
+
+    /// True while a command of some step is running.
+    pub fn busy(&self) -> bool {
+        self.runs.values().any(|r| r.state.command_running())
+    }
+
+    /// What the run waits for from the operator, if anything.
+    pub fn needs_operator(&self) -> Option<String> {
+        if self.outcome.is_some() {
+            return None;
+        }
+        if let Some(p) = &self.paused {
+            return Some(p.clone());
+        }
+        let id = self.current()?;
+        match &self.runs[id].state {
+            StepState::Waiting => Some(format!(
+                "manual step `{id}` waits for the operator to confirm it"
+            )),
+            StepState::Interrupted { .. } => Some(format!(
+                "step `{id}` was running when the cockpit stopped: check what it did, then confirm, retry or skip it"
+            )),
+            StepState::Running {
+                stage: Stage::Gate, ..
+            } if !self.cfg.auto_ack
+                && self.monitor.stage(id).is_some_and(|s| !s.auto)
+                && self.monitor.verdict(id, self.last_now) == Verdict::Pass =>
+            {
+                Some(format!(
+                    "the gates of stage `{id}` hold: the operator advances it with Enter"
+                ))
+            }
+            _ => None,
+        }
+    }
+
+    /// True when the current step was interrupted by a crash and waits for the operator.
+    pub fn waits_on_interrupted(&self) -> bool {
+        self.outcome.is_none()
+            && self
+                .current()
+                .is_some_and(|id| matches!(self.runs[id].state, StepState::Interrupted { .. }))
+    }
+
+    /// The next T-time at which a tick has something to do, if any.
+    pub fn next_wakeup(&self, now: Ms) -> Option<Ms> {
+        if self.outcome.is_some() {
+            return None;
+        }
+        let watch = self.monitor.next_wakeup(now);
+        match (watch, self.next_step_wakeup(now)) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// The next T-time at which the steps (not the monitor) have something to do.
+    pub fn next_step_wakeup(&self, now: Ms) -> Option<Ms> {
+        if self.outcome.is_some() || self.paused.is_some() {
+            return None;
+        }
+        let mut next: Option<Ms> = None;
+        let mut consider = |t: Ms| next = Some(next.map_or(t, |n: Ms| n.min(t)));
+        for r in self.runs.values() {
+            if let StepState::Running {
+                stage: Stage::Hold { until },
+                ..
+            } = r.state
+            {
+                consider(until);
+            }
+        }
+        if !self.held
+            && let Some(id) = self.current()
+        {
+            match &self.runs[id].state {
+                StepState::Pending if self.rollback.is_none() => {
+                    if let Some(at) = self.step(id).at {
+                        consider(at.max(now));
+                    } else {
+                        consider(now);
+                    }
+                }
+                StepState::Pending => consider(now),
+                StepState::RetryWait { until, .. } => consider(*until),
+                _ => {}
+            }
+        }
+        next
+    }
+
+    /// Handles one message at T-time `now`.
+    pub fn update(&mut self, msg: Msg, now: Ms) -> Vec<Effect> {
+        let mut out = Vec::new();
+        if self.outcome.is_some() {
+            return out;
+        }
+        self.last_now = now;
+        match msg {
+            Msg::Tick => {}
+            Msg::Output { step, line } => {
+                if let Some(r) = self.runs.get_mut(&step) {
+                    r.push_output(line);
+                }
+            }
+            Msg::Exited {
+                step,
+                attempt,
+                stage,
+                result,
+            } => self.exited(&step, attempt, stage, result, now, &mut out),
+            Msg::Ack { operator } => self.ack(&operator, now, &mut out),
+            Msg::Skip { operator, reason } => self.skip(&operator, &reason, &mut out),
+            Msg::Retry { operator } => self.retry(&operator, now, &mut out),
+            Msg::Hold { operator, on } => {
+                if self.held != on {
+                    self.held = on;
+                    out.push(Effect::Journal(Entry::new(
+                        if on { "hold" } else { "resumed" },
+                        &operator,
+                    )));
+                }
+            }
+            Msg::Note { operator, text } => {
+                out.push(Effect::Journal(
+                    Entry::new("note", &operator).with("text", text),
+                ));
+            }
+            Msg::Rollback { operator, reason } => {
+                self.start_rollback(&operator, &reason, None, now, &mut out)
+            }
+            Msg::Sample { metric, at, value } => {
+                let watched = self.monitor.watches(&metric);
+                self.monitor.sample(&metric, at, value, now);
+                if !watched {
+                    // Only the screen uses it; the next tick evaluates deadlines anyway.
+                    return out;
+                }
+            }
+            Msg::Veto { operator } => {
+                let o = self.monitor.veto(&operator);
+                self.apply_monitor(o, now, &mut out);
+            }
+            Msg::Decide { operator, choice } => {
+                let o = self.monitor.decide(&operator, choice);
+                self.apply_monitor(o, now, &mut out);
+            }
+            Msg::Abort { operator, reason } => {
+                self.abort(&operator, &reason, now, &mut out);
+                return out;
+            }
+        }
+        self.watch(now, &mut out);
+        self.advance(now, &mut out);
+        out
+    }
+
+    /// Evaluates triggers and performs what they ask.
+    fn watch(&mut self, now: Ms, out: &mut Vec<Effect>) {
+        if self.monitor.is_empty() {
+            return;
+        }
+        let runs = &self.runs;
+        let done = |s: &str| {
+            runs.get(s)
+                .is_some_and(|r| matches!(r.state, StepState::Done { .. }))
+        };
+        let pnr = self.point_of_no_return_passed().map(|(s, _)| s.to_string());
+        let ctx = Ctx {
+            done: &done,
+            past_pnr: pnr.as_deref(),
+            rolling_back: self.rollback.is_some(),
+        };
+        let o = self.monitor.evaluate(now, &ctx);
+        self.apply_monitor(o, now, out);
+    }
+
+    fn apply_monitor(&mut self, outs: Vec<Out>, now: Ms, out: &mut Vec<Effect>) {
+        for o in outs {
+            match o {
+                Out::Journal(e) => out.push(Effect::Journal(e)),
+                Out::Rollback { reason } => self.start_rollback(SYSTEM, &reason, None, now, out),
+                Out::Hold { reason } => {
+                    if !self.held && self.rollback.is_none() {
+                        self.held = true;
+                        out.push(Effect::Journal(
+                            Entry::new("hold", SYSTEM).with("reason", reason),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Canary stages: checks the gates of steps in their hold or gate stage.
+    fn gates(&mut self, now: Ms, out: &mut Vec<Effect>) -> bool {
+        let watching: Vec<(String, Stage)> = self
+            .forward
+            .iter()
+            .filter_map(|id| match self.runs[id].state {
+                StepState::Running {
+                    stage: st @ (Stage::Hold { .. } | Stage::Gate),
+                    ..
+                } if self.monitor.has_gates(id) => Some((id.clone(), st)),
+                _ => None,
+            })
+            .collect();
+        for (id, st) in watching {
+            self.monitor.ensure_gates(&id, now);
+            let v = self.monitor.verdict(&id, now);
+            match v {
+                Verdict::Fail(reason) => {
+                    self.gate_failed(&id, &reason, now, out);
+                    return true;
+                }
+                Verdict::Pass if st == Stage::Gate => {
+                    let auto = self.monitor.stage(&id).is_some_and(|s| s.auto);
+                    if auto || self.cfg.auto_ack {
+                        out.push(Effect::Journal(
+                            Entry::new("gate_passed", SYSTEM)
+                                .step(&id)
+                                .with("advance", if auto { "auto" } else { "auto_ack" }),
+                        ));
+                        self.complete(&id, SYSTEM, now, out);
+                        return true;
+                    }
+                }
+                _ => {}
+            }
+        }
+        false
+    }
+
+    fn gate_failed(&mut self, id: &str, reason: &str, now: Ms, out: &mut Vec<Effect>) {
+        let next = self
+            .monitor
+            .stage(id)
+            .map(|s| s.on_fail)
+            .unwrap_or(GateFail::Pause);
+        self.monitor.disarm_gates(id);
+        out.push(Effect::Journal(
+            Entry::new("gate_failed", SYSTEM)
+                .step(id)
+                .with("reason", reason)
+                .with("next", next.as_str()),
+        ));
+        match next {
+            GateFail::Rollback => {
+                self.set(
+                    id,
+                    StepState::Failed {
+                        reason: reason.into(),
+                        blocking: false,
+                    },
+                );
+                self.start_rollback(
+                    SYSTEM,
+                    &format!("step `{id}`: {reason}"),
+                    Some(id),
+                    now,
+                    out,
+                );
+            }
+            GateFail::Pause => {
+                self.set(
+                    id,
+                    StepState::Failed {
+                        reason: reason.into(),
+                        blocking: true,
+                    },
+                );
+                self.paused = Some(format!(
+                    "step `{id}`: {reason}: retry (sets the weight again), skip or roll back"
+                ));
+            }
+        }
+    }
+
+    /// Journals steps found interrupted on resume; call once after `replay`.
+    pub fn resumed(&mut self) -> Vec<Effect> {
+        let mut out = Vec::new();
+        for g in std::mem::take(&mut self.open_graces) {
+            // The breach that started it is old news: only fresh data may roll back.
+            out.push(Effect::Journal(
+                Entry::new("rollback_grace_cancelled", SYSTEM)
+                    .with("trigger", g)
+                    .with("why", "the cockpit restarted during the grace period; the trigger is evaluated again on fresh data"),
+            ));
+        }
+        let mut ids: Vec<String> = self
+            .runs
+            .iter()
+            .filter(|(_, r)| r.needs_interrupt_note)
+            .map(|(id, _)| id.clone())
+            .collect();
+        ids.sort_by_key(|id| {
+            self.forward
+                .iter()
+                .chain(self.back.iter())
+                .position(|x| x == id)
+        });
+        for id in ids {
+            let step = self.step(&id);
+            let r = self.runs.get_mut(&id).map(|r| {
+                r.needs_interrupt_note = false;
+                r.attempts
+            });
+            out.push(Effect::Journal(
+                Entry::new("step_interrupted", SYSTEM)
+                    .step(&id)
+                    .with("attempt", r.unwrap_or(1))
+                    .with("rerun_safe", step.rerun_safe),
+            ));
+        }
+        out
+    }
+
+    fn advance(&mut self, now: Ms, out: &mut Vec<Effect>) {
+        // Each pass either changes a step's state or returns, so this ends.
+        for _ in 0..10_000 {
+            if self.outcome.is_some() {
+                return;
+            }
+            // Holds (soaks) run out on their own, even while the run is held.
+            let done_holds: Vec<String> = self.runs.iter()
+                .filter(|(_, r)| matches!(r.state, StepState::Running { stage: Stage::Hold { until }, .. } if until <= now))
+                .map(|(id, _)| id.clone()).collect();
+            if let Some(id) = done_holds.first() {
+                if self.monitor.has_gates(id) && self.rollback.is_none() {
+                    let attempt = self.runs[id].attempts.max(1);
+                    self.set(
+                        id,
+                        StepState::Running {
+                            attempt,
+                            stage: Stage::Gate,
+                        },
+                    );
+                    out.push(Effect::Journal(Entry::new("step_gating", SYSTEM).step(id)));
+                } else {
+                    self.complete(id, SYSTEM, now, out);
+                }
+                continue;
+            }
+            if self.rollback.is_none() && self.gates(now, out) {
+                continue;
+            }
+            if self.held || self.paused.is_some() {
+                return;
+            }
+            let Some(id) = self.current().map(str::to_string) else {
+                if self.rollback.is_some() {
+                    self.rollback_done(now, out);
+                } else {
+                    self.finish(
+                        Outcome::Completed,
+                        SYSTEM,
+                        "every step is finished",
+                        now,
+                        out,
+                    );
+                }
+                return;
+            };
+            let step = self.step(&id);
+            let state = self.runs[&id].state.clone();
+            match state {
+                StepState::Pending => {
+                    let due = if self.rollback.is_some() {
+                        now
+                    } else {
+                        step.at.unwrap_or(now)
+                    };
+                    if now < due {
+                        return;
+                    }
+                    self.start(&step, 1, now, out);
+                }
+                StepState::RetryWait { attempt, until } => {
+                    if now < until {
+                        return;
+                    }
+                    self.start(&step, attempt, now, out);
+                }
+                StepState::Interrupted { attempt } => {
+                    if !self.cfg.auto_ack {
+                        return;
+                    }
+                    if step.rerun_safe {
+                        self.start(&step, attempt + 1, now, out);
+                    } else {
+                        let reason = format!(
+                            "interrupted while running and not marked rerun_safe: check by hand whether `{}` took effect, then confirm or skip it",
+                            step.id
+                        );
+                        self.set(
+                            &id,
+                            StepState::Failed {
+                                reason: reason.clone(),
+                                blocking: true,
+                            },
+                        );
+                        self.paused = Some(format!("step `{id}` {reason}"));
+                        if let Some(r) = self.runs.get_mut(&id) {
+                            r.unverified = true;
+                        }
+                        out.push(Effect::Journal(
+                            Entry::new("step_failed", SYSTEM)
+                                .step(&id)
+                                .with("attempt", attempt)
+                                .with("reason", reason)
+                                .with("cause", "interrupted")
+                                .with("next", "pause"),
+                        ));
+                        return;
+                    }
+                }
+                StepState::Waiting => {
+                    if !self.cfg.auto_ack {
+                        return;
+                    }
+                    self.work_done(&step, SYSTEM, true, now, out);
+                }
+                _ => return,
+            }
+        }
+    }
+
+    fn set(&mut self, id: &str, state: StepState) {
+        if let Some(r) = self.runs.get_mut(id) {
+            r.state = state;
+        }
+    }
+
+    fn start(&mut self, step: &Step, attempt: u32, now: Ms, out: &mut Vec<Effect>) {
+        let late = if self.rollback.is_none() {
+            step.at.map(|at| now - at).filter(|l| *l >= LATE_NOISE)
+        } else {
+            None
+        };
+        let r = self.runs.get_mut(&step.id);
+        if let Some(r) = r {
+            r.attempts = attempt;
+            r.unverified = false;
+            if r.first_start.is_none() {
+                r.first_start = Some(now);
+            }
+            r.started = Some(now);
+            r.late_by = late;
+        }
+        let mut e = Entry::new(
+            if step.is_manual() {
+                "step_waiting"
+            } else {
+                "step_started"
+            },
+            SYSTEM,
+        )
+        .step(&step.id)
+        .with("title", step.title.clone())
+        .with("attempt", attempt);
+        if let Some(l) = late {
+            // Record the new projected finish: lateness matters for where the run will end.
+            let p = self.projection(now);
+            e = e
+                .with("late_s", l as f64 / 1000.0)
+                .with("projected_finish_t", p.projected_end as f64 / 1000.0)
+                .with("planned_finish_t", p.planned_end as f64 / 1000.0);
+        }
+        if self.rollback.is_some() {
+            e = e.with("procedure", "rollback");
+        }
+        match &step.run {
+            None => {
+                self.set(&step.id, StepState::Waiting);
+                out.push(Effect::Journal(e));
+            }
+            Some(cmd) => {
+                e = e.with("command", cmd.display());
+                self.set(
+                    &step.id,
+                    StepState::Running {
+                        attempt,
+                        stage: Stage::Run,
+                    },
+                );
+                out.push(Effect::Journal(e));
+                if !self.inject_failure(step, attempt, now, out) {
+                    out.push(Effect::Spawn(Spawn {
+                        step: step.id.clone(),
+                        attempt,
+                        stage: Stage::Run,
+                        command: cmd.clone(),
+                        timeout: step.timeout,
+                    }));
+                }
+            }
+        }
+    }
+
+    /// `--fail STEP_ID`: fails the step as if its command had failed; true when it did.
+    fn inject_failure(
+        &mut self,
+        step: &Step,
+        attempt: u32,
+        now: Ms,
+        out: &mut Vec<Effect>,
+    ) -> bool {
+        if self.cfg.fail_step.as_deref() != Some(step.id.as_str()) {
+            return false;
+        }
+        self.fail(
+            step,
+            attempt,
+            "failure injected by --fail (drill)",
+            None,
+            now,
+            out,
+        );
+        true
+    }
+
+    /// The step's work (command or confirmation) succeeded: verify, hold, or complete it.
+    fn work_done(
+        &mut self,
+        step: &Step,
+        operator: &str,
+        acked: bool,
+        now: Ms,
+        out: &mut Vec<Effect>,
+    ) {
+        let attempt = self.runs[&step.id].attempts.max(1);
+        if acked {
+            out.push(Effect::Journal(
+                Entry::new("step_confirmed", operator)
+                    .step(&step.id)
+                    .with("auto_ack", operator == SYSTEM),
+            ));
+            if step.run.is_none() && self.inject_failure(step, attempt, now, out) {
+                return;
+            }
+        }
+        if let Some(v) = &step.verify {
+            self.set(
+                &step.id,
+                StepState::Running {
+                    attempt,
+                    stage: Stage::Verify,
+                },
+            );
+            out.push(Effect::Journal(
+                Entry::new("step_verifying", SYSTEM)
+                    .step(&step.id)
+                    .with("command", v.display()),
+            ));
+            out.push(Effect::Spawn(Spawn {
+                step: step.id.clone(),
+                attempt,
+                stage: Stage::Verify,
+                command: v.clone(),
+                timeout: step.timeout,
+            }));
+            return;
+        }
+        self.after_verify(step, now, out);
+    }
+
+    fn after_verify(&mut self, step: &Step, now: Ms, out: &mut Vec<Effect>) {
+        let gated = self.rollback.is_none() && self.monitor.has_gates(&step.id);
+        if gated {
+            self.monitor.arm_gates(&step.id, now);
+        }
+        if let Some(w) = step.stage.as_ref().and_then(|s| s.weight) {
+            out.push(Effect::Journal(
+                Entry::new("canary_weight", SYSTEM)
+                    .step(&step.id)
+                    .with("weight", w),
+            ));
+        }
+        if gated && step.hold.is_none() {
+            let attempt = self.runs[&step.id].attempts.max(1);
+            self.set(
+                &step.id,
+                StepState::Running {
+                    attempt,
+                    stage: Stage::Gate,
+                },
+            );
+            out.push(Effect::Journal(
+                Entry::new("step_gating", SYSTEM).step(&step.id),
+            ));
+            return;
+        }
+        if let Some(h) = step.hold.filter(|_| self.rollback.is_none()) {
+            let attempt = self.runs[&step.id].attempts.max(1);
+            self.set(
+                &step.id,
+                StepState::Running {
+                    attempt,
+                    stage: Stage::Hold { until: now + h },
+                },
+            );
+            out.push(Effect::Journal(
+                Entry::new("step_holding", SYSTEM)
+                    .step(&step.id)
+                    .with("hold_s", h as f64 / 1000.0)
+                    .with("until_t", (now + h) as f64 / 1000.0),
+            ));
+            return;
+        }
+        self.complete(&step.id, SYSTEM, now, out);
+    }
+
+    fn complete(&mut self, id: &str, operator: &str, now: Ms, out: &mut Vec<Effect>) {
+        let step = self.step(id);
+        let r = &self.runs[id];
+        let mut e = Entry::new("step_done", operator)
+            .step(id)
+            .with("attempt", r.attempts.max(1));
+        if let Some(s) = r.started {
+            e = e.with("duration_s", (now - s) as f64 / 1000.0);
+        }
+        if let Some(x) = step.expect {
+            e = e.with("expect_s", x as f64 / 1000.0);
+        }
+        if self.rollback.is_some() {
+            e = e.with("procedure", "rollback");
+        }
+        self.set(id, StepState::Done { at: now });
+        out.push(Effect::Journal(e));
+        self.monitor.disarm_gates(id);
+        if self.rollback.is_none() {
+            let o = self.monitor.step_done(id, now);
+            self.apply_monitor(o, now, out);
+        }
+        if step.point_of_no_return {
+            out.push(Effect::Journal(
+                Entry::new("point_of_no_return", SYSTEM).step(id),
+            ));
+        }
+    }
+
+    fn exited(
+        &mut self,
+        id: &str,
+        attempt: u32,
+        stage: Stage,
+        result: ExecResult,
+        now: Ms,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(r) = self.runs.get(id) else { return };
+        // A result for an attempt or stage we no longer wait for (e.g. killed for a rollback).
+        if r.state != (StepState::Running { attempt, stage }) {
+            return;
+        }
+        let step = self.step(id);
+        match (result.ok(), stage) {
+            (true, Stage::Run) => self.work_done(&step, SYSTEM, false, now, out),
+            (true, _) => self.after_verify(&step, now, out),
+            (false, Stage::Verify) => self.fail(
+                &step,
+                attempt,
+                &format!("verify failed: {}", result.describe()),
+                exit_code(&result),
+                now,
+                out,
+            ),
+            (false, _) => self.fail(
+                &step,
+                attempt,
+                &result.describe(),
+                exit_code(&result),
+                now,
+                out,
+            ),
+        }
+    }
+
+    fn fail(
+        &mut self,
+        step: &Step,
+        attempt: u32,
+        reason: &str,
+        code: Option<i32>,
+        now: Ms,
+        out: &mut Vec<Effect>,
+    ) {
+        let in_rollback = self.rollback.is_some();
+        let mut next = step.on_failure;
+        if next == OnFailure::Retry && attempt > step.retries {
+            next = OnFailure::Pause;
+        }
+        // Past the point of no return there is no rollback to go to: the journal and the
+        // screen must not say "rolling back"; the step stops and asks instead.
+        if next == OnFailure::Rollback && self.point_of_no_return_passed().is_some() {
+            next = OnFailure::Pause;
+            self.start_rollback(
+                SYSTEM,
+                &format!("step `{}` failed: {reason}", step.id),
+                None,
+                now,
+                out,
+            );
+        }
+        let mut e = Entry::new("step_failed", SYSTEM)
+            .step(&step.id)
+            .with("attempt", attempt)
+            .with("reason", reason)
+            .with("next", next.as_str());
+        if let Some(c) = code {
+            e = e.with("exit_code", c);
+        }
+        if in_rollback {
+            e = e.with("procedure", "rollback");
+        }
+        match next {
+            OnFailure::Retry => {
+                let until = now + step.retry_delay;
+                e = e.with("retry_at_t", until as f64 / 1000.0);
+                self.set(
+                    &step.id,
+                    StepState::RetryWait {
+                        attempt: attempt + 1,
+                        until,
+                    },
+                );
+                out.push(Effect::Journal(e));
+            }
+            OnFailure::Continue => {
+                self.set(
+                    &step.id,
+                    StepState::Failed {
+                        reason: reason.into(),
+                        blocking: false,
+                    },
+                );
+                out.push(Effect::Journal(e));
+            }
+            OnFailure::Pause => {
+                self.set(
+                    &step.id,
+                    StepState::Failed {
+                        reason: reason.into(),
+                        blocking: true,
+                    },
+                );
+                self.paused = Some(self.pause_text(&step.id, reason));
+                out.push(Effect::Journal(e));
+            }
+            OnFailure::Rollback => {
+                self.set(
+                    &step.id,
+                    StepState::Failed {
+                        reason: reason.into(),
+                        blocking: false,
+                    },
+                );
+                out.push(Effect::Journal(e));
+                self.start_rollback(
+                    SYSTEM,
+                    &format!("step `{}` failed: {reason}", step.id),
+                    Some(&step.id),
+                    now,
+                    out,
+                );
+            }
+        }
+    }
+
+    fn ack(&mut self, operator: &str, now: Ms, out: &mut Vec<Effect>) {
+        let Some(id) = self.current().map(str::to_string) else {
+            return;
+        };
+        let step = self.step(&id);
+        match self.runs[&id].state {
+            StepState::Waiting => self.work_done(&step, operator, true, now, out),
+            StepState::Running {
+                stage: Stage::Gate, ..
+            } if self.monitor.verdict(&id, now) == Verdict::Pass => {
+                out.push(Effect::Journal(
+                    Entry::new("gate_passed", operator)
+                        .step(&id)
+                        .with("advance", "key"),
+                ));
+                self.complete(&id, operator, now, out);
+            }
+            StepState::Interrupted { .. } => {
+                out.push(Effect::Journal(
+                    Entry::new("step_confirmed", operator)
+                        .step(&id)
+                        .with("after_interruption", true),
+                ));
+                self.complete(&id, operator, now, out);
+            }
+            _ => {}
+        }
+    }
+
+    fn skip(&mut self, operator: &str, reason: &str, out: &mut Vec<Effect>) {
+        let Some(id) = self.current().map(str::to_string) else {
+            return;
+        };
+        if self.runs[&id].state.command_running() {
+            out.push(Effect::Kill(id.clone()));
+        }
+        self.set(
+            &id,
+            StepState::Skipped {
+                reason: reason.into(),
+            },
+        );
+        self.paused = None;
+        out.push(Effect::Journal(
+            Entry::new("step_skipped", operator)
+                .step(&id)
+                .with("reason", reason),
+        ));
+    }
+
+    fn retry(&mut self, operator: &str, now: Ms, out: &mut Vec<Effect>) {
+        let Some(id) = self.current().map(str::to_string) else {
+            return;
+        };
+        let attempts = self.runs[&id].attempts;
+        if matches!(
+            self.runs[&id].state,
+            StepState::Failed { blocking: true, .. } | StepState::Interrupted { .. }
+        ) {
+            self.paused = None;
+            out.push(Effect::Journal(
+                Entry::new("step_retry", operator).step(&id),
+            ));
+            let step = self.step(&id);
+            self.start(&step, attempts + 1, now, out);
+        }
+    }
+
+    fn finish(
+        &mut self,
+        outcome: Outcome,
+        operator: &str,
+        reason: &str,
+        now: Ms,
+        out: &mut Vec<Effect>,
+    ) {
+        self.outcome = Some(outcome);
+        let p = self.projection(now);
+        out.push(Effect::Journal(
+            Entry::new("session_ended", operator)
+                .with("outcome", outcome.as_str())
+                .with("exit_code", outcome.exit_code())
+                .with("reason", reason)
+                .with("planned_finish_t", p.planned_end as f64 / 1000.0),
+        ));
+        out.push(Effect::Finish(outcome));
+    }
+}
+
+fn exit_code(r: &ExecResult) -> Option<i32> {
+    match r {
+        ExecResult::Exit(c) => Some(*c),
+        _ => None,
+    }
+}
+
+#[cold]
+fn unreachable_step(id: &str) -> Step {
+    // Reached only if an id not from the runbook got into the engine: a programming error.
+    panic!("engine: step `{id}` is not in the runbook")
+}
+
+#[cfg(test)]
+mod tests;

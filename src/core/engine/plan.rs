@@ -1,0 +1,87 @@
+//! Projection: when the runbook was planned to finish, and when it will finish given the
+//! delays so far. Steps start at their `at` or when the step before ends, whichever is later,
+//! and take their `expect` plus any `hold`.
+
+use super::{Engine, StepState};
+use crate::core::time::Ms;
+
+/// Planned against projected finish.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Projection {
+    /// Finish with no delays.
+    pub planned_end: Ms,
+    /// Finish given what happened so far.
+    pub projected_end: Ms,
+    /// How far the current step is behind its own planned end: lateness the operator feels
+    /// now, even when slack later in the runbook keeps the overall finish on plan.
+    pub current_delay: Ms,
+}
+
+impl Projection {
+    /// How far behind plan (negative: ahead).
+    pub fn delay(&self) -> Ms {
+        self.projected_end - self.planned_end
+    }
+}
+
+impl Engine {
+    /// The projection at T-time `now`.
+    pub fn projection(&self, now: Ms) -> Projection {
+        let mut planned: Option<Ms> = None;
+        let mut projected: Option<Ms> = None;
+        let mut current_delay = 0;
+        let current = if self.rollback.is_none() {
+            self.current()
+        } else {
+            None
+        };
+        for step in self.rb.steps() {
+            let work = step.expect.unwrap_or(0) + step.hold.unwrap_or(0);
+            let p_start = match (step.at, planned) {
+                (Some(at), Some(prev)) => at.max(prev),
+                (Some(at), None) => at,
+                (None, Some(prev)) => prev,
+                (None, None) => 0,
+            };
+            planned = Some(p_start + work);
+            let run = &self.runs[&step.id];
+            let end = match &run.state {
+                StepState::Done { at } => *at,
+                StepState::Skipped { .. }
+                | StepState::Failed {
+                    blocking: false, ..
+                } => projected.unwrap_or(p_start),
+                StepState::Running { .. } | StepState::Waiting => {
+                    let s = run.started.unwrap_or(now);
+                    (s + work).max(now)
+                }
+                _ => {
+                    let earliest = projected.map_or(now, |p| p.max(now));
+                    step.at.map_or(earliest, |at| at.max(earliest)) + work
+                }
+            };
+            projected = Some(end);
+            if current == Some(step.id.as_str()) {
+                current_delay = (end - p_start - work).max(0);
+            }
+        }
+        Projection {
+            planned_end: planned.unwrap_or(0),
+            projected_end: projected.unwrap_or(0),
+            current_delay,
+        }
+    }
+}
+
+impl Engine {
+    /// The forward step marked `point_of_no_return` that is done, if any, and when.
+    pub fn point_of_no_return_passed(&self) -> Option<(&str, Ms)> {
+        self.rb
+            .steps()
+            .filter(|s| s.point_of_no_return)
+            .find_map(|s| match self.runs[&s.id].state {
+                StepState::Done { at } => Some((s.id.as_str(), at)),
+                _ => None,
+            })
+    }
+}

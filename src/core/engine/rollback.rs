@@ -1,0 +1,266 @@
+//! The rollback: which procedure applies and what it would need now, starting it exactly
+//! once (never past the point of no return), finishing it, and abandoning it on the
+//! operator's word. The steps themselves run through the same step machine as forward steps
+//! (`mod.rs`), with the rollback's rules: no `at` times, no forward step after it starts, and
+//! a failure stops and asks.
+
+use super::{Effect, Engine, Outcome, RollbackRun, SYSTEM, StepState};
+use crate::core::event::Entry;
+use crate::core::runbook::Procedure;
+use crate::core::time::Ms;
+
+impl Engine {
+    /// How long a rollback started now would take: the applicable procedure's planned time
+    /// plus the `undo_cost` of every forward step that has started (and was not skipped).
+    pub fn rollback_needs(&self) -> Option<Ms> {
+        let p = self.rollback_procedure()?;
+        let extra: Ms = self
+            .rb
+            .steps()
+            .filter(|s| self.reached(&s.id))
+            .filter_map(|s| s.undo_cost)
+            .sum();
+        Some(p.planned() + extra)
+    }
+
+    /// The rollback procedure: the one running, or the one that applies now. A procedure's
+    /// `after` step counts once it has started: a step that ran may have taken effect even
+    /// if it failed or was cut short, and undoing too much is safer than too little.
+    pub fn rollback_procedure(&self) -> Option<&Procedure> {
+        if let Some(r) = &self.rollback {
+            return self.rb.procedure(&r.procedure);
+        }
+        self.rb.rollback_for(|s| self.reached(s))
+    }
+
+    /// True when a forward step has started (and was not skipped): it may have taken effect
+    /// even if it failed or was cut short, so a rollback must account for it.
+    pub fn reached(&self, id: &str) -> bool {
+        self.runs.get(id).is_some_and(|r| {
+            r.first_start.is_some() && !matches!(r.state, StepState::Skipped { .. })
+        })
+    }
+
+    pub(super) fn start_rollback(
+        &mut self,
+        operator: &str,
+        reason: &str,
+        failed: Option<&str>,
+        now: Ms,
+        out: &mut Vec<Effect>,
+    ) {
+        if let Some(rb) = &self.rollback {
+            out.push(Effect::Journal(
+                Entry::new("rollback_request_ignored", operator)
+                    .with("reason", reason)
+                    .with(
+                        "why",
+                        format!(
+                            "a rollback is already running since T{:+}s",
+                            rb.started / 1000
+                        ),
+                    ),
+            ));
+            return;
+        }
+        if let Some((pnr, _)) = self.point_of_no_return_passed() {
+            let why = format!(
+                "past the point of no return (`{pnr}` is done): roll forward, or follow the runbook's documented recovery"
+            );
+            out.push(Effect::Journal(
+                Entry::new("rollback_unavailable", operator)
+                    .with("reason", reason)
+                    .with("why", why.clone()),
+            ));
+            if let Some(f) = failed {
+                // The failed step must not be passed over: stop and ask.
+                self.set(
+                    f,
+                    StepState::Failed {
+                        reason: reason.into(),
+                        blocking: true,
+                    },
+                );
+                self.paused = Some(format!("{reason}; no rollback: {why}"));
+            }
+            return;
+        }
+        let Some(proc_) = self.rollback_procedure().cloned() else {
+            out.push(Effect::Journal(
+                Entry::new("rollback_unavailable", operator)
+                    .with("reason", reason)
+                    .with("why", "the runbook has no rollback procedure"),
+            ));
+            return;
+        };
+        for id in self.forward.clone() {
+            if self.runs[&id].state.command_running() {
+                out.push(Effect::Kill(id.clone()));
+                self.set(
+                    &id,
+                    StepState::Failed {
+                        reason: "stopped: rollback started".into(),
+                        blocking: false,
+                    },
+                );
+                out.push(Effect::Journal(
+                    Entry::new("step_failed", SYSTEM)
+                        .step(&id)
+                        .with("reason", "stopped: rollback started")
+                        .with("next", "rollback"),
+                ));
+            }
+        }
+        self.held = false;
+        self.paused = None;
+        self.back = proc_.steps.iter().map(|s| s.id.clone()).collect();
+        self.rollback = Some(RollbackRun {
+            reason: reason.into(),
+            started: now,
+            operator: operator.into(),
+            ended: None,
+            aborted: None,
+            aborted_by: None,
+            procedure: proc_.id.clone(),
+        });
+        let mut e = Entry::new("rollback_started", operator)
+            .with("reason", reason)
+            .with("procedure", proc_.title.clone())
+            .with("procedure_id", proc_.id.clone())
+            .with("steps", proc_.steps.len())
+            .with("planned_s", proc_.planned() as f64 / 1000.0);
+        if let Some(f) = failed {
+            e = e.with("failed_step", f);
+        }
+        out.push(Effect::Journal(e));
+    }
+
+    pub(super) fn rollback_done(&mut self, now: Ms, out: &mut Vec<Effect>) {
+        let planned = self.rollback_procedure().map_or(0, |p| p.planned());
+        let started = self.rollback.as_ref().map(|r| r.started).unwrap_or(now);
+        if let Some(r) = self.rollback.as_mut() {
+            r.ended = Some(now);
+        }
+        let (failed, skipped) = self.rollback_gaps();
+        let mut e = Entry::new("rollback_done", SYSTEM)
+            .with("planned_s", planned as f64 / 1000.0)
+            .with("actual_s", (now - started) as f64 / 1000.0);
+        // A rollback that passed over a step is not a clean one: say which, loudly.
+        if !failed.is_empty() {
+            e = e.with("failed_steps", failed.clone());
+        }
+        if !skipped.is_empty() {
+            e = e.with("skipped_steps", skipped.clone());
+        }
+        out.push(Effect::Journal(e));
+        let reason = match (failed.is_empty(), skipped.is_empty()) {
+            (true, true) => "the rollback procedure is finished".to_string(),
+            _ => format!(
+                "the rollback procedure is finished, not cleanly: {}",
+                gaps_text(&failed, &skipped)
+            ),
+        };
+        self.finish(Outcome::RolledBack, SYSTEM, &reason, now, out);
+    }
+
+    /// Steps of the running procedure that failed and were passed over (`on_failure:
+    /// continue`), and those the operator skipped, by id.
+    pub fn rollback_gaps(&self) -> (Vec<String>, Vec<String>) {
+        let mut failed = Vec::new();
+        let mut skipped = Vec::new();
+        for id in &self.back {
+            match self.runs.get(id).map(|r| &r.state) {
+                Some(StepState::Failed { .. }) => failed.push(id.clone()),
+                Some(StepState::Skipped { .. }) => skipped.push(id.clone()),
+                _ => {}
+            }
+        }
+        (failed, skipped)
+    }
+
+    /// What an ended run's last line should add about its rollback: that it was abandoned, or
+    /// that it passed over steps. `None` for a clean one, or when there was none.
+    pub fn rollback_note(&self) -> Option<String> {
+        let r = self.rollback.as_ref()?;
+        if let Some((op, why)) = &r.aborted_by {
+            return Some(format!(
+                "rollback ABORTED by {op}: {why}; finish it by hand"
+            ));
+        }
+        let (failed, skipped) = self.rollback_gaps();
+        (r.ended.is_some() && (!failed.is_empty() || !skipped.is_empty()))
+            .then(|| format!("rolled back NOT CLEANLY: {}", gaps_text(&failed, &skipped)))
+    }
+
+    /// What the run waits for when a step failed and stops: the operator's choices differ
+    /// inside a rollback (there is nothing left to roll back to, only to abandon).
+    pub(super) fn pause_text(&self, id: &str, reason: &str) -> String {
+        if self.rollback.is_some() {
+            format!(
+                "rollback step `{id}` failed ({reason}): retry it, skip it with a reason, or abort the rollback"
+            )
+        } else if let Some((pnr, _)) = self.point_of_no_return_passed() {
+            format!(
+                "step `{id}` failed ({reason}): retry or skip it; no rollback past the point of no return (`{pnr}`)"
+            )
+        } else {
+            format!("step `{id}` failed ({reason}): retry, skip or roll back")
+        }
+    }
+
+    /// The operator abandons the run. Inside a rollback this is abandoning the rollback: the
+    /// journal says at which step, what was done and what was not, so whoever picks it up by
+    /// hand knows where things stand.
+    pub(super) fn abort(&mut self, operator: &str, reason: &str, now: Ms, out: &mut Vec<Effect>) {
+        let running: Vec<String> = self
+            .runs
+            .iter()
+            .filter(|(_, r)| r.state.command_running())
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in running {
+            out.push(Effect::Kill(id));
+        }
+        if let Some(rb) = &self.rollback {
+            let done: Vec<String> = self
+                .back
+                .iter()
+                .filter(|id| matches!(self.runs[id.as_str()].state, StepState::Done { .. }))
+                .cloned()
+                .collect();
+            let not_done: Vec<String> = self
+                .back
+                .iter()
+                .filter(|id| !self.runs[id.as_str()].state.finished())
+                .cloned()
+                .collect();
+            let mut e = Entry::new("rollback_aborted", operator)
+                .with("reason", reason)
+                .with("procedure_id", rb.procedure.clone())
+                .with("elapsed_s", (now - rb.started) as f64 / 1000.0)
+                .with("done_steps", done)
+                .with("not_done_steps", not_done);
+            if let Some(c) = self.current() {
+                e = e.step(c);
+            }
+            out.push(Effect::Journal(e));
+            if let Some(r) = self.rollback.as_mut() {
+                r.aborted = Some(now);
+                r.aborted_by = Some((operator.to_string(), reason.to_string()));
+            }
+        }
+        self.finish(Outcome::Aborted, operator, reason, now, out);
+    }
+}
+
+/// "failed: a, b; skipped: c" for the steps a rollback passed over.
+pub fn gaps_text(failed: &[String], skipped: &[String]) -> String {
+    let mut parts = Vec::new();
+    if !failed.is_empty() {
+        parts.push(format!("failed and passed over: {}", failed.join(", ")));
+    }
+    if !skipped.is_empty() {
+        parts.push(format!("skipped: {}", skipped.join(", ")));
+    }
+    parts.join("; ")
+}

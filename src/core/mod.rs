@@ -1,0 +1,8 @@
+//! The pure core: the runbook model, T-time, the engine, the monitor and the journal's
+//! events. Nothing here reads a clock, a file or the network, or knows about a terminal.
+
+pub mod engine;
+pub mod event;
+pub mod monitor;
+pub mod runbook;
+pub mod time;

@@ -1,0 +1,235 @@
+//! T offsets (`T-24:00`, `T+0:05`, `T-30m`) and durations (`90s`, `5m`, `1h30m`, `2d`):
+//! parsing and the T-clock / human formatting used on screen, in output and in reports.
+//!
+//! All times are whole milliseconds (`Ms`), relative to T-0 for offsets.
+
+/// Milliseconds: a duration, or a time relative to T-0 (negative before it).
+pub type Ms = i64;
+
+const SEC: Ms = 1_000;
+const MIN: Ms = 60 * SEC;
+const HOUR: Ms = 60 * MIN;
+const DAY: Ms = 24 * HOUR;
+
+/// Parses a duration such as `90s`, `5m`, `1h30m`, `2d`, `250ms`.
+pub fn parse_duration(s: &str) -> Result<Ms, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("empty duration".into());
+    }
+    if s.chars().all(|c| c.is_ascii_digit()) {
+        return Err(format!("`{s}` has no unit"));
+    }
+    let mut total: Ms = 0;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest.chars().take_while(|c| c.is_ascii_digit()).count();
+        if digits == 0 {
+            return Err(format!("`{s}` is not a duration"));
+        }
+        let n: Ms = rest[..digits]
+            .parse()
+            .map_err(|_| format!("`{s}` is too large"))?;
+        rest = &rest[digits..];
+        let unit_len = rest.chars().take_while(|c| c.is_ascii_alphabetic()).count();
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let scale = match unit {
+            "ms" => 1,
+            "s" => SEC,
+            "m" => MIN,
+            "h" => HOUR,
+            "d" => DAY,
+            "" => return Err(format!("`{s}` has a number without a unit")),
+            other => return Err(format!("unknown unit `{other}` in `{s}`")),
+        };
+        total = n
+            .checked_mul(scale)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(|| format!("`{s}` is too large"))?;
+    }
+    Ok(total)
+}
+
+/// Parses a T offset: `T-0`, `T+0:05` (H:MM), `T-00:12:05` (H:MM:SS), `T-30m`, `T+1h30m`, `T-2d`.
+pub fn parse_offset(s: &str) -> Result<Ms, String> {
+    let t = s.trim();
+    let body = t
+        .strip_prefix('T')
+        .or_else(|| t.strip_prefix('t'))
+        .ok_or_else(|| format!("`{s}` does not start with `T`"))?;
+    let (sign, body) = if let Some(b) = body.strip_prefix('+') {
+        (1, b)
+    } else if let Some(b) = body.strip_prefix('-') {
+        (-1, b)
+    } else if body == "0" {
+        return Ok(0);
+    } else {
+        return Err(format!(
+            "`{s}` needs a sign: `T-…` before T-0 or `T+…` after it"
+        ));
+    };
+    let body = body.trim();
+    let magnitude = if body.contains(':') {
+        let parts: Vec<&str> = body.split(':').collect();
+        let nums: Result<Vec<Ms>, _> = parts.iter().map(|p| p.parse::<Ms>()).collect();
+        let nums = nums.map_err(|_| format!("`{s}` is not an offset"))?;
+        match nums.as_slice() {
+            [h, m] if *m < 60 => h * HOUR + m * MIN,
+            [h, m, sec] if *m < 60 && *sec < 60 => h * HOUR + m * MIN + sec * SEC,
+            _ => return Err(format!("`{s}` is not an offset")),
+        }
+    } else if body.chars().all(|c| c.is_ascii_digit()) && !body.is_empty() {
+        let n: Ms = body.parse().map_err(|_| format!("`{s}` is too large"))?;
+        if n != 0 {
+            return Err(format!("`{s}` has no unit"));
+        }
+        0
+    } else {
+        parse_duration(body)?
+    };
+    Ok(sign * magnitude)
+}
+
+/// The T-clock: `T-00:12:05`, `T+00:47:12`, `T+100:00:00`.
+pub fn t_clock(t: Ms) -> String {
+    let sign = if t < 0 { '-' } else { '+' };
+    // Before T-0 the clock counts down, so a part-second still to go shows as a whole one.
+    let secs = if t < 0 {
+        t.unsigned_abs().div_ceil(1000)
+    } else {
+        t.unsigned_abs() / 1000
+    };
+    format!(
+        "T{sign}{:02}:{:02}:{:02}",
+        secs / 3600,
+        (secs / 60) % 60,
+        secs % 60
+    )
+}
+
+/// The offset as a runbook author writes it: `T-24:00`, `T+0:05`.
+pub fn t_offset(t: Ms) -> String {
+    let sign = if t < 0 { '-' } else { '+' };
+    let secs = t.unsigned_abs() / 1000;
+    if secs.is_multiple_of(60) {
+        format!("T{sign}{}:{:02}", secs / 3600, (secs / 60) % 60)
+    } else {
+        t_clock(t)
+    }
+}
+
+/// A duration for people: `45s`, `2m05s`, `1h30m`, `2d3h`.
+pub fn human(d: Ms) -> String {
+    let neg = d < 0;
+    let s = d.unsigned_abs() / 1000;
+    let out = if s < 60 {
+        if d.unsigned_abs() < 1000 && d != 0 {
+            format!("{}ms", d.unsigned_abs())
+        } else {
+            format!("{s}s")
+        }
+    } else if s < 3600 {
+        let (m, sec) = (s / 60, s % 60);
+        if sec == 0 {
+            format!("{m}m")
+        } else {
+            format!("{m}m{sec:02}s")
+        }
+    } else if s < 86_400 {
+        let (h, m) = (s / 3600, (s / 60) % 60);
+        if m == 0 {
+            format!("{h}h")
+        } else {
+            format!("{h}h{m:02}m")
+        }
+    } else {
+        let (dd, h) = (s / 86_400, (s / 3600) % 24);
+        if h == 0 {
+            format!("{dd}d")
+        } else {
+            format!("{dd}d{h}h")
+        }
+    };
+    if neg { format!("-{out}") } else { out }
+}
+
+/// Drill speed: a factor, or as fast as possible.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Speed {
+    /// T-time runs this many times faster than real time.
+    Factor(f64),
+    /// Jump from one due time to the next without waiting.
+    Max,
+}
+
+impl Speed {
+    /// Parses `60`, `1`, `0.5` or `max`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if s.eq_ignore_ascii_case("max") {
+            return Ok(Speed::Max);
+        }
+        match s.parse::<f64>() {
+            Ok(f) if f.is_finite() && f > 0.0 && f <= 100_000.0 => Ok(Speed::Factor(f)),
+            _ => Err(format!(
+                "`{s}` is not a speed: use a factor from 0.001 to 100000 (e.g. 60) or `max`"
+            )),
+        }
+    }
+
+    /// As shown in the header and journal: `×60`, `×max`.
+    pub fn label(&self) -> String {
+        match self {
+            Speed::Max => "×max".into(),
+            Speed::Factor(f) if f.fract() == 0.0 => format!("×{f:.0}"),
+            Speed::Factor(f) => format!("×{f}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Ok(90 * SEC));
+        assert_eq!(parse_duration("5m"), Ok(5 * MIN));
+        assert_eq!(parse_duration("1h30m"), Ok(90 * MIN));
+        assert_eq!(parse_duration("2d"), Ok(2 * DAY));
+        assert_eq!(parse_duration("250ms"), Ok(250));
+        assert!(parse_duration("5").unwrap_err().contains("no unit"));
+        assert!(parse_duration("5x").unwrap_err().contains("unknown unit"));
+        assert!(parse_duration("m5").is_err());
+        assert!(parse_duration("99999999999999999d").is_err());
+    }
+
+    #[test]
+    fn offsets() {
+        assert_eq!(parse_offset("T-0"), Ok(0));
+        assert_eq!(parse_offset("T+0:05"), Ok(5 * MIN));
+        assert_eq!(parse_offset("T-24:00"), Ok(-24 * HOUR));
+        assert_eq!(parse_offset("T+1:30"), Ok(90 * MIN));
+        assert_eq!(parse_offset("T-30m"), Ok(-30 * MIN));
+        assert_eq!(parse_offset("T+24h"), Ok(24 * HOUR));
+        assert_eq!(parse_offset("T-00:12:05"), Ok(-(12 * MIN + 5 * SEC)));
+        assert!(parse_offset("0:05").is_err());
+        assert!(parse_offset("T0:05").unwrap_err().contains("sign"));
+        assert!(parse_offset("T+1:75").is_err());
+        assert!(parse_offset("T+5").is_err());
+    }
+
+    #[test]
+    fn formatting() {
+        assert_eq!(t_clock(-(12 * MIN + 5 * SEC)), "T-00:12:05");
+        assert_eq!(t_clock(47 * MIN + 12 * SEC), "T+00:47:12");
+        assert_eq!(t_clock(100 * HOUR), "T+100:00:00");
+        assert_eq!(t_clock(-500), "T-00:00:01");
+        assert_eq!(t_offset(5 * MIN), "T+0:05");
+        assert_eq!(t_offset(-24 * HOUR), "T-24:00");
+        assert_eq!(human(45 * SEC), "45s");
+        assert_eq!(human(125 * SEC), "2m05s");
+        assert_eq!(human(90 * MIN), "1h30m");
+        assert_eq!(human(2 * DAY + 3 * HOUR), "2d3h");
+    }
+}

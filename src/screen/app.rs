@@ -1,0 +1,493 @@
+//! The cockpit's UI state and its pure update: a key (already mapped by the keymap) and the
+//! engine's state in, UI changes and commands out. Commands are engine messages or quitting;
+//! the cockpit loop performs them. No IO, no clock: time comes in as `now`.
+
+use crate::config::keymap::{Action, Code, Key, Keymap};
+use crate::core::engine::{Engine, Msg, StepState};
+use crate::core::time::{Ms, t_clock};
+
+/// A pane that can have focus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    /// The step list.
+    Timeline,
+    /// The current (or selected) step.
+    Detail,
+    /// Source and target metrics.
+    Metrics,
+    /// Engine events and command output.
+    Log,
+}
+
+impl Pane {
+    const ORDER: [Pane; 4] = [Pane::Timeline, Pane::Detail, Pane::Metrics, Pane::Log];
+
+    fn next(self, back: bool) -> Pane {
+        let i = Self::ORDER.iter().position(|p| *p == self).unwrap_or(0);
+        let n = Self::ORDER.len();
+        Self::ORDER[if back { (i + n - 1) % n } else { (i + 1) % n }]
+    }
+
+    /// Its name on tabs and titles.
+    pub fn title(self) -> &'static str {
+        match self {
+            Pane::Timeline => "Timeline",
+            Pane::Detail => "Step",
+            Pane::Metrics => "Metrics",
+            Pane::Log => "Log",
+        }
+    }
+}
+
+/// A text prompt's purpose.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prompt {
+    /// Reason for skipping the current step.
+    Skip,
+    /// A note for the journal.
+    Note,
+    /// The rollback preview: type `rollback` to confirm.
+    Rollback,
+    /// Completing a point-of-no-return step: type `yes`.
+    PointOfNoReturn(String),
+    /// Aborting the run (or the rollback): the reason, which the journal keeps.
+    Abort,
+}
+
+/// What covers the screen, if anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Overlay {
+    /// Nothing.
+    None,
+    /// The key help.
+    Help,
+    /// A text prompt and what has been typed.
+    Input(Prompt, String),
+    /// "Quit? The session stays resumable."
+    ConfirmQuit,
+    /// Why `R` cannot roll back now, and what remains (past the point of no return, or no
+    /// procedure): more than a one-line flash, because this is when people need it most.
+    NoRollback(String),
+}
+
+/// Log filter levels, cycled by a key.
+pub const LOG_LEVELS: [log::LevelFilter; 4] = [
+    log::LevelFilter::Debug,
+    log::LevelFilter::Info,
+    log::LevelFilter::Warn,
+    log::LevelFilter::Error,
+];
+
+/// UI state beside the engine.
+#[derive(Debug, Clone)]
+pub struct Ui {
+    /// Focused pane.
+    pub focus: Pane,
+    /// Overlay.
+    pub overlay: Overlay,
+    /// Timeline row the operator moved to; `None` follows the current step.
+    pub selected: Option<usize>,
+    /// Scroll of the step output, lines from the end.
+    pub detail_scroll: u16,
+    /// Scroll of the log, lines from the end.
+    pub log_scroll: u16,
+    /// Index into `LOG_LEVELS`.
+    pub log_level: usize,
+    /// A one-line message for the operator, and when it was shown.
+    pub flash: Option<(String, Ms)>,
+    /// Who is at the keys.
+    pub operator: String,
+}
+
+impl Ui {
+    /// Fresh UI state for `operator`.
+    pub fn new(operator: &str) -> Self {
+        Self {
+            focus: Pane::Timeline,
+            overlay: Overlay::None,
+            selected: None,
+            detail_scroll: 0,
+            log_scroll: 0,
+            log_level: 0,
+            flash: None,
+            operator: operator.into(),
+        }
+    }
+}
+
+/// What the cockpit loop must do after a key.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Give the engine this message.
+    Engine(Msg),
+    /// Leave the cockpit (the session stays resumable unless it ended).
+    Quit,
+}
+
+fn flash(ui: &mut Ui, text: impl Into<String>, now: Ms) {
+    ui.flash = Some((text.into(), now));
+}
+
+/// Handles one key at T-time `now`.
+pub fn on_key(ui: &mut Ui, engine: &Engine, keymap: &Keymap, key: Key, now: Ms) -> Vec<Command> {
+    let op = ui.operator.clone();
+    match ui.overlay.clone() {
+        Overlay::Input(prompt, mut text) => {
+            return on_prompt(ui, engine, prompt, &mut text, key, &op, now);
+        }
+        Overlay::ConfirmQuit => {
+            ui.overlay = Overlay::None;
+            return match key.code() {
+                Code::Char('y') | Code::Char('Y') => vec![Command::Quit],
+                _ => Vec::new(),
+            };
+        }
+        Overlay::Help | Overlay::NoRollback(_) => {
+            ui.overlay = Overlay::None;
+            return Vec::new();
+        }
+        Overlay::None => {}
+    }
+    let Some(action) = keymap.lookup(&key) else {
+        return Vec::new();
+    };
+    // A message answers the last key; the next one clears it, so it never outstays its use
+    // or crowds the keys off the footer.
+    ui.flash = None;
+    let current = engine.current().map(str::to_string);
+    let state = current
+        .as_deref()
+        .and_then(|id| engine.run_of(id))
+        .map(|r| r.state.clone());
+    match action {
+        Action::Help => ui.overlay = Overlay::Help,
+        Action::Complete => match (&current, &state) {
+            (Some(id), Some(StepState::Waiting | StepState::Interrupted { .. })) => {
+                let pnr = engine
+                    .runbook()
+                    .step(id)
+                    .is_some_and(|s| s.point_of_no_return);
+                if pnr {
+                    ui.overlay = Overlay::Input(Prompt::PointOfNoReturn(id.clone()), String::new());
+                } else {
+                    return vec![Command::Engine(Msg::Ack { operator: op })];
+                }
+            }
+            (Some(id), Some(s)) => flash(
+                ui,
+                format!("nothing to confirm: step `{id}` is {}", s.word()),
+                now,
+            ),
+            _ => flash(ui, "nothing to confirm", now),
+        },
+        Action::Skip => match &current {
+            Some(_) if engine.outcome.is_none() => {
+                ui.overlay = Overlay::Input(Prompt::Skip, String::new())
+            }
+            _ => flash(ui, "no step to skip", now),
+        },
+        Action::Retry => match (&current, &state) {
+            (
+                Some(_),
+                Some(StepState::Failed { blocking: true, .. } | StepState::Interrupted { .. }),
+            ) => {
+                return vec![Command::Engine(Msg::Retry { operator: op })];
+            }
+            _ => flash(ui, "retry applies to a failed or interrupted step", now),
+        },
+        Action::Hold => {
+            if engine.outcome.is_none() {
+                return vec![Command::Engine(Msg::Hold {
+                    operator: op,
+                    on: !engine.held,
+                })];
+            }
+        }
+        Action::Note => ui.overlay = Overlay::Input(Prompt::Note, String::new()),
+        Action::Rollback => {
+            if let Some(why) = rollback_blocked(engine) {
+                if engine.outcome.is_some() {
+                    flash(ui, why, now);
+                    return Vec::new();
+                }
+                // Past the point of no return (or with no procedure) the operator needs what
+                // remains, not just a refusal; a second rollback needs only a line.
+                if engine.rollback.is_none() {
+                    ui.overlay = Overlay::NoRollback(why);
+                } else {
+                    flash(ui, why, now);
+                }
+                // Either way the request is journaled (`rollback_request_ignored` or
+                // `rollback_unavailable`): who asked for a rollback, and when, is part of the
+                // record even when there was none to give.
+                return vec![Command::Engine(Msg::Rollback {
+                    operator: op,
+                    reason: format!("{} (R pressed)", operator_reason(engine)),
+                })];
+            } else {
+                ui.overlay = Overlay::Input(Prompt::Rollback, String::new());
+            }
+        }
+        Action::Veto => {
+            if engine.monitor.graces.is_empty() {
+                flash(ui, "no automatic rollback is counting down", now);
+            } else {
+                return vec![Command::Engine(Msg::Veto { operator: op })];
+            }
+        }
+        Action::Continue => {
+            if engine.monitor.decisions.is_empty() {
+                flash(ui, "no decision is open", now);
+            } else {
+                return vec![Command::Engine(Msg::Decide {
+                    operator: op,
+                    choice: crate::core::runbook::signals::Choice::Continue,
+                })];
+            }
+        }
+        Action::Abort => {
+            if engine.outcome.is_some() {
+                flash(ui, "the run has already ended", now);
+            } else {
+                ui.overlay = Overlay::Input(Prompt::Abort, String::new());
+            }
+        }
+        Action::Quit => {
+            if engine.outcome.is_some() {
+                return vec![Command::Quit];
+            }
+            ui.overlay = Overlay::ConfirmQuit;
+        }
+        Action::FocusNext => ui.focus = ui.focus.next(false),
+        Action::FocusPrev => ui.focus = ui.focus.next(true),
+        Action::Up
+        | Action::Down
+        | Action::PageUp
+        | Action::PageDown
+        | Action::Top
+        | Action::Bottom => scroll(ui, engine, action),
+        Action::LogLevel => {
+            ui.log_level = (ui.log_level + 1) % LOG_LEVELS.len();
+            flash(
+                ui,
+                format!("log shows {} and above", LOG_LEVELS[ui.log_level]),
+                now,
+            );
+        }
+        Action::Cancel => ui.flash = None,
+    }
+    Vec::new()
+}
+
+/// Why a rollback cannot be started now, if it cannot.
+pub fn rollback_blocked(engine: &Engine) -> Option<String> {
+    if let Some(o) = engine.outcome {
+        return Some(format!(
+            "the run has ended ({}): nothing to roll back from the cockpit",
+            o.as_str()
+        ));
+    }
+    if let Some(r) = &engine.rollback {
+        return Some(format!(
+            "a rollback is already running (started by {} at {})",
+            r.operator,
+            t_clock(r.started)
+        ));
+    }
+    if engine.rollback_procedure().is_none() {
+        return Some("this runbook has no rollback procedure: roll forward or follow its documented recovery".into());
+    }
+    if let Some((id, at)) = engine.point_of_no_return_passed() {
+        return Some(format!(
+            "rollback is no longer possible: step `{id}` passed the point of no return at {}; roll forward or follow the runbook's recovery",
+            t_clock(at)
+        ));
+    }
+    None
+}
+
+/// The reason an operator's rollback is journaled with: the key, and the failed or
+/// interrupted step it answers when there is one. The preview shows this same text.
+pub fn operator_reason(engine: &Engine) -> String {
+    let base = "operator rollback from the cockpit";
+    let Some(id) = engine.current() else {
+        return base.into();
+    };
+    match engine.run_of(id).map(|r| &r.state) {
+        Some(StepState::Failed {
+            reason,
+            blocking: true,
+        }) => format!("{base} after step `{id}` failed: {reason}"),
+        Some(StepState::Interrupted { .. }) => {
+            format!("{base}: step `{id}` was interrupted by a restart")
+        }
+        _ => base.into(),
+    }
+}
+
+fn on_prompt(
+    ui: &mut Ui,
+    engine: &Engine,
+    prompt: Prompt,
+    text: &mut String,
+    key: Key,
+    op: &str,
+    now: Ms,
+) -> Vec<Command> {
+    let ctrl = key.mods().ctrl;
+    match key.code() {
+        Code::Esc => {
+            ui.overlay = Overlay::None;
+            ui.flash = None;
+        }
+        Code::Char('c') if ctrl => {
+            ui.overlay = Overlay::None;
+            ui.flash = None;
+        }
+        Code::Backspace => {
+            text.pop();
+            ui.overlay = Overlay::Input(prompt, text.clone());
+        }
+        Code::Char(c) if !ctrl => {
+            if text.chars().count() < 500 {
+                text.push(c);
+            }
+            ui.overlay = Overlay::Input(prompt, text.clone());
+        }
+        Code::Enter => {
+            let t = text.trim().to_string();
+            match prompt {
+                Prompt::Skip if !t.is_empty() => {
+                    ui.overlay = Overlay::None;
+                    return vec![Command::Engine(Msg::Skip {
+                        operator: op.into(),
+                        reason: t,
+                    })];
+                }
+                Prompt::Skip => flash(ui, "a skip needs a reason: type it, then Enter", now),
+                Prompt::Note if !t.is_empty() => {
+                    ui.overlay = Overlay::None;
+                    return vec![Command::Engine(Msg::Note {
+                        operator: op.into(),
+                        text: t,
+                    })];
+                }
+                Prompt::Note => ui.overlay = Overlay::None,
+                Prompt::Rollback if t == "rollback" => {
+                    ui.overlay = Overlay::None;
+                    if let Some(why) = rollback_blocked(engine) {
+                        flash(ui, why, now);
+                        return Vec::new();
+                    }
+                    if !engine.monitor.decisions.is_empty() {
+                        // The operator's answer to the open decision: journaled as such.
+                        return vec![Command::Engine(Msg::Decide {
+                            operator: op.into(),
+                            choice: crate::core::runbook::signals::Choice::Rollback,
+                        })];
+                    }
+                    return vec![Command::Engine(Msg::Rollback {
+                        operator: op.into(),
+                        reason: operator_reason(engine),
+                    })];
+                }
+                Prompt::Rollback => flash(
+                    ui,
+                    "type rollback (the whole word) and press Enter, or Esc to cancel",
+                    now,
+                ),
+                Prompt::Abort if t.chars().count() >= 3 => {
+                    ui.overlay = Overlay::None;
+                    return vec![Command::Engine(Msg::Abort {
+                        operator: op.into(),
+                        reason: t,
+                    })];
+                }
+                Prompt::Abort => flash(
+                    ui,
+                    "an abort needs a reason (a few words): type it, then Enter; Esc cancels",
+                    now,
+                ),
+                Prompt::PointOfNoReturn(_) if t == "yes" => {
+                    ui.overlay = Overlay::None;
+                    return vec![Command::Engine(Msg::Ack {
+                        operator: op.into(),
+                    })];
+                }
+                Prompt::PointOfNoReturn(_) => flash(
+                    ui,
+                    "type yes and press Enter to pass the point of no return, or Esc",
+                    now,
+                ),
+            }
+        }
+        _ => {}
+    }
+    Vec::new()
+}
+
+fn scroll(ui: &mut Ui, engine: &Engine, action: Action) {
+    let last = row_ids(engine).len().saturating_sub(1);
+    let page = 10;
+    match ui.focus {
+        Pane::Timeline => {
+            let cur = ui.selected.unwrap_or_else(|| current_row(engine));
+            let next = match action {
+                Action::Up => cur.saturating_sub(1),
+                Action::Down => (cur + 1).min(last),
+                Action::PageUp => cur.saturating_sub(page),
+                Action::PageDown => (cur + page).min(last),
+                Action::Top => 0,
+                _ => last,
+            };
+            // Moving back onto the current step returns to following it.
+            ui.selected = if next == current_row(engine) {
+                None
+            } else {
+                Some(next)
+            };
+        }
+        Pane::Detail | Pane::Log | Pane::Metrics => {
+            let v = if ui.focus == Pane::Log {
+                &mut ui.log_scroll
+            } else {
+                &mut ui.detail_scroll
+            };
+            *v = match action {
+                Action::Up => v.saturating_add(1),
+                Action::Down => v.saturating_sub(1),
+                Action::PageUp => v.saturating_add(page as u16),
+                Action::PageDown => v.saturating_sub(page as u16),
+                Action::Top => u16::MAX / 2,
+                _ => 0,
+            };
+        }
+    }
+}
+
+/// The rows the operator moves over, by step id: the forward steps, or the steps of the
+/// rollback procedure once one runs. `ui.selected` indexes this list everywhere.
+pub fn row_ids(engine: &Engine) -> Vec<&str> {
+    // Once a rollback runs its view replaces the timeline: the forward steps are not on
+    // screen, so moving around must not land on them.
+    match engine
+        .rollback
+        .as_ref()
+        .and_then(|_| engine.rollback_procedure())
+    {
+        Some(p) => p.steps.iter().map(|s| s.id.as_str()).collect(),
+        None => engine.runbook().steps().map(|s| s.id.as_str()).collect(),
+    }
+}
+
+/// The row of the current step in `row_ids`.
+pub fn current_row(engine: &Engine) -> usize {
+    let ids = row_ids(engine);
+    engine
+        .current()
+        .and_then(|c| ids.iter().position(|i| *i == c))
+        .unwrap_or(ids.len().saturating_sub(1))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,7 @@
+//! The cockpit's screen: its state and key handling (`app`), rendering (`ui`) and one line of
+//! text per journal event (`print`, shared with the headless printer). Functions of state:
+//! no IO, no clock, no terminal.
+
+pub mod app;
+pub mod print;
+pub mod ui;

@@ -1,0 +1,160 @@
+//! The step detail: title, owner, description, the command, live output (scrollable), the
+//! timing against `expect` and `timeout`, the verify state, and the keys that apply now.
+
+use super::{View, clock_span};
+use crate::core::engine::{Stage, StepState};
+use crate::core::time::{human, t_clock};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
+    let e = v.engine;
+    let rb = e.runbook();
+    let t = v.theme;
+    let ids = crate::screen::app::row_ids(e);
+    let id =
+        v.ui.selected
+            .and_then(|i| ids.get(i).copied())
+            .or(e.current())
+            .or(ids.last().copied());
+    let block = super::block("Step", v.ui.focus == crate::screen::app::Pane::Detail, t);
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let Some(step) = id.and_then(|i| rb.step(i)) else {
+        f.render_widget(Paragraph::new("no step"), inner);
+        return;
+    };
+    let run = e.run_of(&step.id);
+    let state = run.map(|r| r.state.clone()).unwrap_or_default();
+    let (g, gs) = super::timeline::glyph(&state, v);
+    let mut lines = vec![Line::from(vec![
+        Span::styled(format!("{g} {} ", step.id), gs),
+        Span::styled(step.title.clone(), t.title),
+    ])];
+    let mut facts = vec![format!("owner {}", step.owner.as_deref().unwrap_or("—"))];
+    if let Some(at) = step.at {
+        facts.push(format!("at {}", crate::core::time::t_offset(at)));
+    }
+    if let Some(x) = step.expect {
+        facts.push(format!("expect {}", human(x)));
+    }
+    if step.run.is_some() {
+        facts.push(format!("timeout {} real time", human(step.timeout)));
+        facts.push(format!("on failure: {}", step.on_failure.as_str()));
+    }
+    if step.rerun_safe {
+        facts.push("rerun-safe".into());
+    }
+    if step.point_of_no_return {
+        facts.push("POINT OF NO RETURN".into());
+    }
+    lines.push(Line::from(Span::styled(facts.join(" · "), t.dim)));
+    let status = match &state {
+        StepState::Pending => "pending".to_string(),
+        StepState::Waiting => "manual step: waiting for the operator to confirm it".into(),
+        StepState::Running { attempt, stage } => {
+            let ran = run.and_then(|r| r.started).map_or(0, |s| v.now - s);
+            match stage {
+                Stage::Run | Stage::Verify => {
+                    // Timeouts are real time; a drill's T-time runs `speed` times faster
+                    // (and at 1× under --speed max while a command runs).
+                    let real = match (v.mode, v.speed) {
+                        (crate::core::event::Mode::Drill, crate::core::time::Speed::Factor(f)) => {
+                            (ran as f64 / f) as i64
+                        }
+                        _ => ran,
+                    };
+                    let left = clock_span((step.timeout - real).max(0));
+                    let what = if *stage == Stage::Run {
+                        "running"
+                    } else {
+                        "verifying"
+                    };
+                    format!(
+                        "{what}, attempt {attempt}, {} · times out in {left}",
+                        clock_span(ran)
+                    )
+                }
+                Stage::Hold { until } => format!(
+                    "verified; holding until {} ({} left)",
+                    t_clock(*until),
+                    clock_span(until - v.now)
+                ),
+                Stage::Gate => match v.engine.monitor.verdict(&step.id, v.now) {
+                    crate::core::monitor::Verdict::Pass => "gates hold on fresh data".to_string(),
+                    crate::core::monitor::Verdict::Wait(w) => format!("waiting on gates: {w}"),
+                    crate::core::monitor::Verdict::Fail(f) => format!("gate failed: {f}"),
+                },
+            }
+        }
+        StepState::RetryWait { attempt, until } => {
+            format!("failed; attempt {attempt} starts at {}", t_clock(*until))
+        }
+        StepState::Done { at } => format!(
+            "done at {}{}",
+            t_clock(*at),
+            if step.verify.is_some() {
+                ", verified"
+            } else {
+                ""
+            }
+        ),
+        StepState::Failed { reason, .. } => format!("FAILED: {reason}"),
+        StepState::Skipped { reason } => format!("skipped: {reason}"),
+        StepState::Interrupted { attempt } => format!(
+            "INTERRUPTED (attempt {attempt}) when the cockpit stopped{}",
+            if step.rerun_safe {
+                "; rerun-safe"
+            } else {
+                ": check it by hand, then confirm, retry or skip"
+            }
+        ),
+    };
+    lines.push(Line::from(Span::styled(status, gs)));
+    match &step.run {
+        Some(c) => lines.push(Line::from(Span::styled(
+            format!("$ {}", c.display()),
+            t.base,
+        ))),
+        None => lines.push(Line::from(Span::styled("manual step (no command)", t.dim))),
+    }
+    if let Some(c) = &step.verify {
+        lines.push(Line::from(Span::styled(
+            format!("verify: $ {}", c.display()),
+            t.dim,
+        )));
+    }
+    if let Some(d) = &step.description {
+        lines.push(Line::from(Span::styled(d.trim().to_string(), t.base)));
+    }
+    // The keys act on the current step only: shown beside another step they would lie.
+    let keys = if e.current() == Some(step.id.as_str()) {
+        super::footer::step_keys(v)
+    } else {
+        String::new()
+    };
+    if !keys.is_empty() {
+        lines.push(Line::from(Span::styled(format!("now: {keys}"), t.key)));
+    }
+    let head = lines.len() as u16;
+    let output: Vec<&String> = run.map(|r| r.output.iter().collect()).unwrap_or_default();
+    let room = inner.height.saturating_sub(head + 1) as usize;
+    if !output.is_empty() && room > 0 {
+        lines.push(Line::from(Span::styled(
+            format!(
+                "── output ({} line{}) ──",
+                output.len(),
+                if output.len() == 1 { "" } else { "s" }
+            ),
+            t.dim,
+        )));
+        let end = output.len().saturating_sub(v.ui.detail_scroll as usize);
+        let begin = end.saturating_sub(room);
+        for l in &output[begin..end] {
+            lines.push(Line::from(Span::styled(format!("│ {l}"), t.base)));
+        }
+    }
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}

@@ -1,0 +1,102 @@
+//! The footer: a message for the operator, if any, and the keys that apply now, taken from the
+//! keymap so remapped keys show as they are.
+
+use super::View;
+use crate::config::keymap::Action;
+use crate::core::engine::StepState;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+fn key(v: &View, a: Action) -> String {
+    v.keymap
+        .keys_for(a)
+        .first()
+        .map(|k| k.to_string())
+        .unwrap_or_else(|| "—".into())
+}
+
+/// The step actions that apply now, e.g. `Enter confirm · s skip`.
+pub fn step_keys(v: &View) -> String {
+    let e = v.engine;
+    if e.outcome.is_some() {
+        return String::new();
+    }
+    let state = e
+        .current()
+        .and_then(|id| e.run_of(id))
+        .map(|r| r.state.clone());
+    let mut out = Vec::new();
+    match state {
+        Some(StepState::Waiting) => out.push(format!("{} confirm", key(v, Action::Complete))),
+        Some(StepState::Interrupted { .. }) => {
+            out.push(format!(
+                "{} confirm it took effect",
+                key(v, Action::Complete)
+            ));
+            out.push(format!("{} retry", key(v, Action::Retry)));
+        }
+        Some(StepState::Failed { blocking: true, .. }) => {
+            out.push(format!("{} retry", key(v, Action::Retry)))
+        }
+        _ => {}
+    }
+    if state.is_some() {
+        out.push(format!("{} skip", key(v, Action::Skip)));
+    }
+    // A rollback that cannot go on may have to be abandoned and finished by hand.
+    if e.rollback.is_some() {
+        out.push(format!("{} abort", key(v, Action::Abort)));
+    }
+    out.join(" · ")
+}
+
+pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
+    let t = v.theme;
+    let mut spans = Vec::new();
+    let mut keys: Vec<(String, &str)> = Vec::new();
+    let sk = step_keys(v);
+    let ended = v.engine.outcome.is_some();
+    keys.push((key(v, Action::Help), "help"));
+    if !ended {
+        // Offered only while it can be given: past the point of no return R explains why not.
+        if crate::screen::app::rollback_blocked(v.engine).is_none() {
+            keys.push((key(v, Action::Rollback), "ROLLBACK"));
+        }
+        keys.push((
+            key(v, Action::Hold),
+            if v.engine.held { "resume" } else { "hold" },
+        ));
+        keys.push((key(v, Action::Note), "note"));
+    }
+    keys.push((key(v, Action::Quit), "quit"));
+    if !sk.is_empty() {
+        spans.push(Span::styled(format!(" {sk} "), t.key));
+        spans.push(Span::styled("│", t.dim));
+    }
+    for (k, what) in keys {
+        let style = if what == "ROLLBACK" {
+            t.rollback
+        } else {
+            t.key
+        };
+        spans.push(Span::styled(format!(" {k} "), style));
+        spans.push(Span::styled(format!("{what} "), t.dim));
+    }
+    // A message goes first but never pushes the keys off the line: it gets what they leave.
+    if let Some((msg, _)) = &v.ui.flash {
+        let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+        // At least enough to be read; a short-lived message may cover the general keys.
+        let room = (area.width as usize).saturating_sub(used + 3).max(28);
+        spans.insert(0, Span::raw(" "));
+        spans.insert(
+            0,
+            Span::styled(
+                format!(" {} ", super::fit(msg, room.saturating_sub(2))),
+                t.state_late,
+            ),
+        );
+    }
+    f.render_widget(Paragraph::new(Line::from(spans)), area);
+}

@@ -1,0 +1,287 @@
+//! The header: title, strategy, source → target, the mode badge (LIVE / DRILL ×N, never
+//! mistakable), the T-clock, the phase, overall state, projected finish and rollback window.
+
+use super::View;
+use crate::core::event::Mode;
+use crate::core::time::Speed;
+use crate::core::time::{human, t_clock};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+/// Overall state: the word and its style.
+pub fn overall(v: &View, p: &crate::core::engine::Projection) -> (String, Style) {
+    let e = v.engine;
+    let t = v.theme;
+    if let Some(o) = e.outcome {
+        return match o {
+            crate::core::engine::Outcome::Completed => ("✔ COMPLETE".into(), t.state_complete),
+            crate::core::engine::Outcome::RolledBack => {
+                ("⟲ ROLLED BACK".into(), t.state_rolled_back)
+            }
+            crate::core::engine::Outcome::Aborted if e.rollback.is_some() => {
+                ("■ ROLLBACK ABORTED".into(), t.state_late)
+            }
+            crate::core::engine::Outcome::Aborted => ("■ ABORTED".into(), t.state_late),
+        };
+    }
+    if e.rollback.is_some() {
+        // A failed rollback step stops and asks: say so where everyone looks first.
+        if e.paused.is_some() || e.waits_on_interrupted() {
+            return ("⟲ ROLLBACK PAUSED".into(), t.state_late);
+        }
+        if e.held {
+            return ("⏸ ROLLBACK HELD".into(), t.state_hold);
+        }
+        return ("⟲ ROLLING BACK".into(), t.state_rolling_back);
+    }
+    if e.held {
+        return ("⏸ HOLD".into(), t.state_hold);
+    }
+    if e.paused.is_some() || e.waits_on_interrupted() {
+        return ("✗ PAUSED: needs operator".into(), t.state_late);
+    }
+    let delay = p.delay().max(p.current_delay);
+    if delay >= 60_000 {
+        return (format!("▲ LATE +{}", human(delay)), t.state_late);
+    }
+    ("● ON PLAN".into(), t.state_ok)
+}
+
+fn badge(v: &View) -> (String, Style) {
+    match v.mode {
+        Mode::Live => (" ● LIVE ".into(), v.theme.badge_live),
+        Mode::Drill => (
+            format!(
+                " DRILL {} · NOT LIVE ",
+                match v.speed {
+                    Speed::Max => "×max".into(),
+                    s => s.label(),
+                }
+            ),
+            v.theme.badge_drill,
+        ),
+    }
+}
+
+/// What the header says of a rollback: who started it and why, how long it took, how it
+/// ended. The compact header has about 40 columns: the state word already says rolling or
+/// rolled back, so it keeps what matters most after that.
+fn rollback_text(v: &View, r: &crate::core::engine::RollbackRun, short: bool) -> String {
+    let e = v.engine;
+    let planned = e.rollback_procedure().map_or(0, |p| p.planned());
+    let who = format!("by {}: {}", r.operator, r.reason);
+    if let (Some(at), Some((op, why))) = (r.aborted, &r.aborted_by) {
+        return if short {
+            format!("ABORTED by {op}: {why}")
+        } else {
+            format!(
+                "rollback ABORTED by {op} after {} at `{}`: {why} · finish it by hand · started {} {who}",
+                human(at - r.started),
+                e.current().unwrap_or("?"),
+                t_clock(r.started)
+            )
+        };
+    }
+    if let Some(end) = r.ended {
+        let (failed, skipped) = e.rollback_gaps();
+        let gaps = (!failed.is_empty() || !skipped.is_empty())
+            .then(|| crate::core::engine::gaps_text(&failed, &skipped));
+        let took = format!(
+            "rolled back in {} (planned {})",
+            human(end - r.started),
+            human(planned)
+        );
+        return match (short, gaps) {
+            (true, Some(g)) => format!("NOT CLEANLY: {g}"),
+            (true, None) => format!("in {} {who}", human(end - r.started)),
+            (false, Some(g)) => format!(
+                "{took} NOT CLEANLY ({g}): started {} {who}",
+                t_clock(r.started)
+            ),
+            (false, None) => format!("{took}: started {} {who}", t_clock(r.started)),
+        };
+    }
+    if short {
+        return who;
+    }
+    format!(
+        "rolling back for {} (planned {}): started {} {who}",
+        human(v.now - r.started),
+        human(planned),
+        t_clock(r.started)
+    )
+}
+
+/// When the rollback will be done at this pace, and when the plan said: the current step's
+/// remaining `expect` (none once it ran over) and every later step's.
+fn rollback_finish(v: &View, r: &crate::core::engine::RollbackRun) -> String {
+    let e = v.engine;
+    if let Some(end) = r.ended.or(r.aborted) {
+        return format!("ended {}", t_clock(end));
+    }
+    let Some(p) = e.rollback_procedure() else {
+        return String::new();
+    };
+    let mut left = 0;
+    for s in &p.steps {
+        let run = e.run_of(&s.id);
+        let state = run.map(|r| &r.state);
+        if state.is_some_and(|st| st.finished()) {
+            continue;
+        }
+        let spent = match state {
+            Some(crate::core::engine::StepState::Running { .. }) => {
+                run.and_then(|r| r.started).map_or(0, |st| v.now - st)
+            }
+            _ => 0,
+        };
+        left += (s.expect.unwrap_or(0) - spent).max(0);
+    }
+    format!(
+        "rollback done ≈{} (plan {})",
+        t_clock(v.now + left),
+        t_clock(r.started + p.planned())
+    )
+}
+
+/// The rollback window as text; `short` for the compact header.
+pub fn rollback_window(v: &View, short: bool) -> (String, Style) {
+    let e = v.engine;
+    let t = v.theme;
+    if let Some(r) = &e.rollback {
+        return (rollback_text(v, r, short), t.state_rolling_back);
+    }
+    if let Some((id, at)) = e.point_of_no_return_passed() {
+        return (
+            format!(
+                "no rollback: `{id}` passed the point of no return at {}",
+                t_clock(at)
+            ),
+            t.state_late,
+        );
+    }
+    let Some(need) = e.rollback_needs() else {
+        return ("no rollback procedure".into(), t.dim);
+    };
+    let needs = human(need);
+    match e.runbook().rollback_window {
+        Some(w) if v.now < w => {
+            let left = w - v.now;
+            let until = crate::core::time::t_offset(w);
+            // Warn while there is still time to act: within half the time needed (at least
+            // 15 minutes) of the moment a rollback could no longer finish inside the window.
+            let margin = (need / 2).max(15 * 60_000);
+            if left < need {
+                let text = format!(
+                    "⚠ rollback can no longer finish by {until}: needs {needs}, {} left",
+                    human(left)
+                );
+                return (text, t.state_late);
+            }
+            if left < need + margin {
+                let text = format!(
+                    "⚠ decide on rollback now: needs {needs}, window closes {until} ({} left)",
+                    human(left)
+                );
+                return (text, t.state_late);
+            }
+            let text = if short {
+                format!("rollback ok until {until}, needs {needs}")
+            } else {
+                format!(
+                    "rollback possible until {until}, needs {needs} ({} left)",
+                    human(left)
+                )
+            };
+            (text, t.dim)
+        }
+        Some(_) => ("rollback window closed".into(), t.state_late),
+        None => (format!("rollback needs {needs}"), t.dim),
+    }
+}
+
+pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
+    let e = v.engine;
+    let rb = e.runbook();
+    let t = v.theme;
+    let (badge, badge_style) = badge(v);
+    let p = e.projection(v.now);
+    let (state, state_style) = overall(v, &p);
+    let phase = e
+        .current()
+        .and_then(|id| rb.step(id))
+        .map(|s| {
+            if s.phase == "rollback" {
+                "Rollback".to_string()
+            } else {
+                rb.phases
+                    .iter()
+                    .find(|p| p.id == s.phase)
+                    .map(|p| p.title.clone())
+                    .unwrap_or_default()
+            }
+        })
+        .unwrap_or_else(|| "—".into());
+    let finish = match &e.rollback {
+        Some(r) => rollback_finish(v, r),
+        None if e.outcome.is_some() => format!("ended {}", t_clock(e.last_now)),
+        None => format!(
+            "finish {} (plan {})",
+            t_clock(p.projected_end),
+            t_clock(p.planned_end)
+        ),
+    };
+    let (window, window_style) = rollback_window(v, !large);
+    let title = format!(
+        " {} · {} · {} → {} ",
+        rb.title,
+        rb.strategy.as_str(),
+        rb.source.name,
+        rb.target.name
+    );
+    let w = area.width as usize;
+    let pad = w.saturating_sub(title.chars().count() + badge.chars().count());
+    let line1 = Line::from(vec![
+        Span::styled(
+            super::fit(&title, w.saturating_sub(badge.chars().count())),
+            t.title,
+        ),
+        Span::raw(" ".repeat(pad)),
+        Span::styled(badge, badge_style),
+    ]);
+    let sep = Span::styled(" │ ", t.dim);
+    let clock = Span::styled(
+        format!(" {} ", t_clock(v.now)),
+        t.title.add_modifier(ratatui::style::Modifier::BOLD),
+    );
+    let mut lines = vec![line1];
+    if large {
+        lines.push(Line::from(vec![
+            clock,
+            sep.clone(),
+            Span::styled(state, state_style),
+            sep.clone(),
+            Span::styled(format!("phase: {phase}"), t.base),
+            sep.clone(),
+            Span::styled(finish, t.base),
+        ]));
+        lines.push(Line::from(vec![
+            Span::raw(" "),
+            Span::styled(window, window_style),
+            sep,
+            Span::styled(format!("operator {}", v.ui.operator), t.dim),
+        ]));
+    } else {
+        lines.push(Line::from(vec![
+            clock,
+            sep.clone(),
+            Span::styled(state, state_style),
+            sep,
+            Span::styled(super::fit(&window, w.saturating_sub(40)), window_style),
+        ]));
+    }
+    f.render_widget(Paragraph::new(lines).style(t.base), area);
+}

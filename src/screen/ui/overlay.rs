@@ -1,0 +1,219 @@
+//! Overlays: the help generated from the keymap, the text prompts (skip reason, note), the
+//! point-of-no-return confirmation and the quit question; the rollback overlays (preview,
+//! "no rollback", abort) live in `preview`.
+
+mod preview;
+
+use super::View;
+use crate::screen::app::{Overlay, Prompt};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph, Wrap};
+
+fn centered(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+fn boxed(f: &mut Frame, area: Rect, title: &str, lines: Vec<Line>, v: &View, w: u16) {
+    let w = w.min(area.width);
+    let text = Paragraph::new(lines).wrap(Wrap { trim: false });
+    // Sized by the rows the lines take once wrapped, so a long line (a resume command, a
+    // reason) never pushes the last line, which is usually the keys, out of the box.
+    let h = text.line_count(w.saturating_sub(2)) as u16 + 2;
+    let r = centered(area, w, h);
+    f.render_widget(Clear, r);
+    let block = super::block(title, true, v.theme).style(v.theme.modal);
+    f.render_widget(text.block(block), r);
+}
+
+fn input_line<'a>(label: &str, text: &str, v: &View) -> Line<'a> {
+    Line::from(vec![
+        Span::styled(label.to_string(), v.theme.base),
+        Span::styled(format!("{text}▏"), v.theme.input),
+    ])
+}
+
+/// The banner for what needs the operator now: an automatic rollback counting down, or an
+/// open decision with its deadline. Drawn under the header, over everything else.
+fn urgent(f: &mut Frame, area: Rect, v: &View) {
+    let t = v.theme;
+    let mon = &v.engine.monitor;
+    let key = |a| {
+        v.keymap
+            .keys_for(a)
+            .first()
+            .map(|k| k.to_string())
+            .unwrap_or_else(|| "?".into())
+    };
+    let mut lines = Vec::new();
+    if let Some(g) = mon.graces.first() {
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!(
+                    " ⟲ AUTOMATIC ROLLBACK in {} ",
+                    super::clock_span(g.deadline - v.now)
+                ),
+                t.metric_breach
+                    .add_modifier(ratatui::style::Modifier::REVERSED),
+            ),
+            Span::styled(
+                format!("  {}: veto", key(crate::config::keymap::Action::Veto)),
+                t.key,
+            ),
+        ]));
+        lines.push(Line::from(Span::styled(format!(" {}", g.reason), t.base)));
+    }
+    if let Some(d) = mon.decisions.front() {
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!(
+                    " ? DECISION: roll back or continue? {} left, then {} ",
+                    super::clock_span(d.deadline - v.now),
+                    d.default.as_str()
+                ),
+                t.metric_breach,
+            ),
+            Span::styled(
+                format!(
+                    "  {}: roll back · {}: continue",
+                    key(crate::config::keymap::Action::Rollback),
+                    key(crate::config::keymap::Action::Continue)
+                ),
+                t.key,
+            ),
+        ]));
+        lines.push(Line::from(Span::styled(format!(" {}", d.reason), t.base)));
+        if mon.decisions.len() > 1 {
+            lines.push(Line::from(Span::styled(
+                format!(" and {} more decisions waiting", mon.decisions.len() - 1),
+                t.dim,
+            )));
+        }
+    }
+    if lines.is_empty() {
+        return;
+    }
+    let top = if super::is_large(area) { 3 } else { 2 };
+    let h = (lines.len() as u16 + 2).min(area.height.saturating_sub(top));
+    let r = Rect::new(area.x, area.y + top, area.width, h);
+    f.render_widget(Clear, r);
+    let block = super::block("Needs you now", true, t).style(t.modal);
+    f.render_widget(
+        Paragraph::new(lines).block(block).wrap(Wrap { trim: true }),
+        r,
+    );
+}
+
+pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
+    let t = v.theme;
+    let e = v.engine;
+    urgent(f, area, v);
+    match &v.ui.overlay {
+        Overlay::None => {}
+        Overlay::Help => {
+            let rows = v.keymap.help_rows();
+            let kw = rows
+                .iter()
+                .map(|(k, _)| k.chars().count())
+                .max()
+                .unwrap_or(4);
+            let mut lines: Vec<Line> = rows
+                .into_iter()
+                .map(|(k, d)| {
+                    Line::from(vec![
+                        Span::styled(format!(" {k:<kw$}  "), t.key),
+                        Span::styled(d, t.base),
+                    ])
+                })
+                .collect();
+            lines.push(Line::from(""));
+            lines.push(Line::from(Span::styled(
+                " Keys can be remapped in a keymap file (see README). Any key closes this.",
+                t.dim,
+            )));
+            boxed(f, area, "Keys", lines, v, 76);
+        }
+        Overlay::ConfirmQuit => {
+            let lines = vec![
+                Line::from(Span::styled(
+                    " Leave the cockpit? The run stops here; nothing is lost.",
+                    t.base,
+                )),
+                Line::from(Span::styled(
+                    " Running commands are stopped and journaled as interrupted.",
+                    t.base,
+                )),
+                Line::from(Span::styled(" Resume with:", t.dim)),
+                Line::from(Span::styled(format!(" {}", v.resume_hint), t.key)),
+                Line::from(""),
+                Line::from(vec![
+                    Span::styled(" y ", t.rollback),
+                    Span::styled(" quit    ", t.base),
+                    Span::styled(" any other key ", t.key),
+                    Span::styled(" stay", t.base),
+                ]),
+            ];
+            boxed(f, area, "Quit", lines, v, 80);
+        }
+        Overlay::Input(Prompt::Skip, text) => {
+            let id = e.current().unwrap_or("?");
+            let mut lines = vec![Line::from(Span::styled(
+                format!(" Skip step `{id}`: why? (journaled)"),
+                t.base,
+            ))];
+            // Skipping an undo step leaves what it undoes in place: say which, before it is.
+            let undoes = e
+                .runbook()
+                .step(id)
+                .filter(|s| !s.undoes.is_empty() && e.rollback.is_some())
+                .map(|s| s.undoes.join(", "));
+            if let Some(u) = undoes {
+                lines.push(Line::from(Span::styled(
+                    format!(" ⚠ it undoes {u}: skipped, that stays as it is unless done by hand"),
+                    t.state_late,
+                )));
+            }
+            lines.extend([
+                input_line(" reason: ", text, v),
+                Line::from(Span::styled(" Enter skips · Esc cancels", t.dim)),
+            ]);
+            boxed(f, area, "Skip", lines, v, 70);
+        }
+        Overlay::Input(Prompt::Note, text) => {
+            let lines = vec![
+                input_line(" note: ", text, v),
+                Line::from(Span::styled(
+                    " Enter adds it to the journal · Esc cancels",
+                    t.dim,
+                )),
+            ];
+            boxed(f, area, "Note", lines, v, 70);
+        }
+        Overlay::Input(Prompt::PointOfNoReturn(id), text) => {
+            let lines = vec![
+                Line::from(Span::styled(
+                    format!(" `{id}` is a POINT OF NO RETURN."),
+                    t.state_late,
+                )),
+                Line::from(Span::styled(
+                    " Once it is done, the rollback procedure can no longer be used.",
+                    t.base,
+                )),
+                input_line(" type yes to confirm: ", text, v),
+                Line::from(Span::styled(" Enter confirms · Esc cancels", t.dim)),
+            ];
+            boxed(f, area, "Point of no return", lines, v, 70);
+        }
+        Overlay::Input(Prompt::Rollback, text) => preview::rollback(f, area, v, text),
+        Overlay::Input(Prompt::Abort, text) => preview::abort(f, area, v, text),
+        Overlay::NoRollback(why) => preview::no_rollback(f, area, v, why),
+    }
+}

@@ -1,0 +1,182 @@
+//! The timeline: every step with its T offset, a status glyph (state is never told by colour
+//! alone), a countdown to its due time or an overdue timer, and its owner. The current step is
+//! highlighted and kept in view. Once a rollback exists the rollback view (`rollback.rs`) takes
+//! this pane's place.
+
+use super::{View, clock_span, fit};
+use crate::core::engine::{Stage, StepState};
+use crate::core::runbook::Step;
+use crate::core::time::{Ms, t_offset};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+/// Glyph, state word and style for a step.
+pub fn glyph(state: &StepState, v: &View) -> (&'static str, Style) {
+    let t = v.theme;
+    match state {
+        StepState::Pending => ("·", t.step_pending),
+        StepState::Waiting => ("◆", t.step_due),
+        StepState::Running {
+            stage: Stage::Hold { .. },
+            ..
+        } => ("⏳", t.step_running),
+        StepState::Running { .. } => ("▶", t.step_running),
+        StepState::RetryWait { .. } => ("↻", t.step_failed),
+        StepState::Done { .. } => ("✓", t.step_done),
+        StepState::Failed { .. } => ("✗", t.step_failed),
+        StepState::Skipped { .. } => ("↷", t.step_skipped),
+        StepState::Interrupted { .. } => ("!", t.step_interrupted),
+    }
+}
+
+/// The countdown column: `in 12:48`, `late 2:12`, `run 0:42`, `over 1:10`, `took 3:02`.
+fn countdown(step: &Step, state: &StepState, started: Option<Ms>, v: &View) -> (String, Style) {
+    let t = v.theme;
+    let now = v.now;
+    match state {
+        StepState::Pending => match step.at {
+            Some(at) if at > now => (
+                format!("in {}", clock_span(at - now)),
+                if at - now < 5 * 60_000 {
+                    t.countdown_warn
+                } else {
+                    t.countdown_ok
+                },
+            ),
+            Some(at) => (format!("late {}", clock_span(now - at)), t.countdown_late),
+            None => ("next".into(), t.dim),
+        },
+        StepState::Waiting => match step.at.filter(|at| now - at >= 60_000) {
+            Some(at) => (format!("late {}", clock_span(now - at)), t.countdown_late),
+            None => ("due now".into(), t.countdown_warn),
+        },
+        StepState::Running {
+            stage: Stage::Hold { until },
+            ..
+        } => (format!("hold {}", clock_span(until - now)), t.countdown_ok),
+        StepState::Running { .. } => {
+            let ran = started.map_or(0, |s| now - s);
+            match step.expect {
+                Some(x) if ran > x => (format!("over {}", clock_span(ran - x)), t.countdown_late),
+                _ => (format!("run {}", clock_span(ran)), t.countdown_ok),
+            }
+        }
+        StepState::RetryWait { until, .. } => (
+            format!("retry {}", clock_span(until - now)),
+            t.countdown_warn,
+        ),
+        StepState::Done { at } => (
+            started
+                .map(|s| format!("took {}", clock_span(at - s)))
+                .unwrap_or_else(|| "done".into()),
+            t.dim,
+        ),
+        StepState::Failed { .. } => ("failed".into(), t.step_failed),
+        StepState::Skipped { .. } => ("skipped".into(), t.step_skipped),
+        StepState::Interrupted { .. } => ("interrupted".into(), t.step_interrupted),
+    }
+}
+
+pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
+    let e = v.engine;
+    let rb = e.runbook();
+    let t = v.theme;
+    let rows: Vec<&Step> = rb.steps().collect();
+    let current = e.current();
+    let cur_row = crate::screen::app::current_row(e).min(rows.len().saturating_sub(1));
+    let focus_row =
+        v.ui.selected
+            .unwrap_or(cur_row)
+            .min(rows.len().saturating_sub(1));
+    let block = super::block(
+        "Timeline",
+        v.ui.focus == crate::screen::app::Pane::Timeline,
+        t,
+    );
+    let inner = block.inner(area);
+    f.render_widget(block, area);
+    let h = inner.height as usize;
+    if h == 0 {
+        return;
+    }
+    // Columns: glyph 2, offset 9, countdown 13 always; then id, title and owner share the rest,
+    // the id first (it is what --fail and the journal use), the owner only when there is room.
+    let w = inner.width as usize;
+    let rest = w.saturating_sub(2 + 9 + 13);
+    let longest = rows.iter().map(|s| s.id.chars().count()).max().unwrap_or(8) + 1;
+    let owner_w = if large && rest >= 70 { 14 } else { 0 };
+    let id_w = longest.min(24).min(rest.saturating_sub(owner_w));
+    let title_w = rest.saturating_sub(id_w + owner_w + 1);
+    let mut lines = Vec::new();
+    let mut focus_line = 0;
+    let mut last_phase = "";
+    for (i, step) in rows.iter().enumerate() {
+        if large && step.phase != last_phase && i > 0 {
+            lines.push(Line::from(Span::styled(
+                format!("── {}", phase_title(v, &step.phase)),
+                t.dim,
+            )));
+        }
+        last_phase = &step.phase;
+        let run = e.run_of(&step.id);
+        let state = run.map(|r| r.state.clone()).unwrap_or_default();
+        let (g, gs) = glyph(&state, v);
+        let (cd, cds) = countdown(step, &state, run.and_then(|r| r.started), v);
+        let at = step.at.map(t_offset).unwrap_or_default();
+        let is_cur = current == Some(step.id.as_str());
+        let mut spans = vec![
+            Span::styled(format!("{g} "), gs),
+            Span::styled(format!("{:<8} ", fit(&at, 8)), t.dim),
+            Span::styled(
+                format!("{:<id_w$}", fit(&step.id, id_w.saturating_sub(1))),
+                gs,
+            ),
+        ];
+        if title_w > 0 {
+            spans.push(Span::styled(
+                format!(" {:<title_w$}", fit(&step.title, title_w.saturating_sub(1))),
+                t.base,
+            ));
+        }
+        spans.push(Span::styled(format!(" {:>12}", fit(&cd, 12)), cds));
+        if owner_w > 0 {
+            spans.push(Span::styled(
+                format!(" {:<13}", fit(step.owner.as_deref().unwrap_or("—"), 13)),
+                t.dim,
+            ));
+        }
+        let mut line = Line::from(spans);
+        if is_cur {
+            line = line.style(t.step_current);
+        }
+        if Some(i) == v.ui.selected {
+            line = line.style(
+                t.step_current
+                    .add_modifier(ratatui::style::Modifier::UNDERLINED),
+            );
+        }
+        if i == focus_row {
+            focus_line = lines.len();
+        }
+        lines.push(line);
+    }
+    // Keep the focused row in view, with some context above it.
+    let start = focus_line
+        .saturating_sub(h / 3)
+        .min(lines.len().saturating_sub(h));
+    let visible: Vec<Line> = lines.into_iter().skip(start).take(h).collect();
+    f.render_widget(Paragraph::new(visible), inner);
+}
+
+fn phase_title(v: &View, id: &str) -> String {
+    v.engine
+        .runbook()
+        .phases
+        .iter()
+        .find(|p| p.id == id)
+        .map(|p| p.title.clone())
+        .unwrap_or_default()
+}

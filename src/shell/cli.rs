@@ -1,0 +1,103 @@
+//! The command line (SPEC.md contract): validate, drill, run, watch, report.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// A terminal cockpit for live platform cutovers.
+#[derive(Debug, Parser)]
+#[command(name = "cutover", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Cmd,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Check runbooks; exit 0 when clean, 2 on any error.
+    Validate {
+        /// Runbook files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Rehearse a runbook: drill clock, simulated metrics.
+    Drill(RunArgs),
+    /// Live cutover: real clock, real metrics.
+    Run(RunArgs),
+    /// Read-only view of a session another cockpit drives.
+    Watch {
+        /// The session folder.
+        session: PathBuf,
+    },
+    /// Write the session's report (Markdown) to stdout.
+    Report {
+        /// The session folder.
+        session: PathBuf,
+    },
+}
+
+/// Options of drill and run.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The runbook.
+    pub file: PathBuf,
+    /// Session directory (journal.jsonl lives there); an existing one is resumed.
+    #[arg(long, value_name = "DIR")]
+    pub session: Option<PathBuf>,
+    /// No TUI: print one line per event to stdout, take no keys.
+    #[arg(long)]
+    pub headless: bool,
+    /// Acknowledge manual steps automatically (drill and tests).
+    #[arg(long)]
+    pub auto_ack: bool,
+    /// Drill clock speed factor, or `max` (drill only; default 60).
+    #[arg(long, value_name = "N|max")]
+    pub speed: Option<String>,
+    /// T-0 as RFC 3339 or as an offset from now (e.g. +10m).
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub t0: Option<String>,
+    /// A theme from themes/ (default: dark).
+    #[arg(long, value_name = "NAME")]
+    pub theme: Option<String>,
+    /// A keymap file that remaps keys (default: $CUTOVER_KEYMAP, else
+    /// ~/.config/cutover/keymap.yaml when it exists).
+    #[arg(long, value_name = "FILE")]
+    pub keymap: Option<PathBuf>,
+    /// Tests only: panic in the cockpit (`main`) or in a background task (`task`).
+    #[arg(long, value_name = "WHERE", hide = true)]
+    pub panic_test: Option<String>,
+    /// Who is at the keys (default: $USER); recorded on every action.
+    #[arg(long, value_name = "NAME")]
+    pub operator: Option<String>,
+    /// Make that step fail as if its command had failed (drill only).
+    #[arg(long, value_name = "STEP_ID")]
+    pub fail: Option<String>,
+    /// Play one of the runbook's drill scenarios (drill only).
+    #[arg(long, value_name = "NAME")]
+    pub scenario: Option<String>,
+    /// Print the runbook's scenario names, one per line, and exit (drill only).
+    #[arg(long)]
+    pub list_scenarios: bool,
+}
+
+/// Parses `--t0`: RFC 3339, or `+10m` / `-5m` from now.
+pub fn parse_t0(
+    s: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    let (sign, rest) = match s.as_bytes().first() {
+        Some(b'+') => (1, &s[1..]),
+        Some(b'-') => (-1, &s[1..]),
+        _ => {
+            return Err(format!(
+                "--t0 `{s}`: use RFC 3339 (2026-12-05T02:00:00Z) or an offset from now (+10m, -1h)"
+            ));
+        }
+    };
+    let d = crate::core::time::parse_duration(rest).map_err(|e| format!("--t0 `{s}`: {e}"))?;
+    Ok(now + chrono::Duration::milliseconds(sign * d))
+}

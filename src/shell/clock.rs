@@ -1,0 +1,147 @@
+//! The session clock: what T-time it is now, and how long to really wait for a T-time.
+//!
+//! The engine never reads time; the runtime asks a `Clock` and passes `now` in. Live runs use
+//! the wall clock against a fixed T-0; drills compress time by a factor, or with `--speed max`
+//! jump straight to the next thing that is due (time still passes at 1× while a command runs,
+//! because commands take the real time they take). `ManualClock` drives tests.
+
+use crate::core::time::Ms;
+use chrono::{DateTime, Utc};
+use std::time::{Duration, Instant};
+
+pub use crate::core::time::Speed;
+
+/// A source of T-time.
+pub trait Clock: Send {
+    /// Milliseconds relative to T-0 now.
+    fn now(&self) -> Ms;
+    /// How long to really wait until T-time `t`; `None` means "jump there instead".
+    fn real_wait(&self, t: Ms) -> Option<Duration>;
+    /// Moves T-time forward to `t` (only clocks that jump honour it).
+    fn jump_to(&mut self, t: Ms);
+}
+
+/// Live: T-time is the wall clock against a fixed T-0.
+pub struct WallClock {
+    t0: DateTime<Utc>,
+}
+
+impl WallClock {
+    /// A clock for T-0 at `t0`.
+    pub fn new(t0: DateTime<Utc>) -> Self {
+        Self { t0 }
+    }
+}
+
+impl Clock for WallClock {
+    fn now(&self) -> Ms {
+        (Utc::now() - self.t0).num_milliseconds()
+    }
+    fn real_wait(&self, t: Ms) -> Option<Duration> {
+        Some(Duration::from_millis(
+            u64::try_from(t - self.now()).unwrap_or(0),
+        ))
+    }
+    fn jump_to(&mut self, _t: Ms) {}
+}
+
+/// Drill: T-time starts at `start` and runs at `speed`.
+pub struct DrillClock {
+    origin: Instant,
+    start: Ms,
+    jumped: Ms,
+    speed: Speed,
+}
+
+impl DrillClock {
+    /// A drill clock reading `start` now.
+    pub fn new(start: Ms, speed: Speed) -> Self {
+        Self {
+            origin: Instant::now(),
+            start,
+            jumped: 0,
+            speed,
+        }
+    }
+
+    fn factor(&self) -> f64 {
+        match self.speed {
+            Speed::Factor(f) => f,
+            Speed::Max => 1.0,
+        }
+    }
+}
+
+impl Clock for DrillClock {
+    fn now(&self) -> Ms {
+        let real = self.origin.elapsed().as_secs_f64() * 1000.0;
+        self.start + self.jumped + (real * self.factor()) as Ms
+    }
+    fn real_wait(&self, t: Ms) -> Option<Duration> {
+        match self.speed {
+            Speed::Max => None,
+            Speed::Factor(f) => {
+                let sim = (t - self.now()).max(0) as f64;
+                Some(Duration::from_secs_f64(sim / f / 1000.0))
+            }
+        }
+    }
+    fn jump_to(&mut self, t: Ms) {
+        if self.speed == Speed::Max {
+            let now = self.now();
+            if t > now {
+                self.jumped += t - now;
+            }
+        }
+    }
+}
+
+/// Tests: time moves only when told.
+#[derive(Debug, Default)]
+pub struct ManualClock {
+    /// The current T-time.
+    pub t: Ms,
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Ms {
+        self.t
+    }
+    fn real_wait(&self, _t: Ms) -> Option<Duration> {
+        None
+    }
+    fn jump_to(&mut self, t: Ms) {
+        self.t = self.t.max(t);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn speed_parses() {
+        assert_eq!(Speed::parse("max"), Ok(Speed::Max));
+        assert_eq!(Speed::parse("60"), Ok(Speed::Factor(60.0)));
+        assert!(Speed::parse("0").is_err());
+        assert!(Speed::parse("fast").is_err());
+        assert_eq!(Speed::Factor(60.0).label(), "×60");
+    }
+
+    #[test]
+    fn max_clock_jumps_forward_only() {
+        let mut c = DrillClock::new(-1000, Speed::Max);
+        assert_eq!(c.real_wait(5_000), None);
+        c.jump_to(60_000);
+        assert!(c.now() >= 60_000 && c.now() < 61_000);
+        c.jump_to(0);
+        assert!(c.now() >= 60_000);
+    }
+
+    #[test]
+    fn scaled_clock_scales_waits() {
+        let c = DrillClock::new(0, Speed::Factor(60.0));
+        let w = c.real_wait(60_000).unwrap_or_default();
+        assert!(w <= Duration::from_millis(1000) && w > Duration::from_millis(900));
+    }
+}

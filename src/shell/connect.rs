@@ -1,0 +1,228 @@
+//! Turning the runbook's `connections:` into reader configurations for a live run: expands
+//! `${env:NAME}` from the environment (the only place secrets come from) and reports a
+//! missing variable as a located error naming it, before anything starts.
+
+use crate::core::runbook::signals::{Connection, LiveRead};
+use crate::core::runbook::{Diagnostic, Pos, Runbook};
+use crate::readers::{self, ConnectionConfig};
+use crate::shell::secret::{self, EnvError, Expanded, Secret};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+struct Ctx<'a> {
+    rb: &'a Runbook,
+    c: &'a Connection,
+    diags: Vec<Diagnostic>,
+}
+
+impl Ctx<'_> {
+    fn raw(&self, key: &str) -> Option<&(String, Pos)> {
+        self.c.fields.get(key)
+    }
+
+    fn expand_at(&mut self, key: &str, raw: &str, pos: Pos) -> Option<Expanded> {
+        match secret::expand(raw) {
+            Ok(v) => Some(v),
+            Err(EnvError::Missing(name)) => {
+                self.diags.push(Diagnostic::error(
+                    &self.rb.path,
+                    pos,
+                    format!(
+                        "environment variable `{name}` is not set (needed by `{key}` of connection `{}`)",
+                        self.c.name
+                    ),
+                    format!("export {name}=… before `cutover run`; secrets never go in the runbook"),
+                ));
+                None
+            }
+            Err(e) => {
+                self.diags.push(Diagnostic::error(
+                    &self.rb.path,
+                    pos,
+                    format!("`{key}` of connection `{}`: {e}", self.c.name),
+                    "write `${env:NAME}`",
+                ));
+                None
+            }
+        }
+    }
+
+    fn text(&mut self, key: &str) -> Option<String> {
+        let (raw, pos) = self.raw(key)?.clone();
+        self.expand_at(key, &raw, pos)
+            .map(|e| e.expose().to_string())
+    }
+
+    fn secret(&mut self, key: &str) -> Option<Secret> {
+        let (raw, pos) = self.raw(key)?.clone();
+        self.expand_at(key, &raw, pos)
+            .map(|e| Secret::new(e.expose()))
+    }
+
+    fn url(&mut self, key: &str) -> String {
+        self.text(key)
+            .unwrap_or_default()
+            .trim_end_matches('/')
+            .to_string()
+    }
+}
+
+/// Resolves every connection a live metric uses; all problems come back together.
+pub fn resolve(rb: &Runbook) -> Result<HashMap<String, ConnectionConfig>, Vec<Diagnostic>> {
+    let used: Vec<&str> = rb
+        .signals
+        .metrics
+        .iter()
+        .filter_map(|m| match &m.live {
+            Some(LiveRead::Query { from, .. }) => Some(from.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut out = HashMap::new();
+    let mut diags = Vec::new();
+    for m in &rb.signals.metrics {
+        if m.live.is_none() {
+            diags.push(Diagnostic::error(
+                &rb.path,
+                m.pos,
+                format!(
+                    "metric `{}` has no live reader, so a live run cannot watch it",
+                    m.id
+                ),
+                "add `from:` + `query:` (or `run:`); only drills use `sim`",
+            ));
+        }
+    }
+    for c in rb
+        .signals
+        .connections
+        .iter()
+        .filter(|c| used.contains(&c.name.as_str()))
+    {
+        let mut cx = Ctx {
+            rb,
+            c,
+            diags: Vec::new(),
+        };
+        let cfg = build(&mut cx);
+        diags.append(&mut cx.diags);
+        if let Some(cfg) = cfg {
+            out.insert(c.name.clone(), cfg);
+        }
+    }
+    if diags.is_empty() {
+        Ok(out)
+    } else {
+        Err(diags)
+    }
+}
+
+fn build(cx: &mut Ctx) -> Option<ConnectionConfig> {
+    let kind = cx.c.kind.clone();
+    Some(match kind.as_str() {
+        "databricks_sql" => {
+            let host = cx.url("host");
+            let auth = match cx.raw("token") {
+                Some(_) => readers::databricks::Auth::Token(cx.secret("token")?),
+                None => readers::databricks::Auth::OAuth {
+                    client_id: cx.text("client_id")?,
+                    client_secret: cx.secret("client_secret")?,
+                },
+            };
+            let wait = cx
+                .text("wait_timeout")
+                .and_then(|w| crate::core::time::parse_duration(&w).ok())
+                .unwrap_or(10_000);
+            ConnectionConfig::Databricks(readers::databricks::Config {
+                host: if host.starts_with("http") {
+                    host
+                } else {
+                    format!("https://{host}")
+                },
+                auth,
+                warehouse_id: cx.text("warehouse_id")?,
+                catalog: cx.text("catalog"),
+                schema: cx.text("schema"),
+                wait_timeout: Duration::from_millis(wait.max(0) as u64),
+            })
+        }
+        "snowflake_sql" => {
+            let account = cx.text("account")?;
+            let url = match cx.raw("url") {
+                Some(_) => cx.url("url"),
+                None => format!(
+                    "https://{}.snowflakecomputing.com",
+                    account.to_ascii_lowercase()
+                ),
+            };
+            let auth = match cx.raw("private_key_file") {
+                Some(_) => readers::snowflake::Auth::KeyPair {
+                    user: cx.text("user")?,
+                    private_key_file: PathBuf::from(cx.text("private_key_file")?),
+                },
+                None => {
+                    let tok = cx.secret("token")?;
+                    match cx
+                        .text("token_type")
+                        .map(|t| t.to_ascii_lowercase())
+                        .as_deref()
+                    {
+                        Some("programmatic_access_token") => readers::snowflake::Auth::Pat(tok),
+                        _ => readers::snowflake::Auth::OAuth(tok),
+                    }
+                }
+            };
+            ConnectionConfig::Snowflake(readers::snowflake::Config {
+                account,
+                url,
+                auth,
+                warehouse: cx.text("warehouse"),
+                database: cx.text("database"),
+                schema: cx.text("schema"),
+                role: cx.text("role"),
+            })
+        }
+        "postgres" => {
+            let redshift = cx.text("flavor").as_deref() != Some("postgresql");
+            let port = cx
+                .text("port")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(if redshift { 5439 } else { 5432 });
+            ConnectionConfig::Postgres(readers::postgres::Config {
+                host: cx.text("host")?,
+                port,
+                dbname: cx.text("dbname")?,
+                user: cx.text("user")?,
+                password: if cx.raw("password").is_some() {
+                    Some(cx.secret("password")?)
+                } else {
+                    None
+                },
+                tls: match cx.text("tls").as_deref() {
+                    Some("disable") => readers::postgres::Tls::Disable,
+                    _ => readers::postgres::Tls::Require,
+                },
+            })
+        }
+        "prometheus" => ConnectionConfig::Prometheus(readers::prometheus::Config {
+            url: cx.url("url"),
+            token: if cx.raw("token").is_some() {
+                Some(cx.secret("token")?)
+            } else {
+                None
+            },
+        }),
+        _ => {
+            let mut headers = Vec::new();
+            for (k, raw, pos) in cx.c.headers.clone() {
+                let v = cx.expand_at(&k, &raw, pos)?;
+                headers.push((k, Secret::new(v.expose())));
+            }
+            ConnectionConfig::HttpJson(readers::http_json::Config {
+                url: cx.url("url"),
+                headers,
+            })
+        }
+    })
+}

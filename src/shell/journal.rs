@@ -1,0 +1,238 @@
+//! The session journal: `SESSION_DIR/journal.jsonl`, one JSON event per line (SPEC.md).
+//!
+//! Owns appending (each line is written and fsynced before `append` returns, so an event
+//! is never shown as done before it is on disk), reading back for resume, and repairing a torn
+//! last line left by a crash: its bytes are kept beside the journal, the file is cut back to the
+//! last whole line, and the caller journals that it happened. A damaged line in the middle is
+//! not a crash artefact and is refused with its line number.
+
+use crate::core::event::{Entry, Event, Mode};
+use crate::core::time::Ms;
+use serde_json::Value;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Text values with every known secret blanked: a server's error message may echo a
+/// credential, and the journal must never hold one.
+fn redact_value(v: &Value) -> Value {
+    match v {
+        Value::String(s) => Value::String(crate::shell::secret::redact(s)),
+        Value::Array(a) => Value::Array(a.iter().map(redact_value).collect()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, v)| (k.clone(), redact_value(v)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Why the journal could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// Reading or writing failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The journal file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A whole line in the middle is not an event.
+    #[error(
+        "{path}:{line}: not a journal event ({reason}); only a torn last line is repaired automatically — inspect the file by hand"
+    )]
+    Corrupt {
+        /// The journal file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// Parser message.
+        reason: String,
+    },
+}
+
+/// What was cut from the end of the journal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Repair {
+    /// How many bytes the torn line had.
+    pub bytes: usize,
+    /// Where those bytes were kept.
+    pub saved_to: PathBuf,
+}
+
+/// An open journal, ready to append.
+pub struct Journal {
+    path: PathBuf,
+    file: File,
+    next_seq: u64,
+    mode: Mode,
+}
+
+/// Reads the journal in `dir` (repairing a torn tail) and opens it for appending.
+pub fn open(dir: &Path, mode: Mode) -> Result<(Journal, Vec<Event>, Option<Repair>), JournalError> {
+    let path = dir.join("journal.jsonl");
+    let io = |source| JournalError::Io {
+        path: path.clone(),
+        source,
+    };
+    if let Ok(m) = std::fs::metadata(&path)
+        && !m.is_file()
+    {
+        return Err(io(std::io::Error::other("not a regular file")));
+    }
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(io(e)),
+    };
+    let whole = bytes
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    let mut repair = None;
+    if whole < bytes.len() {
+        let torn = &bytes[whole..];
+        let saved_to = dir.join(format!(
+            "journal.torn-{}.txt",
+            chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ")
+        ));
+        std::fs::write(&saved_to, torn).map_err(io)?;
+        let f = OpenOptions::new().write(true).open(&path).map_err(io)?;
+        f.set_len(whole as u64).map_err(io)?;
+        f.sync_all().map_err(io)?;
+        repair = Some(Repair {
+            bytes: torn.len(),
+            saved_to,
+        });
+    }
+    let mut events = Vec::new();
+    for (i, line) in bytes[..whole].split(|b| *b == b'\n').enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        let ev: Event = serde_json::from_slice(line).map_err(|e| JournalError::Corrupt {
+            path: path.clone(),
+            line: i + 1,
+            reason: e.to_string(),
+        })?;
+        events.push(ev);
+    }
+    let file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .map_err(io)?;
+    let next_seq = events.last().map(|e| e.seq + 1).unwrap_or(1);
+    Ok((
+        Journal {
+            path,
+            file,
+            next_seq,
+            mode,
+        },
+        events,
+        repair,
+    ))
+}
+
+impl Journal {
+    /// Appends `entry` at T-time `t`, fsyncs, and returns the event as written.
+    pub fn append(&mut self, entry: &Entry, t: Ms) -> Result<Event, JournalError> {
+        let ev = Event {
+            seq: self.next_seq,
+            at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            t: t as f64 / 1000.0,
+            mode: self.mode,
+            kind: entry.kind.clone(),
+            operator: entry.operator.clone(),
+            step: entry.step.clone(),
+            data: entry
+                .data
+                .iter()
+                .map(|(k, v)| (k.clone(), redact_value(v)))
+                .collect(),
+        };
+        let mut line = serde_json::to_vec(&ev).map_err(|e| JournalError::Io {
+            path: self.path.clone(),
+            source: std::io::Error::other(e),
+        })?;
+        line.push(b'\n');
+        let io = |source| JournalError::Io {
+            path: self.path.clone(),
+            source,
+        };
+        // One write of the whole line, then fsync: a crash leaves at most a torn last line.
+        self.file.write_all(&line).map_err(io)?;
+        self.file.sync_data().map_err(io)?;
+        self.next_seq += 1;
+        Ok(ev)
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn append_read_and_repair_torn_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut j, evs, rep) = open(dir.path(), Mode::Drill).unwrap();
+        assert!(evs.is_empty() && rep.is_none());
+        j.append(&Entry::new("note", "ann").with("text", "hi"), -5000)
+            .unwrap();
+        j.append(&Entry::new("step_done", "system").step("a"), 1000)
+            .unwrap();
+        drop(j);
+        let p = dir.path().join("journal.jsonl");
+        let mut f = OpenOptions::new().append(true).open(&p).unwrap();
+        let torn = br#"{"seq":3,"at":"x","t":1.0,"mo"#;
+        f.write_all(torn).unwrap();
+        drop(f);
+        let (mut j, evs, rep) = open(dir.path(), Mode::Drill).unwrap();
+        assert_eq!(evs.len(), 2);
+        assert_eq!(evs[0].t_ms(), -5000);
+        assert_eq!(evs[1].step.as_deref(), Some("a"));
+        let rep = rep.unwrap();
+        assert_eq!(rep.bytes, torn.len());
+        assert!(
+            std::fs::read_to_string(&rep.saved_to)
+                .unwrap()
+                .starts_with("{\"seq\":3")
+        );
+        let ev = j.append(&Entry::new("note", "ann"), 0).unwrap();
+        assert_eq!(ev.seq, 3, "seq continues with no gap after a repair");
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert_eq!(text.lines().count(), 3);
+        for l in text.lines() {
+            serde_json::from_str::<Event>(l).unwrap();
+        }
+    }
+
+    #[test]
+    fn corrupt_middle_line_is_refused_with_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("journal.jsonl"), "{\"seq\":1}\ngarbage\n").unwrap();
+        let err = open(dir.path(), Mode::Live).err().unwrap().to_string();
+        assert!(err.contains("journal.jsonl:1:"), "{err}");
+    }
+
+    #[test]
+    fn full_disk_is_an_error_not_a_loss() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut j, _, _) = open(dir.path(), Mode::Drill).unwrap();
+        j.file = OpenOptions::new().append(true).open("/dev/full").unwrap();
+        let err = j
+            .append(&Entry::new("note", "x"), 0)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("No space left"), "{err}");
+    }
+}

@@ -1,0 +1,16 @@
+//! Everything that does IO: the command line, the runtime loop and its front ends (headless
+//! printer, cockpit), the session lock, the journal file, command execution, metric polling,
+//! the clock, the terminal and secrets.
+
+pub mod cli;
+pub mod clock;
+pub mod cockpit;
+pub mod connect;
+pub mod exec;
+pub mod headless;
+pub mod journal;
+pub mod poller;
+pub mod runtime;
+pub mod secret;
+pub mod session;
+pub mod tui;
