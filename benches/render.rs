@@ -107,6 +107,7 @@ fn frames(
                 keymap: km,
                 resume_hint: "",
                 live_log: true,
+                diagnostics: 0,
             };
             let t = Instant::now();
             term.draw(|f| render(f, &v)).unwrap();

@@ -64,7 +64,7 @@ fn main() {
             to_spawn.push(t.elapsed());
             assert!(p.failed.is_none());
             loop {
-                match tokio::time::timeout(Duration::from_secs(5), d.next_exec()).await {
+                match tokio::time::timeout(Duration::from_secs(5), d.sources().0.recv()).await {
                     Ok(Some(ExecEvent::Line { .. })) => {
                         to_output.push(t.elapsed());
                         break;

@@ -42,6 +42,7 @@ fn draw(e: &Engine, ui: &Ui, now: i64, w: u16, h: u16, theme: &Theme) -> Termina
         keymap: &km,
         resume_hint: "cutover drill runbooks/blue-green.yaml --session /sessions/bg",
         live_log: false,
+        diagnostics: 0,
     };
     term.draw(|f| render(f, &v)).unwrap();
     term
@@ -190,6 +191,7 @@ fn rolled_back_and_live_headers() {
         keymap: &km,
         resume_hint: "",
         live_log: false,
+        diagnostics: 0,
     };
     term.draw(|f| render(f, &v)).unwrap();
     let text = format!("{}", term.backend());
@@ -510,4 +512,28 @@ fn the_abort_prompt_inside_a_rollback_says_where_it_stands() {
     ] {
         assert!(text.contains(want), "`{want}` missing:\n{text}");
     }
+}
+
+#[test]
+fn the_log_pane_shows_the_journal_tail_newest_last_and_scrolls_back() {
+    let (e, now) = window();
+    let mut ui = Ui::new("ann");
+    for i in 1..=60 {
+        ui.log.push(
+            cutover::screen::log::Level::Info,
+            &format!("T+00:{i:02}:00  ✓ step-{i:02} done"),
+        );
+    }
+    ui.log
+        .push(cutover::screen::log::Level::Debug, "step-60: command output");
+    let text = format!("{}", draw(&e, &ui, now, 200, 60, &theme::dark()).backend());
+    assert!(text.contains("step-60 done"), "newest record at the bottom");
+    assert!(!text.contains("step-01 done"), "the oldest scrolled away");
+    assert!(!text.contains("command output"), "DEBUG is hidden at the default INFO");
+    ui.focus = Pane::Log;
+    ui.log_scroll = 20;
+    let text = format!("{}", draw(&e, &ui, now, 200, 60, &theme::dark()).backend());
+    assert!(text.contains("Log ≥ INFO · ↑20"), "the title says it is scrolled");
+    assert!(!text.contains("step-60 done"), "scrolled back past the newest");
+    assert!(text.contains("step-40 done"), "{text}");
 }

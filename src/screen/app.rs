@@ -70,12 +70,13 @@ pub enum Overlay {
     NoRollback(String),
 }
 
-/// Log filter levels, cycled by a key.
+/// Log filter levels, cycled by a key; the first is the default (the program's own
+/// diagnostics and the journal at INFO; command output is DEBUG, its stderr WARN).
 pub const LOG_LEVELS: [log::LevelFilter; 4] = [
-    log::LevelFilter::Debug,
     log::LevelFilter::Info,
     log::LevelFilter::Warn,
     log::LevelFilter::Error,
+    log::LevelFilter::Debug,
 ];
 
 /// UI state beside the engine.
@@ -93,6 +94,8 @@ pub struct Ui {
     pub log_scroll: u16,
     /// Index into `LOG_LEVELS`.
     pub log_level: usize,
+    /// What the log pane shows.
+    pub log: crate::screen::log::LogTail,
     /// A one-line message for the operator, and when it was shown.
     pub flash: Option<(String, Ms)>,
     /// Who is at the keys.
@@ -109,6 +112,7 @@ impl Ui {
             detail_scroll: 0,
             log_scroll: 0,
             log_level: 0,
+            log: Default::default(),
             flash: None,
             operator: operator.into(),
         }

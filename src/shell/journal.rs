@@ -6,27 +6,11 @@
 //! last whole line, and the caller journals that it happened. A damaged line in the middle is
 //! not a crash artefact and is refused with its line number.
 
-use crate::core::event::{Entry, Event, Mode};
+use crate::core::event::{Entry, Mode, Record, RecordError};
 use crate::core::time::Ms;
-use serde_json::Value;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-
-/// Text values with every known secret blanked: a server's error message may echo a
-/// credential, and the journal must never hold one.
-fn redact_value(v: &Value) -> Value {
-    match v {
-        Value::String(s) => Value::String(crate::shell::secret::redact(s)),
-        Value::Array(a) => Value::Array(a.iter().map(redact_value).collect()),
-        Value::Object(o) => Value::Object(
-            o.iter()
-                .map(|(k, v)| (k.clone(), redact_value(v)))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
-}
 
 /// Why the journal could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +22,18 @@ pub enum JournalError {
         path: PathBuf,
         /// The OS error.
         source: std::io::Error,
+    },
+    /// A line is of a kind this version does not know.
+    #[error(
+        "{path}:{line}: {reason}; resume it with the cutover that wrote it, or remove the line by hand if it was added by mistake"
+    )]
+    UnknownKind {
+        /// The journal file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What the kind was.
+        reason: String,
     },
     /// A whole line in the middle is not an event.
     #[error(
@@ -71,7 +67,10 @@ pub struct Journal {
 }
 
 /// Reads the journal in `dir` (repairing a torn tail) and opens it for appending.
-pub fn open(dir: &Path, mode: Mode) -> Result<(Journal, Vec<Event>, Option<Repair>), JournalError> {
+pub fn open(
+    dir: &Path,
+    mode: Mode,
+) -> Result<(Journal, Vec<Record>, Option<Repair>), JournalError> {
     let path = dir.join("journal.jsonl");
     let io = |source| JournalError::Io {
         path: path.clone(),
@@ -113,10 +112,17 @@ pub fn open(dir: &Path, mode: Mode) -> Result<(Journal, Vec<Event>, Option<Repai
         if line.is_empty() {
             continue;
         }
-        let ev: Event = serde_json::from_slice(line).map_err(|e| JournalError::Corrupt {
-            path: path.clone(),
-            line: i + 1,
-            reason: e.to_string(),
+        let ev = Record::parse(line).map_err(|e| match e {
+            RecordError::UnknownKind(_) => JournalError::UnknownKind {
+                path: path.clone(),
+                line: i + 1,
+                reason: e.to_string(),
+            },
+            RecordError::Malformed(reason) => JournalError::Corrupt {
+                path: path.clone(),
+                line: i + 1,
+                reason,
+            },
         })?;
         events.push(ev);
     }
@@ -139,36 +145,31 @@ pub fn open(dir: &Path, mode: Mode) -> Result<(Journal, Vec<Event>, Option<Repai
 }
 
 impl Journal {
-    /// Appends `entry` at T-time `t`, fsyncs, and returns the event as written.
-    pub fn append(&mut self, entry: &Entry, t: Ms) -> Result<Event, JournalError> {
-        let ev = Event {
-            seq: self.next_seq,
-            at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            t: t as f64 / 1000.0,
-            mode: self.mode,
-            kind: entry.kind.clone(),
-            operator: entry.operator.clone(),
-            step: entry.step.clone(),
-            data: entry
-                .data
-                .iter()
-                .map(|(k, v)| (k.clone(), redact_value(v)))
-                .collect(),
-        };
-        let mut line = serde_json::to_vec(&ev).map_err(|e| JournalError::Io {
-            path: self.path.clone(),
-            source: std::io::Error::other(e),
-        })?;
-        line.push(b'\n');
+    /// Appends `entry` at T-time `t`, fsyncs, and returns the record as written. Text
+    /// fields have every known secret blanked first: a server's error message may echo a
+    /// credential, and the journal must never hold one.
+    pub fn append(&mut self, entry: &Entry, t: Ms) -> Result<Record, JournalError> {
+        let rec = Record::new(
+            self.next_seq,
+            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            t,
+            self.mode,
+            entry.clone(),
+        );
         let io = |source| JournalError::Io {
             path: self.path.clone(),
             source,
         };
+        let mut line = rec
+            .to_json(&crate::shell::secret::redact)
+            .map_err(|e| io(std::io::Error::other(e)))?
+            .into_bytes();
+        line.push(b'\n');
         // One write of the whole line, then fsync: a crash leaves at most a torn last line.
         self.file.write_all(&line).map_err(io)?;
         self.file.sync_data().map_err(io)?;
         self.next_seq += 1;
-        Ok(ev)
+        Ok(rec)
     }
 
     /// The file's path.
@@ -180,16 +181,48 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::event::Event;
+
+    fn note() -> Entry {
+        Event::Note { text: "x".into() }.by("ann")
+    }
+
+    #[test]
+    fn a_line_of_an_unknown_kind_is_an_error_naming_its_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut j, _, _) = open(dir.path(), Mode::Drill).unwrap();
+        j.append(&note(), 0).unwrap();
+        drop(j);
+        let p = dir.path().join("journal.jsonl");
+        let mut f = OpenOptions::new().append(true).open(&p).unwrap();
+        f.write_all(b"{\"seq\":2,\"at\":\"x\",\"t\":0.0,\"mode\":\"drill\",\"kind\":\"step_teleported\",\"operator\":\"ann\"}\n").unwrap();
+        drop(f);
+        let err = open(dir.path(), Mode::Drill).err().unwrap().to_string();
+        assert!(
+            err.contains("journal.jsonl:2: kind `step_teleported` is not one this version"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn append_read_and_repair_torn_tail() {
         let dir = tempfile::tempdir().unwrap();
         let (mut j, evs, rep) = open(dir.path(), Mode::Drill).unwrap();
         assert!(evs.is_empty() && rep.is_none());
-        j.append(&Entry::new("note", "ann").with("text", "hi"), -5000)
+        j.append(&Event::Note { text: "hi".into() }.by("ann"), -5000)
             .unwrap();
-        j.append(&Entry::new("step_done", "system").step("a"), 1000)
-            .unwrap();
+        j.append(
+            &Event::StepDone {
+                step: "a".into(),
+                attempt: 1,
+                duration: None,
+                expect: None,
+                procedure: None,
+            }
+            .by_system(),
+            1000,
+        )
+        .unwrap();
         drop(j);
         let p = dir.path().join("journal.jsonl");
         let mut f = OpenOptions::new().append(true).open(&p).unwrap();
@@ -199,7 +232,7 @@ mod tests {
         let (mut j, evs, rep) = open(dir.path(), Mode::Drill).unwrap();
         assert_eq!(evs.len(), 2);
         assert_eq!(evs[0].t_ms(), -5000);
-        assert_eq!(evs[1].step.as_deref(), Some("a"));
+        assert_eq!(evs[1].step(), Some("a"));
         let rep = rep.unwrap();
         assert_eq!(rep.bytes, torn.len());
         assert!(
@@ -207,12 +240,12 @@ mod tests {
                 .unwrap()
                 .starts_with("{\"seq\":3")
         );
-        let ev = j.append(&Entry::new("note", "ann"), 0).unwrap();
+        let ev = j.append(&note(), 0).unwrap();
         assert_eq!(ev.seq, 3, "seq continues with no gap after a repair");
         let text = std::fs::read_to_string(&p).unwrap();
         assert_eq!(text.lines().count(), 3);
         for l in text.lines() {
-            serde_json::from_str::<Event>(l).unwrap();
+            Record::parse(l.as_bytes()).unwrap();
         }
     }
 
@@ -229,10 +262,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (mut j, _, _) = open(dir.path(), Mode::Drill).unwrap();
         j.file = OpenOptions::new().append(true).open("/dev/full").unwrap();
-        let err = j
-            .append(&Entry::new("note", "x"), 0)
-            .unwrap_err()
-            .to_string();
+        let err = j.append(&note(), 0).unwrap_err().to_string();
         assert!(err.contains("No space left"), "{err}");
     }
 }

@@ -4,7 +4,7 @@
 //! and the cockpit both sit on top of it, so they behave the same.
 
 use crate::core::engine::{Config, Effect, Engine, Msg, Outcome};
-use crate::core::event::{self, Entry, Mode};
+use crate::core::event::{Entry, Event, Mode, Record};
 use crate::core::monitor::sim::SimFeed;
 use crate::core::runbook::Runbook;
 use crate::core::time::Ms;
@@ -56,26 +56,7 @@ pub async fn pause(d: Duration) {
     }
 }
 
-/// Waits for the next live sample and takes what else is waiting (at most `max`); never
-/// returns without pollers.
-pub async fn next_samples(p: &mut Option<Poller>, max: usize) -> Vec<Msg> {
-    let Some(p) = p else {
-        return std::future::pending().await;
-    };
-    let Some(first) = p.recv().await else {
-        return std::future::pending().await;
-    };
-    let mut out = vec![first];
-    while out.len() < max {
-        match p.try_recv() {
-            Some(m) => out.push(m),
-            None => break,
-        }
-    }
-    out
-}
-
-/// Where metric samples come from.
+/// Where metric samples come from: one source for the loop, whichever kind of run.
 pub enum Feed {
     /// No metrics.
     None,
@@ -83,6 +64,47 @@ pub enum Feed {
     Sim(SimFeed),
     /// Live: pollers.
     Live(Poller),
+}
+
+impl Feed {
+    /// True for live pollers, which deliver samples whenever they answer.
+    pub fn is_live(&self) -> bool {
+        matches!(self, Feed::Live(_))
+    }
+
+    /// Samples due by `now`: the simulation's, or what the pollers have delivered (at most
+    /// `max`, so a flood cannot starve the loop).
+    pub fn due(&mut self, now: Ms, max: usize) -> Vec<Msg> {
+        match self {
+            Feed::Sim(f) => f
+                .due(now)
+                .into_iter()
+                .map(|(metric, at, value)| Msg::Sample { metric, at, value })
+                .collect(),
+            Feed::Live(p) => std::iter::from_fn(|| p.try_recv()).take(max).collect(),
+            Feed::None => Vec::new(),
+        }
+    }
+
+    /// When the next simulated sample is due (the loop's timer waits for it).
+    fn next_due(&self) -> Option<Ms> {
+        match self {
+            Feed::Sim(f) => f.next_due(),
+            _ => None,
+        }
+    }
+
+    /// Waits for a live sample to arrive. Never resolves otherwise: simulated samples come
+    /// due with the clock, which the loop's timer follows.
+    pub async fn arrived(&mut self) -> Msg {
+        match self {
+            Feed::Live(p) => match p.recv().await {
+                Some(m) => m,
+                None => std::future::pending().await,
+            },
+            _ => std::future::pending().await,
+        }
+    }
 }
 
 /// Why a session could not run.
@@ -109,6 +131,9 @@ impl RunError {
     }
 }
 
+/// At most this many live samples are taken per pass of the loop.
+const SAMPLES_PER_PASS: usize = 4096;
+
 /// A session ready to drive.
 pub struct Session {
     /// The engine, replayed.
@@ -124,6 +149,9 @@ pub struct Session {
     pub already_ended: Option<Outcome>,
     /// The scenario being played, if any.
     pub scenario: Option<String>,
+    /// The newest records the journal had when it was opened (a resumed cockpit's log
+    /// starts with them, so what happened before the resume is on screen).
+    pub history: Vec<Record>,
     faults: Vec<crate::core::runbook::signals::Fault>,
     t0_wall: Option<DateTime<Utc>>,
 }
@@ -158,19 +186,29 @@ pub fn open(opts: &Options) -> Result<Session, RunError> {
                 }
             )));
         }
-        if f.str("runbook_title").is_some_and(|t| t != rb.title) {
+        if let Event::SessionStarted { runbook_title, .. } = &f.event
+            && *runbook_title != rb.title
+        {
             return Err(RunError::Session(format!(
-                "session {} belongs to runbook \"{}\", not \"{}\"",
+                "session {} belongs to runbook \"{runbook_title}\", not \"{}\"",
                 opts.session.display(),
-                f.str("runbook_title").unwrap_or("?"),
                 rb.title
             )));
         }
     }
+    let started = first.and_then(|f| match &f.event {
+        Event::SessionStarted {
+            scenario,
+            t0,
+            fingerprint,
+            ..
+        } => Some((scenario.clone(), t0.clone(), fingerprint.clone())),
+        _ => None,
+    });
     let scenario_name = opts
         .scenario
         .clone()
-        .or_else(|| first.and_then(|f| f.str("scenario")).map(str::to_string));
+        .or_else(|| started.as_ref().and_then(|s| s.0.clone()));
     let scenario = match &scenario_name {
         Some(n) => Some(rb.signals.scenario(n).cloned().ok_or_else(|| {
             RunError::Session(format!(
@@ -192,8 +230,9 @@ pub fn open(opts: &Options) -> Result<Session, RunError> {
 
     let clock: Box<dyn Clock> = match opts.mode {
         Mode::Live => {
-            let t0 = first
-                .and_then(|f| f.str("t0"))
+            let t0 = started
+                .as_ref()
+                .and_then(|s| s.1.as_deref())
                 .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
                 .map(|t| t.with_timezone(&Utc))
                 .or(opts.t0)
@@ -216,58 +255,47 @@ pub fn open(opts: &Options) -> Result<Session, RunError> {
     let mut pending = Vec::new();
     if already_ended.is_none() {
         if events.is_empty() {
-            let mut e = Entry::new("session_started", &opts.operator)
-                .with("runbook", rb.path.display().to_string())
-                .with("runbook_title", rb.title.clone())
-                .with("fingerprint", rb.fingerprint.clone())
-                .with("pid", std::process::id())
-                .with("version", env!("CARGO_PKG_VERSION"))
-                .with("auto_ack", opts.auto_ack);
-            if opts.mode == Mode::Drill {
-                e = e.with("speed", opts.speed.label());
-                if let Some(n) = &scenario_name {
-                    e = e.with("scenario", n.clone());
-                }
-                if let Some(f) = &opts.fail_step {
-                    e = e.with("fail_step", f.clone());
-                }
-            } else {
-                let t0 = Utc::now() - chrono::Duration::milliseconds(clock.now());
-                e = e.with("t0", t0.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-            }
-            pending.push(e);
+            let drill = opts.mode == Mode::Drill;
+            let t0 = Utc::now() - chrono::Duration::milliseconds(clock.now());
+            let e = Event::SessionStarted {
+                runbook: rb.path.display().to_string(),
+                runbook_title: rb.title.clone(),
+                fingerprint: rb.fingerprint.clone(),
+                pid: std::process::id(),
+                version: env!("CARGO_PKG_VERSION").to_string(),
+                auto_ack: opts.auto_ack,
+                speed: drill.then(|| opts.speed.label()),
+                scenario: scenario_name.clone().filter(|_| drill),
+                fail_step: opts.fail_step.clone().filter(|_| drill),
+                t0: (!drill).then(|| t0.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            };
+            pending.push(e.by(&opts.operator));
         } else {
-            pending.push(
-                Entry::new("session_resumed", &opts.operator).with("pid", std::process::id()),
-            );
-            if first
-                .and_then(|f| f.str("fingerprint"))
-                .is_some_and(|f| f != rb.fingerprint)
-            {
-                pending.push(
-                    Entry::new("runbook_changed", "system")
-                        .with("fingerprint", rb.fingerprint.clone()),
-                );
+            let pid = std::process::id();
+            pending.push(Event::SessionResumed { pid }.by(&opts.operator));
+            if started.as_ref().is_some_and(|s| s.2 != rb.fingerprint) {
+                let fingerprint = rb.fingerprint.clone();
+                pending.push(Event::RunbookChanged { fingerprint }.by_system());
             }
         }
         if let Some(h) = stale.filter(|h| h.pid != std::process::id()) {
-            pending.push(
-                Entry::new("lock_taken_over", &opts.operator)
-                    .with("previous_pid", h.pid)
-                    .with("previous_operator", h.operator)
-                    .with("previous_since", h.since),
-            );
+            let e = Event::LockTakenOver {
+                previous_pid: h.pid,
+                previous_operator: h.operator,
+                previous_since: h.since,
+            };
+            pending.push(e.by(&opts.operator));
         }
         if let Some(r) = repair {
-            pending.push(
-                Entry::new("journal_repaired", "system")
-                    .with("bytes", r.bytes)
-                    .with("saved_to", r.saved_to.display().to_string()),
-            );
+            let e = Event::JournalRepaired {
+                bytes: r.bytes,
+                saved_to: r.saved_to.display().to_string(),
+            };
+            pending.push(e.by_system());
         }
-        let left = kill_leftovers(&opts.session);
-        if !left.is_empty() {
-            pending.push(Entry::new("leftovers_killed", "system").with("pids", left));
+        let pids = kill_leftovers(&opts.session);
+        if !pids.is_empty() {
+            pending.push(Event::LeftoversKilled { pids }.by_system());
         }
         for e in engine.resumed() {
             if let Effect::Journal(j) = e {
@@ -285,6 +313,7 @@ pub fn open(opts: &Options) -> Result<Session, RunError> {
         pending,
         already_ended,
         scenario: scenario_name,
+        history: events[events.len().saturating_sub(crate::screen::log::CAPACITY)..].to_vec(),
         faults: scenario.map(|s| s.faults).unwrap_or_default(),
         t0_wall,
     })
@@ -324,7 +353,7 @@ impl StopSignals {
 /// Shared by the headless loop and the cockpit, so both behave the same.
 pub struct Driver {
     /// The session (engine, clock, journal).
-    pub s: Session,
+    pub session: Session,
     /// Metric samples.
     pub feed: Feed,
     exec: Executor,
@@ -336,7 +365,7 @@ pub struct Driver {
 #[derive(Debug, Default)]
 pub struct Performed {
     /// Events appended to the journal, in order.
-    pub events: Vec<event::Event>,
+    pub events: Vec<Record>,
     /// The run ended.
     pub finished: Option<Outcome>,
     /// The journal could not be written: nothing after the failed event was done.
@@ -391,7 +420,7 @@ impl Driver {
             }
         };
         Self {
-            s,
+            session: s,
             feed,
             exec,
             rx,
@@ -401,22 +430,33 @@ impl Driver {
 
     /// Journals what opening the session found, then gives the engine its first tick.
     pub fn start(&mut self) -> Performed {
-        let mut effects: Vec<Effect> = self.s.pending.drain(..).map(Effect::Journal).collect();
-        effects.extend(self.s.engine.update(Msg::Tick, self.s.clock.now()));
+        let mut effects: Vec<Effect> = self
+            .session
+            .pending
+            .drain(..)
+            .map(Effect::Journal)
+            .collect();
+        effects.extend(
+            self.session
+                .engine
+                .update(Msg::Tick, self.session.clock.now()),
+        );
         self.perform(effects)
     }
 
     /// Hands `msg` to the engine at the current T-time and performs the effects.
     pub fn apply(&mut self, msg: Msg) -> Performed {
-        let fx = self.s.engine.update(msg, self.s.clock.now());
+        let fx = self.session.engine.update(msg, self.session.clock.now());
         self.perform(fx)
     }
 
-    /// Hands each message to the engine in order, then a tick, and merges what was done;
-    /// stops at the first journal failure.
-    pub fn apply_all(&mut self, msgs: Vec<Msg>) -> Performed {
+    /// Hands the engine, in order: the sample that woke the loop, the samples due by now,
+    /// each message, then a tick; merges what was done and stops at the first journal
+    /// failure. Every sample, simulated or live, reaches the engine here.
+    pub fn apply_all(&mut self, arrived: Option<Msg>, msgs: Vec<Msg>) -> Performed {
         let mut p = Performed::default();
-        let mut all = self.sim_due();
+        let mut all: Vec<Msg> = arrived.into_iter().collect();
+        all.extend(self.feed.due(self.session.clock.now(), SAMPLES_PER_PASS));
         all.extend(msgs);
         for m in all.into_iter().chain(std::iter::once(Msg::Tick)) {
             let q = self.apply(m);
@@ -435,7 +475,11 @@ impl Driver {
         let mut p = Performed::default();
         for e in effects {
             match e {
-                Effect::Journal(entry) => match self.s.journal.append(&entry, self.s.clock.now()) {
+                Effect::Journal(entry) => match self
+                    .session
+                    .journal
+                    .append(&entry, self.session.clock.now())
+                {
                     Ok(ev) => p.events.push(ev),
                     Err(err) => {
                         p.failed = Some(err);
@@ -451,13 +495,16 @@ impl Driver {
     }
 
     /// Journals an entry directly (runtime events such as `session_stopped`).
-    pub fn journal(&mut self, entry: Entry) -> Result<event::Event, JournalError> {
-        self.s.journal.append(&entry, self.s.clock.now())
+    pub fn journal(&mut self, entry: Entry) -> Result<Record, JournalError> {
+        self.session
+            .journal
+            .append(&entry, self.session.clock.now())
     }
 
-    /// Waits for the next command event; output lines are logged to the session's files.
-    pub async fn next_exec(&mut self) -> Option<ExecEvent> {
-        self.rx.recv().await
+    /// What the loop waits on besides time and input: command events and live samples, as
+    /// two borrows so both can be awaited at once.
+    pub fn sources(&mut self) -> (&mut mpsc::UnboundedReceiver<ExecEvent>, &mut Feed) {
+        (&mut self.rx, &mut self.feed)
     }
 
     /// Turns a command event into the engine's message, logging output to `output/STEP.log`.
@@ -489,30 +536,6 @@ impl Driver {
         }
     }
 
-    /// Simulated samples due by now (drills).
-    fn sim_due(&mut self) -> Vec<Msg> {
-        let now = self.s.clock.now();
-        match &mut self.feed {
-            Feed::Sim(f) => f
-                .due(now)
-                .into_iter()
-                .map(|(metric, at, value)| Msg::Sample { metric, at, value })
-                .collect(),
-            _ => Vec::new(),
-        }
-    }
-
-    /// Hands the live pollers to the loop (which waits on them beside the driver).
-    pub fn take_poller(&mut self) -> Option<Poller> {
-        match std::mem::replace(&mut self.feed, Feed::None) {
-            Feed::Live(p) => Some(p),
-            other => {
-                self.feed = other;
-                None
-            }
-        }
-    }
-
     /// Command events already waiting, without blocking.
     pub fn try_exec(&mut self) -> Option<ExecEvent> {
         self.rx.try_recv().ok()
@@ -520,29 +543,39 @@ impl Driver {
 
     /// Kills every running command; journals each as interrupted and the session as stopped
     /// (resumable) with `reason`.
-    pub async fn stop(&mut self, operator: &str, reason: &str) -> Vec<event::Event> {
+    pub async fn stop(&mut self, operator: &str, reason: &str) -> Vec<Record> {
         let running = self.exec.running();
         self.exec.kill_all(&mut self.rx).await;
         let mut out = Vec::new();
         for id in running {
-            let attempt = self.s.engine.run_of(&id).map(|r| r.attempts).unwrap_or(1);
+            let attempt = self
+                .session
+                .engine
+                .run_of(&id)
+                .map(|r| r.attempts)
+                .unwrap_or(1);
             let rerun = self
-                .s
+                .session
                 .engine
                 .runbook()
                 .step(&id)
                 .is_some_and(|st| st.rerun_safe);
-            let e = Entry::new("step_interrupted", "system")
-                .step(&id)
-                .with("attempt", attempt)
-                .with("rerun_safe", rerun);
+            let e = Event::StepInterrupted {
+                step: id,
+                attempt,
+                rerun_safe: rerun,
+            }
+            .by_system();
             if let Ok(ev) = self.journal(e) {
                 out.push(ev);
             }
         }
-        if let Ok(ev) =
-            self.journal(Entry::new("session_stopped", operator).with("reason", reason.to_string()))
-        {
+        if let Ok(ev) = self.journal(
+            Event::SessionStopped {
+                reason: reason.to_string(),
+            }
+            .by(operator),
+        ) {
             out.push(ev);
         }
         out
@@ -556,7 +589,7 @@ impl Driver {
     /// For a session that had already ended: a line saying so and its exit code (the lock is
     /// released). `None` for a session still to run.
     pub fn already_ended(&mut self, session: &std::path::Path) -> Option<(String, i32)> {
-        let o = self.s.already_ended?;
+        let o = self.session.already_ended?;
         self.release();
         Some((
             format!(
@@ -571,7 +604,7 @@ impl Driver {
 
     /// Releases the session lock for a clean hand-over.
     pub fn release(&mut self) {
-        if let Some(l) = self.s.lock.take() {
+        if let Some(l) = self.session.lock.take() {
             l.release();
         }
     }
@@ -579,22 +612,24 @@ impl Driver {
     /// How long to wait for the next due time, or `None` to wait only for events. With a
     /// jumping clock and nothing running, jumps there and returns `Some(ZERO)`.
     pub fn wait_plan(&mut self) -> Option<Duration> {
-        let now = self.s.clock.now();
-        let sim = match &self.feed {
-            Feed::Sim(f) if self.s.engine.outcome.is_none() => f.next_due(),
-            _ => None,
+        let now = self.session.clock.now();
+        let sim = match self.session.engine.outcome {
+            None => self.feed.next_due(),
+            Some(_) => None,
         };
-        let eng = self.s.engine.next_wakeup(now);
+        let eng = self.session.engine.next_wakeup(now);
         let wake = match (eng, sim) {
             (Some(a), Some(b)) => a.min(b),
             (a, b) => a.or(b)?,
         };
-        match self.s.clock.real_wait(wake) {
+        match self.session.clock.real_wait(wake) {
             Some(d) => Some(d),
             // A jumping clock stands still while a person is needed: a confirmation must not
             // find its step "late 214 days" because the simulation kept jumping ahead.
-            None if !self.s.engine.busy() && self.s.engine.needs_operator().is_none() => {
-                self.s.clock.jump_to(wake);
+            None if !self.session.engine.busy()
+                && self.session.engine.needs_operator().is_none() =>
+            {
+                self.session.clock.jump_to(wake);
                 Some(Duration::ZERO)
             }
             None => None,

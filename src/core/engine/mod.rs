@@ -15,7 +15,7 @@ pub use plan::Projection;
 pub use rollback::gaps_text;
 pub use state::*;
 
-use crate::core::event::Entry;
+use crate::core::event::{Advance, Cause, Entry, Event, Late, Procedure};
 use crate::core::monitor::{Ctx, Monitor, Out, Verdict};
 use crate::core::runbook::signals::{Choice, GateFail};
 use crate::core::runbook::{Command, OnFailure, Runbook, Step};
@@ -388,16 +388,16 @@ impl Engine {
             Msg::Hold { operator, on } => {
                 if self.held != on {
                     self.held = on;
-                    out.push(Effect::Journal(Entry::new(
-                        if on { "hold" } else { "resumed" },
-                        &operator,
-                    )));
+                    let ev = if on {
+                        Event::Hold { reason: None }
+                    } else {
+                        Event::Resumed {}
+                    };
+                    out.push(Effect::Journal(ev.by(&operator)));
                 }
             }
             Msg::Note { operator, text } => {
-                out.push(Effect::Journal(
-                    Entry::new("note", &operator).with("text", text),
-                ));
+                out.push(Effect::Journal(Event::Note { text }.by(&operator)));
             }
             Msg::Rollback { operator, reason } => {
                 self.start_rollback(&operator, &reason, None, now, &mut out)
@@ -457,7 +457,10 @@ impl Engine {
                     if !self.held && self.rollback.is_none() {
                         self.held = true;
                         out.push(Effect::Journal(
-                            Entry::new("hold", SYSTEM).with("reason", reason),
+                            Event::Hold {
+                                reason: Some(reason),
+                            }
+                            .by_system(),
                         ));
                     }
                 }
@@ -490,9 +493,15 @@ impl Engine {
                     let auto = self.monitor.stage(&id).is_some_and(|s| s.auto);
                     if auto || self.cfg.auto_ack {
                         out.push(Effect::Journal(
-                            Entry::new("gate_passed", SYSTEM)
-                                .step(&id)
-                                .with("advance", if auto { "auto" } else { "auto_ack" }),
+                            Event::GatePassed {
+                                step: id.clone(),
+                                advance: if auto {
+                                    Advance::Auto
+                                } else {
+                                    Advance::AutoAck
+                                },
+                            }
+                            .by_system(),
                         ));
                         self.complete(&id, SYSTEM, now, out);
                         return true;
@@ -512,10 +521,12 @@ impl Engine {
             .unwrap_or(GateFail::Pause);
         self.monitor.disarm_gates(id);
         out.push(Effect::Journal(
-            Entry::new("gate_failed", SYSTEM)
-                .step(id)
-                .with("reason", reason)
-                .with("next", next.as_str()),
+            Event::GateFailed {
+                step: id.to_string(),
+                reason: reason.to_string(),
+                next,
+            }
+            .by_system(),
         ));
         match next {
             GateFail::Rollback => {
@@ -555,9 +566,11 @@ impl Engine {
         for g in std::mem::take(&mut self.open_graces) {
             // The breach that started it is old news: only fresh data may roll back.
             out.push(Effect::Journal(
-                Entry::new("rollback_grace_cancelled", SYSTEM)
-                    .with("trigger", g)
-                    .with("why", "the cockpit restarted during the grace period; the trigger is evaluated again on fresh data"),
+                Event::RollbackGraceCancelled {
+                    trigger: g,
+                    why: "the cockpit restarted during the grace period; the trigger is evaluated again on fresh data".into(),
+                }
+                .by_system(),
             ));
         }
         let mut ids: Vec<String> = self
@@ -579,10 +592,12 @@ impl Engine {
                 r.attempts
             });
             out.push(Effect::Journal(
-                Entry::new("step_interrupted", SYSTEM)
-                    .step(&id)
-                    .with("attempt", r.unwrap_or(1))
-                    .with("rerun_safe", step.rerun_safe),
+                Event::StepInterrupted {
+                    step: id.clone(),
+                    attempt: r.unwrap_or(1),
+                    rerun_safe: step.rerun_safe,
+                }
+                .by_system(),
             ));
         }
         out
@@ -608,7 +623,9 @@ impl Engine {
                             stage: Stage::Gate,
                         },
                     );
-                    out.push(Effect::Journal(Entry::new("step_gating", SYSTEM).step(id)));
+                    out.push(Effect::Journal(
+                        Event::StepGating { step: id.clone() }.by_system(),
+                    ));
                 } else {
                     self.complete(id, SYSTEM, now, out);
                 }
@@ -677,12 +694,17 @@ impl Engine {
                             r.unverified = true;
                         }
                         out.push(Effect::Journal(
-                            Entry::new("step_failed", SYSTEM)
-                                .step(&id)
-                                .with("attempt", attempt)
-                                .with("reason", reason)
-                                .with("cause", "interrupted")
-                                .with("next", "pause"),
+                            Event::StepFailed {
+                                step: id.clone(),
+                                attempt: Some(attempt),
+                                reason,
+                                next: OnFailure::Pause,
+                                exit_code: None,
+                                retry_at: None,
+                                cause: Some(Cause::Interrupted),
+                                procedure: None,
+                            }
+                            .by_system(),
                         ));
                         return;
                     }
@@ -720,35 +742,42 @@ impl Engine {
             r.started = Some(now);
             r.late_by = late;
         }
-        let mut e = Entry::new(
-            if step.is_manual() {
-                "step_waiting"
-            } else {
-                "step_started"
-            },
-            SYSTEM,
-        )
-        .step(&step.id)
-        .with("title", step.title.clone())
-        .with("attempt", attempt);
-        if let Some(l) = late {
+        let late = match late {
             // Record the new projected finish: lateness matters for where the run will end.
-            let p = self.projection(now);
-            e = e
-                .with("late_s", l as f64 / 1000.0)
-                .with("projected_finish_t", p.projected_end as f64 / 1000.0)
-                .with("planned_finish_t", p.planned_end as f64 / 1000.0);
-        }
-        if self.rollback.is_some() {
-            e = e.with("procedure", "rollback");
-        }
+            Some(l) => {
+                let p = self.projection(now);
+                Late {
+                    by: Some(l),
+                    projected_finish: Some(p.projected_end),
+                    planned_finish: Some(p.planned_end),
+                }
+            }
+            None => Late::default(),
+        };
+        let procedure = self.rollback.is_some().then_some(Procedure::Rollback);
+        let (id, title) = (step.id.clone(), step.title.clone());
         match &step.run {
             None => {
                 self.set(&step.id, StepState::Waiting);
-                out.push(Effect::Journal(e));
+                let e = Event::StepWaiting {
+                    step: id,
+                    title,
+                    attempt,
+                    late,
+                    procedure,
+                };
+                out.push(Effect::Journal(e.by_system()));
             }
             Some(cmd) => {
-                e = e.with("command", cmd.display());
+                let e = Event::StepStarted {
+                    step: id,
+                    title,
+                    attempt,
+                    command: cmd.display(),
+                    late,
+                    procedure,
+                }
+                .by_system();
                 self.set(
                     &step.id,
                     StepState::Running {
@@ -804,9 +833,12 @@ impl Engine {
         let attempt = self.runs[&step.id].attempts.max(1);
         if acked {
             out.push(Effect::Journal(
-                Entry::new("step_confirmed", operator)
-                    .step(&step.id)
-                    .with("auto_ack", operator == SYSTEM),
+                Event::StepConfirmed {
+                    step: step.id.clone(),
+                    auto_ack: Some(operator == SYSTEM),
+                    after_interruption: None,
+                }
+                .by(operator),
             ));
             if step.run.is_none() && self.inject_failure(step, attempt, now, out) {
                 return;
@@ -821,9 +853,11 @@ impl Engine {
                 },
             );
             out.push(Effect::Journal(
-                Entry::new("step_verifying", SYSTEM)
-                    .step(&step.id)
-                    .with("command", v.display()),
+                Event::StepVerifying {
+                    step: step.id.clone(),
+                    command: v.display(),
+                }
+                .by_system(),
             ));
             out.push(Effect::Spawn(Spawn {
                 step: step.id.clone(),
@@ -844,9 +878,11 @@ impl Engine {
         }
         if let Some(w) = step.stage.as_ref().and_then(|s| s.weight) {
             out.push(Effect::Journal(
-                Entry::new("canary_weight", SYSTEM)
-                    .step(&step.id)
-                    .with("weight", w),
+                Event::CanaryWeight {
+                    step: step.id.clone(),
+                    weight: w,
+                }
+                .by_system(),
             ));
         }
         if gated && step.hold.is_none() {
@@ -859,7 +895,10 @@ impl Engine {
                 },
             );
             out.push(Effect::Journal(
-                Entry::new("step_gating", SYSTEM).step(&step.id),
+                Event::StepGating {
+                    step: step.id.clone(),
+                }
+                .by_system(),
             ));
             return;
         }
@@ -873,10 +912,12 @@ impl Engine {
                 },
             );
             out.push(Effect::Journal(
-                Entry::new("step_holding", SYSTEM)
-                    .step(&step.id)
-                    .with("hold_s", h as f64 / 1000.0)
-                    .with("until_t", (now + h) as f64 / 1000.0),
+                Event::StepHolding {
+                    step: step.id.clone(),
+                    hold: h,
+                    until: now + h,
+                }
+                .by_system(),
             ));
             return;
         }
@@ -886,18 +927,14 @@ impl Engine {
     fn complete(&mut self, id: &str, operator: &str, now: Ms, out: &mut Vec<Effect>) {
         let step = self.step(id);
         let r = &self.runs[id];
-        let mut e = Entry::new("step_done", operator)
-            .step(id)
-            .with("attempt", r.attempts.max(1));
-        if let Some(s) = r.started {
-            e = e.with("duration_s", (now - s) as f64 / 1000.0);
+        let e = Event::StepDone {
+            step: id.to_string(),
+            attempt: r.attempts.max(1),
+            duration: r.started.map(|s| now - s),
+            expect: step.expect,
+            procedure: self.rollback.is_some().then_some(Procedure::Rollback),
         }
-        if let Some(x) = step.expect {
-            e = e.with("expect_s", x as f64 / 1000.0);
-        }
-        if self.rollback.is_some() {
-            e = e.with("procedure", "rollback");
-        }
+        .by(operator);
         self.set(id, StepState::Done { at: now });
         out.push(Effect::Journal(e));
         self.monitor.disarm_gates(id);
@@ -907,7 +944,10 @@ impl Engine {
         }
         if step.point_of_no_return {
             out.push(Effect::Journal(
-                Entry::new("point_of_no_return", SYSTEM).step(id),
+                Event::PointOfNoReturn {
+                    step: id.to_string(),
+                }
+                .by_system(),
             ));
         }
     }
@@ -975,21 +1015,21 @@ impl Engine {
                 out,
             );
         }
-        let mut e = Entry::new("step_failed", SYSTEM)
-            .step(&step.id)
-            .with("attempt", attempt)
-            .with("reason", reason)
-            .with("next", next.as_str());
-        if let Some(c) = code {
-            e = e.with("exit_code", c);
+        let retry_at = (next == OnFailure::Retry).then(|| now + step.retry_delay);
+        let e = Event::StepFailed {
+            step: step.id.clone(),
+            attempt: Some(attempt),
+            reason: reason.to_string(),
+            next,
+            exit_code: code,
+            retry_at,
+            cause: None,
+            procedure: in_rollback.then_some(Procedure::Rollback),
         }
-        if in_rollback {
-            e = e.with("procedure", "rollback");
-        }
+        .by_system();
         match next {
             OnFailure::Retry => {
                 let until = now + step.retry_delay;
-                e = e.with("retry_at_t", until as f64 / 1000.0);
                 self.set(
                     &step.id,
                     StepState::RetryWait {
@@ -1051,17 +1091,22 @@ impl Engine {
                 stage: Stage::Gate, ..
             } if self.monitor.verdict(&id, now) == Verdict::Pass => {
                 out.push(Effect::Journal(
-                    Entry::new("gate_passed", operator)
-                        .step(&id)
-                        .with("advance", "key"),
+                    Event::GatePassed {
+                        step: id.clone(),
+                        advance: Advance::Key,
+                    }
+                    .by(operator),
                 ));
                 self.complete(&id, operator, now, out);
             }
             StepState::Interrupted { .. } => {
                 out.push(Effect::Journal(
-                    Entry::new("step_confirmed", operator)
-                        .step(&id)
-                        .with("after_interruption", true),
+                    Event::StepConfirmed {
+                        step: id.clone(),
+                        auto_ack: None,
+                        after_interruption: Some(true),
+                    }
+                    .by(operator),
                 ));
                 self.complete(&id, operator, now, out);
             }
@@ -1084,9 +1129,11 @@ impl Engine {
         );
         self.paused = None;
         out.push(Effect::Journal(
-            Entry::new("step_skipped", operator)
-                .step(&id)
-                .with("reason", reason),
+            Event::StepSkipped {
+                step: id.clone(),
+                reason: reason.to_string(),
+            }
+            .by(operator),
         ));
     }
 
@@ -1101,7 +1148,7 @@ impl Engine {
         ) {
             self.paused = None;
             out.push(Effect::Journal(
-                Entry::new("step_retry", operator).step(&id),
+                Event::StepRetry { step: id.clone() }.by(operator),
             ));
             let step = self.step(&id);
             self.start(&step, attempts + 1, now, out);
@@ -1119,11 +1166,13 @@ impl Engine {
         self.outcome = Some(outcome);
         let p = self.projection(now);
         out.push(Effect::Journal(
-            Entry::new("session_ended", operator)
-                .with("outcome", outcome.as_str())
-                .with("exit_code", outcome.exit_code())
-                .with("reason", reason)
-                .with("planned_finish_t", p.planned_end as f64 / 1000.0),
+            Event::SessionEnded {
+                outcome,
+                exit_code: outcome.exit_code(),
+                reason: reason.to_string(),
+                planned_finish: p.planned_end,
+            }
+            .by(operator),
         ));
         out.push(Effect::Finish(outcome));
     }

@@ -1,186 +1,18 @@
 //! Rebuilding engine state from a journal, for resume. A step that was started but has no
 //! ending event was running when the process died: it becomes `Interrupted`.
 
-use super::{Engine, Outcome, RollbackRun, Stage, StepState};
-use crate::core::event::Event;
+use super::{Engine, RollbackRun, Stage, StepState};
+use crate::core::event::{Cause, Event, Record};
 use crate::core::monitor::Decision;
-use crate::core::runbook::signals::Choice;
+use crate::core::runbook::OnFailure;
 
 impl Engine {
-    /// Applies the journal's events in order. Unknown kinds are ignored (newer versions may
-    /// journal more). Call `resumed` afterwards to journal the interruptions found.
-    pub fn replay(&mut self, events: &[Event]) {
-        for ev in events {
-            let t = ev.t_ms();
-            let attempt = ev.num("attempt").map(|a| a as u32);
-            // Step events change that step; others that name a step (a gate, the point of no
-            // return, an aborted rollback) are about the run and fall through.
-            if let Some(id) = &ev.step
-                && ev.kind.starts_with("step_")
-                && let Some(r) = self.runs.get_mut(id)
-            {
-                match ev.kind.as_str() {
-                    "step_started" => {
-                        r.unverified = false;
-                        r.attempts = attempt.unwrap_or(r.attempts + 1);
-                        r.started = Some(t);
-                        r.first_start.get_or_insert(t);
-                        r.state = StepState::Running {
-                            attempt: r.attempts,
-                            stage: Stage::Run,
-                        };
-                    }
-                    "step_waiting" => {
-                        r.attempts = attempt.unwrap_or(1);
-                        r.started = Some(t);
-                        r.first_start.get_or_insert(t);
-                        r.state = StepState::Waiting;
-                    }
-                    "step_verifying" => {
-                        r.state = StepState::Running {
-                            attempt: r.attempts.max(1),
-                            stage: Stage::Verify,
-                        }
-                    }
-                    "step_holding" => {
-                        let until = ev
-                            .num("until_t")
-                            .map(|u| (u * 1000.0).round() as i64)
-                            .unwrap_or(t);
-                        r.state = StepState::Running {
-                            attempt: r.attempts.max(1),
-                            stage: Stage::Hold { until },
-                        };
-                    }
-                    "step_done" => r.state = StepState::Done { at: t },
-                    "step_skipped" => {
-                        r.state = StepState::Skipped {
-                            reason: ev.str("reason").unwrap_or("").into(),
-                        }
-                    }
-                    "step_interrupted" => {
-                        r.state = StepState::Interrupted {
-                            attempt: r.attempts.max(1),
-                        };
-                        r.needs_interrupt_note = false;
-                    }
-                    "step_failed" => {
-                        let reason = ev.str("reason").unwrap_or("").to_string();
-                        match ev.str("next") {
-                            Some("retry") => {
-                                let until = ev
-                                    .num("retry_at_t")
-                                    .map(|u| (u * 1000.0).round() as i64)
-                                    .unwrap_or(t);
-                                r.state = StepState::RetryWait {
-                                    attempt: attempt.unwrap_or(1) + 1,
-                                    until,
-                                };
-                            }
-                            Some("pause") => {
-                                r.unverified = ev.str("cause") == Some("interrupted");
-                                r.state = StepState::Failed {
-                                    reason: reason.clone(),
-                                    blocking: true,
-                                };
-                                let text = self.pause_text(id, &reason);
-                                self.paused = Some(text);
-                            }
-                            _ => {
-                                r.state = StepState::Failed {
-                                    reason,
-                                    blocking: false,
-                                }
-                            }
-                        }
-                    }
-                    "step_retry" => self.paused = None,
-                    "step_gating" => {
-                        r.state = StepState::Running {
-                            attempt: r.attempts.max(1),
-                            stage: Stage::Gate,
-                        }
-                    }
-                    _ => {}
-                }
-                continue;
-            }
-            match ev.kind.as_str() {
-                "hold" => self.held = true,
-                "resumed" => self.held = false,
-                "rollback_started" => {
-                    self.open_graces.clear();
-                    // Older journals have no id: the runbook's first procedure.
-                    let id = ev
-                        .str("procedure_id")
-                        .map(str::to_string)
-                        .or_else(|| self.rb.rollbacks.first().map(|p| p.id.clone()))
-                        .unwrap_or_default();
-                    self.back = self
-                        .rb
-                        .procedure(&id)
-                        .map(|p| p.steps.iter().map(|s| s.id.clone()).collect())
-                        .unwrap_or_default();
-                    self.paused = None;
-                    self.held = false;
-                    self.rollback = Some(RollbackRun {
-                        reason: ev.str("reason").unwrap_or("").into(),
-                        started: t,
-                        operator: ev.operator.clone(),
-                        ended: None,
-                        aborted: None,
-                        aborted_by: None,
-                        procedure: id,
-                    });
-                }
-                "rollback_aborted" => {
-                    if let Some(r) = self.rollback.as_mut() {
-                        r.aborted = Some(t);
-                        r.aborted_by = Some((
-                            ev.operator.clone(),
-                            ev.str("reason").unwrap_or("").to_string(),
-                        ));
-                    }
-                }
-                "rollback_done" => {
-                    if let Some(r) = self.rollback.as_mut() {
-                        r.ended = Some(t);
-                    }
-                }
-                "session_ended" => self.outcome = ev.str("outcome").and_then(Outcome::parse),
-                "baseline_captured" => {
-                    if let (Some(k), Some(v)) = (ev.str("baseline"), ev.num("value")) {
-                        self.monitor.restore_baseline(k, v);
-                    }
-                }
-                "decision_requested" => {
-                    let default = match ev.str("default") {
-                        Some("rollback") => Choice::Rollback,
-                        _ => Choice::Continue,
-                    };
-                    self.monitor.restore_decision(Decision {
-                        trigger: ev.str("trigger").unwrap_or("").into(),
-                        reason: ev.str("reason").unwrap_or("").into(),
-                        deadline: ev
-                            .num("deadline_t")
-                            .map(|u| (u * 1000.0).round() as i64)
-                            .unwrap_or(t),
-                        default,
-                    });
-                }
-                "decision_made" | "decision_cancelled" => {
-                    self.monitor
-                        .restore_decided(ev.str("trigger").unwrap_or(""));
-                }
-                "rollback_grace_started" => {
-                    self.open_graces
-                        .push(ev.str("trigger").unwrap_or("").into());
-                }
-                "rollback_vetoed" | "rollback_grace_cancelled" => {
-                    let tr = ev.str("trigger").unwrap_or("");
-                    self.open_graces.retain(|g| g != tr);
-                }
-                _ => {}
+    /// Applies the journal's records in order: a fold of each event into the engine's state.
+    /// Call `resumed` afterwards to journal the interruptions found.
+    pub fn replay(&mut self, records: &[Record]) {
+        for rec in records {
+            if !self.replay_step(rec) {
+                self.replay_run(rec);
             }
         }
         // Whatever was running died with the process that ran it.
@@ -209,4 +41,230 @@ impl Engine {
             self.paused = None;
         }
     }
+
+    /// A step event changes that step's state; returns false for events that are not about
+    /// a step's own run (a gate, the point of no return, an aborted rollback), and for steps
+    /// the runbook no longer has.
+    fn replay_step(&mut self, rec: &Record) -> bool {
+        let t = rec.t_ms();
+        let Some(id) = rec.step().filter(|_| is_step_event(&rec.event)) else {
+            return false;
+        };
+        let Some(r) = self.runs.get_mut(id) else {
+            return false;
+        };
+        match &rec.event {
+            Event::StepStarted { attempt, .. } => {
+                r.unverified = false;
+                r.attempts = *attempt;
+                r.started = Some(t);
+                r.first_start.get_or_insert(t);
+                r.state = StepState::Running {
+                    attempt: r.attempts,
+                    stage: Stage::Run,
+                };
+            }
+            Event::StepWaiting { attempt, .. } => {
+                r.attempts = *attempt;
+                r.started = Some(t);
+                r.first_start.get_or_insert(t);
+                r.state = StepState::Waiting;
+            }
+            Event::StepVerifying { .. } => {
+                r.state = StepState::Running {
+                    attempt: r.attempts.max(1),
+                    stage: Stage::Verify,
+                }
+            }
+            Event::StepHolding { until, .. } => {
+                r.state = StepState::Running {
+                    attempt: r.attempts.max(1),
+                    stage: Stage::Hold { until: *until },
+                };
+            }
+            Event::StepDone { .. } => r.state = StepState::Done { at: t },
+            Event::StepSkipped { reason, .. } => {
+                r.state = StepState::Skipped {
+                    reason: reason.clone(),
+                }
+            }
+            Event::StepInterrupted { .. } => {
+                r.state = StepState::Interrupted {
+                    attempt: r.attempts.max(1),
+                };
+                r.needs_interrupt_note = false;
+            }
+            Event::StepFailed {
+                attempt,
+                reason,
+                next,
+                retry_at,
+                cause,
+                ..
+            } => match next {
+                OnFailure::Retry => {
+                    r.state = StepState::RetryWait {
+                        attempt: attempt.unwrap_or(1) + 1,
+                        until: retry_at.unwrap_or(t),
+                    };
+                }
+                OnFailure::Pause => {
+                    r.unverified = *cause == Some(Cause::Interrupted);
+                    r.state = StepState::Failed {
+                        reason: reason.clone(),
+                        blocking: true,
+                    };
+                    let text = self.pause_text(id, reason);
+                    self.paused = Some(text);
+                }
+                OnFailure::Rollback | OnFailure::Continue => {
+                    r.state = StepState::Failed {
+                        reason: reason.clone(),
+                        blocking: false,
+                    }
+                }
+            },
+            Event::StepRetry { .. } => self.paused = None,
+            Event::StepGating { .. } => {
+                r.state = StepState::Running {
+                    attempt: r.attempts.max(1),
+                    stage: Stage::Gate,
+                }
+            }
+            // A confirmation is followed by the event that says what it led to.
+            Event::StepConfirmed { .. } => {}
+            _ => return false,
+        }
+        true
+    }
+
+    /// An event about the run as a whole.
+    fn replay_run(&mut self, rec: &Record) {
+        let t = rec.t_ms();
+        match &rec.event {
+            Event::Hold { .. } => self.held = true,
+            Event::Resumed {} => self.held = false,
+            Event::RollbackStarted {
+                reason,
+                procedure_id,
+                ..
+            } => {
+                self.open_graces.clear();
+                let procedure_id = match procedure_id.as_str() {
+                    "" => self
+                        .rb
+                        .rollbacks
+                        .first()
+                        .map(|p| p.id.clone())
+                        .unwrap_or_default(),
+                    id => id.to_string(),
+                };
+                self.back = self
+                    .rb
+                    .procedure(&procedure_id)
+                    .map(|p| p.steps.iter().map(|s| s.id.clone()).collect())
+                    .unwrap_or_default();
+                self.paused = None;
+                self.held = false;
+                self.rollback = Some(RollbackRun {
+                    reason: reason.clone(),
+                    started: t,
+                    operator: rec.operator.clone(),
+                    ended: None,
+                    aborted: None,
+                    aborted_by: None,
+                    procedure: procedure_id,
+                });
+            }
+            Event::RollbackAborted { reason, .. } => {
+                if let Some(r) = self.rollback.as_mut() {
+                    r.aborted = Some(t);
+                    r.aborted_by = Some((rec.operator.clone(), reason.clone()));
+                }
+            }
+            Event::RollbackDone { .. } => {
+                if let Some(r) = self.rollback.as_mut() {
+                    r.ended = Some(t);
+                }
+            }
+            Event::SessionEnded { outcome, .. } => self.outcome = Some(*outcome),
+            Event::BaselineCaptured {
+                baseline, value, ..
+            } => self.monitor.restore_baseline(baseline, *value),
+            Event::DecisionRequested {
+                trigger,
+                reason,
+                deadline,
+                default,
+            } => self.monitor.restore_decision(Decision {
+                trigger: trigger.clone(),
+                reason: reason.clone(),
+                deadline: *deadline,
+                default: *default,
+            }),
+            Event::DecisionMade { trigger, .. } | Event::DecisionCancelled { trigger, .. } => {
+                self.monitor.restore_decided(trigger);
+            }
+            Event::RollbackGraceStarted { trigger, .. } => {
+                self.open_graces.push(trigger.clone());
+            }
+            Event::RollbackVetoed { trigger, .. }
+            | Event::RollbackGraceCancelled { trigger, .. } => {
+                self.open_graces.retain(|g| g != trigger);
+            }
+            // Step events of steps the runbook no longer has.
+            Event::StepWaiting { .. }
+            | Event::StepStarted { .. }
+            | Event::StepConfirmed { .. }
+            | Event::StepVerifying { .. }
+            | Event::StepHolding { .. }
+            | Event::StepDone { .. }
+            | Event::StepFailed { .. }
+            | Event::StepSkipped { .. }
+            | Event::StepInterrupted { .. }
+            | Event::StepRetry { .. }
+            | Event::StepGating { .. } => {}
+            // The record of what happened; the state they describe is rebuilt from the events
+            // above (a trigger re-arms and re-evaluates on fresh data after a resume).
+            Event::SessionStarted { .. }
+            | Event::SessionResumed { .. }
+            | Event::RunbookChanged { .. }
+            | Event::LockTakenOver { .. }
+            | Event::JournalRepaired { .. }
+            | Event::LeftoversKilled { .. }
+            | Event::TaskPanicked { .. }
+            | Event::SessionStopped { .. }
+            | Event::Note { .. }
+            | Event::PointOfNoReturn { .. }
+            | Event::CanaryWeight { .. }
+            | Event::GatePassed { .. }
+            | Event::GateFailed { .. }
+            | Event::RollbackRequestIgnored { .. }
+            | Event::RollbackUnavailable { .. }
+            | Event::TriggerArmed { .. }
+            | Event::TriggerBreach { .. }
+            | Event::TriggerDryRun { .. }
+            | Event::TriggerUnknown { .. }
+            | Event::TriggerRecovered { .. }
+            | Event::BaselineMissing { .. } => {}
+        }
+    }
+}
+
+/// Events about one step's own run, as opposed to run events that name a step.
+fn is_step_event(e: &Event) -> bool {
+    matches!(
+        e,
+        Event::StepWaiting { .. }
+            | Event::StepStarted { .. }
+            | Event::StepConfirmed { .. }
+            | Event::StepVerifying { .. }
+            | Event::StepHolding { .. }
+            | Event::StepDone { .. }
+            | Event::StepFailed { .. }
+            | Event::StepSkipped { .. }
+            | Event::StepInterrupted { .. }
+            | Event::StepRetry { .. }
+            | Event::StepGating { .. }
+    )
 }

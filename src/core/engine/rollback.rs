@@ -5,7 +5,8 @@
 //! a failure stops and asks.
 
 use super::{Effect, Engine, Outcome, RollbackRun, SYSTEM, StepState};
-use crate::core::event::Entry;
+use crate::core::event::Event;
+use crate::core::runbook::OnFailure;
 use crate::core::runbook::Procedure;
 use crate::core::time::Ms;
 
@@ -51,15 +52,14 @@ impl Engine {
     ) {
         if let Some(rb) = &self.rollback {
             out.push(Effect::Journal(
-                Entry::new("rollback_request_ignored", operator)
-                    .with("reason", reason)
-                    .with(
-                        "why",
-                        format!(
-                            "a rollback is already running since T{:+}s",
-                            rb.started / 1000
-                        ),
+                Event::RollbackRequestIgnored {
+                    reason: reason.to_string(),
+                    why: format!(
+                        "a rollback is already running since T{:+}s",
+                        rb.started / 1000
                     ),
+                }
+                .by(operator),
             ));
             return;
         }
@@ -68,9 +68,11 @@ impl Engine {
                 "past the point of no return (`{pnr}` is done): roll forward, or follow the runbook's documented recovery"
             );
             out.push(Effect::Journal(
-                Entry::new("rollback_unavailable", operator)
-                    .with("reason", reason)
-                    .with("why", why.clone()),
+                Event::RollbackUnavailable {
+                    reason: reason.to_string(),
+                    why: why.clone(),
+                }
+                .by(operator),
             ));
             if let Some(f) = failed {
                 // The failed step must not be passed over: stop and ask.
@@ -87,9 +89,11 @@ impl Engine {
         }
         let Some(proc_) = self.rollback_procedure().cloned() else {
             out.push(Effect::Journal(
-                Entry::new("rollback_unavailable", operator)
-                    .with("reason", reason)
-                    .with("why", "the runbook has no rollback procedure"),
+                Event::RollbackUnavailable {
+                    reason: reason.to_string(),
+                    why: "the runbook has no rollback procedure".into(),
+                }
+                .by(operator),
             ));
             return;
         };
@@ -104,10 +108,17 @@ impl Engine {
                     },
                 );
                 out.push(Effect::Journal(
-                    Entry::new("step_failed", SYSTEM)
-                        .step(&id)
-                        .with("reason", "stopped: rollback started")
-                        .with("next", "rollback"),
+                    Event::StepFailed {
+                        step: id.clone(),
+                        attempt: None,
+                        reason: "stopped: rollback started".into(),
+                        next: OnFailure::Rollback,
+                        exit_code: None,
+                        retry_at: None,
+                        cause: None,
+                        procedure: None,
+                    }
+                    .by_system(),
                 ));
             }
         }
@@ -123,16 +134,15 @@ impl Engine {
             aborted_by: None,
             procedure: proc_.id.clone(),
         });
-        let mut e = Entry::new("rollback_started", operator)
-            .with("reason", reason)
-            .with("procedure", proc_.title.clone())
-            .with("procedure_id", proc_.id.clone())
-            .with("steps", proc_.steps.len())
-            .with("planned_s", proc_.planned() as f64 / 1000.0);
-        if let Some(f) = failed {
-            e = e.with("failed_step", f);
-        }
-        out.push(Effect::Journal(e));
+        let e = Event::RollbackStarted {
+            reason: reason.to_string(),
+            procedure: proc_.title.clone(),
+            procedure_id: proc_.id.clone(),
+            steps: proc_.steps.len(),
+            planned: proc_.planned(),
+            failed_step: failed.map(str::to_string),
+        };
+        out.push(Effect::Journal(e.by(operator)));
     }
 
     pub(super) fn rollback_done(&mut self, now: Ms, out: &mut Vec<Effect>) {
@@ -142,17 +152,14 @@ impl Engine {
             r.ended = Some(now);
         }
         let (failed, skipped) = self.rollback_gaps();
-        let mut e = Entry::new("rollback_done", SYSTEM)
-            .with("planned_s", planned as f64 / 1000.0)
-            .with("actual_s", (now - started) as f64 / 1000.0);
         // A rollback that passed over a step is not a clean one: say which, loudly.
-        if !failed.is_empty() {
-            e = e.with("failed_steps", failed.clone());
-        }
-        if !skipped.is_empty() {
-            e = e.with("skipped_steps", skipped.clone());
-        }
-        out.push(Effect::Journal(e));
+        let e = Event::RollbackDone {
+            planned,
+            actual: now - started,
+            failed_steps: failed.clone(),
+            skipped_steps: skipped.clone(),
+        };
+        out.push(Effect::Journal(e.by_system()));
         let reason = match (failed.is_empty(), skipped.is_empty()) {
             (true, true) => "the rollback procedure is finished".to_string(),
             _ => format!(
@@ -234,16 +241,15 @@ impl Engine {
                 .filter(|id| !self.runs[id.as_str()].state.finished())
                 .cloned()
                 .collect();
-            let mut e = Entry::new("rollback_aborted", operator)
-                .with("reason", reason)
-                .with("procedure_id", rb.procedure.clone())
-                .with("elapsed_s", (now - rb.started) as f64 / 1000.0)
-                .with("done_steps", done)
-                .with("not_done_steps", not_done);
-            if let Some(c) = self.current() {
-                e = e.step(c);
-            }
-            out.push(Effect::Journal(e));
+            let e = Event::RollbackAborted {
+                step: self.current().map(str::to_string),
+                reason: reason.to_string(),
+                procedure_id: rb.procedure.clone(),
+                elapsed: now - rb.started,
+                done_steps: done,
+                not_done_steps: not_done,
+            };
+            out.push(Effect::Journal(e.by(operator)));
             if let Some(r) = self.rollback.as_mut() {
                 r.aborted = Some(now);
                 r.aborted_by = Some((operator.to_string(), reason.to_string()));

@@ -13,8 +13,7 @@ pub mod trigger;
 #[cfg(test)]
 mod tests;
 
-use crate::core::event::Entry;
-use crate::core::event::SYSTEM;
+use crate::core::event::{Breach, Entry, Event};
 use crate::core::runbook::signals::*;
 use crate::core::time::{Ms, human, t_clock};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -396,20 +395,25 @@ impl Monitor {
                 Status::Fresh(s) if s.value.is_finite() => {
                     self.captured.insert(key.clone(), s.value);
                     out.push(Out::Journal(
-                        Entry::new("baseline_captured", SYSTEM)
-                            .step(step)
-                            .with("baseline", key)
-                            .with("metric", id)
-                            .with("value", s.value),
+                        Event::BaselineCaptured {
+                            step: Some(step.to_string()),
+                            baseline: key,
+                            metric: id,
+                            value: s.value,
+                            samples: None,
+                        }
+                        .by_system(),
                     ));
                 }
                 Status::Fresh(_) => {}
                 Status::Unknown(r) => out.push(Out::Journal(
-                    Entry::new("baseline_missing", SYSTEM)
-                        .step(step)
-                        .with("baseline", key)
-                        .with("metric", id)
-                        .with("reason", r),
+                    Event::BaselineMissing {
+                        step: Some(step.to_string()),
+                        baseline: key,
+                        metric: id,
+                        reason: r,
+                    }
+                    .by_system(),
                 )),
             }
         }
@@ -528,9 +532,11 @@ impl Monitor {
         }
         let g = self.graces.remove(0);
         vec![Out::Journal(
-            Entry::new("rollback_vetoed", operator)
-                .with("trigger", g.trigger)
-                .with("reason", g.reason),
+            Event::RollbackVetoed {
+                trigger: g.trigger,
+                reason: g.reason,
+            }
+            .by(operator),
         )]
     }
 
@@ -540,10 +546,12 @@ impl Monitor {
             return Vec::new();
         };
         let mut out = vec![Out::Journal(
-            Entry::new("decision_made", operator)
-                .with("trigger", d.trigger.clone())
-                .with("choice", choice.as_str())
-                .with("by_default", false),
+            Event::DecisionMade {
+                trigger: d.trigger.clone(),
+                choice,
+                by_default: false,
+            }
+            .by(operator),
         )];
         if choice == Choice::Rollback {
             out.push(Out::Rollback {
@@ -623,18 +631,24 @@ impl Monitor {
                 let n = w.count;
                 self.captured.insert(k.clone(), mean);
                 out.push(Out::Journal(
-                    Entry::new("baseline_captured", SYSTEM)
-                        .with("baseline", k)
-                        .with("metric", id)
-                        .with("value", mean)
-                        .with("samples", n),
+                    Event::BaselineCaptured {
+                        step: None,
+                        baseline: k,
+                        metric: id,
+                        value: mean,
+                        samples: Some(n),
+                    }
+                    .by_system(),
                 ));
             } else {
                 out.push(Out::Journal(
-                    Entry::new("baseline_missing", SYSTEM)
-                        .with("baseline", k)
-                        .with("metric", id)
-                        .with("reason", "no samples in the window"),
+                    Event::BaselineMissing {
+                        step: None,
+                        baseline: k,
+                        metric: id,
+                        reason: "no samples in the window".into(),
+                    }
+                    .by_system(),
                 ));
             }
         }
@@ -650,16 +664,20 @@ impl Monitor {
     fn cancel_pending(&mut self, why: &str, out: &mut Vec<Out>) {
         for g in self.graces.drain(..) {
             out.push(Out::Journal(
-                Entry::new("rollback_grace_cancelled", SYSTEM)
-                    .with("trigger", g.trigger)
-                    .with("why", why),
+                Event::RollbackGraceCancelled {
+                    trigger: g.trigger,
+                    why: why.to_string(),
+                }
+                .by_system(),
             ));
         }
         for d in self.decisions.drain(..) {
             out.push(Out::Journal(
-                Entry::new("decision_cancelled", SYSTEM)
-                    .with("trigger", d.trigger)
-                    .with("why", why),
+                Event::DecisionCancelled {
+                    trigger: d.trigger,
+                    why: why.to_string(),
+                }
+                .by_system(),
             ));
         }
     }
@@ -677,9 +695,11 @@ impl Monitor {
             t.fired = false;
             if armed && def.after.is_some() {
                 out.push(Out::Journal(
-                    Entry::new("trigger_armed", SYSTEM)
-                        .with("trigger", def.id.clone())
-                        .with("after", def.after.clone().unwrap_or_default()),
+                    Event::TriggerArmed {
+                        trigger: def.id.clone(),
+                        after: def.after.clone().unwrap_or_default(),
+                    }
+                    .by_system(),
                 ));
             }
         }
@@ -734,10 +754,12 @@ impl Monitor {
                     if t.fired {
                         t.fired = false;
                         out.push(Out::Journal(
-                            Entry::new("trigger_recovered", SYSTEM)
-                                .with("trigger", def.id.clone())
-                                .with("value", s.value)
-                                .with("threshold", l),
+                            Event::TriggerRecovered {
+                                trigger: def.id.clone(),
+                                value: s.value,
+                                threshold: l,
+                            }
+                            .by_system(),
                         ));
                     }
                 }
@@ -784,18 +806,18 @@ impl Monitor {
     ) {
         let def = &self.triggers[i].def;
         let then = def.on_unknown.then;
-        let mut e = Entry::new("trigger_unknown", SYSTEM)
-            .with("trigger", def.id.clone())
-            .with("metric", def.when.metric.clone())
-            .with("reason", reason)
-            .with("unknown_for_s", (now - since) as f64 / 1000.0)
-            .with("action", then.as_str());
+        let e = Event::TriggerUnknown {
+            trigger: def.id.clone(),
+            metric: def.when.metric.clone(),
+            reason: reason.to_string(),
+            unknown_for: now - since,
+            action: then,
+            dry_run: def.dry_run,
+        };
+        out.push(Out::Journal(e.by_system()));
         if def.dry_run {
-            e = e.with("dry_run", true);
-            out.push(Out::Journal(e));
             return;
         }
-        out.push(Out::Journal(e));
         let why = format!(
             "trigger `{}`: data unknown for {} ({reason})",
             def.id,
@@ -820,11 +842,13 @@ impl Monitor {
             default: def.decide.default,
         };
         out.push(Out::Journal(
-            Entry::new("decision_requested", SYSTEM)
-                .with("trigger", d.trigger.clone())
-                .with("reason", reason)
-                .with("deadline_t", d.deadline as f64 / 1000.0)
-                .with("default", d.default.as_str()),
+            Event::DecisionRequested {
+                trigger: d.trigger.clone(),
+                reason,
+                deadline: d.deadline,
+                default: d.default,
+            }
+            .by_system(),
         ));
         self.decisions.push_back(d);
     }
@@ -842,33 +866,25 @@ impl Monitor {
             human(t.streak.held()),
             t.streak.count
         );
-        let mut e = Entry::new(
-            if def.dry_run {
-                "trigger_dry_run"
-            } else {
-                "trigger_breach"
-            },
-            SYSTEM,
-        )
-        .with("trigger", def.id.clone())
-        .with("metric", def.when.metric.clone())
-        .with("condition", def.when.text.clone())
-        .with("value", value)
-        .with("threshold", limit)
-        .with("held_s", t.streak.held() as f64 / 1000.0)
-        .with("samples", t.streak.count);
+        let mut breach = Breach {
+            trigger: def.id.clone(),
+            metric: def.when.metric.clone(),
+            condition: def.when.text.clone(),
+            value,
+            threshold: limit,
+            held: t.streak.held(),
+            samples: t.streak.count,
+            why: None,
+        };
         let mut action = def.action;
         if action == Action::Rollback
             && let Some(step) = ctx.past_pnr
         {
             // Past the point of no return a rollback cannot work: say so, and alert instead.
             action = Action::Alert;
-            e = e.with(
-                "why",
-                format!(
-                    "past the point of no return (`{step}` is done): alert instead of rollback"
-                ),
-            );
+            breach.why = Some(format!(
+                "past the point of no return (`{step}` is done): alert instead of rollback"
+            ));
         }
         if def.dry_run {
             let verb = match action {
@@ -876,16 +892,20 @@ impl Monitor {
                 Action::Decide => "asked for a decision",
                 Action::Alert => "alerted",
             };
-            out.push(Out::Journal(e.with("would", action.as_str()).with(
-                "text",
-                format!(
+            let e = Event::TriggerDryRun {
+                breach,
+                would: action,
+                text: format!(
                     "would have {verb} at T{}",
                     t_clock(now).trim_start_matches('T')
                 ),
-            )));
+            };
+            out.push(Out::Journal(e.by_system()));
             return;
         }
-        out.push(Out::Journal(e.with("action", action.as_str())));
+        out.push(Out::Journal(
+            Event::TriggerBreach { breach, action }.by_system(),
+        ));
         match action {
             Action::Alert => {}
             Action::Decide => self.request_decision(i, reason, now, out),
@@ -896,10 +916,12 @@ impl Monitor {
                     reason,
                 };
                 out.push(Out::Journal(
-                    Entry::new("rollback_grace_started", SYSTEM)
-                        .with("trigger", def.id.clone())
-                        .with("grace_s", def.grace as f64 / 1000.0)
-                        .with("deadline_t", g.deadline as f64 / 1000.0),
+                    Event::RollbackGraceStarted {
+                        trigger: def.id.clone(),
+                        grace: def.grace,
+                        deadline: g.deadline,
+                    }
+                    .by_system(),
                 ));
                 self.graces.push(g);
             }
@@ -937,9 +959,11 @@ impl Monitor {
                         _ => "the metric recovered during the grace period".to_string(),
                     };
                     out.push(Out::Journal(
-                        Entry::new("rollback_grace_cancelled", SYSTEM)
-                            .with("trigger", g.trigger)
-                            .with("why", why),
+                        Event::RollbackGraceCancelled {
+                            trigger: g.trigger,
+                            why: why.to_string(),
+                        }
+                        .by_system(),
                     ));
                 }
             }
@@ -952,10 +976,12 @@ impl Monitor {
                 break;
             };
             out.push(Out::Journal(
-                Entry::new("decision_made", SYSTEM)
-                    .with("trigger", d.trigger.clone())
-                    .with("choice", d.default.as_str())
-                    .with("by_default", true),
+                Event::DecisionMade {
+                    trigger: d.trigger.clone(),
+                    choice: d.default,
+                    by_default: true,
+                }
+                .by_system(),
             ));
             if d.default == Choice::Rollback {
                 out.push(Out::Rollback {

@@ -91,7 +91,7 @@ impl Run {
 fn kinds(out: &[Out]) -> Vec<String> {
     out.iter()
         .map(|o| match o {
-            Out::Journal(e) => e.kind.clone(),
+            Out::Journal(e) => e.kind().to_string(),
             Out::Rollback { .. } => "ROLLBACK".into(),
             Out::Hold { .. } => "HOLD".into(),
         })
@@ -262,8 +262,8 @@ fn dry_run_journals_what_it_would_have_done_and_never_acts() {
     let out = r.feed("err", 0, 2 * M, 3.0);
     assert_eq!(kinds(&out), vec!["trigger_dry_run"]);
     let Out::Journal(e) = &out[0] else { panic!() };
-    assert_eq!(e.data["would"], "rollback");
-    assert_eq!(e.data["text"], "would have rolled back at T+00:01:00");
+    assert_eq!(e.fields()["would"], "rollback");
+    assert_eq!(e.fields()["text"], "would have rolled back at T+00:01:00");
 }
 
 #[test]
@@ -273,7 +273,7 @@ fn past_the_point_of_no_return_a_rollback_trigger_alerts() {
     let out = r.feed("err", 0, 5 * M, 3.0);
     assert_eq!(kinds(&out), vec!["trigger_breach"]);
     let Out::Journal(e) = &out[0] else { panic!() };
-    assert_eq!(e.data["action"], "alert");
+    assert_eq!(e.fields()["action"], "alert");
 }
 
 #[test]

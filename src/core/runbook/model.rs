@@ -117,7 +117,8 @@ impl Command {
 }
 
 /// What a failed step does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum OnFailure {
     /// Stop and wait for the operator.
     Pause,

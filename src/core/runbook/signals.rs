@@ -198,7 +198,8 @@ pub enum Baseline {
 }
 
 /// What a breached trigger does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Action {
     /// Start the rollback (after the optional grace countdown).
     Rollback,
@@ -220,7 +221,8 @@ impl Action {
 }
 
 /// A decision's possible answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Choice {
     /// Roll back.
     Rollback,
@@ -248,7 +250,8 @@ pub struct Decide {
 }
 
 /// What unknown data does once it lasted longer than tolerated.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum UnknownAction {
     /// Show it only.
     Ignore,
@@ -315,7 +318,8 @@ pub struct Trigger {
 }
 
 /// What a failing canary gate does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum GateFail {
     /// Start the rollback.
     Rollback,

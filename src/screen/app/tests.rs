@@ -174,7 +174,7 @@ fn rollback_key_explains_why_not_when_it_cannot() {
     };
     let fx = e2.update(m, 20);
     assert!(
-        matches!(&fx[..], [crate::core::engine::Effect::Journal(j)] if j.kind == "rollback_request_ignored"),
+        matches!(&fx[..], [crate::core::engine::Effect::Journal(j)] if j.kind() == "rollback_request_ignored"),
         "{fx:?}"
     );
     // The message goes with the next key.

@@ -6,6 +6,7 @@
 mod detail;
 mod footer;
 mod header;
+mod log;
 mod overlay;
 mod panes;
 mod rollback;
@@ -39,8 +40,11 @@ pub struct View<'a> {
     pub keymap: &'a Keymap,
     /// The command that resumes this session (shown when quitting).
     pub resume_hint: &'a str,
-    /// Draw the log with tui-logger (the live cockpit) or leave it to tests to ignore.
+    /// Draw the program's diagnostics (tui-logger, global, wall-clock stamped) beneath the
+    /// log: the live cockpit does, tests do not.
     pub live_log: bool,
+    /// How many diagnostic records the program has logged so far.
+    pub diagnostics: usize,
 }
 
 /// True when the full layout fits.
@@ -89,7 +93,7 @@ pub fn render(f: &mut Frame, v: &View) {
         detail::render(f, right[0], v);
         panes::metrics(f, right[1], v);
         panes::triggers(f, right[2], v);
-        panes::log(f, right[3], v);
+        log::log(f, right[3], v);
     } else {
         let body = rows[1];
         // A running rollback is what everyone watches: it gets half the body.
@@ -112,7 +116,7 @@ pub fn render(f: &mut Frame, v: &View) {
         panes::tabs(f, parts[1], v, tab);
         match tab {
             Pane::Metrics => panes::metrics_compact(f, parts[2], v),
-            Pane::Log => panes::log(f, parts[2], v),
+            Pane::Log => log::log(f, parts[2], v),
             _ => detail::render(f, parts[2], v),
         }
     }

@@ -1,6 +1,6 @@
 //! The metrics panes (source, blue side; target, green side) with value, unit, sparkline,
 //! threshold and age, or UNKNOWN with its reason; the triggers strip with each trigger's
-//! progress; the tab bar of the compact layout; and the log. Nothing is drawn as a value
+//! progress; the tab bar of the compact layout. Nothing is drawn as a value
 //! that was not read fresh.
 
 use super::View;
@@ -10,7 +10,7 @@ use crate::core::monitor::store::Status;
 use crate::core::monitor::trigger::TState;
 use crate::core::runbook::signals::{Action, Side};
 use crate::core::time::human;
-use crate::screen::app::{LOG_LEVELS, Pane};
+use crate::screen::app::Pane;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
@@ -381,33 +381,4 @@ pub(super) fn tabs(f: &mut Frame, area: Rect, v: &View, active: Pane) {
         .unwrap_or_default();
     spans.push(Span::styled(format!(" {tab}: switch"), t.dim));
     f.render_widget(Paragraph::new(Line::from(spans)), area);
-}
-
-pub(super) fn log(f: &mut Frame, area: Rect, v: &View) {
-    let t = v.theme;
-    let level = LOG_LEVELS[v.ui.log_level % LOG_LEVELS.len()];
-    let title = format!("Log ≥ {level}");
-    let block = super::block(&title, v.ui.focus == Pane::Log, t);
-    if !v.live_log {
-        // Tests draw without the global logger, whose lines carry wall-clock stamps.
-        f.render_widget(block, area);
-        return;
-    }
-    let state = tui_logger::TuiWidgetState::new().set_default_display_level(level);
-    let w = tui_logger::TuiLoggerWidget::default()
-        .block(block)
-        .style(t.base)
-        .style_error(t.log_error)
-        .style_warn(t.log_warn)
-        .style_info(t.log_info)
-        .style_debug(t.log_debug)
-        .style_trace(t.log_debug)
-        .output_separator(' ')
-        .output_timestamp(Some("%H:%M:%S".into()))
-        .output_level(None)
-        .output_target(false)
-        .output_file(false)
-        .output_line(false)
-        .state(&state);
-    f.render_widget(w, area);
 }

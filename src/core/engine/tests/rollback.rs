@@ -4,6 +4,7 @@
 //! and continues after a crash from the journal it wrote.
 
 use super::*;
+use crate::core::event::Record;
 
 /// Two forward steps (the second due at T+10m) and a rollback with each kind of step: plain,
 /// retried with a verify and a timeout, manual, and one that may fail and go on.
@@ -45,7 +46,7 @@ fn verify(step: &str, attempt: u32, code: i32) -> Msg {
 fn journal_of<'a>(fx: &'a [Effect], kind: &str) -> &'a Entry {
     fx.iter()
         .find_map(|e| match e {
-            Effect::Journal(j) if j.kind == kind => Some(j),
+            Effect::Journal(j) if j.kind() == kind => Some(j),
             _ => None,
         })
         .unwrap_or_else(|| panic!("no {kind} in {:?}", kinds(fx)))
@@ -79,19 +80,10 @@ fn rolling_back(cfg: Config) -> (Engine, Vec<(Ms, Entry)>) {
     (e, log)
 }
 
-fn events(log: &[(Ms, Entry)]) -> Vec<Event> {
+fn events(log: &[(Ms, Entry)]) -> Vec<Record> {
     log.iter()
         .enumerate()
-        .map(|(i, (t, j))| Event {
-            seq: i as u64 + 1,
-            at: String::new(),
-            t: *t as f64 / 1000.0,
-            mode: Mode::Drill,
-            kind: j.kind.clone(),
-            operator: j.operator.clone(),
-            step: j.step.clone(),
-            data: j.data.clone(),
-        })
+        .map(|(i, (t, j))| Record::new(i as u64 + 1, String::new(), *t, Mode::Drill, j.clone()))
         .collect()
 }
 
@@ -107,7 +99,7 @@ fn a_rollback_runs_each_step_once_in_order_and_records_planned_and_actual_time()
         "rollback steps have no `at`: the next starts at once"
     );
     assert_eq!(
-        journal_of(&fx, "step_started").data["procedure"],
+        journal_of(&fx, "step_started").fields()["procedure"],
         "rollback"
     );
     // r2's command succeeds, then its verify runs with the same attempt.
@@ -145,9 +137,12 @@ fn a_rollback_runs_each_step_once_in_order_and_records_planned_and_actual_time()
         ]
     );
     let done = journal_of(&fx, "rollback_done");
-    assert_eq!(done.data["planned_s"], 300.0, "1m + 2m + 1m + 1m");
-    assert_eq!(done.data["actual_s"], 690.0, "T+0:30 to T+12:00");
-    assert!(!done.data.contains_key("failed_steps"), "a clean rollback");
+    assert_eq!(done.fields()["planned_s"], 300.0, "1m + 2m + 1m + 1m");
+    assert_eq!(done.fields()["actual_s"], 690.0, "T+0:30 to T+12:00");
+    assert!(
+        !done.fields().contains_key("failed_steps"),
+        "a clean rollback"
+    );
     assert_eq!(e.outcome.map(Outcome::exit_code), Some(3));
     assert_eq!(e.rollback.unwrap().ended, Some(12 * 60_000));
 }
@@ -179,7 +174,7 @@ fn a_second_request_or_a_trigger_during_a_rollback_is_journaled_and_ignored() {
     let j = journal_of(&fx, "rollback_request_ignored");
     assert_eq!(j.operator, "ann");
     assert!(
-        j.data["why"]
+        j.fields()["why"]
             .as_str()
             .unwrap()
             .contains("already running since T+30s"),
@@ -202,15 +197,15 @@ fn a_timed_out_step_is_retried_as_declared_then_stops_and_asks() {
     let fx = e.update(timed_out(1), 6 * 60_000);
     assert_eq!(kinds(&fx), ["step_failed:r2"]);
     let f = journal_of(&fx, "step_failed");
-    assert_eq!(f.data["reason"], "timed out after 5m");
-    assert_eq!(f.data["next"], "retry");
-    assert_eq!(f.data["procedure"], "rollback");
+    assert_eq!(f.fields()["reason"], "timed out after 5m");
+    assert_eq!(f.fields()["next"], "retry");
+    assert_eq!(f.fields()["procedure"], "rollback");
     assert_eq!(e.next_wakeup(6 * 60_000), Some(6 * 60_000 + 10_000));
     let fx = e.update(Msg::Tick, 6 * 60_000 + 10_000);
     assert_eq!(kinds(&fx), ["step_started:r2", "spawn:r2"]);
     // Out of retries: the rollback stops and asks; nothing after r2 starts on its own.
     let fx = e.update(timed_out(2), 12 * 60_000);
-    assert_eq!(journal_of(&fx, "step_failed").data["next"], "pause");
+    assert_eq!(journal_of(&fx, "step_failed").fields()["next"], "pause");
     let asks = e.needs_operator().unwrap();
     assert!(
         asks.contains("rollback step `r2` failed (timed out after 5m)")
@@ -243,8 +238,8 @@ fn a_failed_verify_is_a_failure_of_the_rollback_step() {
     e.update(exit("r2", 1, 0), 50_000);
     let fx = e.update(verify("r2", 1, 1), 51_000);
     let f = journal_of(&fx, "step_failed");
-    assert_eq!(f.data["reason"], "verify failed: exit code 1");
-    assert_eq!(f.data["next"], "retry", "r2 has one retry left");
+    assert_eq!(f.fields()["reason"], "verify failed: exit code 1");
+    assert_eq!(f.fields()["next"], "retry", "r2 has one retry left");
 }
 
 #[test]
@@ -264,7 +259,7 @@ fn skipping_a_failed_rollback_step_needs_a_reason_and_the_end_says_it_was_not_cl
     );
     assert_eq!(kinds(&fx), ["step_skipped:r2", "step_waiting:r3"]);
     assert_eq!(
-        journal_of(&fx, "step_skipped").data["reason"],
+        journal_of(&fx, "step_skipped").fields()["reason"],
         "DNS pointed back by hand in the console"
     );
     e.update(
@@ -285,11 +280,11 @@ fn skipping_a_failed_rollback_step_needs_a_reason_and_the_end_says_it_was_not_cl
         ]
     );
     let done = journal_of(&fx, "rollback_done");
-    assert_eq!(done.data["failed_steps"], serde_json::json!(["r4"]));
-    assert_eq!(done.data["skipped_steps"], serde_json::json!(["r2"]));
+    assert_eq!(done.fields()["failed_steps"], serde_json::json!(["r4"]));
+    assert_eq!(done.fields()["skipped_steps"], serde_json::json!(["r2"]));
     let ended = journal_of(&fx, "session_ended");
     assert!(
-        ended.data["reason"]
+        ended.fields()["reason"]
             .as_str()
             .unwrap()
             .contains("not cleanly: failed and passed over: r4; skipped: r2"),
@@ -319,12 +314,12 @@ fn aborting_a_stuck_rollback_ends_the_run_and_records_where_it_stood() {
     );
     let a = journal_of(&fx, "rollback_aborted");
     assert_eq!(a.operator, "ann");
-    assert_eq!(a.data["done_steps"], serde_json::json!(["r1"]));
+    assert_eq!(a.fields()["done_steps"], serde_json::json!(["r1"]));
     assert_eq!(
-        a.data["not_done_steps"],
+        a.fields()["not_done_steps"],
         serde_json::json!(["r2", "r3", "r4"])
     );
-    assert_eq!(a.data["elapsed_s"], 60.0);
+    assert_eq!(a.fields()["elapsed_s"], 60.0);
     assert_eq!(e.outcome.map(Outcome::exit_code), Some(1));
     assert_eq!(e.rollback.as_ref().unwrap().aborted, Some(90_000));
     // Nothing happens after the end, whatever arrives.
@@ -386,7 +381,7 @@ fn a_crash_mid_rollback_resumes_at_the_interrupted_step_and_reruns_no_finished_o
         70_000,
     );
     assert_eq!(kinds(&fx), ["step_retry:r2", "step_started:r2", "spawn:r2"]);
-    assert_eq!(journal_of(&fx, "step_started").data["attempt"], 2);
+    assert_eq!(journal_of(&fx, "step_started").fields()["attempt"], 2);
     assert!(matches!(
         back.run_of("r1").unwrap().state,
         StepState::Done { .. }
@@ -425,7 +420,7 @@ fn a_crash_while_a_rollback_step_waits_after_failing_restores_the_rollback_promp
         60_000,
     );
     assert_eq!(
-        journal_of(&fx, "rollback_aborted").data["done_steps"],
+        journal_of(&fx, "rollback_aborted").fields()["done_steps"],
         serde_json::json!(["r1"])
     );
     // And an abort is final on the next resume too.

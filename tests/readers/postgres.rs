@@ -1,9 +1,9 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The `postgres` reader against a real PostgreSQL server: each test initdb's a private
 //! cluster in a temporary directory, on 127.0.0.1 and a free port, and stops it when done.
 //! Needs Debian's `postgresql` package (`initdb`, `pg_ctl` and `postgres` under
 //! `/usr/lib/postgresql/<version>/bin`).
 
+use super::support::{free_port, sql, sql_col};
 use cutover::readers::postgres::{Client, Config, Tls};
 use cutover::readers::{Query, ReadError};
 use cutover::shell::secret::Secret;
@@ -53,14 +53,6 @@ fn pg_bin() -> PathBuf {
         Some((_, bin)) => bin,
         None => panic!("PostgreSQL is not installed: apt-get install -y postgresql"),
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn check(what: &str, out: Output) {
@@ -246,21 +238,6 @@ impl Drop for Pg {
             .arg(self.data())
             .args(["-w", "-m", "immediate", "stop"])
             .output();
-    }
-}
-
-fn sql(text: &str) -> Query {
-    Query {
-        text: text.into(),
-        ..Query::default()
-    }
-}
-
-fn sql_col(text: &str, column: &str) -> Query {
-    Query {
-        text: text.into(),
-        column: Some(column.into()),
-        ..Query::default()
     }
 }
 

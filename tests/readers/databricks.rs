@@ -1,7 +1,7 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 //! The `databricks_sql` reader against an in-process fake of the Statement Execution API
 //! and the OAuth token endpoint: each test scripts the replies and reads back the requests.
 
+use super::support::{serve, sql as q};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -134,10 +134,7 @@ async fn handle(
 async fn start(f: Fake) -> (String, Shared) {
     let s = Arc::new(Mutex::new(f));
     let app = Router::new().fallback(handle).with_state(s.clone());
-    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = l.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(l, app).await.unwrap() });
-    (format!("http://{addr}"), s)
+    (serve(app).await, s)
 }
 
 /// A fake whose statement endpoints answer `replies` in order.
@@ -173,13 +170,6 @@ fn oauth() -> Auth {
 
 fn client(c: Config) -> Client {
     Client::new(c, cutover::readers::http::client().unwrap())
-}
-
-fn q(sql: &str) -> Query {
-    Query {
-        text: sql.into(),
-        ..Query::default()
-    }
 }
 
 fn seen(s: &Shared) -> Vec<Seen> {

@@ -1,7 +1,7 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The `http_json` reader against an in-process axum server: each test scripts the routes it
 //! needs on a free port of 127.0.0.1.
 
+use super::support::serve;
 use axum::Router;
 use axum::extract::RawQuery;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -12,14 +12,6 @@ use cutover::readers::{Query, ReadError, Reading, http};
 use cutover::shell::secret::Secret;
 use serde_json::json;
 use std::time::{Duration, Instant};
-
-/// Serves `app` on a free port; the server lives as long as the test's runtime.
-async fn serve(app: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
-}
 
 fn client(url: &str, headers: Vec<(&str, Secret)>) -> Client {
     let headers = headers

@@ -1,8 +1,8 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The `snowflake_sql` reader against an in-process fake of the Snowflake SQL API v2: the
 //! documented endpoints, headers, status codes and `jsonv2` result shapes, scripted per test,
 //! with a log of what the reader sent.
 
+use super::support::{serve, sql, sql_col as col};
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
@@ -95,11 +95,8 @@ impl Fake {
             seen: Vec::new(),
         }));
         let app = Router::new().fallback(handle).with_state(script.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
         Fake {
-            url: format!("http://{addr}"),
+            url: serve(app).await,
             script,
         }
     }
@@ -256,21 +253,6 @@ fn client(fake: &Fake, auth: Auth) -> Client {
 
 fn oauth(fake: &Fake) -> Client {
     client(fake, Auth::OAuth(Secret::new(OAUTH_TOKEN)))
-}
-
-fn sql(text: &str) -> Query {
-    Query {
-        text: text.into(),
-        ..Query::default()
-    }
-}
-
-fn col(text: &str, column: &str) -> Query {
-    Query {
-        text: text.into(),
-        column: Some(column.into()),
-        ..Query::default()
-    }
 }
 
 fn timed(column: &str, time_column: &str) -> Query {

@@ -1,4 +1,3 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The `command` reader with small `#!/bin/sh` programs written to a temporary directory and
 //! run directly as argv[0] (the reader never goes through a shell itself).
 

@@ -1,16 +1,16 @@
-#![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The `prometheus` reader against a real Prometheus (Debian's `prometheus` package): each
 //! test starts a private server scraping itself on a free port, and kills it when done. What a
 //! real server will not do (a proxy's HTML error, broken JSON, warnings) comes from an
 //! in-process axum server.
 
+use super::support::{free_port, serve, sql as promql};
 use axum::Router;
 use axum::extract::Query as Params;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use cutover::readers::prometheus::{Client, Config};
-use cutover::readers::{Query, ReadError, Reading};
+use cutover::readers::{ReadError, Reading};
 use cutover::shell::secret::Secret;
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -25,14 +25,6 @@ struct Prom {
     /// Config, TSDB and log; removed after the server is killed (fields drop after `drop`).
     _dir: tempfile::TempDir,
     url: String,
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// The status code and body of `GET path`, or None while nothing answers.
@@ -135,13 +127,6 @@ fn client(url: &str, token: Option<&str>) -> Client {
         },
         cutover::readers::http::client().unwrap(),
     )
-}
-
-fn promql(text: &str) -> Query {
-    Query {
-        text: text.into(),
-        ..Query::default()
-    }
 }
 
 async fn read(c: &Client, text: &str) -> Reading {
@@ -310,11 +295,7 @@ async fn fake(Params(p): Params<HashMap<String, String>>, headers: HeaderMap) ->
 }
 
 async fn fake_server() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let app = Router::new().route("/api/v1/query", get(fake));
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    url
+    serve(Router::new().route("/api/v1/query", get(fake))).await
 }
 
 #[tokio::test]

@@ -1,0 +1,746 @@
+//! Every kind of journal event, with its fields. Adding a kind here makes every reader that
+//! matches events (replay, the printer, the cockpit's log) fail to compile until it says what
+//! the new kind means to it.
+
+use super::fields::{opt_secs, secs, value};
+use crate::core::engine::Outcome;
+use crate::core::runbook::OnFailure;
+use crate::core::runbook::signals::{Action, Choice, GateFail, UnknownAction};
+use crate::core::time::Ms;
+use serde::{Deserialize, Serialize};
+
+/// Marks a step event as part of the rollback procedure (`"procedure": "rollback"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Procedure {
+    /// A step of the running rollback procedure.
+    Rollback,
+}
+
+/// Why a step failed, when it was not its own command's doing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    /// The cockpit died while it ran, and it may not be run again by itself.
+    Interrupted,
+}
+
+/// How a canary stage's gates let it advance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Advance {
+    /// The gates held for their time.
+    Auto,
+    /// The stage waits for a key, and the drill's `--auto-ack` gave it.
+    AutoAck,
+    /// The operator advanced it.
+    Key,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// One thing that happened, as journaled. `kind` on disk is the variant's snake_case name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    // ── the session ──────────────────────────────────────────────────────────────────
+    /// A new session: which runbook (and its fingerprint), how it is run.
+    SessionStarted {
+        /// The runbook's path as given.
+        runbook: String,
+        /// Its title (a resume of another runbook's session is refused by it).
+        runbook_title: String,
+        /// SHA-256 of the runbook file.
+        fingerprint: String,
+        /// The driver's process id.
+        pid: u32,
+        /// cutover's version.
+        version: String,
+        /// Drill: manual steps are confirmed automatically.
+        auto_ack: bool,
+        /// Drill: the speed label (`×60`, `×max`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        speed: Option<String>,
+        /// Drill: the scenario played.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        scenario: Option<String>,
+        /// Drill: the step made to fail.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        fail_step: Option<String>,
+        /// Live: T-0 as RFC 3339.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        t0: Option<String>,
+    },
+    /// The session was opened again by a new process.
+    SessionResumed {
+        /// The new driver's process id.
+        pid: u32,
+    },
+    /// The runbook file differs from the one the session started with.
+    RunbookChanged {
+        /// The new fingerprint.
+        fingerprint: String,
+    },
+    /// The lock of a dead driver was taken over.
+    LockTakenOver {
+        /// The dead driver's pid.
+        previous_pid: u32,
+        /// Who drove it.
+        previous_operator: String,
+        /// Since when (RFC 3339).
+        previous_since: String,
+    },
+    /// A torn last line left by a crash was cut off and kept beside the journal.
+    JournalRepaired {
+        /// Its length.
+        bytes: usize,
+        /// Where its bytes were kept.
+        saved_to: String,
+    },
+    /// Processes a dead driver left running were killed.
+    LeftoversKilled {
+        /// Their pids.
+        pids: Vec<i32>,
+    },
+    /// A background task panicked; the cockpit carried on.
+    TaskPanicked {
+        /// The panic message.
+        message: String,
+    },
+    /// The run stopped and can be resumed.
+    SessionStopped {
+        /// Why (a signal, the operator left, no operator in headless mode).
+        reason: String,
+    },
+    /// The run is over.
+    SessionEnded {
+        /// completed, rolled_back or aborted.
+        outcome: Outcome,
+        /// The process exit code for it.
+        exit_code: i32,
+        /// Why it ended.
+        reason: String,
+        /// The planned finish.
+        #[serde(rename = "planned_finish_t", with = "secs")]
+        planned_finish: Ms,
+    },
+    /// A note for the record.
+    Note {
+        /// What the operator wrote.
+        text: String,
+    },
+    /// No new step starts until released.
+    Hold {
+        /// Why, when the system held (unknown data); none when an operator held.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// A hold was released.
+    Resumed {},
+
+    // ── steps ────────────────────────────────────────────────────────────────────────
+    /// A manual step waits for its confirmation.
+    StepWaiting {
+        /// The step.
+        step: String,
+        /// Its title.
+        title: String,
+        /// Which attempt.
+        attempt: u32,
+        /// How late it began, with the projection it gives.
+        #[serde(flatten)]
+        late: Late,
+        /// Set for a rollback step.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        procedure: Option<Procedure>,
+    },
+    /// A step's command started.
+    StepStarted {
+        /// The step.
+        step: String,
+        /// Its title.
+        title: String,
+        /// Which attempt.
+        attempt: u32,
+        /// The command line, as shown.
+        command: String,
+        /// How late it began, with the projection it gives.
+        #[serde(flatten)]
+        late: Late,
+        /// Set for a rollback step.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        procedure: Option<Procedure>,
+    },
+    /// A manual step (or an interrupted one) was confirmed.
+    StepConfirmed {
+        /// The step.
+        step: String,
+        /// Confirmed by the drill's `--auto-ack`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        auto_ack: Option<bool>,
+        /// The operator confirmed that an interrupted step had in fact finished.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after_interruption: Option<bool>,
+    },
+    /// The step's verify command started.
+    StepVerifying {
+        /// The step.
+        step: String,
+        /// The verify command line.
+        command: String,
+    },
+    /// The step holds for its `hold:` time before it counts as done.
+    StepHolding {
+        /// The step.
+        step: String,
+        /// How long.
+        #[serde(rename = "hold_s", with = "secs")]
+        hold: Ms,
+        /// Until when.
+        #[serde(rename = "until_t", with = "secs")]
+        until: Ms,
+    },
+    /// A step is done.
+    StepDone {
+        /// The step.
+        step: String,
+        /// Which attempt succeeded.
+        attempt: u32,
+        /// How long the step itself took (without its hold).
+        #[serde(
+            rename = "duration_s",
+            default,
+            skip_serializing_if = "Option::is_none",
+            with = "opt_secs"
+        )]
+        duration: Option<Ms>,
+        /// Its `expect`.
+        #[serde(
+            rename = "expect_s",
+            default,
+            skip_serializing_if = "Option::is_none",
+            with = "opt_secs"
+        )]
+        expect: Option<Ms>,
+        /// Set for a rollback step.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        procedure: Option<Procedure>,
+    },
+    /// A step failed.
+    StepFailed {
+        /// The step.
+        step: String,
+        /// Which attempt (absent when a rollback stopped it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attempt: Option<u32>,
+        /// Why.
+        reason: String,
+        /// What happens now.
+        next: OnFailure,
+        /// The command's exit code.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        exit_code: Option<i32>,
+        /// When it is retried.
+        #[serde(
+            rename = "retry_at_t",
+            default,
+            skip_serializing_if = "Option::is_none",
+            with = "opt_secs"
+        )]
+        retry_at: Option<Ms>,
+        /// Not its command's doing.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cause: Option<Cause>,
+        /// Set for a rollback step.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        procedure: Option<Procedure>,
+    },
+    /// A step was skipped by an operator.
+    StepSkipped {
+        /// The step.
+        step: String,
+        /// Why.
+        reason: String,
+    },
+    /// A step was running when its driver died.
+    StepInterrupted {
+        /// The step.
+        step: String,
+        /// Which attempt.
+        attempt: u32,
+        /// Whether it may be run again by itself.
+        rerun_safe: bool,
+    },
+    /// An operator retried a failed or interrupted step.
+    StepRetry {
+        /// The step.
+        step: String,
+    },
+    /// A point-of-no-return step is done: no rollback from here on.
+    PointOfNoReturn {
+        /// The step.
+        step: String,
+    },
+
+    // ── canary ───────────────────────────────────────────────────────────────────────
+    /// The canary weight was set for a stage.
+    CanaryWeight {
+        /// The stage's step.
+        step: String,
+        /// Percent of traffic.
+        weight: u32,
+    },
+    /// A stage's gates are being watched.
+    StepGating {
+        /// The stage's step.
+        step: String,
+    },
+    /// A stage's gates passed.
+    GatePassed {
+        /// The stage's step.
+        step: String,
+        /// How the stage advanced.
+        advance: Advance,
+    },
+    /// A stage's gate failed.
+    GateFailed {
+        /// The stage's step.
+        step: String,
+        /// Which gate and its values.
+        reason: String,
+        /// What happens now.
+        next: GateFail,
+    },
+
+    // ── rollback ─────────────────────────────────────────────────────────────────────
+    /// A rollback procedure started.
+    RollbackStarted {
+        /// Why, as the operator or the trigger gave it.
+        reason: String,
+        /// The procedure's title.
+        procedure: String,
+        /// The procedure's id (journals of the first releases have none: the runbook's
+        /// first procedure).
+        #[serde(default)]
+        procedure_id: String,
+        /// How many steps it has.
+        steps: usize,
+        /// Its planned duration.
+        #[serde(rename = "planned_s", with = "secs")]
+        planned: Ms,
+        /// The failed step that caused it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        failed_step: Option<String>,
+    },
+    /// The rollback procedure finished.
+    RollbackDone {
+        /// Planned duration.
+        #[serde(rename = "planned_s", with = "secs")]
+        planned: Ms,
+        /// Actual duration.
+        #[serde(rename = "actual_s", with = "secs")]
+        actual: Ms,
+        /// Rollback steps that failed and were passed over (`on_failure: continue`).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        failed_steps: Vec<String>,
+        /// Rollback steps an operator skipped.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        skipped_steps: Vec<String>,
+    },
+    /// A rollback that could not go on was ended by an operator.
+    RollbackAborted {
+        /// The rollback step it stood at.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<String>,
+        /// Why.
+        reason: String,
+        /// The procedure's id.
+        procedure_id: String,
+        /// How long it had run.
+        #[serde(rename = "elapsed_s", with = "secs")]
+        elapsed: Ms,
+        /// Its steps that were done.
+        done_steps: Vec<String>,
+        /// Its steps that were not.
+        not_done_steps: Vec<String>,
+    },
+    /// A rollback was asked for while one runs.
+    RollbackRequestIgnored {
+        /// The request's reason.
+        reason: String,
+        /// Why it was ignored.
+        why: String,
+    },
+    /// A rollback was asked for when none can be given.
+    RollbackUnavailable {
+        /// The request's reason.
+        reason: String,
+        /// Why none can be given.
+        why: String,
+    },
+
+    // ── triggers, decisions, baselines ───────────────────────────────────────────────
+    /// A trigger with `after:` is armed.
+    TriggerArmed {
+        /// The trigger.
+        trigger: String,
+        /// The step it waited for.
+        after: String,
+    },
+    /// A trigger's condition held long enough.
+    TriggerBreach {
+        /// The values it was decided on.
+        #[serde(flatten)]
+        breach: Breach,
+        /// What it does.
+        action: Action,
+    },
+    /// A dry-run trigger would have acted.
+    TriggerDryRun {
+        /// The values it was decided on.
+        #[serde(flatten)]
+        breach: Breach,
+        /// What it would have done.
+        would: Action,
+        /// The sentence for the record ("would have rolled back at T+1:00:00").
+        text: String,
+    },
+    /// A trigger's data has been unknown for longer than tolerated.
+    TriggerUnknown {
+        /// The trigger.
+        trigger: String,
+        /// Its metric.
+        metric: String,
+        /// Why the data is unknown.
+        reason: String,
+        /// For how long.
+        #[serde(rename = "unknown_for_s", with = "secs")]
+        unknown_for: Ms,
+        /// What is done about it.
+        action: UnknownAction,
+        /// A dry-run trigger: nothing is done.
+        #[serde(default, skip_serializing_if = "is_false")]
+        dry_run: bool,
+    },
+    /// A breaching trigger's metric is healthy again.
+    TriggerRecovered {
+        /// The trigger.
+        trigger: String,
+        /// The healthy value.
+        #[serde(with = "value")]
+        value: f64,
+        /// Its limit.
+        #[serde(with = "value")]
+        threshold: f64,
+    },
+    /// An automatic rollback's grace countdown started.
+    RollbackGraceStarted {
+        /// The trigger.
+        trigger: String,
+        /// The grace time.
+        #[serde(rename = "grace_s", with = "secs")]
+        grace: Ms,
+        /// When the rollback starts unless vetoed.
+        #[serde(rename = "deadline_t", with = "secs")]
+        deadline: Ms,
+    },
+    /// An operator vetoed an automatic rollback.
+    RollbackVetoed {
+        /// The trigger.
+        trigger: String,
+        /// The trigger's reason.
+        reason: String,
+    },
+    /// A grace countdown ended without a rollback.
+    RollbackGraceCancelled {
+        /// The trigger.
+        trigger: String,
+        /// Why.
+        why: String,
+    },
+    /// A trigger asks the operator to decide.
+    DecisionRequested {
+        /// The trigger.
+        trigger: String,
+        /// Its reason.
+        reason: String,
+        /// The deadline.
+        #[serde(rename = "deadline_t", with = "secs")]
+        deadline: Ms,
+        /// What happens when nobody decides.
+        default: Choice,
+    },
+    /// A decision was made.
+    DecisionMade {
+        /// The trigger.
+        trigger: String,
+        /// The answer.
+        choice: Choice,
+        /// Nobody answered in time: the default was taken.
+        by_default: bool,
+    },
+    /// An open decision no longer applies.
+    DecisionCancelled {
+        /// The trigger.
+        trigger: String,
+        /// Why.
+        why: String,
+    },
+    /// A baseline was captured.
+    BaselineCaptured {
+        /// The step whose start it was taken at (`at_step` baselines).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<String>,
+        /// The baseline's key.
+        baseline: String,
+        /// The metric.
+        metric: String,
+        /// The value.
+        #[serde(with = "value")]
+        value: f64,
+        /// Window means: how many samples.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        samples: Option<u32>,
+    },
+    /// A baseline could not be captured.
+    BaselineMissing {
+        /// The step whose start it was due at.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<String>,
+        /// The baseline's key.
+        baseline: String,
+        /// The metric.
+        metric: String,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// How late a step began, and the finish that projects (all absent when on time).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Late {
+    /// How late.
+    #[serde(
+        rename = "late_s",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "opt_secs"
+    )]
+    pub by: Option<Ms>,
+    /// The projected finish.
+    #[serde(
+        rename = "projected_finish_t",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "opt_secs"
+    )]
+    pub projected_finish: Option<Ms>,
+    /// The planned finish.
+    #[serde(
+        rename = "planned_finish_t",
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "opt_secs"
+    )]
+    pub planned_finish: Option<Ms>,
+}
+
+/// What a trigger's breach was decided on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Breach {
+    /// The trigger.
+    pub trigger: String,
+    /// Its metric.
+    pub metric: String,
+    /// The condition as written.
+    pub condition: String,
+    /// The value.
+    #[serde(with = "value")]
+    pub value: f64,
+    /// The limit it crossed.
+    #[serde(with = "value")]
+    pub threshold: f64,
+    /// How long it held.
+    #[serde(rename = "held_s", with = "secs")]
+    pub held: Ms,
+    /// Over how many samples.
+    pub samples: u32,
+    /// Why the action differs from the trigger's (past the point of no return).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+}
+
+impl Event {
+    /// The `kind` written on disk.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::SessionStarted { .. } => "session_started",
+            Event::SessionResumed { .. } => "session_resumed",
+            Event::RunbookChanged { .. } => "runbook_changed",
+            Event::LockTakenOver { .. } => "lock_taken_over",
+            Event::JournalRepaired { .. } => "journal_repaired",
+            Event::LeftoversKilled { .. } => "leftovers_killed",
+            Event::TaskPanicked { .. } => "task_panicked",
+            Event::SessionStopped { .. } => "session_stopped",
+            Event::SessionEnded { .. } => "session_ended",
+            Event::Note { .. } => "note",
+            Event::Hold { .. } => "hold",
+            Event::Resumed {} => "resumed",
+            Event::StepWaiting { .. } => "step_waiting",
+            Event::StepStarted { .. } => "step_started",
+            Event::StepConfirmed { .. } => "step_confirmed",
+            Event::StepVerifying { .. } => "step_verifying",
+            Event::StepHolding { .. } => "step_holding",
+            Event::StepDone { .. } => "step_done",
+            Event::StepFailed { .. } => "step_failed",
+            Event::StepSkipped { .. } => "step_skipped",
+            Event::StepInterrupted { .. } => "step_interrupted",
+            Event::StepRetry { .. } => "step_retry",
+            Event::PointOfNoReturn { .. } => "point_of_no_return",
+            Event::CanaryWeight { .. } => "canary_weight",
+            Event::StepGating { .. } => "step_gating",
+            Event::GatePassed { .. } => "gate_passed",
+            Event::GateFailed { .. } => "gate_failed",
+            Event::RollbackStarted { .. } => "rollback_started",
+            Event::RollbackDone { .. } => "rollback_done",
+            Event::RollbackAborted { .. } => "rollback_aborted",
+            Event::RollbackRequestIgnored { .. } => "rollback_request_ignored",
+            Event::RollbackUnavailable { .. } => "rollback_unavailable",
+            Event::TriggerArmed { .. } => "trigger_armed",
+            Event::TriggerBreach { .. } => "trigger_breach",
+            Event::TriggerDryRun { .. } => "trigger_dry_run",
+            Event::TriggerUnknown { .. } => "trigger_unknown",
+            Event::TriggerRecovered { .. } => "trigger_recovered",
+            Event::RollbackGraceStarted { .. } => "rollback_grace_started",
+            Event::RollbackVetoed { .. } => "rollback_vetoed",
+            Event::RollbackGraceCancelled { .. } => "rollback_grace_cancelled",
+            Event::DecisionRequested { .. } => "decision_requested",
+            Event::DecisionMade { .. } => "decision_made",
+            Event::DecisionCancelled { .. } => "decision_cancelled",
+            Event::BaselineCaptured { .. } => "baseline_captured",
+            Event::BaselineMissing { .. } => "baseline_missing",
+        }
+    }
+
+    /// The step the event is about, if any.
+    pub fn step(&self) -> Option<&str> {
+        match self {
+            Event::StepWaiting { step, .. }
+            | Event::StepStarted { step, .. }
+            | Event::StepConfirmed { step, .. }
+            | Event::StepVerifying { step, .. }
+            | Event::StepHolding { step, .. }
+            | Event::StepDone { step, .. }
+            | Event::StepFailed { step, .. }
+            | Event::StepSkipped { step, .. }
+            | Event::StepInterrupted { step, .. }
+            | Event::StepRetry { step }
+            | Event::PointOfNoReturn { step }
+            | Event::CanaryWeight { step, .. }
+            | Event::StepGating { step }
+            | Event::GatePassed { step, .. }
+            | Event::GateFailed { step, .. } => Some(step),
+            Event::RollbackAborted { step, .. }
+            | Event::BaselineCaptured { step, .. }
+            | Event::BaselineMissing { step, .. } => step.as_deref(),
+            Event::SessionStarted { .. }
+            | Event::SessionResumed { .. }
+            | Event::RunbookChanged { .. }
+            | Event::LockTakenOver { .. }
+            | Event::JournalRepaired { .. }
+            | Event::LeftoversKilled { .. }
+            | Event::TaskPanicked { .. }
+            | Event::SessionStopped { .. }
+            | Event::SessionEnded { .. }
+            | Event::Note { .. }
+            | Event::Hold { .. }
+            | Event::Resumed {}
+            | Event::RollbackStarted { .. }
+            | Event::RollbackDone { .. }
+            | Event::RollbackRequestIgnored { .. }
+            | Event::RollbackUnavailable { .. }
+            | Event::TriggerArmed { .. }
+            | Event::TriggerBreach { .. }
+            | Event::TriggerDryRun { .. }
+            | Event::TriggerUnknown { .. }
+            | Event::TriggerRecovered { .. }
+            | Event::RollbackGraceStarted { .. }
+            | Event::RollbackVetoed { .. }
+            | Event::RollbackGraceCancelled { .. }
+            | Event::DecisionRequested { .. }
+            | Event::DecisionMade { .. }
+            | Event::DecisionCancelled { .. } => None,
+        }
+    }
+
+    /// Whether the event belongs to the rollback procedure.
+    pub fn in_rollback(&self) -> bool {
+        matches!(
+            self,
+            Event::StepWaiting {
+                procedure: Some(Procedure::Rollback),
+                ..
+            } | Event::StepStarted {
+                procedure: Some(Procedure::Rollback),
+                ..
+            } | Event::StepDone {
+                procedure: Some(Procedure::Rollback),
+                ..
+            } | Event::StepFailed {
+                procedure: Some(Procedure::Rollback),
+                ..
+            }
+        )
+    }
+}
+
+/// Every kind this version knows, for a clear error on a line of another.
+pub const KINDS: &[&str] = &[
+    "session_started",
+    "session_resumed",
+    "runbook_changed",
+    "lock_taken_over",
+    "journal_repaired",
+    "leftovers_killed",
+    "task_panicked",
+    "session_stopped",
+    "session_ended",
+    "note",
+    "hold",
+    "resumed",
+    "step_waiting",
+    "step_started",
+    "step_confirmed",
+    "step_verifying",
+    "step_holding",
+    "step_done",
+    "step_failed",
+    "step_skipped",
+    "step_interrupted",
+    "step_retry",
+    "point_of_no_return",
+    "canary_weight",
+    "step_gating",
+    "gate_passed",
+    "gate_failed",
+    "rollback_started",
+    "rollback_done",
+    "rollback_aborted",
+    "rollback_request_ignored",
+    "rollback_unavailable",
+    "trigger_armed",
+    "trigger_breach",
+    "trigger_dry_run",
+    "trigger_unknown",
+    "trigger_recovered",
+    "rollback_grace_started",
+    "rollback_vetoed",
+    "rollback_grace_cancelled",
+    "decision_requested",
+    "decision_made",
+    "decision_cancelled",
+    "baseline_captured",
+    "baseline_missing",
+];

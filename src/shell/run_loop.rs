@@ -1,0 +1,232 @@
+//! The one runtime loop. It owns the session (clock, engine, journal), every sample source
+//! (the drill's simulation and live pollers alike), the running commands and the stop
+//! signals; it hands the engine its messages, performs the effects, and publishes each
+//! journaled record once to the front end that subscribes (the headless printer or the
+//! cockpit; watchers and notifiers next). A front end prints or draws and turns its own
+//! input into requests; it never decides what the run does.
+
+use crate::core::engine::{Engine, Msg, Outcome};
+use crate::core::event::{Event, Record};
+use crate::core::runbook::Runbook;
+use crate::screen::app::Command;
+use crate::shell::journal::JournalError;
+use crate::shell::runtime::{self, Driver, OutputLine, Performed, StopSignals};
+use std::time::{Duration, Instant};
+
+/// A subscriber of the loop that also may take an operator's input.
+// `async fn` in a trait is used with generics only (never `dyn`), so the auto-trait bounds
+// the lint worries about are not a concern here.
+#[allow(async_fn_in_trait)]
+pub trait FrontEnd {
+    /// What the front end's input source yields (a terminal event, for the cockpit).
+    type Input;
+
+    /// One journaled record, in order, exactly once.
+    fn record(&mut self, rb: &Runbook, rec: &Record);
+
+    /// One line of a command's output.
+    fn output(&mut self, line: &OutputLine);
+
+    /// Whether an operator can answer (the headless printer has none, so a run that needs
+    /// one stops, resumable).
+    fn has_operator(&self) -> bool;
+
+    /// Something changed: a record, a key, a sample, the clock.
+    fn changed(&mut self);
+
+    /// Draws if it is time to; `woke` is when the loop woke for what is being drawn.
+    fn draw(&mut self, d: &Driver, woke: Instant) -> Result<(), String>;
+
+    /// How long the loop may sleep before the front end must draw again, if at all.
+    fn wake_in(&self, d: &Driver) -> Option<Duration>;
+
+    /// Waits for the next input; never resolves for a front end without input.
+    async fn input(&mut self) -> Self::Input;
+
+    /// Turns an input into requests, given the engine as it is now.
+    fn requests(&mut self, input: Self::Input, engine: &Engine, now: i64) -> Vec<Command>;
+
+    /// Whether the front end stays up after the run ended (the cockpit shows the end
+    /// until the operator leaves; the printer is done).
+    fn stays_after_end(&self) -> bool;
+}
+
+/// How a run left the loop.
+#[derive(Debug)]
+pub enum End {
+    /// The run ended.
+    Finished(Outcome),
+    /// The run stopped and is resumable: by a signal, because the operator left, or
+    /// because it needs an operator and none is there. Exit 1.
+    Stopped(Stop),
+    /// The journal could not be written: nothing after the failed event was done.
+    JournalFailed(JournalError),
+    /// The front end failed (e.g. the terminal went away); the run was stopped.
+    FrontEndFailed(String),
+}
+
+/// Why a run stopped.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stop {
+    /// A signal (its name).
+    Signal(&'static str),
+    /// The operator quit.
+    Left,
+    /// It needs an operator and none is at the keys (headless).
+    NoOperator,
+    /// Nothing is due, nothing runs and nobody can act (headless).
+    Idle,
+}
+
+impl End {
+    /// The process exit code.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            End::Finished(o) => o.exit_code(),
+            _ => 1,
+        }
+    }
+}
+
+/// Runs an open session to its end (or stop) with `fe` subscribed.
+pub async fn run<F: FrontEnd>(
+    d: &mut Driver,
+    fe: &mut F,
+    operator: &str,
+) -> Result<End, runtime::RunError> {
+    let rb = d.session.engine.runbook().clone();
+    let mut signals = StopSignals::new()?;
+    let mut p = d.start();
+    let mut ended: Option<Outcome> = None;
+    let mut woke = Instant::now();
+    loop {
+        publish(fe, &rb, &p.events);
+        if let Some(err) = p.failed.take() {
+            d.kill_all().await;
+            return Ok(End::JournalFailed(err));
+        }
+        if let Some(o) = p.finished.take() {
+            d.kill_all().await;
+            d.release();
+            ended = Some(o);
+            fe.changed();
+            if !fe.stays_after_end() {
+                return Ok(End::Finished(o));
+            }
+        }
+        for panic in crate::shell::tui::take_background_panics() {
+            log::error!(target: "cutover", "a background task panicked: {panic}");
+            if let Ok(rec) = d.journal(Event::TaskPanicked { message: panic }.by_system()) {
+                publish(fe, &rb, &[rec]);
+            }
+        }
+        if ended.is_none()
+            && !fe.has_operator()
+            && !d.session.engine.busy()
+            && let Some(why) = d.session.engine.needs_operator()
+        {
+            let reason = format!("{why} (headless: no operator at the keys)");
+            return Ok(stop(
+                d,
+                fe,
+                &rb,
+                crate::core::event::SYSTEM,
+                &reason,
+                Stop::NoOperator,
+            )
+            .await);
+        }
+        if let Err(e) = fe.draw(d, woke) {
+            let _ = d.stop(operator, &format!("terminal error: {e}")).await;
+            d.release();
+            return Ok(End::FrontEndFailed(e));
+        }
+        let due = if ended.is_none() { d.wait_plan() } else { None };
+        if due.is_none()
+            && ended.is_none()
+            && !d.session.engine.busy()
+            && !d.feed.is_live()
+            && !fe.has_operator()
+        {
+            // Not busy, not waiting for anyone, nothing due: never spin or hang silently.
+            d.release();
+            return Ok(End::Stopped(Stop::Idle));
+        }
+        let sleep_for = match (due, fe.wake_in(d)) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => a.or(b).unwrap_or(Duration::from_secs(3600)),
+        };
+        let mut msgs: Vec<Msg> = Vec::new();
+        let mut arrived = None;
+        let mut quit = false;
+        let (exec, feed) = d.sources();
+        tokio::select! {
+            input = fe.input() => {
+                for c in fe.requests(input, &d.session.engine, d.session.clock.now()) {
+                    match c {
+                        Command::Engine(m) => msgs.push(m),
+                        Command::Quit => quit = true,
+                    }
+                }
+            }
+            ev = exec.recv(), if ended.is_none() => {
+                let mut next = ev;
+                while let Some(ev) = next {
+                    let (m, line) = d.exec_msg(ev);
+                    if let Some(l) = line {
+                        fe.output(&l);
+                    }
+                    msgs.push(m);
+                    next = d.try_exec();
+                }
+            }
+            m = feed.arrived(), if ended.is_none() => arrived = Some(m),
+            _ = runtime::pause(sleep_for) => {}
+            sig = signals.recv() => {
+                if let Some(o) = ended {
+                    return Ok(End::Finished(o));
+                }
+                let reason = format!("stopped by {sig}");
+                return Ok(stop(d, fe, &rb, operator, &reason, Stop::Signal(sig)).await);
+            }
+        }
+        fe.changed();
+        if quit {
+            if let Some(o) = ended {
+                return Ok(End::Finished(o));
+            }
+            let reason = "the operator left the cockpit";
+            return Ok(stop(d, fe, &rb, operator, reason, Stop::Left).await);
+        }
+        woke = Instant::now();
+        p = if ended.is_none() {
+            d.apply_all(arrived, msgs)
+        } else {
+            Performed::default()
+        };
+    }
+}
+
+fn publish<F: FrontEnd>(fe: &mut F, rb: &Runbook, records: &[Record]) {
+    for rec in records {
+        fe.record(rb, rec);
+    }
+    if !records.is_empty() {
+        fe.changed();
+    }
+}
+
+/// Stops the run (resumable): kills what runs, journals it, publishes what was journaled.
+async fn stop<F: FrontEnd>(
+    d: &mut Driver,
+    fe: &mut F,
+    rb: &Runbook,
+    operator: &str,
+    reason: &str,
+    why: Stop,
+) -> End {
+    let records = d.stop(operator, reason).await;
+    publish(fe, rb, &records);
+    d.release();
+    End::Stopped(why)
+}

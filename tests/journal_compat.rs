@@ -1,0 +1,213 @@
+//! Journals written by the release before the typed events (tests/fixtures/journals, each
+//! with a README saying how it was made) still read, write, print and resume the same: every
+//! line parses into a typed record and is written back byte for byte; the printer gives the
+//! old release's lines (plus lines for the two kinds it used to drop silently); a session
+//! killed in the middle of a rollback, or of a step, resumes with this version.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+mod common;
+
+use common::*;
+use cutover::config::runbook;
+use cutover::core::event::{Event, KINDS, Record};
+use cutover::core::runbook::Runbook;
+use cutover::screen::print;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+fn fixtures() -> Vec<PathBuf> {
+    let dir = root().join("tests/fixtures/journals");
+    let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("journal.jsonl").exists())
+        .collect();
+    out.sort();
+    assert!(out.len() >= 10, "fixtures missing in {}", dir.display());
+    out
+}
+
+fn lines(fixture: &Path) -> Vec<String> {
+    std::fs::read_to_string(fixture.join("journal.jsonl"))
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// The runbook a fixture was printed with: its own edited copy if it has one.
+fn runbook_of(fixture: &Path) -> Runbook {
+    let readme = std::fs::read_to_string(fixture.join("README")).unwrap();
+    let edited = fixture.join("blue-green-edited.yaml");
+    let path = if edited.exists() {
+        edited
+    } else {
+        let rel = readme
+            .split_whitespace()
+            .find(|w| w.starts_with("runbooks/") && w.ends_with(".yaml"))
+            .unwrap_or_else(|| panic!("{}: README names no runbook", fixture.display()));
+        root().join(rel)
+    };
+    let l = runbook::load(&path);
+    l.runbook
+        .unwrap_or_else(|| panic!("{}: {:?}", path.display(), l.diagnostics))
+}
+
+#[test]
+fn every_line_of_the_old_release_reads_typed_and_writes_back_byte_for_byte() {
+    let mut seen = BTreeSet::new();
+    let mut n = 0;
+    for f in fixtures() {
+        for (i, line) in lines(&f).iter().enumerate() {
+            let rec = Record::parse(line.as_bytes())
+                .unwrap_or_else(|e| panic!("{}:{}: {e}", f.display(), i + 1));
+            let again = rec.to_json(&|s| s.to_string()).unwrap();
+            assert_eq!(&again, line, "{}:{}", f.display(), i + 1);
+            seen.insert(rec.kind());
+            n += 1;
+        }
+    }
+    assert!(n > 500, "only {n} lines");
+    // Every kind is covered but the one no run can be made to write (a task's panic).
+    let missing: Vec<&&str> = KINDS
+        .iter()
+        .filter(|k| !seen.contains(**k) && **k != "task_panicked")
+        .collect();
+    assert!(missing.is_empty(), "no fixture line of {missing:?}");
+}
+
+#[test]
+fn the_printer_prints_what_the_old_release_printed() {
+    for f in fixtures() {
+        let rb = runbook_of(&f);
+        let old = std::fs::read_to_string(f.join("printed.txt")).unwrap();
+        let mut now = String::new();
+        for line in lines(&f) {
+            let rec = Record::parse(line.as_bytes()).unwrap();
+            let text = print::event_line(&rb, &rec);
+            if let Event::RollbackUnavailable { why, .. } = &rec.event {
+                // The old printer dropped this kind without a word; now it has a line.
+                let t = text.unwrap();
+                assert!(
+                    t.contains("rollback refused") && t.contains(why.as_str()),
+                    "{t}"
+                );
+                continue;
+            }
+            if let Some(t) = text {
+                now.push_str(&t);
+                now.push('\n');
+            }
+        }
+        assert_eq!(now, old, "{}", f.display());
+    }
+}
+
+/// Copies a fixture's session to a fresh folder (journal and lock, as the dead driver left
+/// them).
+fn session_from(fixture: &str, dir: &Path) -> PathBuf {
+    let src = root().join("tests/fixtures/journals").join(fixture);
+    let s = dir.join("s");
+    std::fs::create_dir_all(s.join("output")).unwrap();
+    for name in ["journal.jsonl", "lock"] {
+        if src.join(name).exists() {
+            std::fs::copy(src.join(name), s.join(name)).unwrap();
+        }
+    }
+    s
+}
+
+fn resume(s: &Path, rb: &str) -> std::process::Output {
+    bin()
+        .current_dir(root())
+        .args(["drill", rb, "--headless", "--speed", "max", "--auto-ack"])
+        .args(["--operator", "bob", "--session"])
+        .arg(s)
+        .output()
+        .unwrap()
+}
+
+/// The kinds of a journal with the steps they name.
+fn shape(j: &[serde_json::Value]) -> Vec<String> {
+    kinds(j)
+}
+
+#[test]
+fn a_session_killed_mid_rollback_by_the_old_release_resumes_as_the_old_release_resumed_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = session_from("mid-rollback", dir.path());
+    let before = journal(&s).len();
+    let out = resume(&s, "runbooks/blue-green.yaml");
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let j = journal(&s);
+    assert_journal_contract(&j, "drill");
+    let k = shape(&j);
+    assert_eq!(k.iter().filter(|k| *k == "rollback_started").count(), 1);
+    assert_eq!(k.last().unwrap(), "session_ended");
+    // What the old release did with the same session, event for event.
+    let old: Vec<serde_json::Value> = std::fs::read_to_string(
+        root().join("tests/fixtures/journals/mid-rollback-resumed/journal.jsonl"),
+    )
+    .unwrap()
+    .lines()
+    .map(|l| serde_json::from_str(l).unwrap())
+    .collect();
+    let skip_timing = |v: &[String]| -> Vec<String> {
+        // A leftover script may or may not still run when the resume looks for it.
+        v.iter()
+            .filter(|k| *k != "leftovers_killed")
+            .cloned()
+            .collect()
+    };
+    assert_eq!(
+        skip_timing(&k[before..]),
+        skip_timing(&shape(&old)[before..])
+    );
+    // The rollback step that was running is run again (it is rerun_safe), the ones done are not.
+    let restarted: Vec<&String> = k[before..]
+        .iter()
+        .filter(|k| k.starts_with("step_started:"))
+        .collect();
+    let done_before: Vec<&String> = k[..before]
+        .iter()
+        .filter(|k| k.starts_with("step_done:"))
+        .collect();
+    for d in done_before {
+        let id = d.trim_start_matches("step_done:");
+        assert!(
+            !restarted
+                .iter()
+                .any(|r| r.trim_start_matches("step_started:") == id),
+            "{id} was done before the kill and ran again"
+        );
+    }
+}
+
+#[test]
+fn a_session_killed_mid_step_by_the_old_release_resumes_and_says_what_it_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = session_from("killed-mid-step", dir.path());
+    let before = journal(&s).len();
+    let out = resume(&s, "runbooks/blue-green.yaml");
+    let j = journal(&s);
+    assert_journal_contract(&j, "drill");
+    let k = shape(&j);
+    assert_eq!(k[before], "session_resumed", "{k:?}");
+    assert!(
+        k[before..].contains(&"lock_taken_over".to_string()),
+        "{k:?}"
+    );
+    assert!(
+        k[before..].contains(&"step_interrupted:delta-sync".to_string()),
+        "{k:?}"
+    );
+    // The run goes on from there to an end this version and the journal agree on.
+    let ended = j.last().unwrap();
+    assert_eq!(ended["kind"], "session_ended", "{out:?}");
+    assert_eq!(
+        ended["exit_code"].as_i64().map(|c| c as i32),
+        out.status.code()
+    );
+}

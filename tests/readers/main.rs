@@ -1,0 +1,15 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+//! The metric readers, one module per reader, in one test binary: the HTTP readers
+//! (`databricks_sql`, `snowflake_sql`, `prometheus`, `http_json`) against in-process axum
+//! servers speaking their protocol, `postgres` and `prometheus` against real servers the tests
+//! start (Debian's `postgresql` and `prometheus` packages), and `command` with small shell
+//! programs. Helpers more than one reader needs are in `support`.
+
+mod support;
+
+mod command;
+mod databricks;
+mod http_json;
+mod postgres;
+mod prometheus;
+mod snowflake;
