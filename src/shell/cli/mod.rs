@@ -1,7 +1,14 @@
-//! The command line (SPEC.md contract): validate, drill, run, watch, report.
+//! The command line (SPEC.md contract): the grammar of validate, drill, run, watch and report,
+//! `--t0` parsing, and the `validate` command, which needs no runtime. Turning `drill`/`run`
+//! arguments into runtime options lives in [`options`].
 
+mod options;
+
+pub use options::{EarlyExit, Front, Launch};
+
+use crate::config::runbook;
 use clap::{Args, Parser, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A terminal cockpit for live platform cutovers.
 #[derive(Debug, Parser)]
@@ -100,4 +107,35 @@ pub fn parse_t0(
     };
     let d = crate::core::time::parse_duration(rest).map_err(|e| format!("--t0 `{s}`: {e}"))?;
     Ok(now + chrono::Duration::milliseconds(sign * d))
+}
+
+/// `cutover validate`: every diagnostic of every file, then a verdict per file. Returns the
+/// exit code: 2 when any file has an error, so CI fails on it; warnings alone pass.
+pub fn validate(files: &[PathBuf]) -> i32 {
+    let mut failed = false;
+    for f in files {
+        failed |= !validate_one(f);
+    }
+    if failed { 2 } else { 0 }
+}
+
+/// Validates one file; false when it has errors.
+fn validate_one(f: &Path) -> bool {
+    let loaded = runbook::load(f);
+    for d in &loaded.diagnostics {
+        eprintln!("{d}");
+    }
+    let warnings = loaded.diagnostics.iter().filter(|d| !d.is_error()).count();
+    let errors = loaded.diagnostics.len() - warnings;
+    if errors > 0 {
+        eprintln!("{}: {errors} error(s), {warnings} warning(s)", f.display());
+        return false;
+    }
+    let note = if warnings > 0 {
+        format!(" ({warnings} warning(s))")
+    } else {
+        String::new()
+    };
+    println!("{}: ok{note}", f.display());
+    true
 }
