@@ -524,16 +524,27 @@ fn the_log_pane_shows_the_journal_tail_newest_last_and_scrolls_back() {
             &format!("T+00:{i:02}:00  ✓ step-{i:02} done"),
         );
     }
-    ui.log
-        .push(cutover::screen::log::Level::Debug, "step-60: command output");
+    ui.log.push(
+        cutover::screen::log::Level::Debug,
+        "step-60: command output",
+    );
     let text = format!("{}", draw(&e, &ui, now, 200, 60, &theme::dark()).backend());
     assert!(text.contains("step-60 done"), "newest record at the bottom");
     assert!(!text.contains("step-01 done"), "the oldest scrolled away");
-    assert!(!text.contains("command output"), "DEBUG is hidden at the default INFO");
+    assert!(
+        !text.contains("command output"),
+        "DEBUG is hidden at the default INFO"
+    );
     ui.focus = Pane::Log;
     ui.log_scroll = 20;
     let text = format!("{}", draw(&e, &ui, now, 200, 60, &theme::dark()).backend());
-    assert!(text.contains("Log ≥ INFO · ↑20"), "the title says it is scrolled");
-    assert!(!text.contains("step-60 done"), "scrolled back past the newest");
+    assert!(
+        text.contains("Log ≥ INFO · ↑20"),
+        "the title says it is scrolled"
+    );
+    assert!(
+        !text.contains("step-60 done"),
+        "scrolled back past the newest"
+    );
     assert!(text.contains("step-40 done"), "{text}");
 }
