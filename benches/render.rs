@@ -1,4 +1,4 @@
-//! Render benchmark: time to draw one full cockpit frame at 80×24, 120×40 and 250×70, with the
+//! Render benchmark: time to draw one full cockpit frame at 80×24, 120×40, 200×50 and 250×70, with the
 //! log pane holding 1,000 lines. Prints figures; asserts nothing (see BENCHMARKS.md).
 //! Run: `cargo bench --bench render`.
 
@@ -19,13 +19,13 @@ fn main() {
         .runbook
         .unwrap();
     let e = cutover::core::engine::demo::run_until(rb, 46 * 60_000, Some("switch-dns"));
-    let _ = tui_logger::init_logger(log::LevelFilter::Debug);
-    tui_logger::set_default_level(log::LevelFilter::Debug);
+    let mut ui = Ui::new("ann");
     for i in 0..1000 {
-        log::info!(target: "journal", "T+00:{:02}:00  ✓ step-{i} done in 1m (expected 5m)", i % 60);
+        ui.log.push(
+            cutover::screen::log::Level::Info,
+            &format!("T+00:{:02}:00  ✓ step-{i} done in 1m (expected 5m)", i % 60),
+        );
     }
-    tui_logger::move_events();
-    let ui = Ui::new("ann");
     let theme = cutover::config::theme::dark();
     let km = default_keymap();
     println!(
@@ -92,7 +92,7 @@ fn frames(
     theme: &cutover::config::theme::Theme,
     km: &cutover::config::keymap::Keymap,
 ) {
-    for (w, h) in [(80u16, 24u16), (120, 40), (250, 70)] {
+    for (w, h) in [(80u16, 24u16), (120, 40), (200, 50), (250, 70)] {
         let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
         let mut times = Vec::with_capacity(2000);
         for i in 0..2000 {

@@ -45,11 +45,17 @@ fn start(launch: Launch) -> i32 {
         // A closed stdout must not stop the run; the journal still records everything.
         let _ = writeln!(std::io::stdout(), "session {}", options.session.display());
     }
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-    {
+    // A drill has no network work (its metrics are simulated): one thread does it all, and
+    // an idle cockpit wakes one thread once a second instead of handing each tick between
+    // threads. A live run polls platforms beside the screen, on two workers.
+    let mut builder = if options.mode == cutover::core::event::Mode::Drill {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut b = tokio::runtime::Builder::new_multi_thread();
+        b.worker_threads(2);
+        b
+    };
+    let rt = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cutover: cannot start the runtime: {e}");

@@ -7,7 +7,7 @@
 //! action does and never touches the terminal; its only IO is reading the user's file
 //! (`load_overlay`) and looking for it (`default_path`).
 
-use crate::config::runbook::reader::{Fields, Sink, nearest};
+use crate::config::runbook::reader::{Fields, Findings, nearest};
 use crate::config::runbook::yaml::{self, Located, Node, pos_of};
 use crate::core::runbook::diag::{Diagnostic, Pos};
 use std::collections::{HashMap, HashSet};
@@ -621,7 +621,7 @@ enum Run {
 }
 
 fn apply(base: &Keymap, path: &Path, bytes: &[u8]) -> Result<Keymap, Vec<Diagnostic>> {
-    let mut sink = Sink::new(path);
+    let mut sink = Findings::new(path);
     // A blank file is a user who has not changed anything yet, not a mistake.
     let read = if bytes.iter().all(u8::is_ascii_whitespace) {
         Read::default()
@@ -642,7 +642,7 @@ fn apply(base: &Keymap, path: &Path, bytes: &[u8]) -> Result<Keymap, Vec<Diagnos
     Err(diags)
 }
 
-fn read(sink: &mut Sink, root: &Located, src: &str) -> Read {
+fn read(sink: &mut Findings, root: &Located, src: &str) -> Read {
     let mut out = Read::default();
     let items = match &root.value {
         // Only comments: nothing changed.
@@ -693,7 +693,7 @@ fn read(sink: &mut Sink, root: &Located, src: &str) -> Read {
     out
 }
 
-fn read_run(sink: &mut Sink, fields: &Fields) -> Run {
+fn read_run(sink: &mut Findings, fields: &Fields) -> Run {
     let hint = "add what the keys do, e.g. `run: rollback`, or `run: none` to unbind them";
     let Some(name) = fields.req_str(sink, "run", hint) else {
         return Run::Bad;
@@ -721,7 +721,7 @@ fn read_run(sink: &mut Sink, fields: &Fields) -> Run {
 }
 
 /// The keys of a binding; the flag is false when any of them had a problem.
-fn read_on(sink: &mut Sink, fields: &Fields, what: &str, src: &str) -> (Vec<(Key, Pos)>, bool) {
+fn read_on(sink: &mut Findings, fields: &Fields, what: &str, src: &str) -> (Vec<(Key, Pos)>, bool) {
     let Some(on) = fields.get("on") else {
         sink.error(
             fields.pos(),
@@ -785,7 +785,7 @@ fn target(run: Option<Action>) -> &'static str {
     run.map_or("none", Action::name)
 }
 
-fn check_conflicts(sink: &mut Sink, entries: &[Entry]) {
+fn check_conflicts(sink: &mut Findings, entries: &[Entry]) {
     let mut seen: HashMap<Key, (Option<Action>, Pos)> = HashMap::new();
     for e in entries {
         for (key, pos) in &e.keys {
@@ -844,7 +844,7 @@ fn merge(base: &Keymap, entries: &[Entry]) -> Keymap {
     }
 }
 
-fn check_reachable(sink: &mut Sink, base: &Keymap, read: &Read, merged: &Keymap) {
+fn check_reachable(sink: &mut Findings, base: &Keymap, read: &Read, merged: &Keymap) {
     for (action, example, why) in MUST_KEEP {
         if !merged.keys_for(action).is_empty() || read.flawed.contains(&action) {
             continue;

@@ -6,7 +6,7 @@
 //! `Diagnostic`, all in one pass, like runbooks. It does not draw anything, and it never
 //! panics: a bad theme file must not take the cockpit down in the middle of a cutover.
 
-use crate::config::runbook::reader::{Fields, Sink, nearest};
+use crate::config::runbook::reader::{Fields, Findings, nearest};
 use crate::config::runbook::yaml::{Located, Node, parse_as, pos_of};
 use crate::core::runbook::{Diagnostic, Pos};
 use ratatui::style::{Color, Modifier, Style};
@@ -342,7 +342,7 @@ fn unknown_theme(name: &str, path: &Path, themes_dir: &Path) -> Diagnostic {
 /// Parses theme `bytes` (from `file`) over `base`, which supplies the roles the file omits.
 fn from_bytes(file: &Path, bytes: &[u8], base: Theme) -> Result<Theme, Vec<Diagnostic>> {
     let tree = parse_as(file, bytes, "theme").map_err(|d| vec![d])?;
-    let mut sink = Sink::new(file);
+    let mut sink = Findings::new(file);
     let mut theme = base;
     read(&mut sink, &tree, &mut theme);
     let mut diags = sink.diags;
@@ -357,7 +357,7 @@ fn from_bytes(file: &Path, bytes: &[u8], base: Theme) -> Result<Theme, Vec<Diagn
 /// Named colours from `palette:`, in file order (a later entry may use an earlier one).
 type Palette = Vec<(String, Color)>;
 
-fn read(sink: &mut Sink, root: &Located, theme: &mut Theme) {
+fn read(sink: &mut Findings, root: &Located, theme: &mut Theme) {
     let Some(top) = Fields::open(sink, root, "the theme", TOP_KEYS) else {
         return;
     };
@@ -397,7 +397,7 @@ fn read(sink: &mut Sink, root: &Located, theme: &mut Theme) {
     top.finish(sink);
 }
 
-fn unknown_role(sink: &mut Sink, key: &serde_saphyr::Spanned<String>) {
+fn unknown_role(sink: &mut Findings, key: &serde_saphyr::Spanned<String>) {
     let hint = match nearest(&key.value, ROLES) {
         Some(n) => format!("did you mean `{n}`? (themes/dark.yaml lists every role)"),
         None => format!("roles are: {}", ROLES.join(", ")),
@@ -405,7 +405,7 @@ fn unknown_role(sink: &mut Sink, key: &serde_saphyr::Spanned<String>) {
     sink.error(pos_of(key), format!("unknown role `{}`", key.value), hint);
 }
 
-fn read_palette(sink: &mut Sink, node: &Located) -> Palette {
+fn read_palette(sink: &mut Findings, node: &Located) -> Palette {
     let mut palette = Palette::new();
     match &node.value {
         Node::Map(entries) => {
@@ -428,7 +428,7 @@ fn read_palette(sink: &mut Sink, node: &Located) -> Palette {
     palette
 }
 
-fn read_role(sink: &mut Sink, role: &str, node: &Located, palette: &Palette) -> Option<Style> {
+fn read_role(sink: &mut Findings, role: &str, node: &Located, palette: &Palette) -> Option<Style> {
     let what = format!("role `{role}`");
     match &node.value {
         Node::Map(_) => {}
@@ -476,7 +476,7 @@ fn read_role(sink: &mut Sink, role: &str, node: &Located, palette: &Palette) -> 
 }
 
 /// Reads one colour value; `what` names it in messages ("`fg` of role `title`").
-fn colour(sink: &mut Sink, node: &Located, palette: &Palette, what: &str) -> Option<Color> {
+fn colour(sink: &mut Findings, node: &Located, palette: &Palette, what: &str) -> Option<Color> {
     let text = match &node.value {
         Node::Str(s) => s.trim(),
         Node::Null => {

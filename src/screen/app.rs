@@ -121,7 +121,7 @@ impl Ui {
 
 /// What the cockpit loop must do after a key.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Command {
+pub enum Request {
     /// Give the engine this message.
     Engine(Msg),
     /// Leave the cockpit (the session stays resumable unless it ended).
@@ -133,7 +133,7 @@ fn flash(ui: &mut Ui, text: impl Into<String>, now: Ms) {
 }
 
 /// Handles one key at T-time `now`.
-pub fn on_key(ui: &mut Ui, engine: &Engine, keymap: &Keymap, key: Key, now: Ms) -> Vec<Command> {
+pub fn on_key(ui: &mut Ui, engine: &Engine, keymap: &Keymap, key: Key, now: Ms) -> Vec<Request> {
     let op = ui.operator.clone();
     match ui.overlay.clone() {
         Overlay::Input(prompt, mut text) => {
@@ -142,7 +142,7 @@ pub fn on_key(ui: &mut Ui, engine: &Engine, keymap: &Keymap, key: Key, now: Ms) 
         Overlay::ConfirmQuit => {
             ui.overlay = Overlay::None;
             return match key.code() {
-                Code::Char('y') | Code::Char('Y') => vec![Command::Quit],
+                Code::Char('y') | Code::Char('Y') => vec![Request::Quit],
                 _ => Vec::new(),
             };
         }
@@ -174,7 +174,7 @@ pub fn on_key(ui: &mut Ui, engine: &Engine, keymap: &Keymap, key: Key, now: Ms) 
                 if pnr {
                     ui.overlay = Overlay::Input(Prompt::PointOfNoReturn(id.clone()), String::new());
                 } else {
-                    return vec![Command::Engine(Msg::Ack { operator: op })];
+                    return vec![Request::Engine(Msg::Ack { operator: op })];
                 }
             }
             (Some(id), Some(s)) => flash(
@@ -195,13 +195,13 @@ pub fn on_key(ui: &mut Ui, engine: &Engine, keymap: &Keymap, key: Key, now: Ms) 
                 Some(_),
                 Some(StepState::Failed { blocking: true, .. } | StepState::Interrupted { .. }),
             ) => {
-                return vec![Command::Engine(Msg::Retry { operator: op })];
+                return vec![Request::Engine(Msg::Retry { operator: op })];
             }
             _ => flash(ui, "retry applies to a failed or interrupted step", now),
         },
         Action::Hold => {
             if engine.outcome.is_none() {
-                return vec![Command::Engine(Msg::Hold {
+                return vec![Request::Engine(Msg::Hold {
                     operator: op,
                     on: !engine.held,
                 })];
@@ -224,7 +224,7 @@ pub fn on_key(ui: &mut Ui, engine: &Engine, keymap: &Keymap, key: Key, now: Ms) 
                 // Either way the request is journaled (`rollback_request_ignored` or
                 // `rollback_unavailable`): who asked for a rollback, and when, is part of the
                 // record even when there was none to give.
-                return vec![Command::Engine(Msg::Rollback {
+                return vec![Request::Engine(Msg::Rollback {
                     operator: op,
                     reason: format!("{} (R pressed)", operator_reason(engine)),
                 })];
@@ -236,14 +236,14 @@ pub fn on_key(ui: &mut Ui, engine: &Engine, keymap: &Keymap, key: Key, now: Ms) 
             if engine.monitor.graces.is_empty() {
                 flash(ui, "no automatic rollback is counting down", now);
             } else {
-                return vec![Command::Engine(Msg::Veto { operator: op })];
+                return vec![Request::Engine(Msg::Veto { operator: op })];
             }
         }
         Action::Continue => {
             if engine.monitor.decisions.is_empty() {
                 flash(ui, "no decision is open", now);
             } else {
-                return vec![Command::Engine(Msg::Decide {
+                return vec![Request::Engine(Msg::Decide {
                     operator: op,
                     choice: crate::core::runbook::signals::Choice::Continue,
                 })];
@@ -258,7 +258,7 @@ pub fn on_key(ui: &mut Ui, engine: &Engine, keymap: &Keymap, key: Key, now: Ms) 
         }
         Action::Quit => {
             if engine.outcome.is_some() {
-                return vec![Command::Quit];
+                return vec![Request::Quit];
             }
             ui.overlay = Overlay::ConfirmQuit;
         }
@@ -337,7 +337,7 @@ fn on_prompt(
     key: Key,
     op: &str,
     now: Ms,
-) -> Vec<Command> {
+) -> Vec<Request> {
     let ctrl = key.mods().ctrl;
     match key.code() {
         Code::Esc => {
@@ -363,7 +363,7 @@ fn on_prompt(
             match prompt {
                 Prompt::Skip if !t.is_empty() => {
                     ui.overlay = Overlay::None;
-                    return vec![Command::Engine(Msg::Skip {
+                    return vec![Request::Engine(Msg::Skip {
                         operator: op.into(),
                         reason: t,
                     })];
@@ -371,7 +371,7 @@ fn on_prompt(
                 Prompt::Skip => flash(ui, "a skip needs a reason: type it, then Enter", now),
                 Prompt::Note if !t.is_empty() => {
                     ui.overlay = Overlay::None;
-                    return vec![Command::Engine(Msg::Note {
+                    return vec![Request::Engine(Msg::Note {
                         operator: op.into(),
                         text: t,
                     })];
@@ -385,12 +385,12 @@ fn on_prompt(
                     }
                     if !engine.monitor.decisions.is_empty() {
                         // The operator's answer to the open decision: journaled as such.
-                        return vec![Command::Engine(Msg::Decide {
+                        return vec![Request::Engine(Msg::Decide {
                             operator: op.into(),
                             choice: crate::core::runbook::signals::Choice::Rollback,
                         })];
                     }
-                    return vec![Command::Engine(Msg::Rollback {
+                    return vec![Request::Engine(Msg::Rollback {
                         operator: op.into(),
                         reason: operator_reason(engine),
                     })];
@@ -402,7 +402,7 @@ fn on_prompt(
                 ),
                 Prompt::Abort if t.chars().count() >= 3 => {
                     ui.overlay = Overlay::None;
-                    return vec![Command::Engine(Msg::Abort {
+                    return vec![Request::Engine(Msg::Abort {
                         operator: op.into(),
                         reason: t,
                     })];
@@ -414,7 +414,7 @@ fn on_prompt(
                 ),
                 Prompt::PointOfNoReturn(_) if t == "yes" => {
                     ui.overlay = Overlay::None;
-                    return vec![Command::Engine(Msg::Ack {
+                    return vec![Request::Engine(Msg::Ack {
                         operator: op.into(),
                     })];
                 }

@@ -41,7 +41,7 @@ impl fmt::Display for Printed<'_> {
         if !self.shows() {
             return Ok(());
         }
-        let (glyph, text) = Ctx::new(self.rb, self.rec).text();
+        let (glyph, text) = Progress::new(self.rb, self.rec).text();
         write!(f, "{:>11}  {glyph} {text}", t_clock(self.rec.t_ms()))
     }
 }
@@ -58,7 +58,7 @@ pub fn output_line(line: &str, stderr: bool) -> String {
 }
 
 /// What every line may need: the step's padded id, title and owner, and who did it.
-struct Ctx<'a> {
+struct Progress<'a> {
     rec: &'a Record,
     step: String,
     title: String,
@@ -67,7 +67,7 @@ struct Ctx<'a> {
     tag: &'static str,
 }
 
-impl<'a> Ctx<'a> {
+impl<'a> Progress<'a> {
     fn new(rb: &Runbook, rec: &'a Record) -> Self {
         let id = rec.step().unwrap_or_default();
         let st = rb.step(id);

@@ -9,11 +9,11 @@ use crate::core::engine::Engine;
 use crate::core::event::{Event, Mode, Record};
 use crate::core::runbook::Runbook;
 use crate::core::time::Speed;
-use crate::screen::app::{self, Command, Ui};
+use crate::screen::app::{self, Request, Ui};
 use crate::screen::log::Level;
 use crate::screen::print;
 use crate::screen::ui::{self, View};
-use crate::shell::diagnostics::{self, Sink};
+use crate::shell::diagnostics::{self, Destination};
 use crate::shell::run_loop::{self, End, FrontEnd};
 use crate::shell::runtime::{self, Driver, Options, OutputLine, RunError};
 use crate::shell::tui::{self, Term};
@@ -129,7 +129,7 @@ impl FrontEnd for Cockpit<'_> {
         self.keys.next().await
     }
 
-    fn requests(&mut self, input: Self::Input, engine: &Engine, now: i64) -> Vec<Command> {
+    fn requests(&mut self, input: Self::Input, engine: &Engine, now: i64) -> Vec<Request> {
         match input {
             Some(Ok(TermEvent::Key(k))) => match tui::key_of(&k) {
                 Some(k) => app::on_key(&mut self.ui, engine, self.keymap, k, now),
@@ -142,7 +142,7 @@ impl FrontEnd for Cockpit<'_> {
             }
             Some(Ok(_)) => Vec::new(),
             // The terminal is gone: leave, resumable.
-            Some(Err(_)) | None => vec![Command::Quit],
+            Some(Err(_)) | None => vec![Request::Quit],
         }
     }
 
@@ -159,7 +159,7 @@ pub async fn run(opts: Options, theme: Theme, keymap: Keymap) -> Result<i32, Run
         println!("{msg}");
         return Ok(code);
     }
-    diagnostics::install(Sink::Cockpit);
+    diagnostics::install(Destination::Cockpit);
     let (term, guard) =
         tui::init().map_err(|e| RunError::Session(format!("cannot set up the terminal: {e}")))?;
     let mut c = Cockpit {

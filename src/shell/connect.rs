@@ -10,13 +10,13 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-struct Ctx<'a> {
+struct Resolving<'a> {
     rb: &'a Runbook,
     c: &'a Connection,
     diags: Vec<Diagnostic>,
 }
 
-impl Ctx<'_> {
+impl Resolving<'_> {
     fn raw(&self, key: &str) -> Option<&(String, Pos)> {
         self.c.fields.get(key)
     }
@@ -100,7 +100,7 @@ pub fn resolve(rb: &Runbook) -> Result<HashMap<String, ConnectionConfig>, Vec<Di
         .iter()
         .filter(|c| used.contains(&c.name.as_str()))
     {
-        let mut cx = Ctx {
+        let mut cx = Resolving {
             rb,
             c,
             diags: Vec::new(),
@@ -118,7 +118,7 @@ pub fn resolve(rb: &Runbook) -> Result<HashMap<String, ConnectionConfig>, Vec<Di
     }
 }
 
-fn build(cx: &mut Ctx) -> Option<ConnectionConfig> {
+fn build(cx: &mut Resolving) -> Option<ConnectionConfig> {
     let kind = cx.c.kind.clone();
     Some(match kind.as_str() {
         "databricks_sql" => {

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Where the records go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sink {
+pub enum Destination {
     /// tui-logger's buffer, for the cockpit's log pane.
     Cockpit,
     /// Standard error, for the headless printer (stdout is the event stream).
@@ -19,7 +19,7 @@ pub enum Sink {
 static KEPT: AtomicUsize = AtomicUsize::new(0);
 
 struct Diagnostics {
-    sink: Sink,
+    sink: Destination,
 }
 
 /// Whether a record of `target` at `level` is kept.
@@ -39,7 +39,8 @@ const OWN_TARGETS: &[&str] = &["journal", "output", "cockpit", "poller"];
 
 impl Log for Diagnostics {
     fn enabled(&self, m: &Metadata) -> bool {
-        keeps(m.target(), m.level()) && (self.sink == Sink::Cockpit || m.level() <= Level::Info)
+        keeps(m.target(), m.level())
+            && (self.sink == Destination::Cockpit || m.level() <= Level::Info)
     }
 
     fn log(&self, r: &Record) {
@@ -48,8 +49,8 @@ impl Log for Diagnostics {
         }
         KEPT.fetch_add(1, Ordering::Relaxed);
         match self.sink {
-            Sink::Cockpit => tui_logger::Drain::new().log(r),
-            Sink::Stderr => {
+            Destination::Cockpit => tui_logger::Drain::new().log(r),
+            Destination::Stderr => {
                 let text = crate::shell::secret::redact(&r.args().to_string());
                 eprintln!("cutover: {}: {text}", r.level().as_str().to_lowercase());
             }
@@ -60,7 +61,7 @@ impl Log for Diagnostics {
 }
 
 /// Installs the diagnostics logger for the process (once; later calls change nothing).
-pub fn install(sink: Sink) {
+pub fn install(sink: Destination) {
     if log::set_boxed_logger(Box::new(Diagnostics { sink })).is_ok() {
         log::set_max_level(LevelFilter::Debug);
     }

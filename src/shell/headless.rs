@@ -6,7 +6,7 @@ use crate::core::engine::{Engine, Outcome};
 use crate::core::event::Record;
 use crate::core::runbook::Runbook;
 use crate::core::time::t_clock;
-use crate::screen::app::Command;
+use crate::screen::app::Request;
 use crate::screen::print;
 use crate::shell::run_loop::{self, End, FrontEnd, Stop};
 use crate::shell::runtime::{self, Driver, Options, OutputLine, RunError};
@@ -55,7 +55,7 @@ impl FrontEnd for Printer {
         std::future::pending::<()>().await
     }
 
-    fn requests(&mut self, _: (), _: &Engine, _: i64) -> Vec<Command> {
+    fn requests(&mut self, _: (), _: &Engine, _: i64) -> Vec<Request> {
         Vec::new()
     }
 
@@ -72,7 +72,7 @@ pub async fn run(opts: Options) -> Result<i32, RunError> {
         say(&msg);
         return Ok(code);
     }
-    crate::shell::diagnostics::install(crate::shell::diagnostics::Sink::Stderr);
+    crate::shell::diagnostics::install(crate::shell::diagnostics::Destination::Stderr);
     let end = run_loop::run(&mut d, &mut Printer, &opts.operator).await?;
     match &end {
         End::Finished(o) => {

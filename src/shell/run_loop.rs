@@ -8,7 +8,7 @@
 use crate::core::engine::{Engine, Msg, Outcome};
 use crate::core::event::{Event, Record};
 use crate::core::runbook::Runbook;
-use crate::screen::app::Command;
+use crate::screen::app::Request;
 use crate::shell::journal::JournalError;
 use crate::shell::runtime::{self, Driver, OutputLine, Performed, StopSignals};
 use std::time::{Duration, Instant};
@@ -44,7 +44,7 @@ pub trait FrontEnd {
     async fn input(&mut self) -> Self::Input;
 
     /// Turns an input into requests, given the engine as it is now.
-    fn requests(&mut self, input: Self::Input, engine: &Engine, now: i64) -> Vec<Command>;
+    fn requests(&mut self, input: Self::Input, engine: &Engine, now: i64) -> Vec<Request>;
 
     /// Whether the front end stays up after the run ended (the cockpit shows the end
     /// until the operator leaves; the printer is done).
@@ -164,8 +164,8 @@ pub async fn run<F: FrontEnd>(
             input = fe.input() => {
                 for c in fe.requests(input, &d.session.engine, d.session.clock.now()) {
                     match c {
-                        Command::Engine(m) => msgs.push(m),
-                        Command::Quit => quit = true,
+                        Request::Engine(m) => msgs.push(m),
+                        Request::Quit => quit = true,
                     }
                 }
             }

@@ -12,11 +12,12 @@ use crossterm::terminal::{
 };
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
-use std::io::Stdout;
+use std::io::{BufWriter, Stdout};
 use std::sync::Mutex;
 
-/// The cockpit's terminal.
-pub type Term = Terminal<CrosstermBackend<Stdout>>;
+/// The cockpit's terminal. Buffered, so a frame reaches the terminal in one write (stdout
+/// alone is line-buffered and would flush several times a frame).
+pub type Term = Terminal<CrosstermBackend<BufWriter<Stdout>>>;
 
 /// Panics of background threads, waiting to be shown and journaled.
 static BACKGROUND_PANICS: Mutex<Vec<String>> = Mutex::new(Vec::new());
@@ -46,14 +47,17 @@ pub fn init() -> std::io::Result<(Term, Guard)> {
     enable_raw_mode()?;
     let guard = Guard;
     execute!(std::io::stdout(), EnterAlternateScreen)?;
-    let term = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
+    let out = BufWriter::with_capacity(64 * 1024, std::io::stdout());
+    let term = Terminal::new(CrosstermBackend::new(out))?;
     Ok((term, guard))
 }
 
 fn install_panic_hook() {
     let previous = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let main = std::thread::current().name() == Some("main");
+        // A task may run on the main thread too (a drill's single-threaded runtime): only a
+        // panic of the UI itself, outside any task, takes the terminal down.
+        let main = std::thread::current().name() == Some("main") && tokio::task::try_id().is_none();
         if main {
             restore();
             previous(info);

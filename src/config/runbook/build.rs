@@ -2,7 +2,7 @@
 //! (types, required keys, unknown keys, durations, offsets, enums) and remembering where values
 //! were, so `validate` can point cross-step problems at the right line.
 
-use super::reader::{Fields, Sink, nearest};
+use super::reader::{Fields, Findings, nearest};
 use super::yaml::{Located, Node, pos_of};
 use crate::core::runbook::diag::Pos;
 use crate::core::runbook::model::*;
@@ -59,7 +59,7 @@ const ON_FAILURE: &[&str] = &["pause", "retry", "rollback", "continue"];
 
 /// Where things were in the file, for checks that span several steps.
 #[derive(Default)]
-pub struct Spots {
+pub struct Locations {
     /// (step id, key) → position of that key's value.
     pub keys: HashMap<(String, &'static str), Pos>,
     /// The original text of each step's `at`.
@@ -68,7 +68,7 @@ pub struct Spots {
     pub units: super::build_signals::Units,
 }
 
-impl Spots {
+impl Locations {
     /// Position of `key` in step `id`, or of the step itself.
     pub fn get(&self, step: &Step, key: &'static str) -> Pos {
         self.keys
@@ -79,7 +79,7 @@ impl Spots {
 }
 
 /// Reads the whole tree; returns the model when the structure allowed building one.
-pub fn build(sink: &mut Sink, root: &Located, spots: &mut Spots) -> Option<Runbook> {
+pub fn build(sink: &mut Findings, root: &Located, spots: &mut Locations) -> Option<Runbook> {
     let mut top = Fields::open(sink, root, "the runbook", TOP_KEYS)?;
     top.rename("the runbook");
     let version = match top.get("version") {
@@ -210,7 +210,7 @@ pub fn build(sink: &mut Sink, root: &Located, spots: &mut Spots) -> Option<Runbo
 
 /// A canary stage's step runs the set-weight command with `{weight}` replaced in its own
 /// arguments (never spliced into a shell line), unless the step has its own `run`.
-fn apply_weights(sink: &mut Sink, phases: &mut [Phase], signals: &Signals) {
+fn apply_weights(sink: &mut Findings, phases: &mut [Phase], signals: &Signals) {
     for step in phases.iter_mut().flat_map(|p| p.steps.iter_mut()) {
         let Some(w) = step.stage.as_ref().and_then(|s| s.weight) else {
             continue;
@@ -240,7 +240,7 @@ fn apply_weights(sink: &mut Sink, phases: &mut [Phase], signals: &Signals) {
     }
 }
 
-fn signals(sink: &mut Sink, top: &Fields, spots: &mut Spots, phases: &[Phase]) -> Signals {
+fn signals(sink: &mut Findings, top: &Fields, spots: &mut Locations, phases: &[Phase]) -> Signals {
     use super::build_signals as bs;
     let stages = phases
         .iter()
@@ -269,7 +269,7 @@ fn signals(sink: &mut Sink, top: &Fields, spots: &mut Spots, phases: &[Phase]) -
     }
 }
 
-fn platforms(sink: &mut Sink, top: &Fields) -> (Option<Platform>, Option<Platform>) {
+fn platforms(sink: &mut Findings, top: &Fields) -> (Option<Platform>, Option<Platform>) {
     let Some(node) = top.get("platforms") else {
         sink.error(
             top.pos(),
@@ -301,7 +301,12 @@ fn platforms(sink: &mut Sink, top: &Fields) -> (Option<Platform>, Option<Platfor
     (s, t)
 }
 
-fn phase(sink: &mut Sink, node: &Located, index: usize, spots: &mut Spots) -> Option<Phase> {
+fn phase(
+    sink: &mut Findings,
+    node: &Located,
+    index: usize,
+    spots: &mut Locations,
+) -> Option<Phase> {
     let mut f = Fields::open(sink, node, format!("phase {}", index + 1), PHASE_KEYS)?;
     let id = f.req_str(sink, "id", "give the phase an id, e.g. `id: window`");
     if let Some(id) = &id {
@@ -331,7 +336,7 @@ fn phase(sink: &mut Sink, node: &Located, index: usize, spots: &mut Spots) -> Op
 
 /// `rollback:` is one procedure (a mapping) or several (a list, each with an `id` and, after
 /// the first, the forward step `after` which it applies).
-fn procedures(sink: &mut Sink, node: &Located, spots: &mut Spots) -> Vec<Procedure> {
+fn procedures(sink: &mut Findings, node: &Located, spots: &mut Locations) -> Vec<Procedure> {
     match &node.value {
         Node::Seq(items) if items.is_empty() => {
             sink.error(
@@ -351,9 +356,9 @@ fn procedures(sink: &mut Sink, node: &Located, spots: &mut Spots) -> Vec<Procedu
 }
 
 fn procedure(
-    sink: &mut Sink,
+    sink: &mut Findings,
     node: &Located,
-    spots: &mut Spots,
+    spots: &mut Locations,
     index: Option<usize>,
 ) -> Option<Procedure> {
     let (what, keys) = match index {
@@ -393,11 +398,11 @@ fn procedure(
 }
 
 fn steps(
-    sink: &mut Sink,
+    sink: &mut Findings,
     node: &Located,
     phase: &str,
     rollback: bool,
-    spots: &mut Spots,
+    spots: &mut Locations,
 ) -> Vec<Step> {
     let where_ = if rollback {
         "the rollback procedure".to_string()
@@ -429,7 +434,7 @@ fn steps(
     }
 }
 
-fn command(sink: &mut Sink, f: &Fields, key: &str, what: &str) -> Option<Command> {
+fn command(sink: &mut Findings, f: &Fields, key: &str, what: &str) -> Option<Command> {
     let node = f.get(key)?;
     let hint = format!(
         "write `{key}: [\"./scripts/x.sh\", \"--flag\"]` (no shell) or `{key}: \"./scripts/x.sh --flag\"` (run with sh -c)"
@@ -485,12 +490,12 @@ fn command(sink: &mut Sink, f: &Fields, key: &str, what: &str) -> Option<Command
 }
 
 fn step(
-    sink: &mut Sink,
+    sink: &mut Findings,
     node: &Located,
     phase: &str,
     index: usize,
     rollback: bool,
-    spots: &mut Spots,
+    spots: &mut Locations,
 ) -> Option<Step> {
     let scope = if rollback {
         "rollback".to_string()

@@ -4,7 +4,7 @@
 //! checked afterwards by `validate_signals`, when everything is known.
 
 use super::condition::{self, Parsed};
-use super::reader::{Fields, Sink, nearest, scalar_text};
+use super::reader::{Fields, Findings, nearest, scalar_text};
 use super::yaml::{Located, Node, pos_of};
 use crate::core::runbook::diag::Pos;
 use crate::core::runbook::signals::Query;
@@ -67,7 +67,7 @@ pub fn connection_keys(kind: &str) -> &'static [&'static str] {
 pub const SECRET_KEYS: &[&str] = &["token", "client_secret", "password"];
 
 /// `connections:` → list.
-pub fn connections(sink: &mut Sink, node: &Located) -> Vec<Connection> {
+pub fn connections(sink: &mut Findings, node: &Located) -> Vec<Connection> {
     let Node::Map(entries) = &node.value else {
         sink.error(
             pos_of(node),
@@ -187,7 +187,7 @@ pub fn connections(sink: &mut Sink, node: &Located) -> Vec<Connection> {
                 );
             }
         }
-        let req = |sink: &mut Sink, key: &str, example: &str| {
+        let req = |sink: &mut Findings, key: &str, example: &str| {
             if !fields.contains_key(key) {
                 sink.error(
                     f.pos(),
@@ -322,16 +322,16 @@ const METRIC_KEYS: &[&str] = &[
 const SIM_KEYS: &[&str] = &["baseline", "noise", "trend", "min", "max"];
 
 /// `metrics:` → list.
-pub fn metrics(sink: &mut Sink, node: &Located) -> Vec<Metric> {
+pub fn metrics(sink: &mut Findings, node: &Located) -> Vec<Metric> {
     list(sink, node, "metrics", "- id: target-error-rate", metric)
 }
 
 fn list<T>(
-    sink: &mut Sink,
+    sink: &mut Findings,
     node: &Located,
     key: &str,
     example: &str,
-    mut each: impl FnMut(&mut Sink, usize, &Located) -> Option<T>,
+    mut each: impl FnMut(&mut Findings, usize, &Located) -> Option<T>,
 ) -> Vec<T> {
     match &node.value {
         Node::Seq(items) => items
@@ -351,7 +351,7 @@ fn list<T>(
 }
 
 /// An optional number.
-fn opt_num(sink: &mut Sink, f: &Fields, key: &str, what: &str) -> Option<f64> {
+fn opt_num(sink: &mut Findings, f: &Fields, key: &str, what: &str) -> Option<f64> {
     let v = f.get(key)?;
     match &v.value {
         Node::Int(i) => Some(*i as f64),
@@ -367,7 +367,7 @@ fn opt_num(sink: &mut Sink, f: &Fields, key: &str, what: &str) -> Option<f64> {
     }
 }
 
-fn metric(sink: &mut Sink, i: usize, node: &Located) -> Option<Metric> {
+fn metric(sink: &mut Findings, i: usize, node: &Located) -> Option<Metric> {
     let mut f = Fields::open(sink, node, format!("metric {}", i + 1), METRIC_KEYS)?;
     let id = f.req_str(
         sink,
@@ -509,7 +509,7 @@ fn metric(sink: &mut Sink, i: usize, node: &Located) -> Option<Metric> {
 
 /// Reads a condition string at `key`, noting its unit.
 fn cond_at(
-    sink: &mut Sink,
+    sink: &mut Findings,
     f: &Fields,
     key: &str,
     what: &str,
@@ -520,7 +520,7 @@ fn cond_at(
 }
 
 fn cond_text(
-    sink: &mut Sink,
+    sink: &mut Findings,
     pos: Pos,
     text: &str,
     what: &str,
@@ -540,7 +540,7 @@ fn cond_text(
     }
 }
 
-fn baseline(sink: &mut Sink, f: &Fields, what: &str, metric: Option<&str>) -> Option<Baseline> {
+fn baseline(sink: &mut Findings, f: &Fields, what: &str, metric: Option<&str>) -> Option<Baseline> {
     let n = f.get("baseline")?;
     let of_default = metric.unwrap_or_default().to_string();
     match &n.value {
@@ -615,13 +615,13 @@ const ACTIONS: &[&str] = &["rollback", "decide", "alert"];
 const UNKNOWN_ACTIONS: &[&str] = &["ignore", "alert", "decide", "hold"];
 
 /// `triggers:` → list.
-pub fn triggers(sink: &mut Sink, node: &Located, units: &mut Units) -> Vec<Trigger> {
+pub fn triggers(sink: &mut Findings, node: &Located, units: &mut Units) -> Vec<Trigger> {
     list(sink, node, "triggers", "- id: error-rate", |sink, i, n| {
         trigger(sink, i, n, units)
     })
 }
 
-fn choice(sink: &mut Sink, f: &Fields, key: &str, what: &str) -> Option<Choice> {
+fn choice(sink: &mut Findings, f: &Fields, key: &str, what: &str) -> Option<Choice> {
     match f.opt_str(sink, key)?.as_str() {
         "rollback" => Some(Choice::Rollback),
         "continue" => Some(Choice::Continue),
@@ -636,7 +636,7 @@ fn choice(sink: &mut Sink, f: &Fields, key: &str, what: &str) -> Option<Choice> 
     }
 }
 
-fn decide(sink: &mut Sink, f: &Fields, what: &str) -> Option<Decide> {
+fn decide(sink: &mut Findings, f: &Fields, what: &str) -> Option<Decide> {
     let n = f.get("decide")?;
     let df = Fields::open(
         sink,
@@ -664,7 +664,7 @@ fn decide(sink: &mut Sink, f: &Fields, what: &str) -> Option<Decide> {
     })
 }
 
-fn trigger(sink: &mut Sink, i: usize, node: &Located, units: &mut Units) -> Option<Trigger> {
+fn trigger(sink: &mut Findings, i: usize, node: &Located, units: &mut Units) -> Option<Trigger> {
     let mut f = Fields::open(sink, node, format!("trigger {}", i + 1), TRIGGER_KEYS)?;
     let id = f.req_str(sink, "id", "give the trigger an id, e.g. `id: error-rate`");
     let what = id
@@ -701,9 +701,9 @@ fn trigger(sink: &mut Sink, i: usize, node: &Located, units: &mut Units) -> Opti
         "add `action: rollback`, `decide` or `alert`",
     ) {
         Some(a) => match a.as_str() {
-            "rollback" => Some(Action::Rollback),
-            "decide" => Some(Action::Decide),
-            "alert" => Some(Action::Alert),
+            "rollback" => Some(TriggerAction::Rollback),
+            "decide" => Some(TriggerAction::Decide),
+            "alert" => Some(TriggerAction::Alert),
             other => {
                 let near = nearest(other, ACTIONS)
                     .map(|n| format!("did you mean `{n}`? "))
@@ -719,7 +719,7 @@ fn trigger(sink: &mut Sink, i: usize, node: &Located, units: &mut Units) -> Opti
         None => None,
     };
     let grace = f.opt_duration(sink, "grace");
-    if grace.is_some() && action != Some(Action::Rollback) {
+    if grace.is_some() && action != Some(TriggerAction::Rollback) {
         sink.error(
             f.pos_of("grace"),
             format!("`grace` of {what} applies only to `action: rollback`"),
@@ -727,7 +727,7 @@ fn trigger(sink: &mut Sink, i: usize, node: &Located, units: &mut Units) -> Opti
         );
     }
     let dec = decide(sink, &f, &what);
-    let needs_decide = action == Some(Action::Decide);
+    let needs_decide = action == Some(TriggerAction::Decide);
     let on_unknown = match f.get("on_unknown") {
         None => Some(OnUnknown {
             after: 10 * 60_000,
@@ -807,7 +807,12 @@ fn trigger(sink: &mut Sink, i: usize, node: &Located, units: &mut Units) -> Opti
 pub const STAGE_KEYS: &[&str] = &["weight", "gates", "advance", "on_gate_fail"];
 
 /// A step's canary keys, if it has any.
-pub fn stage(sink: &mut Sink, f: &Fields, what: &str, units: &mut Units) -> Option<Stage> {
+pub fn stage(
+    sink: &mut Findings,
+    f: &Fields,
+    what: &str,
+    units: &mut Units,
+) -> Option<CanaryStage> {
     if STAGE_KEYS.iter().all(|k| f.get(k).is_none()) {
         return None;
     }
@@ -894,7 +899,7 @@ pub fn stage(sink: &mut Sink, f: &Fields, what: &str, units: &mut Units) -> Opti
             GateFail::Pause
         }
     };
-    Some(Stage {
+    Some(CanaryStage {
         weight,
         gates,
         auto,
@@ -903,7 +908,7 @@ pub fn stage(sink: &mut Sink, f: &Fields, what: &str, units: &mut Units) -> Opti
 }
 
 /// `canary:` → the set-weight command.
-pub fn canary(sink: &mut Sink, node: &Located) -> Option<Vec<String>> {
+pub fn canary(sink: &mut Findings, node: &Located) -> Option<Vec<String>> {
     let f = Fields::open(sink, node, "`canary`", &["set_weight"])?;
     let out = match f.get("set_weight") {
         None => {
@@ -945,11 +950,11 @@ const SCENARIO_KEYS: &[&str] = &["name", "description", "faults", "fail", "trips
 const FAULT_KEYS: &[&str] = &["metric", "at", "for", "spike", "drift", "silence", "errors"];
 
 /// `scenarios:` → list.
-pub fn scenarios(sink: &mut Sink, node: &Located) -> Vec<Scenario> {
+pub fn scenarios(sink: &mut Findings, node: &Located) -> Vec<Scenario> {
     list(sink, node, "scenarios", "- name: error-spike", scenario)
 }
 
-fn scenario(sink: &mut Sink, i: usize, node: &Located) -> Option<Scenario> {
+fn scenario(sink: &mut Findings, i: usize, node: &Located) -> Option<Scenario> {
     let mut f = Fields::open(sink, node, format!("scenario {}", i + 1), SCENARIO_KEYS)?;
     let name = f.req_str(
         sink,
@@ -1035,7 +1040,7 @@ fn scenario(sink: &mut Sink, i: usize, node: &Located) -> Option<Scenario> {
     })
 }
 
-fn fault(sink: &mut Sink, j: usize, node: &Located, scen: &str) -> Option<Fault> {
+fn fault(sink: &mut Findings, j: usize, node: &Located, scen: &str) -> Option<Fault> {
     let what = format!("fault {} of {scen}", j + 1);
     let f = Fields::open(sink, node, what.clone(), FAULT_KEYS)?;
     let metric = f.req_str(sink, "metric", "add `metric:` naming the metric to disturb");

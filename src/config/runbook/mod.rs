@@ -59,8 +59,8 @@ pub fn load_bytes(path: &Path, bytes: &[u8]) -> Loaded {
             };
         }
     };
-    let mut sink = reader::Sink::new(path);
-    let mut spots = build::Spots::default();
+    let mut sink = reader::Findings::new(path);
+    let mut spots = build::Locations::default();
     let built = build::build(&mut sink, &tree, &mut spots);
     if let Some(rb) = &built {
         validate::check(&mut sink, rb, &spots);

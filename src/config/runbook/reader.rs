@@ -10,14 +10,14 @@ use crate::core::time::{Ms, parse_duration, parse_offset};
 use std::path::Path;
 
 /// Collected diagnostics for one file.
-pub struct Sink<'a> {
+pub struct Findings<'a> {
     /// The file being read.
     pub file: &'a Path,
     /// What was found so far.
     pub diags: Vec<Diagnostic>,
 }
 
-impl<'a> Sink<'a> {
+impl<'a> Findings<'a> {
     /// An empty sink for `file`.
     pub fn new(file: &'a Path) -> Self {
         Self {
@@ -61,7 +61,7 @@ pub struct Fields<'n> {
 impl<'n> Fields<'n> {
     /// Opens `node` as a mapping; records an error and returns `None` when it is not one.
     pub fn open(
-        sink: &mut Sink,
+        sink: &mut Findings,
         node: &'n Located,
         what: impl Into<String>,
         known: &'static [&'static str],
@@ -112,7 +112,7 @@ impl<'n> Fields<'n> {
     }
 
     /// A required text value.
-    pub fn req_str(&self, sink: &mut Sink, key: &str, hint: &str) -> Option<String> {
+    pub fn req_str(&self, sink: &mut Findings, key: &str, hint: &str) -> Option<String> {
         match self.get(key) {
             None => {
                 sink.error(
@@ -127,11 +127,11 @@ impl<'n> Fields<'n> {
     }
 
     /// An optional text value.
-    pub fn opt_str(&self, sink: &mut Sink, key: &str) -> Option<String> {
+    pub fn opt_str(&self, sink: &mut Findings, key: &str) -> Option<String> {
         self.get(key).and_then(|v| self.text(sink, key, v))
     }
 
-    fn text(&self, sink: &mut Sink, key: &str, v: &Located) -> Option<String> {
+    fn text(&self, sink: &mut Findings, key: &str, v: &Located) -> Option<String> {
         let s = match &v.value {
             Node::Str(s) => s.clone(),
             Node::Int(i) => i.to_string(),
@@ -162,7 +162,7 @@ impl<'n> Fields<'n> {
     }
 
     /// An optional true/false value (absent: false).
-    pub fn flag(&self, sink: &mut Sink, key: &str) -> bool {
+    pub fn flag(&self, sink: &mut Findings, key: &str) -> bool {
         match self.get(key) {
             None => false,
             Some(v) => match &v.value {
@@ -184,7 +184,7 @@ impl<'n> Fields<'n> {
     }
 
     /// An optional whole number.
-    pub fn opt_uint(&self, sink: &mut Sink, key: &str) -> Option<u32> {
+    pub fn opt_uint(&self, sink: &mut Findings, key: &str) -> Option<u32> {
         let v = self.get(key)?;
         match &v.value {
             Node::Int(i) if *i >= 0 && *i <= 1000 => u32::try_from(*i).ok(),
@@ -204,7 +204,7 @@ impl<'n> Fields<'n> {
     }
 
     /// An optional duration such as `5m`.
-    pub fn opt_duration(&self, sink: &mut Sink, key: &str) -> Option<Ms> {
+    pub fn opt_duration(&self, sink: &mut Findings, key: &str) -> Option<Ms> {
         let v = self.get(key)?;
         let raw = scalar_text(&v.value);
         match raw.as_deref().map(parse_duration) {
@@ -233,7 +233,7 @@ impl<'n> Fields<'n> {
     }
 
     /// An optional T offset such as `T+0:05`; returns the value and its position.
-    pub fn opt_offset(&self, sink: &mut Sink, key: &str) -> Option<(Ms, String)> {
+    pub fn opt_offset(&self, sink: &mut Findings, key: &str) -> Option<(Ms, String)> {
         let v = self.get(key)?;
         let raw = scalar_text(&v.value).unwrap_or_default();
         match parse_offset(&raw) {
@@ -255,7 +255,7 @@ impl<'n> Fields<'n> {
     }
 
     /// Reports keys that are not in `known`, each with the nearest valid key.
-    pub fn finish(self, sink: &mut Sink) {
+    pub fn finish(self, sink: &mut Findings) {
         for (k, _) in self.entries {
             if self.known.contains(&k.value.as_str()) {
                 continue;

@@ -3,15 +3,15 @@
 //! not exist, and the advisory warnings (no owner, no `expect`, a point of no return with no
 //! documented recovery).
 
-use super::build::Spots;
-use super::reader::{Sink, nearest};
+use super::build::Locations;
+use super::reader::{Findings, nearest};
 use crate::core::runbook::model::*;
 use crate::core::time::t_offset;
 use std::collections::HashMap;
 use std::path::Path;
 
 /// Runs every cross-step check, recording into `sink`.
-pub fn check(sink: &mut Sink, rb: &Runbook, spots: &Spots) {
+pub fn check(sink: &mut Findings, rb: &Runbook, spots: &Locations) {
     duplicate_ids(sink, rb);
     backwards_offsets(sink, rb, spots);
     rollback_refs(sink, rb, spots);
@@ -67,7 +67,7 @@ pub fn check(sink: &mut Sink, rb: &Runbook, spots: &Spots) {
     }
 }
 
-fn duplicate_ids(sink: &mut Sink, rb: &Runbook) {
+fn duplicate_ids(sink: &mut Findings, rb: &Runbook) {
     let mut phases: HashMap<&str, u32> = HashMap::new();
     for p in &rb.phases {
         if let Some(first) = phases.insert(&p.id, p.pos.line) {
@@ -96,7 +96,7 @@ fn duplicate_ids(sink: &mut Sink, rb: &Runbook) {
     }
 }
 
-fn backwards_offsets(sink: &mut Sink, rb: &Runbook, spots: &Spots) {
+fn backwards_offsets(sink: &mut Findings, rb: &Runbook, spots: &Locations) {
     for phase in &rb.phases {
         let mut prev: Option<&Step> = None;
         for step in &phase.steps {
@@ -134,7 +134,7 @@ fn backwards_offsets(sink: &mut Sink, rb: &Runbook, spots: &Spots) {
     }
 }
 
-fn rollback_refs(sink: &mut Sink, rb: &Runbook, spots: &Spots) {
+fn rollback_refs(sink: &mut Findings, rb: &Runbook, spots: &Locations) {
     if rb.rollbacks.is_empty() {
         for s in rb.steps().filter(|s| s.on_failure == OnFailure::Rollback) {
             sink.error(spots.get(s, "on_failure"), format!("step `{}` has `on_failure: rollback` but the runbook has no rollback procedure", s.id), "add a top-level `rollback:` with the steps that restore the source, or use `on_failure: pause`");
@@ -203,7 +203,7 @@ fn script_of(cmd: &Command) -> Option<String> {
     .then_some(first)
 }
 
-fn script_exists(sink: &mut Sink, dir: &Path, step: &Step, cmd: &Command, spots: &Spots) {
+fn script_exists(sink: &mut Findings, dir: &Path, step: &Step, cmd: &Command, spots: &Locations) {
     let Some(script) = script_of(cmd) else { return };
     let path = dir.join(script.trim_start_matches("./"));
     let pos = spots.get(step, "run");

@@ -2,8 +2,8 @@
 //! and unit a trigger, gate or scenario names must exist and fit; ids are unique; and each
 //! trigger is rehearsed by some scenario (a warning: an untested trigger is a risk).
 
-use super::build::Spots;
-use super::reader::{Sink, nearest};
+use super::build::Locations;
+use super::reader::{Findings, nearest};
 use crate::core::runbook::model::*;
 use crate::core::runbook::signals::*;
 use std::collections::HashSet;
@@ -16,7 +16,7 @@ fn did_you_mean(word: &str, known: &[&str]) -> String {
 }
 
 /// Runs every check of the monitoring part.
-pub fn check(sink: &mut Sink, rb: &Runbook, spots: &Spots) {
+pub fn check(sink: &mut Findings, rb: &Runbook, spots: &Locations) {
     let sig = &rb.signals;
     let metric_ids: Vec<&str> = sig.metrics.iter().map(|m| m.id.as_str()).collect();
     let step_ids: Vec<&str> = rb.steps().map(|s| s.id.as_str()).collect();
@@ -94,7 +94,7 @@ pub fn check(sink: &mut Sink, rb: &Runbook, spots: &Spots) {
                 );
             }
         }
-        if t.action == Action::Rollback && rb.rollbacks.is_empty() {
+        if t.action == TriggerAction::Rollback && rb.rollbacks.is_empty() {
             sink.error(
                 t.pos,
                 format!("{what} rolls back, but the runbook has no `rollback` procedure"),
@@ -205,7 +205,7 @@ pub fn check(sink: &mut Sink, rb: &Runbook, spots: &Spots) {
 
 /// Reports an unknown metric; true when it exists.
 fn metric_ref(
-    sink: &mut Sink,
+    sink: &mut Findings,
     pos: crate::core::runbook::diag::Pos,
     id: &str,
     what: &str,
@@ -231,7 +231,7 @@ fn metric_ref(
 }
 
 fn baseline_refs(
-    sink: &mut Sink,
+    sink: &mut Findings,
     pos: crate::core::runbook::diag::Pos,
     b: Option<&Baseline>,
     what: &str,

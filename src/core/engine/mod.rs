@@ -16,7 +16,7 @@ pub use rollback::gaps_text;
 pub use state::*;
 
 use crate::core::event::{Advance, Cause, Entry, Event, Late, Procedure};
-use crate::core::monitor::{Ctx, Monitor, Out, Verdict};
+use crate::core::monitor::{Monitor, Progress, Reaction, Verdict};
 use crate::core::runbook::signals::{Choice, GateFail};
 use crate::core::runbook::{Command, OnFailure, Runbook, Step};
 use crate::core::time::{Ms, human};
@@ -439,7 +439,7 @@ impl Engine {
                 .is_some_and(|r| matches!(r.state, StepState::Done { .. }))
         };
         let pnr = self.point_of_no_return_passed().map(|(s, _)| s.to_string());
-        let ctx = Ctx {
+        let ctx = Progress {
             done: &done,
             past_pnr: pnr.as_deref(),
             rolling_back: self.rollback.is_some(),
@@ -448,12 +448,14 @@ impl Engine {
         self.apply_monitor(o, now, out);
     }
 
-    fn apply_monitor(&mut self, outs: Vec<Out>, now: Ms, out: &mut Vec<Effect>) {
+    fn apply_monitor(&mut self, outs: Vec<Reaction>, now: Ms, out: &mut Vec<Effect>) {
         for o in outs {
             match o {
-                Out::Journal(e) => out.push(Effect::Journal(e)),
-                Out::Rollback { reason } => self.start_rollback(SYSTEM, &reason, None, now, out),
-                Out::Hold { reason } => {
+                Reaction::Journal(e) => out.push(Effect::Journal(e)),
+                Reaction::Rollback { reason } => {
+                    self.start_rollback(SYSTEM, &reason, None, now, out)
+                }
+                Reaction::Hold { reason } => {
                     if !self.held && self.rollback.is_none() {
                         self.held = true;
                         out.push(Effect::Journal(

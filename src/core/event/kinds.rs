@@ -5,7 +5,7 @@
 use super::fields::{opt_secs, secs, value};
 use crate::core::engine::Outcome;
 use crate::core::runbook::OnFailure;
-use crate::core::runbook::signals::{Action, Choice, GateFail, UnknownAction};
+use crate::core::runbook::signals::{Choice, GateFail, TriggerAction, UnknownAction};
 use crate::core::time::Ms;
 use serde::{Deserialize, Serialize};
 
@@ -395,7 +395,7 @@ pub enum Event {
         #[serde(flatten)]
         breach: Breach,
         /// What it does.
-        action: Action,
+        action: TriggerAction,
     },
     /// A dry-run trigger would have acted.
     TriggerDryRun {
@@ -403,7 +403,7 @@ pub enum Event {
         #[serde(flatten)]
         breach: Breach,
         /// What it would have done.
-        would: Action,
+        would: TriggerAction,
         /// The sentence for the record ("would have rolled back at T+1:00:00").
         text: String,
     },

@@ -18,11 +18,11 @@ use crate::core::runbook::signals::*;
 use crate::core::time::{Ms, human, t_clock};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use store::{Sample, Series, Status};
-use trigger::{Streak, TState};
+use trigger::{Streak, TriggerState};
 
 /// Something the engine must do because of the monitor.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Out {
+pub enum Reaction {
     /// Append to the journal.
     Journal(Entry),
     /// Start the rollback.
@@ -38,7 +38,7 @@ pub enum Out {
 }
 
 /// What the engine tells the monitor about the run.
-pub struct Ctx<'a> {
+pub struct Progress<'a> {
     /// Is this forward step done?
     pub done: &'a dyn Fn(&str) -> bool,
     /// The point of no return passed at this step, if it did.
@@ -77,7 +77,7 @@ pub struct TriggerRun {
     /// The definition (shared: evaluation holds a handle to it while it changes the run).
     pub def: std::sync::Arc<Trigger>,
     /// What it shows.
-    pub state: TState,
+    pub state: TriggerState,
     streak: Streak,
     armed: bool,
     fired: bool,
@@ -128,7 +128,7 @@ pub struct Monitor {
     /// Triggers.
     pub triggers: Vec<TriggerRun>,
     gates: BTreeMap<String, Vec<GateRun>>,
-    stages: BTreeMap<String, Stage>,
+    stages: BTreeMap<String, CanaryStage>,
     captured: HashMap<String, f64>,
     at_step: Vec<(String, String, usize)>,
     windows: HashMap<String, Window>,
@@ -218,7 +218,7 @@ impl Monitor {
             .map(|t| TriggerRun {
                 baseline_key: t.baseline.as_ref().and_then(baseline_key),
                 def: std::sync::Arc::new(t.clone()),
-                state: TState::Inactive(match &t.after {
+                state: TriggerState::Inactive(match &t.after {
                     Some(s) => format!("armed when `{s}` is done"),
                     None => "not evaluated yet".into(),
                 }),
@@ -381,7 +381,7 @@ impl Monitor {
     }
 
     /// A forward step finished: captures the baselines taken at it.
-    pub fn step_done(&mut self, step: &str, now: Ms) -> Vec<Out> {
+    pub fn step_done(&mut self, step: &str, now: Ms) -> Vec<Reaction> {
         let mut out = Vec::new();
         let todo: Vec<(String, usize)> = self
             .at_step
@@ -394,7 +394,7 @@ impl Monitor {
             match self.status(i, now) {
                 Status::Fresh(s) if s.value.is_finite() => {
                     self.captured.insert(key.clone(), s.value);
-                    out.push(Out::Journal(
+                    out.push(Reaction::Journal(
                         Event::BaselineCaptured {
                             step: Some(step.to_string()),
                             baseline: key,
@@ -406,7 +406,7 @@ impl Monitor {
                     ));
                 }
                 Status::Fresh(_) => {}
-                Status::Unknown(r) => out.push(Out::Journal(
+                Status::Unknown(r) => out.push(Reaction::Journal(
                     Event::BaselineMissing {
                         step: Some(step.to_string()),
                         baseline: key,
@@ -477,7 +477,7 @@ impl Monitor {
     }
 
     /// The stage settings of a step.
-    pub fn stage(&self, step: &str) -> Option<&Stage> {
+    pub fn stage(&self, step: &str) -> Option<&CanaryStage> {
         self.stages.get(step)
     }
 
@@ -526,12 +526,12 @@ impl Monitor {
     }
 
     /// The operator vetoes the running grace countdown (the oldest).
-    pub fn veto(&mut self, operator: &str) -> Vec<Out> {
+    pub fn veto(&mut self, operator: &str) -> Vec<Reaction> {
         if self.graces.is_empty() {
             return Vec::new();
         }
         let g = self.graces.remove(0);
-        vec![Out::Journal(
+        vec![Reaction::Journal(
             Event::RollbackVetoed {
                 trigger: g.trigger,
                 reason: g.reason,
@@ -541,11 +541,11 @@ impl Monitor {
     }
 
     /// The operator answers the oldest open decision.
-    pub fn decide(&mut self, operator: &str, choice: Choice) -> Vec<Out> {
+    pub fn decide(&mut self, operator: &str, choice: Choice) -> Vec<Reaction> {
         let Some(d) = self.decisions.pop_front() else {
             return Vec::new();
         };
-        let mut out = vec![Out::Journal(
+        let mut out = vec![Reaction::Journal(
             Event::DecisionMade {
                 trigger: d.trigger.clone(),
                 choice,
@@ -554,7 +554,7 @@ impl Monitor {
             .by(operator),
         )];
         if choice == Choice::Rollback {
-            out.push(Out::Rollback {
+            out.push(Reaction::Rollback {
                 reason: format!(
                     "decision by {operator} on trigger `{}`: {}",
                     d.trigger, d.reason
@@ -595,7 +595,7 @@ impl Monitor {
     }
 
     /// Evaluates every trigger at `now`; returns what must happen.
-    pub fn evaluate(&mut self, now: Ms, ctx: &Ctx) -> Vec<Out> {
+    pub fn evaluate(&mut self, now: Ms, ctx: &Progress) -> Vec<Reaction> {
         let mut out = Vec::new();
         self.close_windows(now, &mut out);
         if ctx.rolling_back {
@@ -608,7 +608,7 @@ impl Monitor {
         out
     }
 
-    fn close_windows(&mut self, now: Ms, out: &mut Vec<Out>) {
+    fn close_windows(&mut self, now: Ms, out: &mut Vec<Reaction>) {
         let mut keys: Vec<&String> = self.windows.keys().collect();
         keys.sort();
         let due: Vec<String> = keys
@@ -630,7 +630,7 @@ impl Monitor {
                 let mean = w.sum / f64::from(w.count);
                 let n = w.count;
                 self.captured.insert(k.clone(), mean);
-                out.push(Out::Journal(
+                out.push(Reaction::Journal(
                     Event::BaselineCaptured {
                         step: None,
                         baseline: k,
@@ -641,7 +641,7 @@ impl Monitor {
                     .by_system(),
                 ));
             } else {
-                out.push(Out::Journal(
+                out.push(Reaction::Journal(
                     Event::BaselineMissing {
                         step: None,
                         baseline: k,
@@ -661,9 +661,9 @@ impl Monitor {
         past || now >= w.to + self.metrics[w.metric].stale_after
     }
 
-    fn cancel_pending(&mut self, why: &str, out: &mut Vec<Out>) {
+    fn cancel_pending(&mut self, why: &str, out: &mut Vec<Reaction>) {
         for g in self.graces.drain(..) {
-            out.push(Out::Journal(
+            out.push(Reaction::Journal(
                 Event::RollbackGraceCancelled {
                     trigger: g.trigger,
                     why: why.to_string(),
@@ -672,7 +672,7 @@ impl Monitor {
             ));
         }
         for d in self.decisions.drain(..) {
-            out.push(Out::Journal(
+            out.push(Reaction::Journal(
                 Event::DecisionCancelled {
                     trigger: d.trigger,
                     why: why.to_string(),
@@ -682,7 +682,7 @@ impl Monitor {
         }
     }
 
-    fn evaluate_one(&mut self, i: usize, now: Ms, ctx: &Ctx, out: &mut Vec<Out>) {
+    fn evaluate_one(&mut self, i: usize, now: Ms, ctx: &Progress, out: &mut Vec<Reaction>) {
         let def = self.triggers[i].def.clone();
         let armed = def.after.as_deref().is_none_or(|s| (ctx.done)(s))
             && !def.until.as_deref().is_some_and(|s| (ctx.done)(s));
@@ -694,7 +694,7 @@ impl Monitor {
             t.unknown_acted = false;
             t.fired = false;
             if armed && def.after.is_some() {
-                out.push(Out::Journal(
+                out.push(Reaction::Journal(
                     Event::TriggerArmed {
                         trigger: def.id.clone(),
                         after: def.after.clone().unwrap_or_default(),
@@ -704,7 +704,7 @@ impl Monitor {
             }
         }
         if !armed {
-            t.state = TState::Inactive(match (&def.after, &def.until) {
+            t.state = TriggerState::Inactive(match (&def.after, &def.until) {
                 (_, Some(u)) if (ctx.done)(u) => format!("disarmed: `{u}` is done"),
                 (Some(a), _) => format!("armed when `{a}` is done"),
                 _ => "inactive".into(),
@@ -729,7 +729,7 @@ impl Monitor {
                 t.streak.feed(s.at, violating);
                 let (held, samples) = (t.streak.held(), t.streak.count);
                 if violating && t.streak.sustained(def.sustain, def.min_samples) {
-                    t.state = TState::Breach {
+                    t.state = TriggerState::Breach {
                         value: s.value,
                         limit: l,
                         held,
@@ -740,20 +740,20 @@ impl Monitor {
                         self.fire(i, s.value, l, now, ctx, out);
                     }
                 } else if violating {
-                    t.state = TState::Pending {
+                    t.state = TriggerState::Pending {
                         value: s.value,
                         limit: l,
                         held,
                         samples,
                     };
                 } else {
-                    t.state = TState::Ok {
+                    t.state = TriggerState::Ok {
                         value: s.value,
                         limit: l,
                     };
                     if t.fired {
                         t.fired = false;
-                        out.push(Out::Journal(
+                        out.push(Reaction::Journal(
                             Event::TriggerRecovered {
                                 trigger: def.id.clone(),
                                 value: s.value,
@@ -768,7 +768,7 @@ impl Monitor {
                 let began = self.unknown_began(&def.when.metric, now);
                 let t = &mut self.triggers[i];
                 let since = *t.unknown_since.get_or_insert(began);
-                t.state = TState::Unknown {
+                t.state = TriggerState::Unknown {
                     reason: reason.clone(),
                     since,
                 };
@@ -801,8 +801,8 @@ impl Monitor {
         reason: &str,
         since: Ms,
         now: Ms,
-        ctx: &Ctx,
-        out: &mut Vec<Out>,
+        ctx: &Progress,
+        out: &mut Vec<Reaction>,
     ) {
         let def = &self.triggers[i].def;
         let then = def.on_unknown.then;
@@ -814,7 +814,7 @@ impl Monitor {
             action: then,
             dry_run: def.dry_run,
         };
-        out.push(Out::Journal(e.by_system()));
+        out.push(Reaction::Journal(e.by_system()));
         if def.dry_run {
             return;
         }
@@ -824,13 +824,13 @@ impl Monitor {
             human(now - since)
         );
         match then {
-            UnknownAction::Hold if !ctx.rolling_back => out.push(Out::Hold { reason: why }),
+            UnknownAction::Hold if !ctx.rolling_back => out.push(Reaction::Hold { reason: why }),
             UnknownAction::Decide if !ctx.rolling_back => self.request_decision(i, why, now, out),
             _ => {}
         }
     }
 
-    fn request_decision(&mut self, i: usize, reason: String, now: Ms, out: &mut Vec<Out>) {
+    fn request_decision(&mut self, i: usize, reason: String, now: Ms, out: &mut Vec<Reaction>) {
         let def = &self.triggers[i].def;
         if self.decisions.iter().any(|d| d.trigger == def.id) {
             return;
@@ -841,7 +841,7 @@ impl Monitor {
             deadline: now + def.decide.within,
             default: def.decide.default,
         };
-        out.push(Out::Journal(
+        out.push(Reaction::Journal(
             Event::DecisionRequested {
                 trigger: d.trigger.clone(),
                 reason,
@@ -853,7 +853,15 @@ impl Monitor {
         self.decisions.push_back(d);
     }
 
-    fn fire(&mut self, i: usize, value: f64, limit: f64, now: Ms, ctx: &Ctx, out: &mut Vec<Out>) {
+    fn fire(
+        &mut self,
+        i: usize,
+        value: f64,
+        limit: f64,
+        now: Ms,
+        ctx: &Progress,
+        out: &mut Vec<Reaction>,
+    ) {
         let t = &self.triggers[i];
         let def = t.def.clone();
         let reason = format!(
@@ -877,20 +885,20 @@ impl Monitor {
             why: None,
         };
         let mut action = def.action;
-        if action == Action::Rollback
+        if action == TriggerAction::Rollback
             && let Some(step) = ctx.past_pnr
         {
             // Past the point of no return a rollback cannot work: say so, and alert instead.
-            action = Action::Alert;
+            action = TriggerAction::Alert;
             breach.why = Some(format!(
                 "past the point of no return (`{step}` is done): alert instead of rollback"
             ));
         }
         if def.dry_run {
             let verb = match action {
-                Action::Rollback => "rolled back",
-                Action::Decide => "asked for a decision",
-                Action::Alert => "alerted",
+                TriggerAction::Rollback => "rolled back",
+                TriggerAction::Decide => "asked for a decision",
+                TriggerAction::Alert => "alerted",
             };
             let e = Event::TriggerDryRun {
                 breach,
@@ -900,22 +908,22 @@ impl Monitor {
                     t_clock(now).trim_start_matches('T')
                 ),
             };
-            out.push(Out::Journal(e.by_system()));
+            out.push(Reaction::Journal(e.by_system()));
             return;
         }
-        out.push(Out::Journal(
+        out.push(Reaction::Journal(
             Event::TriggerBreach { breach, action }.by_system(),
         ));
         match action {
-            Action::Alert => {}
-            Action::Decide => self.request_decision(i, reason, now, out),
-            Action::Rollback if def.grace > 0 && !ctx.rolling_back => {
+            TriggerAction::Alert => {}
+            TriggerAction::Decide => self.request_decision(i, reason, now, out),
+            TriggerAction::Rollback if def.grace > 0 && !ctx.rolling_back => {
                 let g = Grace {
                     trigger: def.id.clone(),
                     deadline: now + def.grace,
                     reason,
                 };
-                out.push(Out::Journal(
+                out.push(Reaction::Journal(
                     Event::RollbackGraceStarted {
                         trigger: def.id.clone(),
                         grace: def.grace,
@@ -925,11 +933,11 @@ impl Monitor {
                 ));
                 self.graces.push(g);
             }
-            Action::Rollback => out.push(Out::Rollback { reason }),
+            TriggerAction::Rollback => out.push(Reaction::Rollback { reason }),
         }
     }
 
-    fn run_deadlines(&mut self, now: Ms, ctx: &Ctx, out: &mut Vec<Out>) {
+    fn run_deadlines(&mut self, now: Ms, ctx: &Progress, out: &mut Vec<Reaction>) {
         let due: Vec<Grace> = self
             .graces
             .iter()
@@ -945,20 +953,22 @@ impl Monitor {
                 .map(|t| t.state.clone());
             match state {
                 // Still breaching on fresh data: roll back.
-                Some(TState::Breach { .. }) if ctx.past_pnr.is_none() => {
-                    out.push(Out::Rollback { reason: g.reason })
+                Some(TriggerState::Breach { .. }) if ctx.past_pnr.is_none() => {
+                    out.push(Reaction::Rollback { reason: g.reason })
                 }
                 other => {
                     let why = match other {
-                        Some(TState::Unknown { reason, .. }) => {
+                        Some(TriggerState::Unknown { reason, .. }) => {
                             format!(
                                 "no fresh data when the grace ended ({reason}): an automatic rollback needs a breach on fresh data"
                             )
                         }
-                        Some(TState::Breach { .. }) => "past the point of no return".to_string(),
+                        Some(TriggerState::Breach { .. }) => {
+                            "past the point of no return".to_string()
+                        }
                         _ => "the metric recovered during the grace period".to_string(),
                     };
-                    out.push(Out::Journal(
+                    out.push(Reaction::Journal(
                         Event::RollbackGraceCancelled {
                             trigger: g.trigger,
                             why: why.to_string(),
@@ -975,7 +985,7 @@ impl Monitor {
             let Some(d) = self.decisions.pop_front() else {
                 break;
             };
-            out.push(Out::Journal(
+            out.push(Reaction::Journal(
                 Event::DecisionMade {
                     trigger: d.trigger.clone(),
                     choice: d.default,
@@ -984,7 +994,7 @@ impl Monitor {
                 .by_system(),
             ));
             if d.default == Choice::Rollback {
-                out.push(Out::Rollback {
+                out.push(Reaction::Rollback {
                     reason: format!(
                         "no decision within the deadline on trigger `{}` (default: roll back): {}",
                         d.trigger, d.reason

@@ -53,10 +53,10 @@ impl Run {
         }
     }
 
-    fn eval(&mut self, now: Ms) -> Vec<Out> {
+    fn eval(&mut self, now: Ms) -> Vec<Reaction> {
         let done = self.done.clone();
         let f = move |s: &str| done.iter().any(|d| d == s);
-        let ctx = Ctx {
+        let ctx = Progress {
             done: &f,
             past_pnr: self.pnr.as_deref(),
             rolling_back: self.rolling,
@@ -66,7 +66,7 @@ impl Run {
 
     /// Feeds `value` for `metric` every 30 s from `from` to `to` (inclusive), evaluating
     /// after each sample; returns everything that happened.
-    fn feed(&mut self, metric: &str, from: Ms, to: Ms, value: f64) -> Vec<Out> {
+    fn feed(&mut self, metric: &str, from: Ms, to: Ms, value: f64) -> Vec<Reaction> {
         let mut out = Vec::new();
         let mut t = from;
         while t <= to {
@@ -77,7 +77,7 @@ impl Run {
         out
     }
 
-    fn state(&self, id: &str) -> TState {
+    fn state(&self, id: &str) -> TriggerState {
         self.m
             .triggers
             .iter()
@@ -88,12 +88,12 @@ impl Run {
     }
 }
 
-fn kinds(out: &[Out]) -> Vec<String> {
+fn kinds(out: &[Reaction]) -> Vec<String> {
     out.iter()
         .map(|o| match o {
-            Out::Journal(e) => e.kind().to_string(),
-            Out::Rollback { .. } => "ROLLBACK".into(),
-            Out::Hold { .. } => "HOLD".into(),
+            Reaction::Journal(e) => e.kind().to_string(),
+            Reaction::Rollback { .. } => "ROLLBACK".into(),
+            Reaction::Hold { .. } => "HOLD".into(),
         })
         .collect()
 }
@@ -109,7 +109,7 @@ fn breach_must_last_for_the_whole_window_on_sample_times() {
         "{:?}",
         kinds(&out)
     );
-    assert!(matches!(r.state("e"), TState::Pending { held, .. } if held == 4 * M + 30 * S));
+    assert!(matches!(r.state("e"), TriggerState::Pending { held, .. } if held == 4 * M + 30 * S));
     let out = r.feed("err", 5 * M, 5 * M, 3.0);
     assert_eq!(kinds(&out), vec!["trigger_breach", "ROLLBACK"]);
     // Fires once, not on every sample after.
@@ -122,7 +122,7 @@ fn a_healthy_sample_restarts_the_window_and_flapping_never_fires() {
     let mut r = Run::new(ERR_5M);
     r.feed("err", 0, 4 * M, 3.0);
     r.feed("err", 4 * M + 30 * S, 4 * M + 30 * S, 0.2);
-    assert!(matches!(r.state("e"), TState::Ok { .. }));
+    assert!(matches!(r.state("e"), TriggerState::Ok { .. }));
     let out = r.feed("err", 5 * M, 9 * M, 3.0);
     assert!(!kinds(&out).contains(&"ROLLBACK".to_string()));
     let mut r = Run::new(ERR_5M);
@@ -146,7 +146,7 @@ fn stale_data_is_unknown_never_ok_and_never_rolls_back() {
     // would have reached 5 minutes by now.
     let out = r.eval(7 * M);
     assert!(
-        matches!(r.state("e"), TState::Unknown { ref reason, .. } if reason.starts_with("stale"))
+        matches!(r.state("e"), TriggerState::Unknown { ref reason, .. } if reason.starts_with("stale"))
     );
     assert!(!kinds(&out).contains(&"ROLLBACK".to_string()));
     // The gap did not count as health: one fresh breaching sample completes the window.
@@ -158,15 +158,19 @@ fn stale_data_is_unknown_never_ok_and_never_rolls_back() {
 fn errors_nan_and_no_data_are_unknown_with_reasons() {
     let mut r = Run::new(ERR_5M);
     r.eval(0);
-    assert!(matches!(r.state("e"), TState::Unknown { ref reason, .. } if reason == "no data yet"));
+    assert!(
+        matches!(r.state("e"), TriggerState::Unknown { ref reason, .. } if reason == "no data yet")
+    );
     r.m.sample("err", 10 * S, Err("HTTP 503: unavailable".into()), 10 * S);
     r.eval(10 * S);
     assert!(
-        matches!(r.state("e"), TState::Unknown { ref reason, .. } if reason.contains("HTTP 503"))
+        matches!(r.state("e"), TriggerState::Unknown { ref reason, .. } if reason.contains("HTTP 503"))
     );
     r.m.sample("err", 20 * S, Ok(f64::NAN), 20 * S);
     r.eval(20 * S);
-    assert!(matches!(r.state("e"), TState::Unknown { ref reason, .. } if reason.contains("NaN")));
+    assert!(
+        matches!(r.state("e"), TriggerState::Unknown { ref reason, .. } if reason.contains("NaN"))
+    );
 }
 
 #[test]
@@ -252,7 +256,7 @@ fn a_stale_baseline_metric_makes_the_trigger_unknown() {
     let mut r = Run::new(t);
     r.feed("lat", 0, 2 * M, 2000.0);
     assert!(
-        matches!(r.state("d"), TState::Unknown { ref reason, .. } if reason.contains("baseline `src-lat`"))
+        matches!(r.state("d"), TriggerState::Unknown { ref reason, .. } if reason.contains("baseline `src-lat`"))
     );
 }
 
@@ -261,7 +265,9 @@ fn dry_run_journals_what_it_would_have_done_and_never_acts() {
     let mut r = Run::new("  - { id: e, when: err > 1%, for: 1m, action: rollback, dry_run: true }");
     let out = r.feed("err", 0, 2 * M, 3.0);
     assert_eq!(kinds(&out), vec!["trigger_dry_run"]);
-    let Out::Journal(e) = &out[0] else { panic!() };
+    let Reaction::Journal(e) = &out[0] else {
+        panic!()
+    };
     assert_eq!(e.fields()["would"], "rollback");
     assert_eq!(e.fields()["text"], "would have rolled back at T+00:01:00");
 }
@@ -272,7 +278,9 @@ fn past_the_point_of_no_return_a_rollback_trigger_alerts() {
     r.pnr = Some("decommission".into());
     let out = r.feed("err", 0, 5 * M, 3.0);
     assert_eq!(kinds(&out), vec!["trigger_breach"]);
-    let Out::Journal(e) = &out[0] else { panic!() };
+    let Reaction::Journal(e) = &out[0] else {
+        panic!()
+    };
     assert_eq!(e.fields()["action"], "alert");
 }
 
@@ -281,7 +289,7 @@ fn triggers_arm_after_their_step_and_start_fresh() {
     let mut r = Run::new("  - { id: e, when: err > 1%, for: 1m, action: alert, after: switch }");
     let out = r.feed("err", 0, 3 * M, 3.0);
     assert!(kinds(&out).is_empty());
-    assert!(matches!(r.state("e"), TState::Inactive(_)));
+    assert!(matches!(r.state("e"), TriggerState::Inactive(_)));
     r.done.push("switch".into());
     let out = r.feed("err", 3 * M + 30 * S, 3 * M + 30 * S, 3.0);
     assert_eq!(kinds(&out), vec!["trigger_armed"]);

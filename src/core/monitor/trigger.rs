@@ -67,7 +67,7 @@ impl Streak {
 
 /// What a trigger shows.
 #[derive(Debug, Clone, PartialEq)]
-pub enum TState {
+pub enum TriggerState {
     /// Not watching yet (or any more), and why.
     Inactive(String),
     /// Fresh data, condition not met.
@@ -108,15 +108,15 @@ pub enum TState {
     },
 }
 
-impl TState {
+impl TriggerState {
     /// The state's word: OK, BREACH, UNKNOWN, …
     pub fn word(&self) -> &'static str {
         match self {
-            TState::Inactive(_) => "INACTIVE",
-            TState::Ok { .. } => "OK",
-            TState::Pending { .. } => "BREACHING",
-            TState::Breach { .. } => "BREACH",
-            TState::Unknown { .. } => "UNKNOWN",
+            TriggerState::Inactive(_) => "INACTIVE",
+            TriggerState::Ok { .. } => "OK",
+            TriggerState::Pending { .. } => "BREACHING",
+            TriggerState::Breach { .. } => "BREACH",
+            TriggerState::Unknown { .. } => "UNKNOWN",
         }
     }
 }

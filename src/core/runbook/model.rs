@@ -184,7 +184,7 @@ pub struct Step {
     /// Forward steps a rollback step undoes (rollback steps only).
     pub undoes: Vec<String>,
     /// Canary stage settings (weight, gates), when the step is one.
-    pub stage: Option<super::signals::Stage>,
+    pub stage: Option<super::signals::CanaryStage>,
     /// Forward steps: extra time undoing this step adds to a rollback once it has started
     /// (beyond the procedure's own `expect`s), e.g. replaying writes made since a switch.
     pub undo_cost: Option<Ms>,

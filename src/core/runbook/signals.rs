@@ -200,7 +200,7 @@ pub enum Baseline {
 /// What a breached trigger does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Action {
+pub enum TriggerAction {
     /// Start the rollback (after the optional grace countdown).
     Rollback,
     /// Ask the operator to roll back or continue, with a deadline and a default.
@@ -209,13 +209,13 @@ pub enum Action {
     Alert,
 }
 
-impl Action {
+impl TriggerAction {
     /// The word.
     pub fn as_str(self) -> &'static str {
         match self {
-            Action::Rollback => "rollback",
-            Action::Decide => "decide",
-            Action::Alert => "alert",
+            TriggerAction::Rollback => "rollback",
+            TriggerAction::Decide => "decide",
+            TriggerAction::Alert => "alert",
         }
     }
 }
@@ -300,7 +300,7 @@ pub struct Trigger {
     /// Fewest breaching samples that count as sustained.
     pub min_samples: u32,
     /// What to do.
-    pub action: Action,
+    pub action: TriggerAction,
     /// Rollback: countdown during which the operator can veto.
     pub grace: Ms,
     /// Decide: deadline and default.
@@ -351,7 +351,7 @@ pub struct Gate {
 
 /// A canary stage: the step's weight, gates and how it advances.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Stage {
+pub struct CanaryStage {
     /// Traffic weight in percent.
     pub weight: Option<u32>,
     /// Gates, all of which must hold on fresh data for the stage to advance.
@@ -447,7 +447,7 @@ pub struct Signals {
     /// Canary: the command that sets the weight (`{weight}` is replaced in its arguments).
     pub set_weight: Option<Vec<String>>,
     /// Canary stages by step id.
-    pub stages: BTreeMap<String, Stage>,
+    pub stages: BTreeMap<String, CanaryStage>,
     /// Drill scenarios.
     pub scenarios: Vec<Scenario>,
 }

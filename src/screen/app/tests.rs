@@ -43,7 +43,7 @@ fn enter_confirms_a_waiting_manual_step() {
     let cmds = on_key(&mut ui, &e, &default_keymap(), key(Code::Enter), 0);
     assert_eq!(
         cmds,
-        vec![Command::Engine(Msg::Ack {
+        vec![Request::Engine(Msg::Ack {
             operator: "ann".into()
         })]
     );
@@ -71,7 +71,7 @@ fn point_of_no_return_needs_typed_yes() {
     typed(&mut ui, &e, "es");
     assert_eq!(
         on_key(&mut ui, &e, &km, key(Code::Enter), 0),
-        vec![Command::Engine(Msg::Ack {
+        vec![Request::Engine(Msg::Ack {
             operator: "ann".into()
         })]
     );
@@ -98,7 +98,7 @@ fn rollback_starts_only_after_typing_rollback_and_enter() {
     let cmds = on_key(&mut ui, &e, &km, key(Code::Enter), 0);
     assert_eq!(
         cmds,
-        vec![Command::Engine(Msg::Rollback {
+        vec![Request::Engine(Msg::Rollback {
             operator: "ann".into(),
             reason: "operator rollback from the cockpit".into()
         })]
@@ -165,11 +165,11 @@ fn rollback_key_explains_why_not_when_it_cannot() {
     );
     // The second request goes to the engine, which journals it as ignored.
     assert!(
-        matches!(&cmds[..], [Command::Engine(Msg::Rollback { operator, .. })] if operator == "ann"),
+        matches!(&cmds[..], [Request::Engine(Msg::Rollback { operator, .. })] if operator == "ann"),
         "{cmds:?}"
     );
     let mut e2 = e.clone();
-    let Command::Engine(m) = cmds[0].clone() else {
+    let Request::Engine(m) = cmds[0].clone() else {
         unreachable!()
     };
     let fx = e2.update(m, 20);
@@ -193,7 +193,7 @@ fn skip_needs_a_reason_and_note_is_journaled() {
     typed(&mut ui, &e, "done by hand");
     assert_eq!(
         on_key(&mut ui, &e, &km, key(Code::Enter), 0),
-        vec![Command::Engine(Msg::Skip {
+        vec![Request::Engine(Msg::Skip {
             operator: "ann".into(),
             reason: "done by hand".into()
         })]
@@ -202,7 +202,7 @@ fn skip_needs_a_reason_and_note_is_journaled() {
     typed(&mut ui, &e, "q is typed, not quit");
     assert_eq!(
         on_key(&mut ui, &e, &km, key(Code::Enter), 0),
-        vec![Command::Engine(Msg::Note {
+        vec![Request::Engine(Msg::Note {
             operator: "ann".into(),
             text: "q is typed, not quit".into()
         })]
@@ -217,7 +217,7 @@ fn hold_toggles_and_quit_asks_while_live() {
     let mut ui = Ui::new("ann");
     assert_eq!(
         on_key(&mut ui, &e, &km, ch('h'), 0),
-        vec![Command::Engine(Msg::Hold {
+        vec![Request::Engine(Msg::Hold {
             operator: "ann".into(),
             on: true
         })]
@@ -231,7 +231,7 @@ fn hold_toggles_and_quit_asks_while_live() {
     );
     assert_eq!(
         on_key(&mut ui, &e, &km, ch('h'), 0),
-        vec![Command::Engine(Msg::Hold {
+        vec![Request::Engine(Msg::Hold {
             operator: "ann".into(),
             on: false
         })]
@@ -243,11 +243,11 @@ fn hold_toggles_and_quit_asks_while_live() {
         "anything but y stays"
     );
     on_key(&mut ui, &e, &km, ch('q'), 0);
-    assert_eq!(on_key(&mut ui, &e, &km, ch('y'), 0), vec![Command::Quit]);
+    assert_eq!(on_key(&mut ui, &e, &km, ch('y'), 0), vec![Request::Quit]);
     e.outcome = Some(Outcome::Completed);
     assert_eq!(
         on_key(&mut ui, &e, &km, ch('q'), 0),
-        vec![Command::Quit],
+        vec![Request::Quit],
         "no question once the run ended"
     );
 }
@@ -298,7 +298,7 @@ fn a_rollback_after_a_failed_step_is_journaled_with_that_failure() {
     let cmds = on_key(&mut ui, &e, &km, key(Code::Enter), 0);
     assert_eq!(
         cmds,
-        vec![Command::Engine(Msg::Rollback {
+        vec![Request::Engine(Msg::Rollback {
             operator: "ann".into(),
             reason: "operator rollback from the cockpit after step `a` failed: exit code 4".into()
         })]
@@ -322,7 +322,7 @@ fn abort_needs_a_reason_and_is_refused_once_the_run_has_ended() {
     let cmds = on_key(&mut ui, &e, &km, key(Code::Enter), 0);
     assert_eq!(
         cmds,
-        vec![Command::Engine(Msg::Abort {
+        vec![Request::Engine(Msg::Abort {
             operator: "ann".into(),
             reason: "DNS provider down".into()
         })]

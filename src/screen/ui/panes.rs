@@ -7,8 +7,8 @@ use super::View;
 use super::{clock_span, fit};
 use crate::core::monitor::num;
 use crate::core::monitor::store::Status;
-use crate::core::monitor::trigger::TState;
-use crate::core::runbook::signals::{Action, Side};
+use crate::core::monitor::trigger::TriggerState;
+use crate::core::runbook::signals::{Side, TriggerAction};
 use crate::core::time::human;
 use crate::screen::app::Pane;
 use ratatui::Frame;
@@ -48,7 +48,9 @@ fn threshold(v: &View, id: &str) -> Option<(String, bool)> {
         .iter()
         .find(|t| t.def.when.metric == id)?;
     let limit = match &t.state {
-        TState::Ok { limit, .. } | TState::Pending { limit, .. } | TState::Breach { limit, .. } => {
+        TriggerState::Ok { limit, .. }
+        | TriggerState::Pending { limit, .. }
+        | TriggerState::Breach { limit, .. } => {
             format!("{}{}", t.def.when.op.as_str(), num(*limit))
         }
         _ => match t.def.when.limit(None) {
@@ -56,7 +58,10 @@ fn threshold(v: &View, id: &str) -> Option<(String, bool)> {
             None => format!("{}base", t.def.when.op.as_str()),
         },
     };
-    let hot = matches!(t.state, TState::Pending { .. } | TState::Breach { .. });
+    let hot = matches!(
+        t.state,
+        TriggerState::Pending { .. } | TriggerState::Breach { .. }
+    );
     Some((limit, hot))
 }
 
@@ -272,11 +277,11 @@ pub(super) fn triggers(f: &mut Frame, area: Rect, v: &View) {
     // Troubled triggers first: an operator must never have to scroll to find a breach.
     let mut order: Vec<usize> = (0..trig.len()).collect();
     order.sort_by_key(|&i| match trig[i].state {
-        TState::Breach { .. } => 0,
-        TState::Pending { .. } => 1,
-        TState::Unknown { .. } => 2,
-        TState::Ok { .. } => 3,
-        TState::Inactive(_) => 4,
+        TriggerState::Breach { .. } => 0,
+        TriggerState::Pending { .. } => 1,
+        TriggerState::Unknown { .. } => 2,
+        TriggerState::Ok { .. } => 3,
+        TriggerState::Inactive(_) => 4,
     });
     for (n, &i) in order.iter().enumerate() {
         if n >= rows {
@@ -292,7 +297,7 @@ pub(super) fn triggers(f: &mut Frame, area: Rect, v: &View) {
         let tr = &trig[i];
         let d = &tr.def;
         let (glyph, style, text) = match &tr.state {
-            TState::Ok { value, limit } => (
+            TriggerState::Ok { value, limit } => (
                 "✓",
                 t.metric_ok,
                 format!(
@@ -302,7 +307,7 @@ pub(super) fn triggers(f: &mut Frame, area: Rect, v: &View) {
                     num(*limit)
                 ),
             ),
-            TState::Pending {
+            TriggerState::Pending {
                 value,
                 limit,
                 held,
@@ -321,7 +326,7 @@ pub(super) fn triggers(f: &mut Frame, area: Rect, v: &View) {
                     d.min_samples
                 ),
             ),
-            TState::Breach {
+            TriggerState::Breach {
                 value, limit, held, ..
             } => (
                 "⚠",
@@ -334,18 +339,20 @@ pub(super) fn triggers(f: &mut Frame, area: Rect, v: &View) {
                     clock_span(*held)
                 ),
             ),
-            TState::Unknown { reason, since } => (
+            TriggerState::Unknown { reason, since } => (
                 "?",
                 t.metric_stale,
                 format!("UNKNOWN {} · {}", clock_span(v.now - since), reason),
             ),
-            TState::Inactive(why) => ("·", t.dim, why.clone()),
+            TriggerState::Inactive(why) => ("·", t.dim, why.clone()),
         };
         let action = match d.action {
-            Action::Rollback if d.grace > 0 => format!("→ rollback (grace {})", human(d.grace)),
-            Action::Rollback => "→ rollback".to_string(),
-            Action::Decide => format!("→ decide within {}", human(d.decide.within)),
-            Action::Alert => "→ alert".to_string(),
+            TriggerAction::Rollback if d.grace > 0 => {
+                format!("→ rollback (grace {})", human(d.grace))
+            }
+            TriggerAction::Rollback => "→ rollback".to_string(),
+            TriggerAction::Decide => format!("→ decide within {}", human(d.decide.within)),
+            TriggerAction::Alert => "→ alert".to_string(),
         };
         let tag = if d.dry_run { "DRY-RUN " } else { "" };
         let name_w = 18.min(w / 4);

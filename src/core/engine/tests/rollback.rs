@@ -203,7 +203,7 @@ fn a_timed_out_step_is_retried_as_declared_then_stops_and_asks() {
     assert_eq!(e.next_wakeup(6 * 60_000), Some(6 * 60_000 + 10_000));
     let fx = e.update(Msg::Tick, 6 * 60_000 + 10_000);
     assert_eq!(kinds(&fx), ["step_started:r2", "spawn:r2"]);
-    // Out of retries: the rollback stops and asks; nothing after r2 starts on its own.
+    // Reaction of retries: the rollback stops and asks; nothing after r2 starts on its own.
     let fx = e.update(timed_out(2), 12 * 60_000);
     assert_eq!(journal_of(&fx, "step_failed").fields()["next"], "pause");
     let asks = e.needs_operator().unwrap();

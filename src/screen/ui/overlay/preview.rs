@@ -8,7 +8,7 @@
 use super::{View, boxed, input_line};
 use crate::core::engine::StepState;
 use crate::core::monitor::num;
-use crate::core::monitor::trigger::TState;
+use crate::core::monitor::trigger::TriggerState;
 use crate::core::time::{human, t_clock, t_offset};
 use crate::screen::ui::{clock_span, fit};
 use ratatui::Frame;
@@ -148,10 +148,10 @@ pub(super) fn rollback(f: &mut Frame, area: Rect, v: &View, text: &str) {
     head.extend(styled(wrap(&why, inner, " "), t.base));
     for tr in &e.monitor.triggers {
         let (value, limit, held) = match &tr.state {
-            TState::Breach {
+            TriggerState::Breach {
                 value, limit, held, ..
             }
-            | TState::Pending {
+            | TriggerState::Pending {
                 value, limit, held, ..
             } => (*value, *limit, *held),
             _ => continue,
