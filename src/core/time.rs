@@ -187,6 +187,72 @@ impl Speed {
     }
 }
 
+/// An instant on the T axis: milliseconds from T-0, negative before it. Written to the
+/// journal as seconds (`deadline_t: 5400.0`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct TTime(pub Ms);
+
+/// A length of time in milliseconds (a step's duration, a grace, a hold). Written to the
+/// journal as seconds (`grace_s: 120.0`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Period(pub Ms);
+
+impl TTime {
+    /// Milliseconds from T-0.
+    pub fn ms(self) -> Ms {
+        self.0
+    }
+}
+
+impl Period {
+    /// Milliseconds.
+    pub fn ms(self) -> Ms {
+        self.0
+    }
+}
+
+impl std::fmt::Display for TTime {
+    /// As a T-clock: `T+01:02:03`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&t_clock(self.0))
+    }
+}
+
+impl std::fmt::Display for Period {
+    /// Readable: `2m`, `1h30m`, `104ms`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&human(self.0))
+    }
+}
+
+fn secs_to_ms(s: f64) -> Ms {
+    (s * 1000.0).round() as Ms
+}
+
+impl serde::Serialize for TTime {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(self.0 as f64 / 1000.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TTime {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        <f64 as serde::Deserialize>::deserialize(d).map(|s| TTime(secs_to_ms(s)))
+    }
+}
+
+impl serde::Serialize for Period {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(self.0 as f64 / 1000.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Period {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        <f64 as serde::Deserialize>::deserialize(d).map(|s| Period(secs_to_ms(s)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -134,23 +134,8 @@ fn flash(ui: &mut Ui, text: impl Into<String>, now: Ms) {
 
 /// Handles one key at T-time `now`.
 pub fn on_key(ui: &mut Ui, engine: &Engine, keymap: &Keymap, key: Key, now: Ms) -> Vec<Request> {
-    let op = ui.operator.clone();
-    match ui.overlay.clone() {
-        Overlay::Input(prompt, mut text) => {
-            return on_prompt(ui, engine, prompt, &mut text, key, &op, now);
-        }
-        Overlay::ConfirmQuit => {
-            ui.overlay = Overlay::None;
-            return match key.code() {
-                Code::Char('y') | Code::Char('Y') => vec![Request::Quit],
-                _ => Vec::new(),
-            };
-        }
-        Overlay::Help | Overlay::NoRollback(_) => {
-            ui.overlay = Overlay::None;
-            return Vec::new();
-        }
-        Overlay::None => {}
+    if let Some(requests) = on_overlay(ui, engine, key, now) {
+        return requests;
     }
     let Some(action) = keymap.lookup(&key) else {
         return Vec::new();
@@ -158,128 +143,219 @@ pub fn on_key(ui: &mut Ui, engine: &Engine, keymap: &Keymap, key: Key, now: Ms) 
     // A message answers the last key; the next one clears it, so it never outstays its use
     // or crowds the keys off the footer.
     ui.flash = None;
-    let current = engine.current().map(str::to_string);
-    let state = current
-        .as_deref()
-        .and_then(|id| engine.run_of(id))
-        .map(|r| r.state.clone());
+    on_action(ui, engine, action, now)
+}
+
+/// A key while an overlay is open: the overlay takes it, not the keymap. `None` when
+/// nothing covers the screen.
+fn on_overlay(ui: &mut Ui, engine: &Engine, key: Key, now: Ms) -> Option<Vec<Request>> {
+    let requests = match ui.overlay.clone() {
+        Overlay::Input(prompt, mut text) => {
+            let op = ui.operator.clone();
+            on_prompt(ui, engine, prompt, &mut text, key, &op, now)
+        }
+        Overlay::ConfirmQuit => {
+            ui.overlay = Overlay::None;
+            match key.code() {
+                Code::Char('y') | Code::Char('Y') => vec![Request::Quit],
+                _ => Vec::new(),
+            }
+        }
+        Overlay::Help | Overlay::NoRollback(_) => {
+            ui.overlay = Overlay::None;
+            Vec::new()
+        }
+        Overlay::None => return None,
+    };
+    Some(requests)
+}
+
+/// One mapped action, with no overlay open.
+fn on_action(ui: &mut Ui, engine: &Engine, action: Action, now: Ms) -> Vec<Request> {
     match action {
-        Action::Help => ui.overlay = Overlay::Help,
-        Action::Complete => match (&current, &state) {
-            (Some(id), Some(StepState::Waiting | StepState::Interrupted { .. })) => {
-                let pnr = engine
-                    .runbook()
-                    .step(id)
-                    .is_some_and(|s| s.point_of_no_return);
-                if pnr {
-                    ui.overlay = Overlay::Input(Prompt::PointOfNoReturn(id.clone()), String::new());
-                } else {
-                    return vec![Request::Engine(Msg::Ack { operator: op })];
-                }
-            }
-            (Some(id), Some(s)) => flash(
-                ui,
-                format!("nothing to confirm: step `{id}` is {}", s.word()),
-                now,
-            ),
-            _ => flash(ui, "nothing to confirm", now),
-        },
-        Action::Skip => match &current {
-            Some(_) if engine.outcome.is_none() => {
-                ui.overlay = Overlay::Input(Prompt::Skip, String::new())
-            }
-            _ => flash(ui, "no step to skip", now),
-        },
-        Action::Retry => match (&current, &state) {
-            (
-                Some(_),
-                Some(StepState::Failed { blocking: true, .. } | StepState::Interrupted { .. }),
-            ) => {
-                return vec![Request::Engine(Msg::Retry { operator: op })];
-            }
-            _ => flash(ui, "retry applies to a failed or interrupted step", now),
-        },
-        Action::Hold => {
-            if engine.outcome.is_none() {
-                return vec![Request::Engine(Msg::Hold {
-                    operator: op,
-                    on: !engine.held,
-                })];
-            }
-        }
-        Action::Note => ui.overlay = Overlay::Input(Prompt::Note, String::new()),
-        Action::Rollback => {
-            if let Some(why) = rollback_blocked(engine) {
-                if engine.outcome.is_some() {
-                    flash(ui, why, now);
-                    return Vec::new();
-                }
-                // Past the point of no return (or with no procedure) the operator needs what
-                // remains, not just a refusal; a second rollback needs only a line.
-                if engine.rollback.is_none() {
-                    ui.overlay = Overlay::NoRollback(why);
-                } else {
-                    flash(ui, why, now);
-                }
-                // Either way the request is journaled (`rollback_request_ignored` or
-                // `rollback_unavailable`): who asked for a rollback, and when, is part of the
-                // record even when there was none to give.
-                return vec![Request::Engine(Msg::Rollback {
-                    operator: op,
-                    reason: format!("{} (R pressed)", operator_reason(engine)),
-                })];
-            } else {
-                ui.overlay = Overlay::Input(Prompt::Rollback, String::new());
-            }
-        }
-        Action::Veto => {
-            if engine.monitor.graces.is_empty() {
-                flash(ui, "no automatic rollback is counting down", now);
-            } else {
-                return vec![Request::Engine(Msg::Veto { operator: op })];
-            }
-        }
-        Action::Continue => {
-            if engine.monitor.decisions.is_empty() {
-                flash(ui, "no decision is open", now);
-            } else {
-                return vec![Request::Engine(Msg::Decide {
-                    operator: op,
-                    choice: crate::core::runbook::signals::Choice::Continue,
-                })];
-            }
-        }
-        Action::Abort => {
-            if engine.outcome.is_some() {
-                flash(ui, "the run has already ended", now);
-            } else {
-                ui.overlay = Overlay::Input(Prompt::Abort, String::new());
-            }
-        }
-        Action::Quit => {
-            if engine.outcome.is_some() {
-                return vec![Request::Quit];
-            }
-            ui.overlay = Overlay::ConfirmQuit;
-        }
-        Action::FocusNext => ui.focus = ui.focus.next(false),
-        Action::FocusPrev => ui.focus = ui.focus.next(true),
+        Action::Help => open(ui, Overlay::Help),
+        Action::Complete => on_complete(ui, engine, now),
+        Action::Skip => on_skip(ui, engine, now),
+        Action::Retry => on_retry(ui, engine, now),
+        Action::Hold => on_hold(ui, engine),
+        Action::Note => open(ui, Overlay::Input(Prompt::Note, String::new())),
+        Action::Rollback => on_rollback(ui, engine, now),
+        Action::Veto => on_veto(ui, engine, now),
+        Action::Continue => on_continue(ui, engine, now),
+        Action::Abort => on_abort(ui, engine, now),
+        Action::Quit => on_quit(ui, engine),
+        Action::FocusNext | Action::FocusPrev => on_focus(ui, action),
         Action::Up
         | Action::Down
         | Action::PageUp
         | Action::PageDown
         | Action::Top
-        | Action::Bottom => scroll(ui, engine, action),
-        Action::LogLevel => {
-            ui.log_level = (ui.log_level + 1) % LOG_LEVELS.len();
-            flash(
-                ui,
-                format!("log shows {} and above", LOG_LEVELS[ui.log_level]),
-                now,
-            );
+        | Action::Bottom => on_move(ui, engine, action),
+        Action::LogLevel => on_log_level(ui, now),
+        Action::Cancel => {
+            ui.flash = None;
+            Vec::new()
         }
-        Action::Cancel => ui.flash = None,
     }
+}
+
+fn open(ui: &mut Ui, overlay: Overlay) -> Vec<Request> {
+    ui.overlay = overlay;
+    Vec::new()
+}
+
+/// The current step, if any, and its state, if it has one yet.
+fn current_step(engine: &Engine) -> (Option<&str>, Option<&StepState>) {
+    let current = engine.current();
+    let state = current.and_then(|id| engine.run_of(id)).map(|r| &r.state);
+    (current, state)
+}
+
+/// Confirms a waiting (or interrupted) step; a point-of-no-return step asks for `yes` first.
+fn on_complete(ui: &mut Ui, engine: &Engine, now: Ms) -> Vec<Request> {
+    match current_step(engine) {
+        (Some(id), Some(StepState::Waiting | StepState::Interrupted { .. })) => {
+            let pnr = engine
+                .runbook()
+                .step(id)
+                .is_some_and(|s| s.point_of_no_return);
+            if pnr {
+                return open(
+                    ui,
+                    Overlay::Input(Prompt::PointOfNoReturn(id.to_string()), String::new()),
+                );
+            }
+            vec![Request::Engine(Msg::Ack {
+                operator: ui.operator.clone(),
+            })]
+        }
+        (Some(id), Some(s)) => {
+            let text = format!("nothing to confirm: step `{id}` is {}", s.word());
+            flash(ui, text, now);
+            Vec::new()
+        }
+        _ => {
+            flash(ui, "nothing to confirm", now);
+            Vec::new()
+        }
+    }
+}
+
+/// Asks for the reason a skip needs.
+fn on_skip(ui: &mut Ui, engine: &Engine, now: Ms) -> Vec<Request> {
+    if engine.current().is_some() && engine.outcome.is_none() {
+        return open(ui, Overlay::Input(Prompt::Skip, String::new()));
+    }
+    flash(ui, "no step to skip", now);
+    Vec::new()
+}
+
+fn on_retry(ui: &mut Ui, engine: &Engine, now: Ms) -> Vec<Request> {
+    match current_step(engine) {
+        (
+            Some(_),
+            Some(StepState::Failed { blocking: true, .. } | StepState::Interrupted { .. }),
+        ) => vec![Request::Engine(Msg::Retry {
+            operator: ui.operator.clone(),
+        })],
+        _ => {
+            flash(ui, "retry applies to a failed or interrupted step", now);
+            Vec::new()
+        }
+    }
+}
+
+/// Toggles the hold; an ended run has nothing to hold.
+fn on_hold(ui: &Ui, engine: &Engine) -> Vec<Request> {
+    if engine.outcome.is_some() {
+        return Vec::new();
+    }
+    vec![Request::Engine(Msg::Hold {
+        operator: ui.operator.clone(),
+        on: !engine.held,
+    })]
+}
+
+/// Opens the rollback preview, or says why there is no rollback to give.
+fn on_rollback(ui: &mut Ui, engine: &Engine, now: Ms) -> Vec<Request> {
+    let Some(why) = rollback_blocked(engine) else {
+        return open(ui, Overlay::Input(Prompt::Rollback, String::new()));
+    };
+    if engine.outcome.is_some() {
+        flash(ui, why, now);
+        return Vec::new();
+    }
+    // Past the point of no return (or with no procedure) the operator needs what
+    // remains, not just a refusal; a second rollback needs only a line.
+    if engine.rollback.is_none() {
+        ui.overlay = Overlay::NoRollback(why);
+    } else {
+        flash(ui, why, now);
+    }
+    // Either way the request is journaled (`rollback_request_ignored` or
+    // `rollback_unavailable`): who asked for a rollback, and when, is part of the
+    // record even when there was none to give.
+    vec![Request::Engine(Msg::Rollback {
+        operator: ui.operator.clone(),
+        reason: format!("{} (R pressed)", operator_reason(engine)),
+    })]
+}
+
+/// Vetoes an automatic rollback that is counting down.
+fn on_veto(ui: &mut Ui, engine: &Engine, now: Ms) -> Vec<Request> {
+    if engine.monitor.graces.is_empty() {
+        flash(ui, "no automatic rollback is counting down", now);
+        return Vec::new();
+    }
+    vec![Request::Engine(Msg::Veto {
+        operator: ui.operator.clone(),
+    })]
+}
+
+/// Answers the open decision with "continue".
+fn on_continue(ui: &mut Ui, engine: &Engine, now: Ms) -> Vec<Request> {
+    if engine.monitor.decisions.is_empty() {
+        flash(ui, "no decision is open", now);
+        return Vec::new();
+    }
+    vec![Request::Engine(Msg::Decide {
+        operator: ui.operator.clone(),
+        choice: crate::core::runbook::signals::Choice::Continue,
+    })]
+}
+
+/// Asks for the reason an abort needs.
+fn on_abort(ui: &mut Ui, engine: &Engine, now: Ms) -> Vec<Request> {
+    if engine.outcome.is_some() {
+        flash(ui, "the run has already ended", now);
+        return Vec::new();
+    }
+    open(ui, Overlay::Input(Prompt::Abort, String::new()))
+}
+
+/// Quits at once when the run has ended; while it is live, asks first.
+fn on_quit(ui: &mut Ui, engine: &Engine) -> Vec<Request> {
+    if engine.outcome.is_some() {
+        return vec![Request::Quit];
+    }
+    open(ui, Overlay::ConfirmQuit)
+}
+
+fn on_focus(ui: &mut Ui, action: Action) -> Vec<Request> {
+    ui.focus = ui.focus.next(action == Action::FocusPrev);
+    Vec::new()
+}
+
+fn on_move(ui: &mut Ui, engine: &Engine, action: Action) -> Vec<Request> {
+    scroll(ui, engine, action);
+    Vec::new()
+}
+
+/// Cycles the log filter, and says what it now shows.
+fn on_log_level(ui: &mut Ui, now: Ms) -> Vec<Request> {
+    ui.log_level = (ui.log_level + 1) % LOG_LEVELS.len();
+    let text = format!("log shows {} and above", LOG_LEVELS[ui.log_level]);
+    flash(ui, text, now);
     Vec::new()
 }
 

@@ -8,7 +8,7 @@ use crate::core::event::{Advance, Breach, Event, Record};
 use crate::core::monitor::num;
 use crate::core::runbook::OnFailure;
 use crate::core::runbook::Runbook;
-use crate::core::time::{Ms, human, t_clock};
+use crate::core::time::{Period, t_clock};
 use std::fmt;
 
 /// A record as the printer shows it: `  T-00:05:00  ▶ step   title …`. Confirmations given
@@ -195,8 +195,8 @@ impl<'a> Progress<'a> {
                 "⏳",
                 format!(
                     "{tag}{step} holding {} (until {})",
-                    human(*hold),
-                    t_clock(*until)
+                    hold.to_string(),
+                    until.to_string()
                 ),
             ),
             Event::StepDone {
@@ -205,11 +205,9 @@ impl<'a> Progress<'a> {
                 "✓",
                 format!(
                     "{tag}{step} done{}{}{by}",
-                    duration
-                        .map(|d| format!(" in {}", human(d)))
-                        .unwrap_or_default(),
+                    duration.map(|d| format!(" in {d}")).unwrap_or_default(),
                     expect
-                        .map(|d| format!(" (expected {})", human(d)))
+                        .map(|d| format!(" (expected {d})"))
                         .unwrap_or_default(),
                 ),
             ),
@@ -271,7 +269,7 @@ impl<'a> Progress<'a> {
                 "⟲",
                 format!(
                     "ROLLBACK started{by}: {reason} · \"{procedure}\" · {steps} steps, planned {}",
-                    human(*planned)
+                    planned.to_string()
                 ),
             ),
             Event::RollbackDone {
@@ -282,8 +280,8 @@ impl<'a> Progress<'a> {
             } => {
                 let mut text = format!(
                     "ROLLBACK done in {} (planned {})",
-                    human(*actual),
-                    human(*planned)
+                    actual.to_string(),
+                    planned.to_string()
                 );
                 if !failed_steps.is_empty() || !skipped_steps.is_empty() {
                     text.push_str(&format!(
@@ -305,7 +303,7 @@ impl<'a> Progress<'a> {
                 format!(
                     "ROLLBACK ABORTED{by} at {} after {}: {reason} · done: {} · not done: {}",
                     step.as_deref().unwrap_or("?"),
-                    human(*elapsed),
+                    elapsed.to_string(),
                     or_none(done_steps),
                     or_none(not_done_steps),
                 ),
@@ -351,7 +349,7 @@ impl<'a> Progress<'a> {
                 "?",
                 format!(
                     "trigger {trigger} UNKNOWN for {}: {reason} → {}{}",
-                    human(*unknown_for),
+                    unknown_for.to_string(),
                     action.as_str(),
                     if *dry_run { " (dry run)" } else { "" }
                 ),
@@ -376,8 +374,8 @@ impl<'a> Progress<'a> {
                 "⏳",
                 format!(
                     "automatic rollback in {} (at {}) unless vetoed — trigger {trigger}",
-                    human(*grace),
-                    t_clock(*deadline)
+                    grace.to_string(),
+                    deadline.to_string()
                 ),
             ),
             Event::RollbackVetoed { trigger, .. } => (
@@ -397,7 +395,7 @@ impl<'a> Progress<'a> {
                 "?",
                 format!(
                     "DECISION needed by {}: roll back or continue? (default {}) — {reason}",
-                    t_clock(*deadline),
+                    deadline.to_string(),
                     default.as_str()
                 ),
             ),
@@ -449,9 +447,8 @@ impl<'a> Progress<'a> {
     }
 }
 
-fn late_text(late: Option<Ms>) -> String {
-    late.map(|l| format!("  (late {})", human(l)))
-        .unwrap_or_default()
+fn late_text(late: Option<Period>) -> String {
+    late.map(|l| format!("  (late {l})")).unwrap_or_default()
 }
 
 fn next_text(next: OnFailure) -> &'static str {
@@ -470,7 +467,7 @@ fn breach_text(b: &Breach) -> String {
         b.condition,
         num(b.value),
         num(b.threshold),
-        human(b.held),
+        b.held,
         b.samples
     )
 }

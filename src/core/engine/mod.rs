@@ -19,7 +19,7 @@ use crate::core::event::{Advance, Cause, Entry, Event, Late, Procedure};
 use crate::core::monitor::{Monitor, Progress, Reaction, Verdict};
 use crate::core::runbook::signals::{Choice, GateFail};
 use crate::core::runbook::{Command, OnFailure, Runbook, Step};
-use crate::core::time::{Ms, human};
+use crate::core::time::{Ms, Period, TTime, human};
 use std::collections::HashMap;
 
 /// Lateness below this is the cost of running commands, not a delay worth recording.
@@ -749,9 +749,9 @@ impl Engine {
             Some(l) => {
                 let p = self.projection(now);
                 Late {
-                    by: Some(l),
-                    projected_finish: Some(p.projected_end),
-                    planned_finish: Some(p.planned_end),
+                    by: Some(Period(l)),
+                    projected_finish: Some(TTime(p.projected_end)),
+                    planned_finish: Some(TTime(p.planned_end)),
                 }
             }
             None => Late::default(),
@@ -916,8 +916,8 @@ impl Engine {
             out.push(Effect::Journal(
                 Event::StepHolding {
                     step: step.id.clone(),
-                    hold: h,
-                    until: now + h,
+                    hold: Period(h),
+                    until: TTime(now + h),
                 }
                 .by_system(),
             ));
@@ -932,8 +932,8 @@ impl Engine {
         let e = Event::StepDone {
             step: id.to_string(),
             attempt: r.attempts.max(1),
-            duration: r.started.map(|s| now - s),
-            expect: step.expect,
+            duration: r.started.map(|s| Period(now - s)),
+            expect: step.expect.map(Period),
             procedure: self.rollback.is_some().then_some(Procedure::Rollback),
         }
         .by(operator);
@@ -1017,7 +1017,7 @@ impl Engine {
                 out,
             );
         }
-        let retry_at = (next == OnFailure::Retry).then(|| now + step.retry_delay);
+        let retry_at = (next == OnFailure::Retry).then(|| TTime(now + step.retry_delay));
         let e = Event::StepFailed {
             step: step.id.clone(),
             attempt: Some(attempt),
@@ -1172,7 +1172,7 @@ impl Engine {
                 outcome,
                 exit_code: outcome.exit_code(),
                 reason: reason.to_string(),
-                planned_finish: p.planned_end,
+                planned_finish: TTime(p.planned_end),
             }
             .by(operator),
         ));

@@ -79,7 +79,7 @@ impl Engine {
             Event::StepHolding { until, .. } => {
                 r.state = StepState::Running {
                     attempt: r.attempts.max(1),
-                    stage: Stage::Hold { until: *until },
+                    stage: Stage::Hold { until: until.ms() },
                 };
             }
             Event::StepDone { .. } => r.state = StepState::Done { at: t },
@@ -105,7 +105,7 @@ impl Engine {
                 OnFailure::Retry => {
                     r.state = StepState::RetryWait {
                         attempt: attempt.unwrap_or(1) + 1,
-                        until: retry_at.unwrap_or(t),
+                        until: retry_at.map_or(t, |r| r.ms()),
                     };
                 }
                 OnFailure::Pause => {
@@ -199,7 +199,7 @@ impl Engine {
             } => self.monitor.restore_decision(Decision {
                 trigger: trigger.clone(),
                 reason: reason.clone(),
-                deadline: *deadline,
+                deadline: deadline.ms(),
                 default: *default,
             }),
             Event::DecisionMade { trigger, .. } | Event::DecisionCancelled { trigger, .. } => {

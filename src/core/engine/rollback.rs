@@ -8,7 +8,7 @@ use super::{Effect, Engine, Outcome, RollbackRun, SYSTEM, StepState};
 use crate::core::event::Event;
 use crate::core::runbook::OnFailure;
 use crate::core::runbook::Procedure;
-use crate::core::time::Ms;
+use crate::core::time::{Ms, Period};
 
 impl Engine {
     /// How long a rollback started now would take: the applicable procedure's planned time
@@ -139,7 +139,7 @@ impl Engine {
             procedure: proc_.title.clone(),
             procedure_id: proc_.id.clone(),
             steps: proc_.steps.len(),
-            planned: proc_.planned(),
+            planned: Period(proc_.planned()),
             failed_step: failed.map(str::to_string),
         };
         out.push(Effect::Journal(e.by(operator)));
@@ -154,8 +154,8 @@ impl Engine {
         let (failed, skipped) = self.rollback_gaps();
         // A rollback that passed over a step is not a clean one: say which, loudly.
         let e = Event::RollbackDone {
-            planned,
-            actual: now - started,
+            planned: Period(planned),
+            actual: Period(now - started),
             failed_steps: failed.clone(),
             skipped_steps: skipped.clone(),
         };
@@ -245,7 +245,7 @@ impl Engine {
                 step: self.current().map(str::to_string),
                 reason: reason.to_string(),
                 procedure_id: rb.procedure.clone(),
-                elapsed: now - rb.started,
+                elapsed: Period(now - rb.started),
                 done_steps: done,
                 not_done_steps: not_done,
             };

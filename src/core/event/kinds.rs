@@ -2,11 +2,11 @@
 //! matches events (replay, the printer, the cockpit's log) fail to compile until it says what
 //! the new kind means to it.
 
-use super::fields::{opt_secs, secs, value};
+use super::fields::value;
 use crate::core::engine::Outcome;
 use crate::core::runbook::OnFailure;
 use crate::core::runbook::signals::{Choice, GateFail, TriggerAction, UnknownAction};
-use crate::core::time::Ms;
+use crate::core::time::{Period, TTime};
 use serde::{Deserialize, Serialize};
 
 /// Marks a step event as part of the rollback procedure (`"procedure": "rollback"`).
@@ -123,8 +123,8 @@ pub enum Event {
         /// Why it ended.
         reason: String,
         /// The planned finish.
-        #[serde(rename = "planned_finish_t", with = "secs")]
-        planned_finish: Ms,
+        #[serde(rename = "planned_finish_t")]
+        planned_finish: TTime,
     },
     /// A note for the record.
     Note {
@@ -196,11 +196,11 @@ pub enum Event {
         /// The step.
         step: String,
         /// How long.
-        #[serde(rename = "hold_s", with = "secs")]
-        hold: Ms,
+        #[serde(rename = "hold_s")]
+        hold: Period,
         /// Until when.
-        #[serde(rename = "until_t", with = "secs")]
-        until: Ms,
+        #[serde(rename = "until_t")]
+        until: TTime,
     },
     /// A step is done.
     StepDone {
@@ -212,18 +212,12 @@ pub enum Event {
         #[serde(
             rename = "duration_s",
             default,
-            skip_serializing_if = "Option::is_none",
-            with = "opt_secs"
+            skip_serializing_if = "Option::is_none"
         )]
-        duration: Option<Ms>,
+        duration: Option<Period>,
         /// Its `expect`.
-        #[serde(
-            rename = "expect_s",
-            default,
-            skip_serializing_if = "Option::is_none",
-            with = "opt_secs"
-        )]
-        expect: Option<Ms>,
+        #[serde(rename = "expect_s", default, skip_serializing_if = "Option::is_none")]
+        expect: Option<Period>,
         /// Set for a rollback step.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         procedure: Option<Procedure>,
@@ -246,10 +240,9 @@ pub enum Event {
         #[serde(
             rename = "retry_at_t",
             default,
-            skip_serializing_if = "Option::is_none",
-            with = "opt_secs"
+            skip_serializing_if = "Option::is_none"
         )]
-        retry_at: Option<Ms>,
+        retry_at: Option<TTime>,
         /// Not its command's doing.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         cause: Option<Cause>,
@@ -328,8 +321,8 @@ pub enum Event {
         /// How many steps it has.
         steps: usize,
         /// Its planned duration.
-        #[serde(rename = "planned_s", with = "secs")]
-        planned: Ms,
+        #[serde(rename = "planned_s")]
+        planned: Period,
         /// The failed step that caused it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         failed_step: Option<String>,
@@ -337,11 +330,11 @@ pub enum Event {
     /// The rollback procedure finished.
     RollbackDone {
         /// Planned duration.
-        #[serde(rename = "planned_s", with = "secs")]
-        planned: Ms,
+        #[serde(rename = "planned_s")]
+        planned: Period,
         /// Actual duration.
-        #[serde(rename = "actual_s", with = "secs")]
-        actual: Ms,
+        #[serde(rename = "actual_s")]
+        actual: Period,
         /// Rollback steps that failed and were passed over (`on_failure: continue`).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         failed_steps: Vec<String>,
@@ -359,8 +352,8 @@ pub enum Event {
         /// The procedure's id.
         procedure_id: String,
         /// How long it had run.
-        #[serde(rename = "elapsed_s", with = "secs")]
-        elapsed: Ms,
+        #[serde(rename = "elapsed_s")]
+        elapsed: Period,
         /// Its steps that were done.
         done_steps: Vec<String>,
         /// Its steps that were not.
@@ -416,8 +409,8 @@ pub enum Event {
         /// Why the data is unknown.
         reason: String,
         /// For how long.
-        #[serde(rename = "unknown_for_s", with = "secs")]
-        unknown_for: Ms,
+        #[serde(rename = "unknown_for_s")]
+        unknown_for: Period,
         /// What is done about it.
         action: UnknownAction,
         /// A dry-run trigger: nothing is done.
@@ -440,11 +433,11 @@ pub enum Event {
         /// The trigger.
         trigger: String,
         /// The grace time.
-        #[serde(rename = "grace_s", with = "secs")]
-        grace: Ms,
+        #[serde(rename = "grace_s")]
+        grace: Period,
         /// When the rollback starts unless vetoed.
-        #[serde(rename = "deadline_t", with = "secs")]
-        deadline: Ms,
+        #[serde(rename = "deadline_t")]
+        deadline: TTime,
     },
     /// An operator vetoed an automatic rollback.
     RollbackVetoed {
@@ -467,8 +460,8 @@ pub enum Event {
         /// Its reason.
         reason: String,
         /// The deadline.
-        #[serde(rename = "deadline_t", with = "secs")]
-        deadline: Ms,
+        #[serde(rename = "deadline_t")]
+        deadline: TTime,
         /// What happens when nobody decides.
         default: Choice,
     },
@@ -522,29 +515,22 @@ pub enum Event {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Late {
     /// How late.
-    #[serde(
-        rename = "late_s",
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "opt_secs"
-    )]
-    pub by: Option<Ms>,
+    #[serde(rename = "late_s", default, skip_serializing_if = "Option::is_none")]
+    pub by: Option<Period>,
     /// The projected finish.
     #[serde(
         rename = "projected_finish_t",
         default,
-        skip_serializing_if = "Option::is_none",
-        with = "opt_secs"
+        skip_serializing_if = "Option::is_none"
     )]
-    pub projected_finish: Option<Ms>,
+    pub projected_finish: Option<TTime>,
     /// The planned finish.
     #[serde(
         rename = "planned_finish_t",
         default,
-        skip_serializing_if = "Option::is_none",
-        with = "opt_secs"
+        skip_serializing_if = "Option::is_none"
     )]
-    pub planned_finish: Option<Ms>,
+    pub planned_finish: Option<TTime>,
 }
 
 /// What a trigger's breach was decided on.
@@ -563,8 +549,8 @@ pub struct Breach {
     #[serde(with = "value")]
     pub threshold: f64,
     /// How long it held.
-    #[serde(rename = "held_s", with = "secs")]
-    pub held: Ms,
+    #[serde(rename = "held_s")]
+    pub held: Period,
     /// Over how many samples.
     pub samples: u32,
     /// Why the action differs from the trigger's (past the point of no return).

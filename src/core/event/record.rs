@@ -152,7 +152,7 @@ mod tests {
         let e = Event::StepDone {
             step: "a".into(),
             attempt: 2,
-            duration: Some(1500),
+            duration: Some(crate::core::time::Period(1500)),
             expect: None,
             procedure: None,
         }

@@ -15,7 +15,7 @@ mod tests;
 
 use crate::core::event::{Breach, Entry, Event};
 use crate::core::runbook::signals::*;
-use crate::core::time::{Ms, human, t_clock};
+use crate::core::time::{Ms, Period, TTime, human, t_clock};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use store::{Sample, Series, Status};
 use trigger::{Streak, TriggerState};
@@ -810,7 +810,7 @@ impl Monitor {
             trigger: def.id.clone(),
             metric: def.when.metric.clone(),
             reason: reason.to_string(),
-            unknown_for: now - since,
+            unknown_for: Period(now - since),
             action: then,
             dry_run: def.dry_run,
         };
@@ -845,7 +845,7 @@ impl Monitor {
             Event::DecisionRequested {
                 trigger: d.trigger.clone(),
                 reason,
-                deadline: d.deadline,
+                deadline: TTime(d.deadline),
                 default: d.default,
             }
             .by_system(),
@@ -880,7 +880,7 @@ impl Monitor {
             condition: def.when.text.clone(),
             value,
             threshold: limit,
-            held: t.streak.held(),
+            held: Period(t.streak.held()),
             samples: t.streak.count,
             why: None,
         };
@@ -926,8 +926,8 @@ impl Monitor {
                 out.push(Reaction::Journal(
                     Event::RollbackGraceStarted {
                         trigger: def.id.clone(),
-                        grace: def.grace,
-                        deadline: g.deadline,
+                        grace: Period(def.grace),
+                        deadline: TTime(g.deadline),
                     }
                     .by_system(),
                 ));

@@ -47,9 +47,17 @@ pub(super) fn log(f: &mut Frame, area: Rect, v: &View) {
                 Line::from(Span::styled(l.text.clone(), style))
             })
             .collect();
-    let p = Paragraph::new(Text::from(shown)).wrap(Wrap { trim: true });
-    let rows = p.line_count(inner.width) as u16;
-    let top = rows.saturating_sub(inner.height.saturating_add(scroll));
+    // Wrapping is only worked out when something does not fit as it is (it is the pane's
+    // costliest part, and an idle cockpit redraws every second).
+    let fits = shown.len() <= usize::from(inner.height)
+        && shown.iter().all(|l| l.width() <= usize::from(inner.width));
+    let mut p = Paragraph::new(Text::from(shown));
+    let mut top = 0;
+    if !fits {
+        p = p.wrap(Wrap { trim: true });
+        let rows = p.line_count(inner.width) as u16;
+        top = rows.saturating_sub(inner.height.saturating_add(scroll));
+    }
     f.render_widget(p.scroll((top, 0)).style(t.base), inner);
     if let Some(d) = diag_area {
         diagnostics(f, d, v, level);

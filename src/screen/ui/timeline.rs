@@ -110,65 +110,96 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
     let owner_w = if large && rest >= 70 { 14 } else { 0 };
     let id_w = longest.min(24).min(rest.saturating_sub(owner_w));
     let title_w = rest.saturating_sub(id_w + owner_w + 1);
-    let mut lines = Vec::new();
+    // Rows first (cheap), lines only for the rows in view: a frame is drawn every second of
+    // an idle window, and a long runbook has far more steps than the pane has rows.
+    let mut items: Vec<Row> = Vec::with_capacity(rows.len() * 2);
     let mut focus_line = 0;
     let mut last_phase = "";
     for (i, step) in rows.iter().enumerate() {
         if large && step.phase != last_phase && i > 0 {
-            lines.push(Line::from(Span::styled(
-                format!("── {}", phase_title(v, &step.phase)),
-                t.dim,
-            )));
+            items.push(Row::Phase(&step.phase));
         }
         last_phase = &step.phase;
-        let run = e.run_of(&step.id);
-        let state = run.map(|r| r.state.clone()).unwrap_or_default();
-        let (g, gs) = glyph(&state, v);
-        let (cd, cds) = countdown(step, &state, run.and_then(|r| r.started), v);
-        let at = step.at.map(t_offset).unwrap_or_default();
-        let is_cur = current == Some(step.id.as_str());
-        let mut spans = vec![
-            Span::styled(format!("{g} "), gs),
-            Span::styled(format!("{:<8} ", fit(&at, 8)), t.dim),
-            Span::styled(
-                format!("{:<id_w$}", fit(&step.id, id_w.saturating_sub(1))),
-                gs,
-            ),
-        ];
-        if title_w > 0 {
-            spans.push(Span::styled(
-                format!(" {:<title_w$}", fit(&step.title, title_w.saturating_sub(1))),
-                t.base,
-            ));
-        }
-        spans.push(Span::styled(format!(" {:>12}", fit(&cd, 12)), cds));
-        if owner_w > 0 {
-            spans.push(Span::styled(
-                format!(" {:<13}", fit(step.owner.as_deref().unwrap_or("—"), 13)),
-                t.dim,
-            ));
-        }
-        let mut line = Line::from(spans);
-        if is_cur {
-            line = line.style(t.step_current);
-        }
-        if Some(i) == v.ui.selected {
-            line = line.style(
-                t.step_current
-                    .add_modifier(ratatui::style::Modifier::UNDERLINED),
-            );
-        }
         if i == focus_row {
-            focus_line = lines.len();
+            focus_line = items.len();
         }
-        lines.push(line);
+        items.push(Row::Step(i, step));
     }
     // Keep the focused row in view, with some context above it.
     let start = focus_line
         .saturating_sub(h / 3)
-        .min(lines.len().saturating_sub(h));
-    let visible: Vec<Line> = lines.into_iter().skip(start).take(h).collect();
+        .min(items.len().saturating_sub(h));
+    let cols = Columns {
+        id: id_w,
+        title: title_w,
+        owner: owner_w,
+    };
+    let visible: Vec<Line> = items[start..]
+        .iter()
+        .take(h)
+        .map(|r| match r {
+            Row::Phase(p) => Line::from(Span::styled(format!("── {}", phase_title(v, p)), t.dim)),
+            Row::Step(i, step) => step_line(v, step, *i, current, &cols),
+        })
+        .collect();
     f.render_widget(Paragraph::new(visible), inner);
+}
+
+/// A row of the timeline: a phase's heading (full layout) or a step with its index.
+enum Row<'a> {
+    Phase(&'a str),
+    Step(usize, &'a Step),
+}
+
+/// The widths of the columns that share the pane's width.
+struct Columns {
+    id: usize,
+    title: usize,
+    owner: usize,
+}
+
+/// One step's row: glyph, offset, id, title, countdown and owner.
+fn step_line<'a>(v: &View, step: &Step, i: usize, current: Option<&str>, c: &Columns) -> Line<'a> {
+    let (t, e) = (v.theme, v.engine);
+    let (id_w, title_w, owner_w) = (c.id, c.title, c.owner);
+    let run = e.run_of(&step.id);
+    let state = run.map(|r| r.state.clone()).unwrap_or_default();
+    let (g, gs) = glyph(&state, v);
+    let (cd, cds) = countdown(step, &state, run.and_then(|r| r.started), v);
+    let at = step.at.map(t_offset).unwrap_or_default();
+    let is_cur = current == Some(step.id.as_str());
+    let mut spans = vec![
+        Span::styled(format!("{g} "), gs),
+        Span::styled(format!("{:<8} ", fit(&at, 8)), t.dim),
+        Span::styled(
+            format!("{:<id_w$}", fit(&step.id, id_w.saturating_sub(1))),
+            gs,
+        ),
+    ];
+    if title_w > 0 {
+        spans.push(Span::styled(
+            format!(" {:<title_w$}", fit(&step.title, title_w.saturating_sub(1))),
+            t.base,
+        ));
+    }
+    spans.push(Span::styled(format!(" {:>12}", fit(&cd, 12)), cds));
+    if owner_w > 0 {
+        spans.push(Span::styled(
+            format!(" {:<13}", fit(step.owner.as_deref().unwrap_or("—"), 13)),
+            t.dim,
+        ));
+    }
+    let mut line = Line::from(spans);
+    if is_cur {
+        line = line.style(t.step_current);
+    }
+    if Some(i) == v.ui.selected {
+        line = line.style(
+            t.step_current
+                .add_modifier(ratatui::style::Modifier::UNDERLINED),
+        );
+    }
+    line
 }
 
 fn phase_title(v: &View, id: &str) -> String {

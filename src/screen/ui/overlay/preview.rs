@@ -9,6 +9,7 @@ use super::{View, boxed, input_line};
 use crate::core::engine::StepState;
 use crate::core::monitor::num;
 use crate::core::monitor::trigger::TriggerState;
+use crate::core::runbook::{OnFailure, Procedure, Step};
 use crate::core::time::{human, t_clock, t_offset};
 use crate::screen::ui::{clock_span, fit};
 use ratatui::Frame;
@@ -108,25 +109,34 @@ fn width(area: Rect) -> u16 {
     area.width.clamp(20, 100)
 }
 
+/// The rollback preview. Every line is wrapped here, not by the paragraph: the box's height
+/// counts them.
 pub(super) fn rollback(f: &mut Frame, area: Rect, v: &View, text: &str) {
-    let e = v.engine;
-    let t = v.theme;
-    let Some(p) = e.rollback_procedure() else {
+    let Some(p) = v.engine.rollback_procedure() else {
         return;
     };
     let w = width(area);
     let inner = w.saturating_sub(2) as usize;
-    let mut head = Vec::new();
-    let which = if e.runbook().rollbacks.len() > 1 {
+    let mut head = heading(v, p, inner);
+    head.extend(reason(v, inner));
+    head.extend(breaching(v, inner));
+    head.extend(budget(v, p, inner));
+    let middle = steps(v, p, inner);
+    let mut tail = undoes(v, p, inner);
+    tail.extend(confirmation(v, text));
+    let rows = area.height.saturating_sub(2) as usize;
+    let lines = fit_rows(head, middle, tail, rows, v.theme.dim);
+    boxed(f, area, "ROLLBACK", lines, v, w);
+}
+
+/// The procedure's title, and which part of the run it applies to when there are several.
+fn heading(v: &View, p: &Procedure, inner: usize) -> Vec<Line<'static>> {
+    let rollbacks = &v.engine.runbook().rollbacks;
+    let which = if rollbacks.len() > 1 {
         match &p.after {
             Some(a) => format!("(applies once `{a}` has started)"),
             // The first procedure applies until the next one's step starts: name that step.
-            None => match e
-                .runbook()
-                .rollbacks
-                .iter()
-                .find_map(|r| r.after.as_deref())
-            {
+            None => match rollbacks.iter().find_map(|r| r.after.as_deref()) {
                 Some(next) => format!("(applies until `{next}` starts)"),
                 None => String::new(),
             },
@@ -134,10 +144,14 @@ pub(super) fn rollback(f: &mut Frame, area: Rect, v: &View, text: &str) {
     } else {
         String::new()
     };
-    // Every line is wrapped here, not by the paragraph: the box's height counts them.
-    head.extend(styled(wrap(&p.title, inner, " "), t.title));
-    head.extend(styled(wrap(which.trim(), inner, " "), t.dim));
-    // The reason exactly as it will be journaled.
+    let mut lines = styled(wrap(&p.title, inner, " "), v.theme.title);
+    lines.extend(styled(wrap(which.trim(), inner, " "), v.theme.dim));
+    lines
+}
+
+/// The reason exactly as it will be journaled.
+fn reason(v: &View, inner: usize) -> Vec<Line<'static>> {
+    let e = v.engine;
     let why = match e.monitor.decisions.front() {
         Some(d) => format!(
             "why: your answer to the decision on trigger `{}`: {}",
@@ -145,8 +159,13 @@ pub(super) fn rollback(f: &mut Frame, area: Rect, v: &View, text: &str) {
         ),
         None => format!("why: {}", crate::screen::app::operator_reason(e)),
     };
-    head.extend(styled(wrap(&why, inner, " "), t.base));
-    for tr in &e.monitor.triggers {
+    styled(wrap(&why, inner, " "), v.theme.base)
+}
+
+/// One line per trigger breaching now (or about to), with its value, limit and how long.
+fn breaching(v: &View, inner: usize) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    for tr in &v.engine.monitor.triggers {
         let (value, limit, held) = match &tr.state {
             TriggerState::Breach {
                 value, limit, held, ..
@@ -164,11 +183,18 @@ pub(super) fn rollback(f: &mut Frame, area: Rect, v: &View, text: &str) {
             num(limit),
             clock_span(held)
         );
-        head.push(Line::from(Span::styled(
+        lines.push(Line::from(Span::styled(
             format!(" {}", fit(&line, inner.saturating_sub(1))),
-            t.metric_breach,
+            v.theme.metric_breach,
         )));
     }
+    lines
+}
+
+/// The time it takes (with undoing started steps) against the rollback window, and a
+/// warning when the window is too short or already closed.
+fn budget(v: &View, p: &Procedure, inner: usize) -> Vec<Line<'static>> {
+    let e = v.engine;
     let needs = e.rollback_needs().unwrap_or_else(|| p.planned());
     let mut budget = format!("{} steps, planned {}", p.steps.len(), human(p.planned()));
     if needs > p.planned() {
@@ -200,28 +226,16 @@ pub(super) fn rollback(f: &mut Frame, area: Rect, v: &View, text: &str) {
             ));
         }
     }
-    head.extend(styled(wrap(&budget, inner, " "), t.base));
+    let mut lines = styled(wrap(&budget, inner, " "), v.theme.base);
     if let Some(c) = closed {
-        head.extend(styled(wrap(&c, inner, " "), t.state_late));
+        lines.extend(styled(wrap(&c, inner, " "), v.theme.state_late));
     }
+    lines
+}
 
-    let extras: Vec<String> = p
-        .steps
-        .iter()
-        .map(|s| {
-            let mut extra = Vec::new();
-            if s.run.is_some() {
-                extra.push(format!("timeout {}", human(s.timeout)));
-            }
-            if s.on_failure == crate::core::runbook::OnFailure::Retry {
-                extra.push(format!("retries {}", s.retries));
-            }
-            if s.verify.is_some() {
-                extra.push("verify".into());
-            }
-            extra.join(", ")
-        })
-        .collect();
+/// The procedure's steps as a table: number, kind, title, expected time and extras.
+fn steps(v: &View, p: &Procedure, inner: usize) -> Vec<Line<'static>> {
+    let extras: Vec<String> = p.steps.iter().map(step_extras).collect();
     let extra_w = extras.iter().map(|x| x.chars().count()).max().unwrap_or(0);
     let longest = p
         .steps
@@ -233,7 +247,7 @@ pub(super) fn rollback(f: &mut Frame, area: Rect, v: &View, text: &str) {
     let title_w = inner
         .saturating_sub(6 + 7 + 1 + 6 + 2 + extra_w)
         .clamp(10, longest.max(10));
-    let mut middle = Vec::new();
+    let mut lines = Vec::new();
     for (i, (s, extra)) in p.steps.iter().zip(&extras).enumerate() {
         let x = s.expect.map(human).unwrap_or_else(|| "?".into());
         let kind = if s.is_manual() { "manual" } else { "auto" };
@@ -244,23 +258,34 @@ pub(super) fn rollback(f: &mut Frame, area: Rect, v: &View, text: &str) {
             fit(&s.title, title_w),
             x,
         );
-        middle.push(Line::from(Span::styled(fit(&row, inner), t.base)));
+        lines.push(Line::from(Span::styled(fit(&row, inner), v.theme.base)));
     }
+    lines
+}
 
-    // What has been done: what the procedure undoes, and what it leaves as it is.
+/// A step's timeout, retries and verify, where it has them.
+fn step_extras(s: &Step) -> String {
+    let mut extra = Vec::new();
+    if s.run.is_some() {
+        extra.push(format!("timeout {}", human(s.timeout)));
+    }
+    if s.on_failure == OnFailure::Retry {
+        extra.push(format!("retries {}", s.retries));
+    }
+    if s.verify.is_some() {
+        extra.push("verify".into());
+    }
+    extra.join(", ")
+}
+
+/// What has been done: what the procedure undoes, and what it leaves as it is.
+fn undoes(v: &View, p: &Procedure, inner: usize) -> Vec<Line<'static>> {
+    let e = v.engine;
     let mut undone = Vec::new();
     let mut left_as_is = Vec::new();
     for s in e.runbook().steps().filter(|s| e.reached(&s.id)) {
         let state = e.run_of(&s.id).map(|r| r.state.clone()).unwrap_or_default();
-        // Done is the usual case; only a step caught half-way is marked.
-        let mark = match state {
-            StepState::Done { .. } => "",
-            StepState::Running { .. } => " (running)",
-            StepState::Failed { .. } => " (failed)",
-            StepState::Interrupted { .. } => " (interrupted)",
-            StepState::Waiting => " (waiting)",
-            _ => " (started)",
-        };
+        let mark = reached_mark(&state);
         let by: Vec<String> = p
             .steps
             .iter()
@@ -274,38 +299,55 @@ pub(super) fn rollback(f: &mut Frame, area: Rect, v: &View, text: &str) {
             undone.push(format!("{}{mark} by {}", s.id, by.join(", ")));
         }
     }
-    let mut tail = Vec::new();
     let undo_text = if undone.is_empty() {
         "undoes: none of the steps done so far is named by its steps' `undoes`".to_string()
     } else {
         format!("undoes: {}", undone.join(", "))
     };
-    tail.extend(styled(wrap(&undo_text, inner, " "), t.base));
+    let mut lines = styled(wrap(&undo_text, inner, " "), v.theme.base);
     if !left_as_is.is_empty() {
-        tail.extend(styled(
+        lines.extend(styled(
             wrap(
                 &format!("done, and left as it is: {}", left_as_is.join(", ")),
                 inner,
                 " ",
             ),
-            t.dim,
+            v.theme.dim,
         ));
     }
+    lines
+}
+
+/// Done is the usual case; only a step caught half-way is marked.
+fn reached_mark(state: &StepState) -> &'static str {
+    match state {
+        StepState::Done { .. } => "",
+        StepState::Running { .. } => " (running)",
+        StepState::Failed { .. } => " (failed)",
+        StepState::Interrupted { .. } => " (interrupted)",
+        StepState::Waiting => " (waiting)",
+        _ => " (started)",
+    }
+}
+
+/// What starting it stops, and the line that starts it.
+fn confirmation(v: &View, text: &str) -> Vec<Line<'static>> {
+    let e = v.engine;
+    let t = v.theme;
+    let mut lines = Vec::new();
     if let Some(c) = e.current().filter(|_| e.busy()) {
-        tail.push(Line::from(Span::styled(
+        lines.push(Line::from(Span::styled(
             format!(" the running step `{c}` will be stopped"),
             t.state_late,
         )));
     }
-    tail.push(Line::from(""));
-    tail.push(input_line(" type rollback to start: ", text, v));
-    tail.push(Line::from(Span::styled(
+    lines.push(Line::from(""));
+    lines.push(input_line(" type rollback to start: ", text, v));
+    lines.push(Line::from(Span::styled(
         " Enter starts it · Esc cancels",
         t.dim,
     )));
-    let rows = area.height.saturating_sub(2) as usize;
-    let lines = fit_rows(head, middle, tail, rows, t.dim);
-    boxed(f, area, "ROLLBACK", lines, v, w);
+    lines
 }
 
 /// Why rollback is no longer possible, and what remains: rolling forward, and the runbook's
