@@ -193,11 +193,7 @@ impl<'a> Progress<'a> {
             }
             Event::StepHolding { hold, until, .. } => (
                 "⏳",
-                format!(
-                    "{tag}{step} holding {} (until {})",
-                    hold.to_string(),
-                    until.to_string()
-                ),
+                format!("{tag}{step} holding {} (until {})", hold, until),
             ),
             Event::StepDone {
                 duration, expect, ..
@@ -269,7 +265,7 @@ impl<'a> Progress<'a> {
                 "⟲",
                 format!(
                     "ROLLBACK started{by}: {reason} · \"{procedure}\" · {steps} steps, planned {}",
-                    planned.to_string()
+                    planned
                 ),
             ),
             Event::RollbackDone {
@@ -278,11 +274,7 @@ impl<'a> Progress<'a> {
                 failed_steps,
                 skipped_steps,
             } => {
-                let mut text = format!(
-                    "ROLLBACK done in {} (planned {})",
-                    actual.to_string(),
-                    planned.to_string()
-                );
+                let mut text = format!("ROLLBACK done in {} (planned {})", actual, planned);
                 if !failed_steps.is_empty() || !skipped_steps.is_empty() {
                     text.push_str(&format!(
                         ", NOT CLEANLY: {}",
@@ -303,7 +295,7 @@ impl<'a> Progress<'a> {
                 format!(
                     "ROLLBACK ABORTED{by} at {} after {}: {reason} · done: {} · not done: {}",
                     step.as_deref().unwrap_or("?"),
-                    elapsed.to_string(),
+                    elapsed,
                     or_none(done_steps),
                     or_none(not_done_steps),
                 ),
@@ -349,7 +341,7 @@ impl<'a> Progress<'a> {
                 "?",
                 format!(
                     "trigger {trigger} UNKNOWN for {}: {reason} → {}{}",
-                    unknown_for.to_string(),
+                    unknown_for,
                     action.as_str(),
                     if *dry_run { " (dry run)" } else { "" }
                 ),
@@ -374,8 +366,7 @@ impl<'a> Progress<'a> {
                 "⏳",
                 format!(
                     "automatic rollback in {} (at {}) unless vetoed — trigger {trigger}",
-                    grace.to_string(),
-                    deadline.to_string()
+                    grace, deadline
                 ),
             ),
             Event::RollbackVetoed { trigger, .. } => (
@@ -395,7 +386,7 @@ impl<'a> Progress<'a> {
                 "?",
                 format!(
                     "DECISION needed by {}: roll back or continue? (default {}) — {reason}",
-                    deadline.to_string(),
+                    deadline,
                     default.as_str()
                 ),
             ),

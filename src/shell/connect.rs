@@ -119,110 +119,129 @@ pub fn resolve(rb: &Runbook) -> Result<HashMap<String, ConnectionConfig>, Vec<Di
 }
 
 fn build(cx: &mut Resolving) -> Option<ConnectionConfig> {
-    let kind = cx.c.kind.clone();
-    Some(match kind.as_str() {
-        "databricks_sql" => {
-            let host = cx.url("host");
-            let auth = match cx.raw("token") {
-                Some(_) => readers::databricks::Auth::Token(cx.secret("token")?),
-                None => readers::databricks::Auth::OAuth {
-                    client_id: cx.text("client_id")?,
-                    client_secret: cx.secret("client_secret")?,
-                },
-            };
-            let wait = cx
-                .text("wait_timeout")
-                .and_then(|w| crate::core::time::parse_duration(&w).ok())
-                .unwrap_or(10_000);
-            ConnectionConfig::Databricks(readers::databricks::Config {
-                host: if host.starts_with("http") {
-                    host
-                } else {
-                    format!("https://{host}")
-                },
-                auth,
-                warehouse_id: cx.text("warehouse_id")?,
-                catalog: cx.text("catalog"),
-                schema: cx.text("schema"),
-                wait_timeout: Duration::from_millis(wait.max(0) as u64),
-            })
-        }
-        "snowflake_sql" => {
-            let account = cx.text("account")?;
-            let url = match cx.raw("url") {
-                Some(_) => cx.url("url"),
-                None => format!(
-                    "https://{}.snowflakecomputing.com",
-                    account.to_ascii_lowercase()
-                ),
-            };
-            let auth = match cx.raw("private_key_file") {
-                Some(_) => readers::snowflake::Auth::KeyPair {
-                    user: cx.text("user")?,
-                    private_key_file: PathBuf::from(cx.text("private_key_file")?),
-                },
-                None => {
-                    let tok = cx.secret("token")?;
-                    match cx
-                        .text("token_type")
-                        .map(|t| t.to_ascii_lowercase())
-                        .as_deref()
-                    {
-                        Some("programmatic_access_token") => readers::snowflake::Auth::Pat(tok),
-                        _ => readers::snowflake::Auth::OAuth(tok),
-                    }
-                }
-            };
-            ConnectionConfig::Snowflake(readers::snowflake::Config {
-                account,
-                url,
-                auth,
-                warehouse: cx.text("warehouse"),
-                database: cx.text("database"),
-                schema: cx.text("schema"),
-                role: cx.text("role"),
-            })
-        }
-        "postgres" => {
-            let redshift = cx.text("flavor").as_deref() != Some("postgresql");
-            let port = cx
-                .text("port")
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(if redshift { 5439 } else { 5432 });
-            ConnectionConfig::Postgres(readers::postgres::Config {
-                host: cx.text("host")?,
-                port,
-                dbname: cx.text("dbname")?,
-                user: cx.text("user")?,
-                password: if cx.raw("password").is_some() {
-                    Some(cx.secret("password")?)
-                } else {
-                    None
-                },
-                tls: match cx.text("tls").as_deref() {
-                    Some("disable") => readers::postgres::Tls::Disable,
-                    _ => readers::postgres::Tls::Require,
-                },
-            })
-        }
-        "prometheus" => ConnectionConfig::Prometheus(readers::prometheus::Config {
-            url: cx.url("url"),
-            token: if cx.raw("token").is_some() {
-                Some(cx.secret("token")?)
-            } else {
-                None
-            },
-        }),
-        _ => {
-            let mut headers = Vec::new();
-            for (k, raw, pos) in cx.c.headers.clone() {
-                let v = cx.expand_at(&k, &raw, pos)?;
-                headers.push((k, Secret::new(v.expose())));
-            }
-            ConnectionConfig::HttpJson(readers::http_json::Config {
-                url: cx.url("url"),
-                headers,
-            })
-        }
+    match cx.c.kind.as_str() {
+        "databricks_sql" => databricks(cx),
+        "snowflake_sql" => snowflake(cx),
+        "postgres" => postgres(cx),
+        "prometheus" => prometheus(cx),
+        // Loading the runbook refused unknown kinds, so this can only be `http_json`.
+        _ => http_json(cx),
+    }
+}
+
+// The builders below read fields in a fixed order and a `?` stops at the first one that does
+// not resolve, so that order decides which diagnostics a broken connection reports.
+
+fn databricks(cx: &mut Resolving) -> Option<ConnectionConfig> {
+    let host = cx.url("host");
+    let auth = databricks_auth(cx)?;
+    let wait = cx
+        .text("wait_timeout")
+        .and_then(|w| crate::core::time::parse_duration(&w).ok())
+        .unwrap_or(10_000);
+    Some(ConnectionConfig::Databricks(readers::databricks::Config {
+        host: if host.starts_with("http") {
+            host
+        } else {
+            format!("https://{host}")
+        },
+        auth,
+        warehouse_id: cx.text("warehouse_id")?,
+        catalog: cx.text("catalog"),
+        schema: cx.text("schema"),
+        wait_timeout: Duration::from_millis(wait.max(0) as u64),
+    }))
+}
+
+fn databricks_auth(cx: &mut Resolving) -> Option<readers::databricks::Auth> {
+    Some(match cx.raw("token") {
+        Some(_) => readers::databricks::Auth::Token(cx.secret("token")?),
+        None => readers::databricks::Auth::OAuth {
+            client_id: cx.text("client_id")?,
+            client_secret: cx.secret("client_secret")?,
+        },
     })
+}
+
+fn snowflake(cx: &mut Resolving) -> Option<ConnectionConfig> {
+    let account = cx.text("account")?;
+    let url = match cx.raw("url") {
+        Some(_) => cx.url("url"),
+        None => format!(
+            "https://{}.snowflakecomputing.com",
+            account.to_ascii_lowercase()
+        ),
+    };
+    let auth = snowflake_auth(cx)?;
+    Some(ConnectionConfig::Snowflake(readers::snowflake::Config {
+        account,
+        url,
+        auth,
+        warehouse: cx.text("warehouse"),
+        database: cx.text("database"),
+        schema: cx.text("schema"),
+        role: cx.text("role"),
+    }))
+}
+
+fn snowflake_auth(cx: &mut Resolving) -> Option<readers::snowflake::Auth> {
+    if cx.raw("private_key_file").is_some() {
+        return Some(readers::snowflake::Auth::KeyPair {
+            user: cx.text("user")?,
+            private_key_file: PathBuf::from(cx.text("private_key_file")?),
+        });
+    }
+    let tok = cx.secret("token")?;
+    let token_type = cx.text("token_type").map(|t| t.to_ascii_lowercase());
+    Some(match token_type.as_deref() {
+        Some("programmatic_access_token") => readers::snowflake::Auth::Pat(tok),
+        _ => readers::snowflake::Auth::OAuth(tok),
+    })
+}
+
+fn postgres(cx: &mut Resolving) -> Option<ConnectionConfig> {
+    // `flavor` defaults to Redshift; loading the runbook accepted no third value.
+    let redshift = cx.text("flavor").as_deref() != Some("postgresql");
+    let port = cx
+        .text("port")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(if redshift { 5439 } else { 5432 });
+    Some(ConnectionConfig::Postgres(readers::postgres::Config {
+        host: cx.text("host")?,
+        port,
+        dbname: cx.text("dbname")?,
+        user: cx.text("user")?,
+        password: if cx.raw("password").is_some() {
+            Some(cx.secret("password")?)
+        } else {
+            None
+        },
+        tls: match cx.text("tls").as_deref() {
+            Some("disable") => readers::postgres::Tls::Disable,
+            _ => readers::postgres::Tls::Require,
+        },
+    }))
+}
+
+fn prometheus(cx: &mut Resolving) -> Option<ConnectionConfig> {
+    Some(ConnectionConfig::Prometheus(readers::prometheus::Config {
+        url: cx.url("url"),
+        token: if cx.raw("token").is_some() {
+            Some(cx.secret("token")?)
+        } else {
+            None
+        },
+    }))
+}
+
+fn http_json(cx: &mut Resolving) -> Option<ConnectionConfig> {
+    let mut headers = Vec::new();
+    for (k, raw, pos) in cx.c.headers.clone() {
+        let v = cx.expand_at(&k, &raw, pos)?;
+        headers.push((k, Secret::new(v.expose())));
+    }
+    Some(ConnectionConfig::HttpJson(readers::http_json::Config {
+        url: cx.url("url"),
+        headers,
+    }))
 }

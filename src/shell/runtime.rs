@@ -7,6 +7,7 @@ use crate::core::engine::{Config, Effect, Engine, Msg, Outcome};
 use crate::core::event::{Entry, Event, Mode, Record};
 use crate::core::monitor::sim::SimFeed;
 use crate::core::runbook::Runbook;
+use crate::core::runbook::signals::Scenario;
 use crate::core::time::Ms;
 use crate::shell::clock::{Clock, DrillClock, Speed, WallClock};
 use crate::shell::exec::{ExecEvent, Executor, kill_leftovers};
@@ -158,150 +159,37 @@ pub struct Session {
 
 /// Opens (or creates) the session and prepares engine and clock.
 pub fn open(opts: &Options) -> Result<Session, RunError> {
-    std::fs::create_dir_all(opts.session.join("output")).map_err(|e| {
-        RunError::Session(format!(
-            "cannot create session folder {}: {e}",
-            opts.session.display()
-        ))
-    })?;
+    create_folder(opts)?;
     let (lock, stale) = session::acquire(&opts.session, &opts.operator)?;
     let (journal, events, repair) = journal::open(&opts.session, opts.mode)?;
-    let rb = &opts.runbook;
-    let first = events.first();
-    if let Some(f) = first {
-        if f.mode != opts.mode {
-            return Err(RunError::Session(format!(
-                "session {} is a {} session; resume it with `cutover {}`, not `cutover {}`",
-                opts.session.display(),
-                f.mode.as_str(),
-                if f.mode == Mode::Drill {
-                    "drill"
-                } else {
-                    "run"
-                },
-                if opts.mode == Mode::Drill {
-                    "drill"
-                } else {
-                    "run"
-                }
-            )));
-        }
-        if let Event::SessionStarted { runbook_title, .. } = &f.event
-            && *runbook_title != rb.title
-        {
-            return Err(RunError::Session(format!(
-                "session {} belongs to runbook \"{runbook_title}\", not \"{}\"",
-                opts.session.display(),
-                rb.title
-            )));
-        }
+    if let Some(first) = events.first() {
+        check_mode(opts, first)?;
+        check_runbook(opts, first)?;
     }
-    let started = first.and_then(|f| match &f.event {
-        Event::SessionStarted {
-            scenario,
-            t0,
-            fingerprint,
-            ..
-        } => Some((scenario.clone(), t0.clone(), fingerprint.clone())),
-        _ => None,
-    });
+    let started = Started::from_journal(&events);
     let scenario_name = opts
         .scenario
         .clone()
-        .or_else(|| started.as_ref().and_then(|s| s.0.clone()));
-    let scenario = match &scenario_name {
-        Some(n) => Some(rb.signals.scenario(n).cloned().ok_or_else(|| {
-            RunError::Session(format!(
-                "the runbook has no scenario `{n}` (list them with --list-scenarios)"
-            ))
-        })?),
-        None => None,
-    };
-    let cfg = Config {
-        auto_ack: opts.auto_ack,
-        fail_step: opts
-            .fail_step
-            .clone()
-            .or_else(|| scenario.as_ref().and_then(|s| s.fail.clone())),
-    };
-    let mut engine = Engine::new(rb.clone(), cfg);
-    engine.replay(&events);
+        .or_else(|| started.as_ref().and_then(|s| s.scenario.clone()));
+    let scenario = find_scenario(&opts.runbook, scenario_name.as_deref())?;
+    let mut engine = replayed_engine(opts, scenario.as_ref(), &events);
     let already_ended = engine.outcome;
+    let clock = start_clock(opts, started.as_ref(), &events);
 
-    let clock: Box<dyn Clock> = match opts.mode {
-        Mode::Live => {
-            let t0 = started
-                .as_ref()
-                .and_then(|s| s.1.as_deref())
-                .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
-                .map(|t| t.with_timezone(&Utc))
-                .or(opts.t0)
-                .or(rb.t0)
-                .unwrap_or_else(Utc::now);
-            Box::new(WallClock::new(t0))
-        }
-        Mode::Drill => {
-            let start: Ms = match events.last() {
-                Some(last) => last.t_ms(),
-                None => match opts.t0 {
-                    Some(t0) => (Utc::now() - t0).num_milliseconds(),
-                    None => rb.steps().filter_map(|s| s.at).min().unwrap_or(0).min(0),
-                },
-            };
-            Box::new(DrillClock::new(start, opts.speed))
-        }
-    };
-
+    // An ended session only reports its outcome, so nothing new goes into its journal.
     let mut pending = Vec::new();
     if already_ended.is_none() {
         if events.is_empty() {
-            let drill = opts.mode == Mode::Drill;
-            let t0 = Utc::now() - chrono::Duration::milliseconds(clock.now());
-            let e = Event::SessionStarted {
-                runbook: rb.path.display().to_string(),
-                runbook_title: rb.title.clone(),
-                fingerprint: rb.fingerprint.clone(),
-                pid: std::process::id(),
-                version: env!("CARGO_PKG_VERSION").to_string(),
-                auto_ack: opts.auto_ack,
-                speed: drill.then(|| opts.speed.label()),
-                scenario: scenario_name.clone().filter(|_| drill),
-                fail_step: opts.fail_step.clone().filter(|_| drill),
-                t0: (!drill).then(|| t0.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-            };
-            pending.push(e.by(&opts.operator));
+            pending.push(session_started(
+                opts,
+                clock.as_ref(),
+                scenario_name.as_deref(),
+            ));
         } else {
-            let pid = std::process::id();
-            pending.push(Event::SessionResumed { pid }.by(&opts.operator));
-            if started.as_ref().is_some_and(|s| s.2 != rb.fingerprint) {
-                let fingerprint = rb.fingerprint.clone();
-                pending.push(Event::RunbookChanged { fingerprint }.by_system());
-            }
+            pending.extend(resume_records(opts, started.as_ref()));
         }
-        if let Some(h) = stale.filter(|h| h.pid != std::process::id()) {
-            let e = Event::LockTakenOver {
-                previous_pid: h.pid,
-                previous_operator: h.operator,
-                previous_since: h.since,
-            };
-            pending.push(e.by(&opts.operator));
-        }
-        if let Some(r) = repair {
-            let e = Event::JournalRepaired {
-                bytes: r.bytes,
-                saved_to: r.saved_to.display().to_string(),
-            };
-            pending.push(e.by_system());
-        }
-        let pids = kill_leftovers(&opts.session);
-        if !pids.is_empty() {
-            pending.push(Event::LeftoversKilled { pids }.by_system());
-        }
-        for e in engine.resumed() {
-            if let Effect::Journal(j) = e {
-                pending.push(j);
-            }
-        }
+        pending.extend(recovery_records(opts, stale, repair));
+        pending.extend(interrupted_work(&mut engine));
     }
     let t0_wall =
         (opts.mode == Mode::Live).then(|| Utc::now() - chrono::Duration::milliseconds(clock.now()));
@@ -317,6 +205,211 @@ pub fn open(opts: &Options) -> Result<Session, RunError> {
         faults: scenario.map(|s| s.faults).unwrap_or_default(),
         t0_wall,
     })
+}
+
+fn create_folder(opts: &Options) -> Result<(), RunError> {
+    std::fs::create_dir_all(opts.session.join("output")).map_err(|e| {
+        RunError::Session(format!(
+            "cannot create session folder {}: {e}",
+            opts.session.display()
+        ))
+    })
+}
+
+/// The subcommand that runs sessions of `mode`, for the hint in a refusal.
+fn command_for(mode: Mode) -> &'static str {
+    if mode == Mode::Drill { "drill" } else { "run" }
+}
+
+/// A drill's journal must not be extended by a live run, nor the other way round.
+fn check_mode(opts: &Options, first: &Record) -> Result<(), RunError> {
+    if first.mode == opts.mode {
+        return Ok(());
+    }
+    Err(RunError::Session(format!(
+        "session {} is a {} session; resume it with `cutover {}`, not `cutover {}`",
+        opts.session.display(),
+        first.mode.as_str(),
+        command_for(first.mode),
+        command_for(opts.mode)
+    )))
+}
+
+/// Replaying one runbook's journal against another would make no sense of its steps.
+fn check_runbook(opts: &Options, first: &Record) -> Result<(), RunError> {
+    if let Event::SessionStarted { runbook_title, .. } = &first.event
+        && *runbook_title != opts.runbook.title
+    {
+        return Err(RunError::Session(format!(
+            "session {} belongs to runbook \"{runbook_title}\", not \"{}\"",
+            opts.session.display(),
+            opts.runbook.title
+        )));
+    }
+    Ok(())
+}
+
+/// What a resumed session keeps from the `session_started` it began with.
+struct Started {
+    scenario: Option<String>,
+    t0: Option<String>,
+    fingerprint: String,
+}
+
+impl Started {
+    fn from_journal(events: &[Record]) -> Option<Started> {
+        match &events.first()?.event {
+            Event::SessionStarted {
+                scenario,
+                t0,
+                fingerprint,
+                ..
+            } => Some(Started {
+                scenario: scenario.clone(),
+                t0: t0.clone(),
+                fingerprint: fingerprint.clone(),
+            }),
+            _ => None,
+        }
+    }
+}
+
+fn find_scenario(rb: &Runbook, name: Option<&str>) -> Result<Option<Scenario>, RunError> {
+    let Some(n) = name else {
+        return Ok(None);
+    };
+    let scenario = rb.signals.scenario(n).cloned().ok_or_else(|| {
+        RunError::Session(format!(
+            "the runbook has no scenario `{n}` (list them with --list-scenarios)"
+        ))
+    })?;
+    Ok(Some(scenario))
+}
+
+/// The engine brought up to where the journal left off.
+fn replayed_engine(opts: &Options, scenario: Option<&Scenario>, events: &[Record]) -> Engine {
+    let cfg = Config {
+        auto_ack: opts.auto_ack,
+        fail_step: opts
+            .fail_step
+            .clone()
+            .or_else(|| scenario.and_then(|s| s.fail.clone())),
+    };
+    let mut engine = Engine::new(opts.runbook.clone(), cfg);
+    engine.replay(events);
+    engine
+}
+
+fn start_clock(opts: &Options, started: Option<&Started>, events: &[Record]) -> Box<dyn Clock> {
+    match opts.mode {
+        Mode::Live => Box::new(WallClock::new(live_t0(opts, started))),
+        Mode::Drill => Box::new(DrillClock::new(drill_start(opts, events), opts.speed)),
+    }
+}
+
+/// A resumed live session keeps the T-0 it started with, whatever `--t0` says now.
+fn live_t0(opts: &Options, started: Option<&Started>) -> DateTime<Utc> {
+    started
+        .and_then(|s| s.t0.as_deref())
+        .and_then(|s| DateTime::parse_from_rfc3339(s).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .or(opts.t0)
+        .or(opts.runbook.t0)
+        .unwrap_or_else(Utc::now)
+}
+
+/// A resumed drill picks its clock up where the journal stops. A new one starts at `--t0`'s
+/// offset from now, or else no later than the earliest timed step, so none is skipped.
+fn drill_start(opts: &Options, events: &[Record]) -> Ms {
+    match events.last() {
+        Some(last) => last.t_ms(),
+        None => match opts.t0 {
+            Some(t0) => (Utc::now() - t0).num_milliseconds(),
+            None => opts
+                .runbook
+                .steps()
+                .filter_map(|s| s.at)
+                .min()
+                .unwrap_or(0)
+                .min(0),
+        },
+    }
+}
+
+fn session_started(opts: &Options, clock: &dyn Clock, scenario: Option<&str>) -> Entry {
+    let rb = &opts.runbook;
+    let drill = opts.mode == Mode::Drill;
+    let t0 = Utc::now() - chrono::Duration::milliseconds(clock.now());
+    let e = Event::SessionStarted {
+        runbook: rb.path.display().to_string(),
+        runbook_title: rb.title.clone(),
+        fingerprint: rb.fingerprint.clone(),
+        pid: std::process::id(),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        auto_ack: opts.auto_ack,
+        speed: drill.then(|| opts.speed.label()),
+        scenario: scenario.map(String::from).filter(|_| drill),
+        fail_step: opts.fail_step.clone().filter(|_| drill),
+        t0: (!drill).then(|| t0.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+    };
+    e.by(&opts.operator)
+}
+
+/// `session_resumed`, and `runbook_changed` when the file differs from the one the session
+/// started with (the operator may have edited it between runs).
+fn resume_records(opts: &Options, started: Option<&Started>) -> Vec<Entry> {
+    let pid = std::process::id();
+    let mut out = vec![Event::SessionResumed { pid }.by(&opts.operator)];
+    if started.is_some_and(|s| s.fingerprint != opts.runbook.fingerprint) {
+        let fingerprint = opts.runbook.fingerprint.clone();
+        out.push(Event::RunbookChanged { fingerprint }.by_system());
+    }
+    out
+}
+
+/// What the previous driver left behind: a stale lock, a torn journal line, commands still
+/// running (killed here). Each is journaled so the record shows the session was recovered
+/// rather than run straight through.
+fn recovery_records(
+    opts: &Options,
+    stale: Option<session::Holder>,
+    repair: Option<journal::Repair>,
+) -> Vec<Entry> {
+    let mut out = Vec::new();
+    // A lock this very process wrote is no takeover.
+    if let Some(h) = stale.filter(|h| h.pid != std::process::id()) {
+        let e = Event::LockTakenOver {
+            previous_pid: h.pid,
+            previous_operator: h.operator,
+            previous_since: h.since,
+        };
+        out.push(e.by(&opts.operator));
+    }
+    if let Some(r) = repair {
+        let e = Event::JournalRepaired {
+            bytes: r.bytes,
+            saved_to: r.saved_to.display().to_string(),
+        };
+        out.push(e.by_system());
+    }
+    let pids = kill_leftovers(&opts.session);
+    if !pids.is_empty() {
+        out.push(Event::LeftoversKilled { pids }.by_system());
+    }
+    out
+}
+
+/// The engine's records of what the previous driver left half done (rollback graces,
+/// running steps).
+fn interrupted_work(engine: &mut Engine) -> Vec<Entry> {
+    engine
+        .resumed()
+        .into_iter()
+        .filter_map(|e| match e {
+            Effect::Journal(j) => Some(j),
+            _ => None,
+        })
+        .collect()
 }
 
 /// The signals that stop a run (the session stays resumable): SIGINT, SIGTERM, SIGHUP.
