@@ -654,7 +654,7 @@ impl Driver {
                 .step(&id)
                 .is_some_and(|st| st.rerun_safe);
             let e = Event::StepInterrupted {
-                step: id,
+                step: id.into(),
                 attempt,
                 rerun_safe: rerun,
             }

@@ -496,7 +496,7 @@ impl Engine {
                     if auto || self.cfg.auto_ack {
                         out.push(Effect::Journal(
                             Event::GatePassed {
-                                step: id.clone(),
+                                step: id.clone().into(),
                                 advance: if auto {
                                     Advance::Auto
                                 } else {
@@ -524,7 +524,7 @@ impl Engine {
         self.monitor.disarm_gates(id);
         out.push(Effect::Journal(
             Event::GateFailed {
-                step: id.to_string(),
+                step: id.into(),
                 reason: reason.to_string(),
                 next,
             }
@@ -595,7 +595,7 @@ impl Engine {
             });
             out.push(Effect::Journal(
                 Event::StepInterrupted {
-                    step: id.clone(),
+                    step: id.clone().into(),
                     attempt: r.unwrap_or(1),
                     rerun_safe: step.rerun_safe,
                 }
@@ -626,7 +626,10 @@ impl Engine {
                         },
                     );
                     out.push(Effect::Journal(
-                        Event::StepGating { step: id.clone() }.by_system(),
+                        Event::StepGating {
+                            step: id.clone().into(),
+                        }
+                        .by_system(),
                     ));
                 } else {
                     self.complete(id, SYSTEM, now, out);
@@ -697,7 +700,7 @@ impl Engine {
                         }
                         out.push(Effect::Journal(
                             Event::StepFailed {
-                                step: id.clone(),
+                                step: id.clone().into(),
                                 attempt: Some(attempt),
                                 reason,
                                 next: OnFailure::Pause,
@@ -762,7 +765,7 @@ impl Engine {
             None => {
                 self.set(&step.id, StepState::Waiting);
                 let e = Event::StepWaiting {
-                    step: id,
+                    step: id.into(),
                     title,
                     attempt,
                     late,
@@ -772,7 +775,7 @@ impl Engine {
             }
             Some(cmd) => {
                 let e = Event::StepStarted {
-                    step: id,
+                    step: id.into(),
                     title,
                     attempt,
                     command: cmd.display(),
@@ -836,7 +839,7 @@ impl Engine {
         if acked {
             out.push(Effect::Journal(
                 Event::StepConfirmed {
-                    step: step.id.clone(),
+                    step: step.id.clone().into(),
                     auto_ack: Some(operator == SYSTEM),
                     after_interruption: None,
                 }
@@ -856,7 +859,7 @@ impl Engine {
             );
             out.push(Effect::Journal(
                 Event::StepVerifying {
-                    step: step.id.clone(),
+                    step: step.id.clone().into(),
                     command: v.display(),
                 }
                 .by_system(),
@@ -881,7 +884,7 @@ impl Engine {
         if let Some(w) = step.stage.as_ref().and_then(|s| s.weight) {
             out.push(Effect::Journal(
                 Event::CanaryWeight {
-                    step: step.id.clone(),
+                    step: step.id.clone().into(),
                     weight: w,
                 }
                 .by_system(),
@@ -898,7 +901,7 @@ impl Engine {
             );
             out.push(Effect::Journal(
                 Event::StepGating {
-                    step: step.id.clone(),
+                    step: step.id.clone().into(),
                 }
                 .by_system(),
             ));
@@ -915,7 +918,7 @@ impl Engine {
             );
             out.push(Effect::Journal(
                 Event::StepHolding {
-                    step: step.id.clone(),
+                    step: step.id.clone().into(),
                     hold: Period(h),
                     until: TTime(now + h),
                 }
@@ -930,7 +933,7 @@ impl Engine {
         let step = self.step(id);
         let r = &self.runs[id];
         let e = Event::StepDone {
-            step: id.to_string(),
+            step: id.into(),
             attempt: r.attempts.max(1),
             duration: r.started.map(|s| Period(now - s)),
             expect: step.expect.map(Period),
@@ -946,10 +949,7 @@ impl Engine {
         }
         if step.point_of_no_return {
             out.push(Effect::Journal(
-                Event::PointOfNoReturn {
-                    step: id.to_string(),
-                }
-                .by_system(),
+                Event::PointOfNoReturn { step: id.into() }.by_system(),
             ));
         }
     }
@@ -1019,7 +1019,7 @@ impl Engine {
         }
         let retry_at = (next == OnFailure::Retry).then(|| TTime(now + step.retry_delay));
         let e = Event::StepFailed {
-            step: step.id.clone(),
+            step: step.id.clone().into(),
             attempt: Some(attempt),
             reason: reason.to_string(),
             next,
@@ -1094,7 +1094,7 @@ impl Engine {
             } if self.monitor.verdict(&id, now) == Verdict::Pass => {
                 out.push(Effect::Journal(
                     Event::GatePassed {
-                        step: id.clone(),
+                        step: id.clone().into(),
                         advance: Advance::Key,
                     }
                     .by(operator),
@@ -1104,7 +1104,7 @@ impl Engine {
             StepState::Interrupted { .. } => {
                 out.push(Effect::Journal(
                     Event::StepConfirmed {
-                        step: id.clone(),
+                        step: id.clone().into(),
                         auto_ack: None,
                         after_interruption: Some(true),
                     }
@@ -1132,7 +1132,7 @@ impl Engine {
         self.paused = None;
         out.push(Effect::Journal(
             Event::StepSkipped {
-                step: id.clone(),
+                step: id.clone().into(),
                 reason: reason.to_string(),
             }
             .by(operator),
@@ -1150,7 +1150,10 @@ impl Engine {
         ) {
             self.paused = None;
             out.push(Effect::Journal(
-                Event::StepRetry { step: id.clone() }.by(operator),
+                Event::StepRetry {
+                    step: id.clone().into(),
+                }
+                .by(operator),
             ));
             let step = self.step(&id);
             self.start(&step, attempts + 1, now, out);

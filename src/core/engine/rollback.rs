@@ -6,8 +6,8 @@
 
 use super::{Effect, Engine, Outcome, RollbackRun, SYSTEM, StepState};
 use crate::core::event::Event;
-use crate::core::runbook::OnFailure;
 use crate::core::runbook::Procedure;
+use crate::core::runbook::{OnFailure, StepId};
 use crate::core::time::{Ms, Period};
 
 impl Engine {
@@ -109,7 +109,7 @@ impl Engine {
                 );
                 out.push(Effect::Journal(
                     Event::StepFailed {
-                        step: id.clone(),
+                        step: id.clone().into(),
                         attempt: None,
                         reason: "stopped: rollback started".into(),
                         next: OnFailure::Rollback,
@@ -140,7 +140,7 @@ impl Engine {
             procedure_id: proc_.id.clone(),
             steps: proc_.steps.len(),
             planned: Period(proc_.planned()),
-            failed_step: failed.map(str::to_string),
+            failed_step: failed.map(StepId::from),
         };
         out.push(Effect::Journal(e.by(operator)));
     }
@@ -242,7 +242,7 @@ impl Engine {
                 .cloned()
                 .collect();
             let e = Event::RollbackAborted {
-                step: self.current().map(str::to_string),
+                step: self.current().map(StepId::from),
                 reason: reason.to_string(),
                 procedure_id: rb.procedure.clone(),
                 elapsed: Period(now - rb.started),

@@ -4,8 +4,8 @@
 
 use super::fields::value;
 use crate::core::engine::Outcome;
-use crate::core::runbook::OnFailure;
 use crate::core::runbook::signals::{Choice, GateFail, TriggerAction, UnknownAction};
+use crate::core::runbook::{OnFailure, StepId};
 use crate::core::time::{Period, TTime};
 use serde::{Deserialize, Serialize};
 
@@ -144,7 +144,7 @@ pub enum Event {
     /// A manual step waits for its confirmation.
     StepWaiting {
         /// The step.
-        step: String,
+        step: StepId,
         /// Its title.
         title: String,
         /// Which attempt.
@@ -159,7 +159,7 @@ pub enum Event {
     /// A step's command started.
     StepStarted {
         /// The step.
-        step: String,
+        step: StepId,
         /// Its title.
         title: String,
         /// Which attempt.
@@ -176,7 +176,7 @@ pub enum Event {
     /// A manual step (or an interrupted one) was confirmed.
     StepConfirmed {
         /// The step.
-        step: String,
+        step: StepId,
         /// Confirmed by the drill's `--auto-ack`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         auto_ack: Option<bool>,
@@ -187,14 +187,14 @@ pub enum Event {
     /// The step's verify command started.
     StepVerifying {
         /// The step.
-        step: String,
+        step: StepId,
         /// The verify command line.
         command: String,
     },
     /// The step holds for its `hold:` time before it counts as done.
     StepHolding {
         /// The step.
-        step: String,
+        step: StepId,
         /// How long.
         #[serde(rename = "hold_s")]
         hold: Period,
@@ -205,7 +205,7 @@ pub enum Event {
     /// A step is done.
     StepDone {
         /// The step.
-        step: String,
+        step: StepId,
         /// Which attempt succeeded.
         attempt: u32,
         /// How long the step itself took (without its hold).
@@ -225,7 +225,7 @@ pub enum Event {
     /// A step failed.
     StepFailed {
         /// The step.
-        step: String,
+        step: StepId,
         /// Which attempt (absent when a rollback stopped it).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         attempt: Option<u32>,
@@ -253,14 +253,14 @@ pub enum Event {
     /// A step was skipped by an operator.
     StepSkipped {
         /// The step.
-        step: String,
+        step: StepId,
         /// Why.
         reason: String,
     },
     /// A step was running when its driver died.
     StepInterrupted {
         /// The step.
-        step: String,
+        step: StepId,
         /// Which attempt.
         attempt: u32,
         /// Whether it may be run again by itself.
@@ -269,38 +269,38 @@ pub enum Event {
     /// An operator retried a failed or interrupted step.
     StepRetry {
         /// The step.
-        step: String,
+        step: StepId,
     },
     /// A point-of-no-return step is done: no rollback from here on.
     PointOfNoReturn {
         /// The step.
-        step: String,
+        step: StepId,
     },
 
     // ── canary ───────────────────────────────────────────────────────────────────────
     /// The canary weight was set for a stage.
     CanaryWeight {
         /// The stage's step.
-        step: String,
+        step: StepId,
         /// Percent of traffic.
         weight: u32,
     },
     /// A stage's gates are being watched.
     StepGating {
         /// The stage's step.
-        step: String,
+        step: StepId,
     },
     /// A stage's gates passed.
     GatePassed {
         /// The stage's step.
-        step: String,
+        step: StepId,
         /// How the stage advanced.
         advance: Advance,
     },
     /// A stage's gate failed.
     GateFailed {
         /// The stage's step.
-        step: String,
+        step: StepId,
         /// Which gate and its values.
         reason: String,
         /// What happens now.
@@ -325,7 +325,7 @@ pub enum Event {
         planned: Period,
         /// The failed step that caused it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        failed_step: Option<String>,
+        failed_step: Option<StepId>,
     },
     /// The rollback procedure finished.
     RollbackDone {
@@ -346,7 +346,7 @@ pub enum Event {
     RollbackAborted {
         /// The rollback step it stood at.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        step: Option<String>,
+        step: Option<StepId>,
         /// Why.
         reason: String,
         /// The procedure's id.
@@ -485,7 +485,7 @@ pub enum Event {
     BaselineCaptured {
         /// The step whose start it was taken at (`at_step` baselines).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        step: Option<String>,
+        step: Option<StepId>,
         /// The baseline's key.
         baseline: String,
         /// The metric.
@@ -501,7 +501,7 @@ pub enum Event {
     BaselineMissing {
         /// The step whose start it was due at.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        step: Option<String>,
+        step: Option<StepId>,
         /// The baseline's key.
         baseline: String,
         /// The metric.
@@ -627,10 +627,10 @@ impl Event {
             | Event::CanaryWeight { step, .. }
             | Event::StepGating { step }
             | Event::GatePassed { step, .. }
-            | Event::GateFailed { step, .. } => Some(step),
+            | Event::GateFailed { step, .. } => Some(step.as_str()),
             Event::RollbackAborted { step, .. }
             | Event::BaselineCaptured { step, .. }
-            | Event::BaselineMissing { step, .. } => step.as_deref(),
+            | Event::BaselineMissing { step, .. } => step.as_ref().map(StepId::as_str),
             Event::SessionStarted { .. }
             | Event::SessionResumed { .. }
             | Event::RunbookChanged { .. }

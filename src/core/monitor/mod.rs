@@ -396,7 +396,7 @@ impl Monitor {
                     self.captured.insert(key.clone(), s.value);
                     out.push(Reaction::Journal(
                         Event::BaselineCaptured {
-                            step: Some(step.to_string()),
+                            step: Some(step.to_string().into()),
                             baseline: key,
                             metric: id,
                             value: s.value,
@@ -408,7 +408,7 @@ impl Monitor {
                 Status::Fresh(_) => {}
                 Status::Unknown(r) => out.push(Reaction::Journal(
                     Event::BaselineMissing {
-                        step: Some(step.to_string()),
+                        step: Some(step.to_string().into()),
                         baseline: key,
                         metric: id,
                         reason: r,

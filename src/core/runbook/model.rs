@@ -5,6 +5,67 @@ use super::diag::Pos;
 use crate::core::time::Ms;
 use std::path::PathBuf;
 
+/// A step's id as the runbook gives it (`switch-dns`): what `--fail`, the journal's `step`
+/// and the keys name a step by. Written as a plain string.
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(transparent)]
+pub struct StepId(pub String);
+
+impl StepId {
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for StepId {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for StepId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for StepId {
+    fn from(s: &str) -> Self {
+        StepId(s.to_string())
+    }
+}
+
+impl From<String> for StepId {
+    fn from(s: String) -> Self {
+        StepId(s)
+    }
+}
+
+impl From<&String> for StepId {
+    fn from(s: &String) -> Self {
+        StepId(s.clone())
+    }
+}
+
+impl PartialEq<str> for StepId {
+    fn eq(&self, o: &str) -> bool {
+        self.0 == o
+    }
+}
+
 /// A loaded, validated runbook.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Runbook {
