@@ -354,6 +354,8 @@ fn on_move(ui: &mut Ui, engine: &Engine, action: Action) -> Vec<Request> {
 /// Cycles the log filter, and says what it now shows.
 fn on_log_level(ui: &mut Ui, now: Ms) -> Vec<Request> {
     ui.log_level = (ui.log_level + 1) % LOG_LEVELS.len();
+    // The scroll counts records of the old level; start again from the newest.
+    ui.log_scroll = 0;
     let text = format!("log shows {} and above", LOG_LEVELS[ui.log_level]);
     flash(ui, text, now);
     Vec::new()
@@ -527,12 +529,24 @@ fn scroll(ui: &mut Ui, engine: &Engine, action: Action) {
                 Some(next)
             };
         }
-        Pane::Detail | Pane::Log | Pane::Metrics => {
-            let v = if ui.focus == Pane::Log {
-                &mut ui.log_scroll
-            } else {
-                &mut ui.detail_scroll
+        Pane::Log => {
+            // Counted in records, and never past the oldest: a count beyond the ends would
+            // make the pane look frozen while the number in its title keeps changing.
+            let level = LOG_LEVELS[ui.log_level % LOG_LEVELS.len()];
+            let oldest = ui.log.shown(level).count().saturating_sub(1);
+            let v = usize::from(ui.log_scroll);
+            let next = match action {
+                Action::Up => v + 1,
+                Action::Down => v.saturating_sub(1),
+                Action::PageUp => v + page,
+                Action::PageDown => v.saturating_sub(page),
+                Action::Top => oldest,
+                _ => 0,
             };
+            ui.log_scroll = u16::try_from(next.min(oldest)).unwrap_or(u16::MAX);
+        }
+        Pane::Detail | Pane::Metrics => {
+            let v = &mut ui.detail_scroll;
             *v = match action {
                 Action::Up => v.saturating_add(1),
                 Action::Down => v.saturating_sub(1),

@@ -2,11 +2,13 @@
 //! (types, required keys, unknown keys, durations, offsets, enums) and remembering where values
 //! were, so `validate` can point cross-step problems at the right line.
 
+use super::build_signals::Units;
 use super::reader::{Fields, Findings, nearest};
 use super::yaml::{Located, Node, pos_of};
 use crate::core::runbook::diag::Pos;
 use crate::core::runbook::model::*;
-use crate::core::runbook::signals::Signals;
+use crate::core::runbook::signals::{CanaryStage, Signals};
+use crate::core::time::Ms;
 use std::collections::HashMap;
 
 const TOP_KEYS: &[&str] = &[
@@ -65,7 +67,7 @@ pub struct Locations {
     /// The original text of each step's `at`.
     pub at_text: HashMap<String, String>,
     /// Units written after thresholds, checked once the metrics are known.
-    pub units: super::build_signals::Units,
+    pub units: Units,
 }
 
 impl Locations {
@@ -518,6 +520,75 @@ fn step(
         None => format!("step {} of {scope}", index + 1),
     };
     f.rename(what.clone());
+    let keys = step_keys(sink, &f, &what, rollback, &mut spots.units);
+    check_step_keys(sink, &f, &what, rollback, &keys);
+    if let Some(id) = &id {
+        remember_step(spots, &f, id, &keys);
+    }
+    let pos = f.pos();
+    f.finish(sink);
+    keys.into_step(id?, phase, pos)
+}
+
+/// A step's keys as read, before the defaults are filled in.
+struct StepKeys {
+    title: Option<String>,
+    at: Option<(Ms, String)>,
+    owner: Option<String>,
+    description: Option<String>,
+    expect: Option<Ms>,
+    run: Option<Command>,
+    verify: Option<Command>,
+    timeout: Option<Ms>,
+    retries: Option<u32>,
+    retry_delay: Option<Ms>,
+    hold: Option<Ms>,
+    rerun_safe: bool,
+    point_of_no_return: bool,
+    undo_cost: Option<Ms>,
+    stage: Option<CanaryStage>,
+    on_failure: OnFailure,
+    undoes: Vec<String>,
+}
+
+impl StepKeys {
+    fn into_step(self, id: String, phase: &str, pos: Pos) -> Option<Step> {
+        let on_failure = self.on_failure;
+        Some(Step {
+            id,
+            title: self.title?,
+            phase: phase.to_string(),
+            at: self.at.map(|(t, _)| t),
+            owner: self.owner,
+            description: self.description,
+            expect: self.expect,
+            run: self.run,
+            verify: self.verify,
+            timeout: self.timeout.filter(|d| *d > 0).unwrap_or(DEFAULT_TIMEOUT),
+            on_failure,
+            retries: self
+                .retries
+                .unwrap_or(if on_failure == OnFailure::Retry { 2 } else { 0 }),
+            retry_delay: self.retry_delay.unwrap_or(0),
+            hold: self.hold,
+            rerun_safe: self.rerun_safe,
+            point_of_no_return: self.point_of_no_return,
+            undoes: self.undoes,
+            stage: self.stage,
+            undo_cost: self.undo_cost,
+            pos,
+        })
+    }
+}
+
+/// Reads every key but `id`, in the order their diagnostics have always come out.
+fn step_keys(
+    sink: &mut Findings,
+    f: &Fields,
+    what: &str,
+    rollback: bool,
+    units: &mut Units,
+) -> StepKeys {
     let title = f.req_str(
         sink,
         "title",
@@ -527,14 +598,47 @@ fn step(
     let owner = f.opt_str(sink, "owner");
     let description = f.opt_str(sink, "description");
     let expect = f.opt_duration(sink, "expect");
-    let run = command(sink, &f, "run", &what);
-    let verify = command(sink, &f, "verify", &what);
+    let run = command(sink, f, "run", what);
+    let verify = command(sink, f, "verify", what);
     let timeout = f.opt_duration(sink, "timeout");
     let retries = f.opt_uint(sink, "retries");
     let retry_delay = f.opt_duration(sink, "retry_delay");
     let hold = f.opt_duration(sink, "hold");
     let rerun_safe = f.flag(sink, "rerun_safe");
-    let pnr = f.flag(sink, "point_of_no_return");
+    let point_of_no_return = f.flag(sink, "point_of_no_return");
+    let (undo_cost, stage) = forward_only_keys(sink, f, what, rollback, units);
+    let on_failure = on_failure(sink, f, what);
+    let undoes = undoes(sink, f, what);
+    StepKeys {
+        title,
+        at,
+        owner,
+        description,
+        expect,
+        run,
+        verify,
+        timeout,
+        retries,
+        retry_delay,
+        hold,
+        rerun_safe,
+        point_of_no_return,
+        undo_cost,
+        stage,
+        on_failure,
+        undoes,
+    }
+}
+
+/// `undo_cost` and the canary keys, reported when a rollback step has them (each report
+/// right after its key is read, so reports at one position keep their order).
+fn forward_only_keys(
+    sink: &mut Findings,
+    f: &Fields,
+    what: &str,
+    rollback: bool,
+    units: &mut Units,
+) -> (Option<Ms>, Option<CanaryStage>) {
     let undo_cost = f.opt_duration(sink, "undo_cost");
     if rollback && undo_cost.is_some() {
         sink.error(
@@ -543,7 +647,7 @@ fn step(
             "`undo_cost` belongs on forward steps: what undoing them adds to a rollback",
         );
     }
-    let stage = super::build_signals::stage(sink, &f, &what, &mut spots.units);
+    let stage = super::build_signals::stage(sink, f, what, units);
     if rollback && stage.is_some() {
         sink.error(
             f.pos(),
@@ -551,52 +655,64 @@ fn step(
             "canary stages are forward steps; remove those keys here",
         );
     }
-    let on_failure = match f.opt_str(sink, "on_failure") {
-        None => OnFailure::Pause,
-        Some(s) => match s.as_str() {
-            "pause" => OnFailure::Pause,
-            "retry" => OnFailure::Retry,
-            "rollback" => OnFailure::Rollback,
-            "continue" => OnFailure::Continue,
-            other => {
-                let near = nearest(other, ON_FAILURE)
-                    .map(|n| format!("did you mean `{n}`? "))
-                    .unwrap_or_default();
-                sink.error(
-                    f.pos_of("on_failure"),
-                    format!("unknown on_failure `{other}` in {what}"),
-                    format!("{near}use one of: {}", ON_FAILURE.join(", ")),
-                );
-                OnFailure::Pause
-            }
-        },
-    };
-    let undoes = match f.get("undoes") {
-        None => Vec::new(),
-        Some(n) => match &n.value {
-            Node::Str(s) => vec![s.clone()],
-            Node::Seq(items) => items
-                .iter()
-                .filter_map(|i| match &i.value {
-                    Node::Str(s) => Some(s.clone()),
-                    _ => None,
-                })
-                .collect(),
-            other => {
-                sink.error(
-                    pos_of(n),
-                    format!(
-                        "`undoes` of {what} must be a step id or a list of them, found {}",
-                        other.kind()
-                    ),
-                    "write `undoes: [freeze-writes]`",
-                );
-                Vec::new()
-            }
-        },
-    };
+    (undo_cost, stage)
+}
 
-    if let Some(d) = timeout
+/// `on_failure`; absent or unknown: pause, the safe choice.
+fn on_failure(sink: &mut Findings, f: &Fields, what: &str) -> OnFailure {
+    let Some(s) = f.opt_str(sink, "on_failure") else {
+        return OnFailure::Pause;
+    };
+    match s.as_str() {
+        "pause" => OnFailure::Pause,
+        "retry" => OnFailure::Retry,
+        "rollback" => OnFailure::Rollback,
+        "continue" => OnFailure::Continue,
+        other => {
+            let near = nearest(other, ON_FAILURE)
+                .map(|n| format!("did you mean `{n}`? "))
+                .unwrap_or_default();
+            sink.error(
+                f.pos_of("on_failure"),
+                format!("unknown on_failure `{other}` in {what}"),
+                format!("{near}use one of: {}", ON_FAILURE.join(", ")),
+            );
+            OnFailure::Pause
+        }
+    }
+}
+
+/// `undoes`: one step id or a list of them.
+fn undoes(sink: &mut Findings, f: &Fields, what: &str) -> Vec<String> {
+    let Some(n) = f.get("undoes") else {
+        return Vec::new();
+    };
+    match &n.value {
+        Node::Str(s) => vec![s.clone()],
+        Node::Seq(items) => items
+            .iter()
+            .filter_map(|i| match &i.value {
+                Node::Str(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect(),
+        other => {
+            sink.error(
+                pos_of(n),
+                format!(
+                    "`undoes` of {what} must be a step id or a list of them, found {}",
+                    other.kind()
+                ),
+                "write `undoes: [freeze-writes]`",
+            );
+            Vec::new()
+        }
+    }
+}
+
+/// Checks that need several keys, or whether the step is a rollback step.
+fn check_step_keys(sink: &mut Findings, f: &Fields, what: &str, rollback: bool, k: &StepKeys) {
+    if let Some(d) = k.timeout
         && d <= 0
     {
         sink.error(
@@ -605,7 +721,7 @@ fn step(
             "write e.g. `timeout: 5m`",
         );
     }
-    if retries.is_some() && on_failure != OnFailure::Retry {
+    if k.retries.is_some() && k.on_failure != OnFailure::Retry {
         sink.warn(
             f.pos_of("retries"),
             format!("`retries` of {what} has no effect without `on_failure: retry`"),
@@ -613,66 +729,49 @@ fn step(
         );
     }
     if rollback {
-        if at.is_some() {
-            sink.error(
-                f.pos_of("at"),
-                format!("rollback {what} has an `at` time"),
-                "rollback steps run one after another as soon as the rollback starts; remove `at`",
-            );
-        }
-        if on_failure == OnFailure::Rollback {
-            sink.error(
-                f.pos_of("on_failure"),
-                format!("rollback {what} cannot roll back on failure"),
-                "use `on_failure: pause` (stop and ask), `retry` or `continue`",
-            );
-        }
-        if pnr {
-            sink.error(
-                f.pos_of("point_of_no_return"),
-                format!("rollback {what} is marked point_of_no_return"),
-                "only forward steps can be a point of no return; remove it",
-            );
-        }
-    } else if !undoes.is_empty() {
+        check_rollback_step(sink, f, what, k);
+    } else if !k.undoes.is_empty() {
         sink.error(
             f.pos_of("undoes"),
             format!("forward {what} has `undoes`"),
             "`undoes` belongs on rollback steps, naming the forward steps they reverse",
         );
     }
-    if let Some(id) = &id {
-        for key in ["at", "on_failure", "run", "undoes", "owner", "expect"] {
-            if f.get(key).is_some() {
-                spots.keys.insert((id.clone(), key), f.pos_of(key));
-            }
-        }
-        if let Some((_, text)) = &at {
-            spots.at_text.insert(id.clone(), text.clone());
+}
+
+/// A rollback step runs as soon as the rollback reaches it and cannot itself be undone.
+fn check_rollback_step(sink: &mut Findings, f: &Fields, what: &str, k: &StepKeys) {
+    if k.at.is_some() {
+        sink.error(
+            f.pos_of("at"),
+            format!("rollback {what} has an `at` time"),
+            "rollback steps run one after another as soon as the rollback starts; remove `at`",
+        );
+    }
+    if k.on_failure == OnFailure::Rollback {
+        sink.error(
+            f.pos_of("on_failure"),
+            format!("rollback {what} cannot roll back on failure"),
+            "use `on_failure: pause` (stop and ask), `retry` or `continue`",
+        );
+    }
+    if k.point_of_no_return {
+        sink.error(
+            f.pos_of("point_of_no_return"),
+            format!("rollback {what} is marked point_of_no_return"),
+            "only forward steps can be a point of no return; remove it",
+        );
+    }
+}
+
+/// Keeps where the keys that cross-step checks report on were, and `at` as written.
+fn remember_step(spots: &mut Locations, f: &Fields, id: &str, k: &StepKeys) {
+    for key in ["at", "on_failure", "run", "undoes", "owner", "expect"] {
+        if f.get(key).is_some() {
+            spots.keys.insert((id.to_string(), key), f.pos_of(key));
         }
     }
-    let pos = f.pos();
-    f.finish(sink);
-    Some(Step {
-        id: id?,
-        title: title?,
-        phase: phase.to_string(),
-        at: at.map(|(t, _)| t),
-        owner,
-        description,
-        expect,
-        run,
-        verify,
-        timeout: timeout.filter(|d| *d > 0).unwrap_or(DEFAULT_TIMEOUT),
-        on_failure,
-        retries: retries.unwrap_or(if on_failure == OnFailure::Retry { 2 } else { 0 }),
-        retry_delay: retry_delay.unwrap_or(0),
-        hold,
-        rerun_safe,
-        point_of_no_return: pnr,
-        undoes,
-        stage,
-        undo_cost,
-        pos,
-    })
+    if let Some((_, text)) = &k.at {
+        spots.at_text.insert(id.to_string(), text.clone());
+    }
 }

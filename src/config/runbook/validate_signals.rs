@@ -15,14 +15,44 @@ fn did_you_mean(word: &str, known: &[&str]) -> String {
     }
 }
 
+/// The ids references may name, in file order (hints list them as written, duplicates too).
+struct Ids<'a> {
+    metrics: Vec<&'a str>,
+    steps: Vec<&'a str>,
+    triggers: Vec<&'a str>,
+    connections: Vec<&'a str>,
+}
+
+impl<'a> Ids<'a> {
+    fn of(rb: &'a Runbook) -> Self {
+        let sig = &rb.signals;
+        Self {
+            metrics: sig.metrics.iter().map(|m| m.id.as_str()).collect(),
+            steps: rb.steps().map(|s| s.id.as_str()).collect(),
+            triggers: sig.triggers.iter().map(|t| t.id.as_str()).collect(),
+            connections: sig.connections.iter().map(|c| c.name.as_str()).collect(),
+        }
+    }
+}
+
 /// Runs every check of the monitoring part.
 pub fn check(sink: &mut Findings, rb: &Runbook, spots: &Locations) {
     let sig = &rb.signals;
-    let metric_ids: Vec<&str> = sig.metrics.iter().map(|m| m.id.as_str()).collect();
-    let step_ids: Vec<&str> = rb.steps().map(|s| s.id.as_str()).collect();
-    let trigger_ids: Vec<&str> = sig.triggers.iter().map(|t| t.id.as_str()).collect();
-    let conn_names: Vec<&str> = sig.connections.iter().map(|c| c.name.as_str()).collect();
+    let ids = Ids::of(rb);
+    // Diagnostics at one position keep the order they were pushed in, so the order of
+    // these groups shows in the output.
+    check_metrics(sink, sig, &ids);
+    check_triggers(sink, rb, &ids);
+    check_gates(sink, rb, &ids);
+    check_units(sink, sig, spots);
+    let tripped = check_scenarios(sink, sig, &ids);
+    if !sig.scenarios.is_empty() {
+        warn_untripped(sink, sig, &tripped);
+    }
+}
 
+/// Metric ids are unique, and each live query names a known connection it can ask.
+fn check_metrics(sink: &mut Findings, sig: &Signals, ids: &Ids) {
     let mut seen = HashSet::new();
     for m in &sig.metrics {
         if !seen.insert(m.id.as_str()) {
@@ -33,39 +63,56 @@ pub fn check(sink: &mut Findings, rb: &Runbook, spots: &Locations) {
             );
         }
         if let Some(LiveRead::Query { from, query }) = &m.live {
-            match sig.connections.iter().find(|c| &c.name == from) {
-                None => sink.error(
-                    m.pos,
-                    format!("metric `{}` reads from unknown connection `{from}`", m.id),
-                    format!(
-                        "{}define it under `connections:`{}",
-                        did_you_mean(from, &conn_names),
-                        if conn_names.is_empty() {
-                            String::new()
-                        } else {
-                            format!(" (known: {})", conn_names.join(", "))
-                        }
-                    ),
-                ),
-                Some(c) if c.kind == "http_json" && query.pointer.is_none() => sink.error(
-                    m.pos,
-                    format!(
-                        "metric `{}` reads JSON from `{from}` but has no `pointer`",
-                        m.id
-                    ),
-                    "add `pointer: /data/value` (an RFC 6901 JSON pointer to the number)",
-                ),
-                Some(c) if c.kind != "http_json" && query.text.trim().is_empty() => sink.error(
-                    m.pos,
-                    format!("metric `{}` has no `query` for `{from}`", m.id),
-                    "add `query:` with the SQL or PromQL that returns the value",
-                ),
-                _ => {}
-            }
+            metric_connection(sink, m, from, query, sig, &ids.connections);
         }
     }
+}
+
+/// An http_json reader finds the number with `pointer`; every other kind needs a query.
+fn metric_connection(
+    sink: &mut Findings,
+    m: &Metric,
+    from: &str,
+    query: &Query,
+    sig: &Signals,
+    conn_names: &[&str],
+) {
+    match sig.connections.iter().find(|c| c.name == from) {
+        None => sink.error(
+            m.pos,
+            format!("metric `{}` reads from unknown connection `{from}`", m.id),
+            format!(
+                "{}define it under `connections:`{}",
+                did_you_mean(from, conn_names),
+                if conn_names.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (known: {})", conn_names.join(", "))
+                }
+            ),
+        ),
+        Some(c) if c.kind == "http_json" && query.pointer.is_none() => sink.error(
+            m.pos,
+            format!(
+                "metric `{}` reads JSON from `{from}` but has no `pointer`",
+                m.id
+            ),
+            "add `pointer: /data/value` (an RFC 6901 JSON pointer to the number)",
+        ),
+        Some(c) if c.kind != "http_json" && query.text.trim().is_empty() => sink.error(
+            m.pos,
+            format!("metric `{}` has no `query` for `{from}`", m.id),
+            "add `query:` with the SQL or PromQL that returns the value",
+        ),
+        _ => {}
+    }
+}
+
+/// Trigger ids are unique; their metrics, baselines and arming steps exist; a rollback
+/// trigger has a procedure to run.
+fn check_triggers(sink: &mut Findings, rb: &Runbook, ids: &Ids) {
     let mut seen = HashSet::new();
-    for t in &sig.triggers {
+    for t in &rb.signals.triggers {
         let what = format!("trigger `{}`", t.id);
         if !seen.insert(t.id.as_str()) {
             sink.error(
@@ -74,26 +121,16 @@ pub fn check(sink: &mut Findings, rb: &Runbook, spots: &Locations) {
                 "give each trigger its own id",
             );
         }
-        metric_ref(sink, t.pos, &t.when.metric, &what, &metric_ids);
+        metric_ref(sink, t.pos, &t.when.metric, &what, &ids.metrics);
         baseline_refs(
             sink,
             t.pos,
             t.baseline.as_ref(),
             &what,
-            &metric_ids,
-            &step_ids,
+            &ids.metrics,
+            &ids.steps,
         );
-        for (key, s) in [("after", &t.after), ("until", &t.until)] {
-            if let Some(s) = s
-                && !step_ids.contains(&s.as_str())
-            {
-                sink.error(
-                    t.pos,
-                    format!("`{key}` of {what} names unknown step `{s}`"),
-                    format!("{}use the id of a forward step", did_you_mean(s, &step_ids)),
-                );
-            }
-        }
+        arming_steps(sink, t, &what, &ids.steps);
         if t.action == TriggerAction::Rollback && rb.rollbacks.is_empty() {
             sink.error(
                 t.pos,
@@ -102,18 +139,38 @@ pub fn check(sink: &mut Findings, rb: &Runbook, spots: &Locations) {
             );
         }
     }
+}
+
+/// `after` and `until` arm and disarm a trigger at forward steps, which must exist.
+fn arming_steps(sink: &mut Findings, t: &Trigger, what: &str, step_ids: &[&str]) {
+    for (key, s) in [("after", &t.after), ("until", &t.until)] {
+        if let Some(s) = s
+            && !step_ids.contains(&s.as_str())
+        {
+            sink.error(
+                t.pos,
+                format!("`{key}` of {what} names unknown step `{s}`"),
+                format!("{}use the id of a forward step", did_you_mean(s, step_ids)),
+            );
+        }
+    }
+}
+
+/// Each canary stage's gates name known metrics and baselines, and what it does when a
+/// gate fails is possible.
+fn check_gates(sink: &mut Findings, rb: &Runbook, ids: &Ids) {
     for step in rb.steps() {
         let Some(st) = &step.stage else { continue };
         let what = format!("gate of step `{}`", step.id);
         for g in &st.gates {
-            metric_ref(sink, step.pos, &g.check.metric, &what, &metric_ids);
+            metric_ref(sink, step.pos, &g.check.metric, &what, &ids.metrics);
             baseline_refs(
                 sink,
                 step.pos,
                 g.baseline.as_ref(),
                 &what,
-                &metric_ids,
-                &step_ids,
+                &ids.metrics,
+                &ids.steps,
             );
         }
         if st.on_fail == GateFail::Rollback && rb.rollbacks.is_empty() {
@@ -126,7 +183,7 @@ pub fn check(sink: &mut Findings, rb: &Runbook, spots: &Locations) {
                 "add a `rollback:` procedure or use `on_gate_fail: pause`",
             );
         }
-        if !st.gates.is_empty() && sig.metrics.is_empty() {
+        if !st.gates.is_empty() && rb.signals.metrics.is_empty() {
             sink.error(
                 step.pos,
                 format!(
@@ -137,6 +194,11 @@ pub fn check(sink: &mut Findings, rb: &Runbook, spots: &Locations) {
             );
         }
     }
+}
+
+/// A unit written after a threshold must be the metric's own; unknown metrics were already
+/// reported where they are named.
+fn check_units(sink: &mut Findings, sig: &Signals, spots: &Locations) {
     for (pos, metric, unit) in &spots.units.written {
         if let Some(m) = sig.metric(metric) {
             match &m.unit {
@@ -146,6 +208,11 @@ pub fn check(sink: &mut Findings, rb: &Runbook, spots: &Locations) {
             }
         }
     }
+}
+
+/// Scenario names are unique and what each one disturbs, fails or trips exists; returns
+/// the triggers some scenario trips.
+fn check_scenarios<'a>(sink: &mut Findings, sig: &'a Signals, ids: &Ids) -> HashSet<&'a str> {
     let mut seen = HashSet::new();
     let mut tripped = HashSet::new();
     for sc in &sig.scenarios {
@@ -157,48 +224,59 @@ pub fn check(sink: &mut Findings, rb: &Runbook, spots: &Locations) {
                 "give each scenario its own name",
             );
         }
-        for f in &sc.faults {
-            if metric_ref(
-                sink,
-                sc.pos,
-                &f.metric,
-                &format!("fault of {what}"),
-                &metric_ids,
-            ) && sig.metric(&f.metric).is_some_and(|m| m.sim.is_none())
-            {
-                sink.error(
-                    sc.pos,
-                    format!("{what} disturbs metric `{}`, which has no `sim`", f.metric),
-                    "add `sim: { baseline: … }` to the metric: faults bend the simulation",
-                );
-            }
-        }
+        check_faults(sink, sig, sc, &what, ids);
         if let Some(s) = &sc.fail
-            && !step_ids.contains(&s.as_str())
+            && !ids.steps.contains(&s.as_str())
         {
             sink.error(
                 sc.pos,
                 format!("`fail` of {what} names unknown step `{s}`"),
-                format!("{}use the id of a forward step", did_you_mean(s, &step_ids)),
+                format!(
+                    "{}use the id of a forward step",
+                    did_you_mean(s, &ids.steps)
+                ),
             );
         }
         for t in &sc.trips {
-            if trigger_ids.contains(&t.as_str()) {
+            if ids.triggers.contains(&t.as_str()) {
                 tripped.insert(t.as_str());
             } else {
                 sink.error(
                     sc.pos,
                     format!("`trips` of {what} names unknown trigger `{t}`"),
-                    format!("{}list trigger ids", did_you_mean(t, &trigger_ids)),
+                    format!("{}list trigger ids", did_you_mean(t, &ids.triggers)),
                 );
             }
         }
     }
-    if !sig.scenarios.is_empty() {
-        for t in &sig.triggers {
-            if !tripped.contains(t.id.as_str()) {
-                sink.warn(t.pos, format!("no scenario trips trigger `{}`", t.id), "add a scenario with a fault that breaches it and `trips: [ID]`, so the team rehearses it");
-            }
+    tripped
+}
+
+/// A fault bends a metric's drill simulation, so the metric must exist and have one.
+fn check_faults(sink: &mut Findings, sig: &Signals, sc: &Scenario, what: &str, ids: &Ids) {
+    for f in &sc.faults {
+        if metric_ref(
+            sink,
+            sc.pos,
+            &f.metric,
+            &format!("fault of {what}"),
+            &ids.metrics,
+        ) && sig.metric(&f.metric).is_some_and(|m| m.sim.is_none())
+        {
+            sink.error(
+                sc.pos,
+                format!("{what} disturbs metric `{}`, which has no `sim`", f.metric),
+                "add `sim: { baseline: … }` to the metric: faults bend the simulation",
+            );
+        }
+    }
+}
+
+/// A trigger no scenario trips is never rehearsed before the real cutover.
+fn warn_untripped(sink: &mut Findings, sig: &Signals, tripped: &HashSet<&str>) {
+    for t in &sig.triggers {
+        if !tripped.contains(t.id.as_str()) {
+            sink.warn(t.pos, format!("no scenario trips trigger `{}`", t.id), "add a scenario with a fault that breaches it and `trips: [ID]`, so the team rehearses it");
         }
     }
 }

@@ -389,3 +389,26 @@ fn moving_down_a_rollback_reaches_its_last_step_whichever_procedure_runs() {
         "up stops at the first rollback step, never a hidden forward one"
     );
 }
+
+#[test]
+fn log_scrolling_stops_at_the_oldest_record_and_a_level_change_starts_at_the_newest() {
+    let e = engine("      - {id: a, title: A, run: a}\n", false);
+    let km = default_keymap();
+    let mut ui = Ui::new("ann");
+    for i in 0..5 {
+        ui.log
+            .push(crate::screen::log::Level::Info, &format!("record {i}"));
+    }
+    ui.focus = Pane::Log;
+    on_key(&mut ui, &e, &km, ch('g'), 0);
+    assert_eq!(ui.log_scroll, 4, "top: the oldest record");
+    on_key(&mut ui, &e, &km, ch('k'), 0);
+    on_key(&mut ui, &e, &km, key(Code::PageUp), 0);
+    assert_eq!(ui.log_scroll, 4, "never past the oldest");
+    on_key(&mut ui, &e, &km, ch('j'), 0);
+    assert_eq!(ui.log_scroll, 3);
+    on_key(&mut ui, &e, &km, ch('l'), 0);
+    assert_eq!(ui.log_scroll, 0, "another level: from the newest again");
+    on_key(&mut ui, &e, &km, ch('g'), 0);
+    assert_eq!(ui.log_scroll, 0, "nothing at WARN to scroll through");
+}

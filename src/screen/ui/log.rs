@@ -5,11 +5,11 @@
 
 use super::View;
 use crate::screen::app::{LOG_LEVELS, Pane};
-use crate::screen::log::Level;
+use crate::screen::log::{Level, LogLine};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span, Text};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::Paragraph;
 
 /// Draws the log pane; `diagnostics` is how many diagnostic records the program has logged
 /// (0 in tests, which draw no global logger).
@@ -27,41 +27,87 @@ pub(super) fn log(f: &mut Frame, area: Rect, v: &View) {
     let block = super::block(&title, focused, t);
     let inner = block.inner(tail_area);
     f.render_widget(block, tail_area);
-    // Each record is at least one row: the newest height+scroll of them fill the pane.
-    let want = usize::from(inner.height) + usize::from(scroll);
-    let shown: Vec<Line> =
-        v.ui.log
-            .shown(level)
-            .rev()
-            .take(want)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .map(|l| {
-                let style = match l.level {
-                    Level::Error => t.log_error,
-                    Level::Warn => t.log_warn,
-                    Level::Info => t.log_info,
-                    Level::Debug | Level::Trace => t.log_debug,
-                };
-                Line::from(Span::styled(l.text.clone(), style))
-            })
-            .collect();
-    // Wrapping is only worked out when something does not fit as it is (it is the pane's
-    // costliest part, and an idle cockpit redraws every second).
-    let fits = shown.len() <= usize::from(inner.height)
-        && shown.iter().all(|l| l.width() <= usize::from(inner.width));
-    let mut p = Paragraph::new(Text::from(shown));
-    let mut top = 0;
-    if !fits {
-        p = p.wrap(Wrap { trim: true });
-        let rows = p.line_count(inner.width) as u16;
-        top = rows.saturating_sub(inner.height.saturating_add(scroll));
+    let (w, h) = (usize::from(inner.width), usize::from(inner.height));
+    let shown: Vec<&LogLine> = v.ui.log.shown(level).collect();
+    if shown.is_empty() {
+        let none = format!("nothing at {level} or above yet · l: change the level");
+        f.render_widget(Paragraph::new(Span::styled(none, t.dim)), inner);
     }
-    f.render_widget(p.scroll((top, 0)).style(t.base), inner);
+    // The newest `scroll` records are scrolled away; of the rest, the newest that fit, each
+    // wrapped at word boundaries with its continuation rows indented. Fewer rows than the
+    // pane has start at its top; more fill it to the bottom.
+    let end = shown.len().saturating_sub(usize::from(scroll));
+    let mut rows: Vec<Line> = Vec::new();
+    for l in shown[..end].iter().rev() {
+        let style = match l.level {
+            Level::Error => t.log_error,
+            Level::Warn => t.log_warn,
+            Level::Info => t.log_info,
+            Level::Debug | Level::Trace => t.log_debug,
+        };
+        let wrapped = wrap(&l.text, w);
+        for r in wrapped.into_iter().rev() {
+            rows.push(Line::from(Span::styled(r, style)));
+        }
+        if rows.len() >= h {
+            break;
+        }
+    }
+    rows.truncate(h);
+    rows.reverse();
+    f.render_widget(Paragraph::new(Text::from(rows)).style(t.base), inner);
     if let Some(d) = diag_area {
         diagnostics(f, d, v, level);
     }
+}
+
+/// Indent of a record's continuation rows.
+const HANG: &str = "    ";
+
+/// `text` in rows of at most `width` columns, broken at spaces (a word longer than a row is
+/// cut), the rows after the first indented so a record reads as one.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let cols = |s: &str| Span::raw(s).width();
+    let mut rows = Vec::new();
+    let mut row = String::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let indent = if rows.is_empty() { "" } else { HANG };
+        let room = width.saturating_sub(cols(indent)).max(1);
+        let sep = usize::from(!row.is_empty());
+        if !row.is_empty() && cols(&row) + sep + cols(word) > room {
+            rows.push(format!("{indent}{row}"));
+            row.clear();
+        }
+        let mut word = word.to_string();
+        loop {
+            let indent = if rows.is_empty() { "" } else { HANG };
+            let room = width.saturating_sub(cols(indent)).max(1);
+            if !row.is_empty() || cols(&word) <= room {
+                break;
+            }
+            // A word wider than a row: cut it where it fills the row.
+            let mut cut = String::new();
+            for c in word.chars() {
+                if cols(&cut) + cols(c.encode_utf8(&mut [0; 4])) > room {
+                    break;
+                }
+                cut.push(c);
+            }
+            if cut.is_empty() {
+                break;
+            }
+            word = word[cut.len()..].to_string();
+            rows.push(format!("{indent}{cut}"));
+        }
+        if !row.is_empty() {
+            row.push(' ');
+        }
+        row.push_str(&word);
+    }
+    if !row.is_empty() || rows.is_empty() {
+        rows.push(format!("{}{row}", if rows.is_empty() { "" } else { HANG }));
+    }
+    rows
 }
 
 /// The tail's part and the diagnostics' part of the pane: diagnostics get at most a third,
@@ -96,4 +142,39 @@ fn diagnostics(f: &mut Frame, area: Rect, v: &View, level: log::LevelFilter) {
         .output_line(false)
         .state(&state);
     f.render_widget(w, area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn records_wrap_at_spaces_with_indented_continuations() {
+        let rows = wrap(
+            "T+00:01:00 ▶ delta-sync Delta sync $ ./scripts/delta-sync.sh now",
+            28,
+        );
+        assert_eq!(
+            rows,
+            [
+                "T+00:01:00 ▶ delta-sync",
+                "    Delta sync $",
+                "    ./scripts/delta-sync.sh",
+                "    now"
+            ]
+        );
+        assert!(rows.iter().all(|r| r.chars().count() <= 28), "{rows:?}");
+        assert_eq!(wrap("short", 24), ["short"]);
+        let long = wrap("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 10);
+        assert_eq!(
+            long,
+            [
+                "aaaaaaaaaa",
+                "    aaaaaa",
+                "    aaaaaa",
+                "    aaaaaa",
+                "    aa"
+            ]
+        );
+    }
 }
