@@ -700,3 +700,31 @@ rollback:
     assert_eq!(undo.lines().collect::<Vec<_>>(), ["r1", "r2", "r3"]);
     assert!(session_processes(&s).is_empty(), "nothing left running");
 }
+
+#[test]
+fn a_terminal_that_goes_away_stops_the_cockpit_resumably_and_leaves_nothing_running() {
+    // Killing tmux takes the cockpit's terminal with it: every read of it then ends at once.
+    // The cockpit must notice, stop the run (journaled, resumable) and exit, not spin.
+    let tmp = tempfile::tempdir().unwrap();
+    let rb = fixture(tmp.path());
+    let s = tmp.path().join("s");
+    let t = Tmux::start(100, 30, &cutover_cmd(&rb, &s, "--auto-ack"));
+    t.wait_for("long-sync");
+    assert!(wait_until(Duration::from_secs(10), || journal(&s)
+        .iter()
+        .any(|e| e["kind"] == "step_started")));
+    let lock: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(s.join("lock")).unwrap()).unwrap();
+    let pid = lock["pid"].as_i64().unwrap() as i32;
+    drop(t); // kill-server: the pane's terminal is gone
+    assert!(
+        wait_until(Duration::from_secs(10), || !alive(pid)),
+        "the cockpit (pid {pid}) is still running without its terminal"
+    );
+    let k = kinds(&journal(&s));
+    assert!(k.last().is_some_and(|l| l == "session_stopped"), "{k:?}");
+    assert!(
+        session_processes(&s).is_empty(),
+        "the running step was stopped"
+    );
+}

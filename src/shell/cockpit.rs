@@ -17,8 +17,7 @@ use crate::shell::diagnostics::{self, Destination};
 use crate::shell::run_loop::{self, End, FrontEnd};
 use crate::shell::runtime::{self, Driver, Options, OutputLine, RunError};
 use crate::shell::tui::{self, Term};
-use crossterm::event::{Event as TermEvent, EventStream};
-use futures::StreamExt;
+use crossterm::event::Event as TermEvent;
 use std::time::{Duration, Instant};
 
 const FRAME: Duration = Duration::from_millis(33);
@@ -56,7 +55,7 @@ fn level_of(e: &Event) -> Level {
 /// The driver's screen.
 struct Cockpit<'a> {
     term: Term,
-    keys: EventStream,
+    keys: tokio::sync::mpsc::Receiver<tui::TermInput>,
     ui: Ui,
     opts: &'a Options,
     theme: &'a Theme,
@@ -68,7 +67,7 @@ struct Cockpit<'a> {
 }
 
 impl FrontEnd for Cockpit<'_> {
-    type Input = Option<std::io::Result<TermEvent>>;
+    type Input = tui::TermInput;
 
     fn record(&mut self, rb: &Runbook, rec: &Record) {
         if let Some(line) = print::event_line(rb, rec) {
@@ -126,7 +125,8 @@ impl FrontEnd for Cockpit<'_> {
     }
 
     async fn input(&mut self) -> Self::Input {
-        self.keys.next().await
+        // A reader that stopped (the terminal is gone) reads as the terminal gone.
+        self.keys.recv().await.flatten()
     }
 
     fn requests(&mut self, input: Self::Input, engine: &Engine, now: i64) -> Vec<Request> {
@@ -164,7 +164,7 @@ pub async fn run(opts: Options, theme: Theme, keymap: Keymap) -> Result<i32, Run
         tui::init().map_err(|e| RunError::Session(format!("cannot set up the terminal: {e}")))?;
     let mut c = Cockpit {
         term,
-        keys: EventStream::new(),
+        keys: tui::key_reader(),
         ui: Ui::new(&opts.operator),
         opts: &opts,
         theme: &theme,

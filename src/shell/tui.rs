@@ -124,3 +124,80 @@ pub fn key_of(ev: &KeyEvent) -> Option<Key> {
     };
     Some(Key::new(code, mods))
 }
+
+/// What the key reader sends: a terminal event, or `None` once the terminal is gone.
+pub type TermInput = Option<std::io::Result<crossterm::event::Event>>;
+
+/// Reads terminal events on a thread of its own and hands them to the loop. The thread
+/// sleeps in the kernel until the terminal has input (no wake-ups while idle), and it checks
+/// for a hang-up before each read: crossterm's reader loops forever on a terminal that has
+/// gone away (every read returns end-of-file), which must never stall the loop that handles
+/// SIGHUP and stops the run.
+pub fn key_reader() -> tokio::sync::mpsc::Receiver<TermInput> {
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    let spawned = std::thread::Builder::new()
+        .name("keys".into())
+        .spawn(move || {
+            // The terminal crossterm reads: stdin when it is one, else the controlling one.
+            use std::io::IsTerminal;
+            let tty = if std::io::stdin().is_terminal() {
+                None
+            } else {
+                std::fs::File::open("/dev/tty").ok()
+            };
+            let hung_up = |t| match &tty {
+                Some(f) => hung_up(f, t),
+                None => hung_up(&std::io::stdin(), t),
+            };
+            loop {
+                // First what crossterm has already read: one read may bring several keys (a
+                // paste, a fast typist), and the terminal will not signal them again.
+                loop {
+                    if hung_up(nix::poll::PollTimeout::ZERO) {
+                        let _ = tx.blocking_send(None);
+                        return;
+                    }
+                    match crossterm::event::poll(std::time::Duration::ZERO) {
+                        Ok(true) => {
+                            let ev = crossterm::event::read();
+                            let failed = ev.is_err();
+                            if tx.blocking_send(Some(ev)).is_err() || failed {
+                                return;
+                            }
+                        }
+                        Ok(false) => break,
+                        Err(e) => {
+                            let _ = tx.blocking_send(Some(Err(e)));
+                            return;
+                        }
+                    }
+                }
+                // Then sleep in the kernel until the terminal has more.
+                if hung_up(nix::poll::PollTimeout::NONE) {
+                    let _ = tx.blocking_send(None);
+                    return;
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        log::error!(target: "cutover", "cannot read keys: {e}");
+    }
+    rx
+}
+
+/// Waits up to `timeout` for the terminal to have input; true when it hung up (or cannot be
+/// polled).
+fn hung_up(tty: &impl std::os::fd::AsFd, timeout: nix::poll::PollTimeout) -> bool {
+    use nix::poll::{PollFd, PollFlags, poll};
+    let mut fds = [PollFd::new(tty.as_fd(), PollFlags::POLLIN)];
+    loop {
+        match poll(&mut fds, timeout) {
+            Ok(_) => {
+                let r = fds[0].revents().unwrap_or(PollFlags::empty());
+                return r.intersects(PollFlags::POLLHUP | PollFlags::POLLERR | PollFlags::POLLNVAL);
+            }
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => return true,
+        }
+    }
+}
