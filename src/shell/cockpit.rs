@@ -22,6 +22,9 @@ use std::time::{Duration, Instant};
 
 const FRAME: Duration = Duration::from_millis(33);
 
+/// How early a clock tick may come and still count.
+const TICK_SLACK: Duration = Duration::from_millis(5);
+
 /// How often the clock must be redrawn when nothing else moves.
 fn clock_tick(speed: Speed, mode: Mode) -> Duration {
     match (mode, speed) {
@@ -89,8 +92,13 @@ impl FrontEnd for Cockpit<'_> {
     }
 
     fn draw(&mut self, d: &Driver, woke: Instant) -> Result<(), String> {
-        let frame_due = self.last_draw.is_none_or(|t| t.elapsed() >= FRAME);
-        if !(self.dirty && frame_due) {
+        let since = self.last_draw.map(|t| t.elapsed());
+        let frame_due = since.is_none_or(|s| s >= FRAME);
+        // The clock (and the samples that came since) are redrawn once a tick.
+        // A timer may fire a hair early; waking again for the last millisecond would double
+        // the idle cockpit's wake-ups.
+        let tick_due = since.is_none_or(|s| s + TICK_SLACK >= self.tick);
+        if !((self.dirty || tick_due) && frame_due) {
             return Ok(());
         }
         diagnostics::move_to_widget();
@@ -116,12 +124,9 @@ impl FrontEnd for Cockpit<'_> {
     }
 
     fn wake_in(&self, _: &Driver) -> Option<Duration> {
-        let mut wait = self.tick;
-        if self.dirty {
-            let since = self.last_draw.map_or(FRAME, |t| t.elapsed());
-            wait = wait.min(FRAME.saturating_sub(since));
-        }
-        Some(wait)
+        let since = self.last_draw.map_or(self.tick, |t| t.elapsed());
+        let next = if self.dirty { FRAME } else { self.tick };
+        Some(next.saturating_sub(since))
     }
 
     async fn input(&mut self) -> Self::Input {

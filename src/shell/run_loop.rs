@@ -31,7 +31,9 @@ pub trait FrontEnd {
     /// one stops, resumable).
     fn has_operator(&self) -> bool;
 
-    /// Something changed: a record, a key, a sample, the clock.
+    /// Something changed that must be shown now: a record, a key, a command's output. (New
+    /// samples and the clock are shown at the front end's next tick: redrawing for each
+    /// sample would cost a frame per sample for a change the next second shows anyway.)
     fn changed(&mut self);
 
     /// Draws if it is time to; `woke` is when the loop woke for what is being drawn.
@@ -162,6 +164,7 @@ pub async fn run<F: FrontEnd>(
         let (exec, feed) = d.sources();
         tokio::select! {
             input = fe.input() => {
+                fe.changed();
                 for c in fe.requests(input, &d.session.engine, d.session.clock.now()) {
                     match c {
                         Request::Engine(m) => msgs.push(m),
@@ -179,6 +182,7 @@ pub async fn run<F: FrontEnd>(
                     msgs.push(m);
                     next = d.try_exec();
                 }
+                fe.changed();
             }
             m = feed.arrived(), if ended.is_none() => arrived = Some(m),
             _ = runtime::pause(sleep_for) => {}
@@ -190,7 +194,6 @@ pub async fn run<F: FrontEnd>(
                 return Ok(stop(d, fe, &rb, operator, &reason, Stop::Signal(sig)).await);
             }
         }
-        fe.changed();
         if quit {
             if let Some(o) = ended {
                 return Ok(End::Finished(o));
