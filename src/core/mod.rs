@@ -4,5 +4,6 @@
 pub mod engine;
 pub mod event;
 pub mod monitor;
+pub mod number;
 pub mod runbook;
 pub mod time;

@@ -5,7 +5,7 @@
 
 use crate::core::engine::{Outcome, gaps_text};
 use crate::core::event::{Advance, Breach, Event, Record};
-use crate::core::monitor::num;
+use crate::core::number::num;
 use crate::core::runbook::OnFailure;
 use crate::core::runbook::Runbook;
 use crate::core::time::{Period, t_clock};

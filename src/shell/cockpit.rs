@@ -49,9 +49,40 @@ fn level_of(e: &Event) -> Level {
         | Event::TriggerBreach { .. }
         | Event::TriggerUnknown { .. }
         | Event::GateFailed { .. }
-        | Event::BaselineMissing { .. } => Level::Warn,
+        | Event::BaselineMissing { .. }
+        // What someone must answer before a deadline stands out too.
+        | Event::RollbackGraceStarted { .. }
+        | Event::DecisionRequested { .. } => Level::Warn,
         Event::TaskPanicked { .. } => Level::Error,
-        _ => Level::Info,
+        Event::SessionStarted { .. }
+        | Event::SessionResumed { .. }
+        | Event::RunbookChanged { .. }
+        | Event::SessionEnded { .. }
+        | Event::Note { .. }
+        | Event::Hold { .. }
+        | Event::Resumed {}
+        | Event::StepWaiting { .. }
+        | Event::StepStarted { .. }
+        | Event::StepConfirmed { .. }
+        | Event::StepVerifying { .. }
+        | Event::StepHolding { .. }
+        | Event::StepDone { .. }
+        | Event::StepSkipped { .. }
+        | Event::StepRetry { .. }
+        | Event::PointOfNoReturn { .. }
+        | Event::CanaryWeight { .. }
+        | Event::StepGating { .. }
+        | Event::GatePassed { .. }
+        | Event::RollbackDone { .. }
+        | Event::RollbackRequestIgnored { .. }
+        | Event::TriggerArmed { .. }
+        | Event::TriggerDryRun { .. }
+        | Event::TriggerRecovered { .. }
+        | Event::RollbackVetoed { .. }
+        | Event::RollbackGraceCancelled { .. }
+        | Event::DecisionMade { .. }
+        | Event::DecisionCancelled { .. }
+        | Event::BaselineCaptured { .. } => Level::Info,
     }
 }
 

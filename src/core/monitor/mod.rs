@@ -14,6 +14,7 @@ pub mod trigger;
 mod tests;
 
 use crate::core::event::{Breach, Entry, Event};
+use crate::core::number::num;
 use crate::core::runbook::signals::*;
 use crate::core::time::{Ms, Period, TTime, human, t_clock};
 use std::collections::{BTreeMap, HashMap, VecDeque};
@@ -1002,34 +1003,5 @@ impl Monitor {
                 });
             }
         }
-    }
-}
-
-/// A number as shown: up to 3 significant decimals, no trailing zeros.
-pub fn num(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        };
-    }
-    let a = v.abs();
-    let s = if a >= 1000.0 {
-        format!("{v:.0}")
-    } else if a >= 10.0 {
-        format!("{v:.1}")
-    } else if a >= 1.0 {
-        format!("{v:.2}")
-    } else {
-        format!("{v:.3}")
-    };
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
     }
 }

@@ -5,9 +5,9 @@
 
 use super::View;
 use super::{clock_span, fit};
-use crate::core::monitor::num;
 use crate::core::monitor::store::Status;
 use crate::core::monitor::trigger::TriggerState;
+use crate::core::number::num;
 use crate::core::runbook::signals::{Side, TriggerAction};
 use crate::core::time::human;
 use crate::screen::app::Pane;

@@ -7,8 +7,8 @@
 
 use super::{View, boxed, input_line};
 use crate::core::engine::StepState;
-use crate::core::monitor::num;
 use crate::core::monitor::trigger::TriggerState;
+use crate::core::number::num;
 use crate::core::runbook::{OnFailure, Procedure, Step};
 use crate::core::time::{human, t_clock, t_offset};
 use crate::screen::ui::{clock_span, fit};
