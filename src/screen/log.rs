@@ -28,13 +28,19 @@ pub struct LogTail {
 }
 
 impl LogTail {
-    /// Adds a line (a multi-line text is joined into one); drops the oldest past `CAPACITY`.
+    /// Adds a record (its lines kept, runs of spaces squeezed); drops the oldest past
+    /// `CAPACITY`.
     pub fn push(&mut self, level: Level, text: &str) {
         if self.lines.len() == CAPACITY {
             self.lines.pop_front();
         }
-        let text = text.trim().replace('\n', " ");
-        let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        // Runs of spaces (the printer's column padding) go; the lines of a record stay.
+        let text = text
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+            .filter(|l| !l.is_empty())
+            .collect::<Vec<_>>()
+            .join("\n");
         self.lines.push_back(LogLine { level, text });
     }
 
@@ -64,7 +70,7 @@ mod tests {
         for i in 0..CAPACITY + 10 {
             t.push(Level::Info, &format!("line {i}"));
         }
-        t.push(Level::Warn, "a\n   warning");
+        t.push(Level::Warn, "a   \n   warning");
         assert_eq!(t.len(), CAPACITY);
         assert_eq!(
             t.shown(log::LevelFilter::Trace).next().unwrap().text,
@@ -74,6 +80,6 @@ mod tests {
             .shown(log::LevelFilter::Warn)
             .map(|l| l.text.as_str())
             .collect();
-        assert_eq!(warn, ["a warning"]);
+        assert_eq!(warn, ["a\nwarning"]);
     }
 }

@@ -65,13 +65,23 @@ pub(super) fn log(f: &mut Frame, area: Rect, v: &View) {
 const HANG: &str = "    ";
 
 /// `text` in rows of at most `width` columns, broken at spaces (a word longer than a row is
-/// cut), the rows after the first indented so a record reads as one.
+/// cut), the rows after the first indented so a record reads as one; a line of its own in
+/// the record (a command under its step) starts a row of its own.
 fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut rows = Vec::new();
+    for (i, line) in text.split('\n').enumerate() {
+        rows.extend(wrap_line(line, width, if i == 0 { "" } else { HANG }));
+    }
+    rows
+}
+
+/// One line of a record in rows, its first row indented by `first`, the others by `HANG`.
+fn wrap_line(text: &str, width: usize, first: &str) -> Vec<String> {
     let cols = |s: &str| Span::raw(s).width();
     let mut rows = Vec::new();
     let mut row = String::new();
     for word in text.split(' ').filter(|w| !w.is_empty()) {
-        let indent = if rows.is_empty() { "" } else { HANG };
+        let indent = if rows.is_empty() { first } else { HANG };
         let room = width.saturating_sub(cols(indent)).max(1);
         let sep = usize::from(!row.is_empty());
         if !row.is_empty() && cols(&row) + sep + cols(word) > room {
@@ -80,7 +90,7 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
         }
         let mut word = word.to_string();
         loop {
-            let indent = if rows.is_empty() { "" } else { HANG };
+            let indent = if rows.is_empty() { first } else { HANG };
             let room = width.saturating_sub(cols(indent)).max(1);
             if !row.is_empty() || cols(&word) <= room {
                 break;
@@ -105,7 +115,10 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
         row.push_str(&word);
     }
     if !row.is_empty() || rows.is_empty() {
-        rows.push(format!("{}{row}", if rows.is_empty() { "" } else { HANG }));
+        rows.push(format!(
+            "{}{row}",
+            if rows.is_empty() { first } else { HANG }
+        ));
     }
     rows
 }
@@ -165,6 +178,11 @@ mod tests {
         );
         assert!(rows.iter().all(|r| r.chars().count() <= 28), "{rows:?}");
         assert_eq!(wrap("short", 24), ["short"]);
+        assert_eq!(
+            wrap("T+0 ▶ a Step A\n$ ./a.sh", 40),
+            ["T+0 ▶ a Step A", "    $ ./a.sh"],
+            "a command gets a row of its own"
+        );
         let long = wrap("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 10);
         assert_eq!(
             long,
