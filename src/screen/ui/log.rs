@@ -8,7 +8,7 @@ use crate::screen::app::{LOG_LEVELS, Pane};
 use crate::screen::log::{Level, LogLine};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::{Line, Span, Text};
+use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 /// Draws the log pane; `diagnostics` is how many diagnostic records the program has logged
@@ -55,7 +55,8 @@ pub(super) fn log(f: &mut Frame, area: Rect, v: &View) {
     }
     rows.truncate(h);
     rows.reverse();
-    f.render_widget(Paragraph::new(Text::from(rows)).style(t.base), inner);
+    f.buffer_mut().set_style(inner, t.base);
+    super::rows(f, inner, rows);
     if let Some(d) = diag_area {
         diagnostics(f, d, v, level);
     }

@@ -158,6 +158,16 @@ pub fn fit(s: &str, w: usize) -> String {
     out
 }
 
+/// Draws `lines` one per row from the top of `area`, each cut at its width: what a
+/// `Paragraph` without wrapping draws, without its reflow pass over every grapheme (the
+/// timeline and the log are redrawn every second of an idle window).
+pub fn rows(f: &mut Frame, area: Rect, lines: Vec<ratatui::text::Line>) {
+    for (i, line) in lines.into_iter().take(usize::from(area.height)).enumerate() {
+        let row = Rect::new(area.x, area.y + i as u16, area.width, 1);
+        f.render_widget(line, row);
+    }
+}
+
 /// A focused or plain bordered block with a title.
 pub fn block<'a>(title: &'a str, focused: bool, theme: &Theme) -> ratatui::widgets::Block<'a> {
     use ratatui::widgets::{Block, BorderType, Borders};

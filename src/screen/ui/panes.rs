@@ -204,7 +204,7 @@ pub(super) fn metrics(f: &mut Frame, area: Rect, v: &View) {
         let inner = block.inner(cols[i]);
         f.render_widget(block, cols[i]);
         let lines = metric_lines(v, side, inner.width as usize, inner.height as usize);
-        f.render_widget(Paragraph::new(lines), inner);
+        super::rows(f, inner, lines);
     }
 }
 
@@ -240,7 +240,7 @@ pub(super) fn metrics_compact(f: &mut Frame, area: Rect, v: &View) {
         inner.width as usize,
         half.max(1),
     ));
-    f.render_widget(Paragraph::new(lines), inner);
+    super::rows(f, inner, lines);
     triggers(f, parts[1], v);
 }
 
@@ -365,7 +365,7 @@ pub(super) fn triggers(f: &mut Frame, area: Rect, v: &View) {
             Span::styled(format!(" {action}"), t.dim),
         ]));
     }
-    f.render_widget(Paragraph::new(lines), area);
+    super::rows(f, area, lines);
 }
 
 pub(super) fn tabs(f: &mut Frame, area: Rect, v: &View, active: Pane) {

@@ -13,7 +13,6 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
 use std::ops::Range;
 
 /// What the operator can do about a rollback step that stopped the run. Abort is the way out
@@ -79,7 +78,7 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
         lines.resize(h - 1, Line::default());
         lines.push(fw);
     }
-    f.render_widget(Paragraph::new(lines), inner);
+    super::rows(f, inner, lines);
 }
 
 /// `⟲ Restore Snowflake as primary · step 3 of 6 · 4:12 of planned 29:00`, or how it ended.

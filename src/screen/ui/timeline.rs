@@ -11,7 +11,6 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
 
 /// Glyph, state word and style for a step.
 pub fn glyph(state: &StepState, v: &View) -> (&'static str, Style) {
@@ -142,7 +141,7 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
             Row::Step(i, step) => step_line(v, step, *i, current, &cols),
         })
         .collect();
-    f.render_widget(Paragraph::new(visible), inner);
+    super::rows(f, inner, visible);
 }
 
 /// A row of the timeline: a phase's heading (full layout) or a step with its index.
