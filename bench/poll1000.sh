@@ -49,19 +49,25 @@ YAML
 
 tmux -S "$sock" new-session -d -x 200 -y 60 -s bench \
   "CUTOVER_FRAME_STATS=$work/frames.txt target/release/cutover run $work/rb.yaml --session $work/s --t0 +1h --operator bench; echo EXIT=\$? > $work/exit"
+# The cockpit's own pid, from the session lock it holds (pgrep -f can match tmux's command
+# line instead), checked against the binary it runs.
 pid=""
 for _ in $(seq 100); do
-  pid=$(pgrep -f "^target/release/cutover run $work/rb.yaml" | head -1 || true)
+  pid=$(sed -n 's/.*"pid":\([0-9][0-9]*\).*/\1/p' "$work/s/lock" 2>/dev/null || true)
   [ -n "$pid" ] && break
   sleep 0.1
 done
-[ -n "$pid" ] || { echo "the cockpit did not start" >&2; exit 1; }
+[ -n "$pid" ] || { echo "the cockpit did not start (no pid in $work/s/lock)" >&2; exit 1; }
+[ "$(readlink -f /proc/$pid/exe)" = "$(readlink -f target/release/cutover)" ] ||
+  { echo "pid $pid in the lock is not target/release/cutover" >&2; exit 1; }
 echo "cockpit pid $pid, polling 1,000 metrics every 1s for ${secs}s"
 printf "%6s %10s\n" "t(s)" "RSS(KiB)"
 for t in $(seq 0 5 "$secs"); do
   printf "%6s %10s\n" "$t" "$(awk '/VmRSS/{print $2}' /proc/$pid/status)"
   [ "$t" -lt "$secs" ] && sleep 5
 done
+# Cross-check the last figure: resident memory summed from the mappings themselves.
+echo "RSS cross-check (smaps_rollup): $(awk '/^Rss:/{print $2}' /proc/$pid/smaps_rollup) KiB"
 tmux -S "$sock" capture-pane -p -t bench > "$work/screen.txt"
 kill -TERM "$pid"
 for _ in $(seq 100); do [ -f "$work/exit" ] && break; sleep 0.1; done

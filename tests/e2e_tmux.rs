@@ -233,11 +233,11 @@ fn quit_while_live_asks_and_leaves_a_cooked_terminal() {
     assert_eq!(j.last().unwrap()["kind"], "session_stopped");
 }
 
-#[test]
-fn sigterm_restores_the_terminal_and_journals_the_stop() {
-    let tmp = tempfile::tempdir().unwrap();
-    let rb = fixture(tmp.path());
-    let s = tmp.path().join("s");
+/// A cockpit in tmux at 100×30 with its long step running: the tmux, the session folder and
+/// the cockpit's own pid (from the session lock).
+fn running_step(tmp: &Path) -> (Tmux, PathBuf, i32) {
+    let rb = fixture(tmp);
+    let s = tmp.join("s");
     let t = Tmux::start(100, 30, &cutover_cmd(&rb, &s, "--auto-ack"));
     t.wait_for("long-sync");
     assert!(wait_until(Duration::from_secs(10), || journal(&s)
@@ -246,6 +246,13 @@ fn sigterm_restores_the_terminal_and_journals_the_stop() {
     let lock: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(s.join("lock")).unwrap()).unwrap();
     let pid = lock["pid"].as_i64().unwrap() as i32;
+    (t, s, pid)
+}
+
+#[test]
+fn sigterm_restores_the_terminal_and_journals_the_stop() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (t, s, pid) = running_step(tmp.path());
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(pid),
         nix::sys::signal::Signal::SIGTERM,
@@ -706,16 +713,7 @@ fn a_terminal_that_goes_away_stops_the_cockpit_resumably_and_leaves_nothing_runn
     // Killing tmux takes the cockpit's terminal with it: every read of it then ends at once.
     // The cockpit must notice, stop the run (journaled, resumable) and exit, not spin.
     let tmp = tempfile::tempdir().unwrap();
-    let rb = fixture(tmp.path());
-    let s = tmp.path().join("s");
-    let t = Tmux::start(100, 30, &cutover_cmd(&rb, &s, "--auto-ack"));
-    t.wait_for("long-sync");
-    assert!(wait_until(Duration::from_secs(10), || journal(&s)
-        .iter()
-        .any(|e| e["kind"] == "step_started")));
-    let lock: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(s.join("lock")).unwrap()).unwrap();
-    let pid = lock["pid"].as_i64().unwrap() as i32;
+    let (t, s, pid) = running_step(tmp.path());
     drop(t); // kill-server: the pane's terminal is gone
     assert!(
         wait_until(Duration::from_secs(10), || !alive(pid)),

@@ -225,33 +225,25 @@ impl std::fmt::Display for Period {
     }
 }
 
-fn secs_to_ms(s: f64) -> Ms {
-    (s * 1000.0).round() as Ms
+/// Serde for a millisecond newtype as seconds, the journal's unit for both.
+macro_rules! as_seconds {
+    ($t:ident) => {
+        impl serde::Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_f64(self.0 as f64 / 1000.0)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $t {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                <f64 as serde::Deserialize>::deserialize(d).map(|s| $t((s * 1000.0).round() as Ms))
+            }
+        }
+    };
 }
 
-impl serde::Serialize for TTime {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_f64(self.0 as f64 / 1000.0)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for TTime {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        <f64 as serde::Deserialize>::deserialize(d).map(|s| TTime(secs_to_ms(s)))
-    }
-}
-
-impl serde::Serialize for Period {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_f64(self.0 as f64 / 1000.0)
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for Period {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        <f64 as serde::Deserialize>::deserialize(d).map(|s| Period(secs_to_ms(s)))
-    }
-}
+as_seconds!(TTime);
+as_seconds!(Period);
 
 #[cfg(test)]
 mod tests {

@@ -154,7 +154,7 @@ impl FrontEnd for Cockpit<'_> {
         Ok(())
     }
 
-    fn wake_in(&self, _: &Driver) -> Option<Duration> {
+    fn wake_in(&self) -> Option<Duration> {
         let since = self.last_draw.map_or(self.tick, |t| t.elapsed());
         let next = if self.dirty { FRAME } else { self.tick };
         Some(next.saturating_sub(since))

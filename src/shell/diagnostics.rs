@@ -24,9 +24,8 @@ struct Diagnostics {
 
 /// Whether a record of `target` at `level` is kept.
 pub fn keeps(target: &str, level: Level) -> bool {
-    let ours = target == "cutover"
-        || target.starts_with("cutover::")
-        || !target.contains("::") && OWN_TARGETS.contains(&target);
+    let ours =
+        target == "cutover" || target.starts_with("cutover::") || OWN_TARGETS.contains(&target);
     if ours {
         level <= Level::Debug
     } else {

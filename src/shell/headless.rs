@@ -47,7 +47,7 @@ impl FrontEnd for Printer {
         Ok(())
     }
 
-    fn wake_in(&self, _: &Driver) -> Option<Duration> {
+    fn wake_in(&self) -> Option<Duration> {
         None
     }
 

@@ -40,7 +40,7 @@ pub trait FrontEnd {
     fn draw(&mut self, d: &Driver, woke: Instant) -> Result<(), String>;
 
     /// How long the loop may sleep before the front end must draw again, if at all.
-    fn wake_in(&self, d: &Driver) -> Option<Duration>;
+    fn wake_in(&self) -> Option<Duration>;
 
     /// Waits for the next input; never resolves for a front end without input.
     async fn input(&mut self) -> Self::Input;
@@ -154,7 +154,7 @@ pub async fn run<F: FrontEnd>(
             d.release();
             return Ok(End::Stopped(Stop::Idle));
         }
-        let sleep_for = match (due, fe.wake_in(d)) {
+        let sleep_for = match (due, fe.wake_in()) {
             (Some(a), Some(b)) => a.min(b),
             (a, b) => a.or(b).unwrap_or(Duration::from_secs(3600)),
         };

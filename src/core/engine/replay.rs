@@ -42,12 +42,12 @@ impl Engine {
         }
     }
 
-    /// A step event changes that step's state; returns false for events that are not about
-    /// a step's own run (a gate, the point of no return, an aborted rollback), and for steps
-    /// the runbook no longer has.
+    /// A step event changes that step's state; returns false for the rest, which `replay_run`
+    /// folds: events about the run that name a step (a gate, the point of no return, an
+    /// aborted rollback), and events of steps the runbook no longer has.
     fn replay_step(&mut self, rec: &Record) -> bool {
         let t = rec.t_ms();
-        let Some(id) = rec.step().filter(|_| is_step_event(&rec.event)) else {
+        let Some(id) = rec.step() else {
             return false;
         };
         let Some(r) = self.runs.get_mut(id) else {
@@ -249,22 +249,4 @@ impl Engine {
             | Event::BaselineMissing { .. } => {}
         }
     }
-}
-
-/// Events about one step's own run, as opposed to run events that name a step.
-fn is_step_event(e: &Event) -> bool {
-    matches!(
-        e,
-        Event::StepWaiting { .. }
-            | Event::StepStarted { .. }
-            | Event::StepConfirmed { .. }
-            | Event::StepVerifying { .. }
-            | Event::StepHolding { .. }
-            | Event::StepDone { .. }
-            | Event::StepFailed { .. }
-            | Event::StepSkipped { .. }
-            | Event::StepInterrupted { .. }
-            | Event::StepRetry { .. }
-            | Event::StepGating { .. }
-    )
 }

@@ -5,7 +5,7 @@
 
 use super::View;
 use crate::screen::app::{LOG_LEVELS, Pane};
-use crate::screen::log::{Level, LogLine};
+use crate::screen::log::Level;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
@@ -28,17 +28,15 @@ pub(super) fn log(f: &mut Frame, area: Rect, v: &View) {
     let inner = block.inner(tail_area);
     f.render_widget(block, tail_area);
     let (w, h) = (usize::from(inner.width), usize::from(inner.height));
-    let shown: Vec<&LogLine> = v.ui.log.shown(level).collect();
-    if shown.is_empty() {
+    if v.ui.log.shown(level).next().is_none() {
         let none = format!("nothing at {level} or above yet · l: change the level");
         f.render_widget(Paragraph::new(Span::styled(none, t.dim)), inner);
     }
     // The newest `scroll` records are scrolled away; of the rest, the newest that fit, each
     // wrapped at word boundaries with its continuation rows indented. Fewer rows than the
     // pane has start at its top; more fill it to the bottom.
-    let end = shown.len().saturating_sub(usize::from(scroll));
     let mut rows: Vec<Line> = Vec::new();
-    for l in shown[..end].iter().rev() {
+    for l in v.ui.log.shown(level).rev().skip(usize::from(scroll)) {
         let style = match l.level {
             Level::Error => t.log_error,
             Level::Warn => t.log_warn,
