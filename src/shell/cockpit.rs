@@ -90,6 +90,9 @@ fn level_of(e: &Event) -> Level {
 struct Cockpit<'a> {
     term: Term,
     keys: tokio::sync::mpsc::Receiver<tui::TermInput>,
+    /// SIGWINCH: the key reader sleeps on the terminal's input, which a resize does not wake,
+    /// and the fixed viewport does not ask the terminal its size before each frame.
+    winch: Option<tokio::signal::unix::Signal>,
     ui: Ui,
     opts: &'a Options,
     theme: &'a Theme,
@@ -161,8 +164,17 @@ impl FrontEnd for Cockpit<'_> {
     }
 
     async fn input(&mut self) -> Self::Input {
-        // A reader that stopped (the terminal is gone) reads as the terminal gone.
-        self.keys.recv().await.flatten()
+        let resized = async {
+            match &mut self.winch {
+                Some(w) => w.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            // A reader that stopped (the terminal is gone) reads as the terminal gone.
+            k = self.keys.recv() => k.flatten(),
+            _ = resized => Some(crossterm::terminal::size().map(|(w, h)| TermEvent::Resize(w, h))),
+        }
     }
 
     fn requests(&mut self, input: Self::Input, engine: &Engine, now: i64) -> Vec<Request> {
@@ -171,9 +183,13 @@ impl FrontEnd for Cockpit<'_> {
                 Some(k) => app::on_key(&mut self.ui, engine, self.keymap, k, now),
                 None => Vec::new(),
             },
-            Some(Ok(TermEvent::Resize(_, _))) => {
-                self.last_draw = None;
-                let _ = self.term.autoresize();
+            Some(Ok(TermEvent::Resize(w, h))) => {
+                // Crossterm reports the same resize again with the next key: once is enough.
+                let area = ratatui::layout::Rect::new(0, 0, w, h);
+                if self.term.get_frame().area() != area {
+                    self.last_draw = None;
+                    let _ = self.term.resize(area);
+                }
                 Vec::new()
             }
             Some(Ok(_)) => Vec::new(),
@@ -201,6 +217,7 @@ pub async fn run(opts: Options, theme: Theme, keymap: Keymap) -> Result<i32, Run
     let mut c = Cockpit {
         term,
         keys: tui::key_reader(),
+        winch: tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change()).ok(),
         ui: Ui::new(&opts.operator),
         opts: &opts,
         theme: &theme,

@@ -15,4 +15,5 @@ pub mod run_loop;
 pub mod runtime;
 pub mod secret;
 pub mod session;
+pub mod timer;
 pub mod tui;

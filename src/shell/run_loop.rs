@@ -101,6 +101,7 @@ pub async fn run<F: FrontEnd>(
     let mut p = d.start();
     let mut ended: Option<Outcome> = None;
     let mut woke = Instant::now();
+    let mut timer = crate::shell::timer::Timer::new();
     loop {
         publish(fe, &rb, &p.events);
         if let Some(err) = p.failed.take() {
@@ -185,7 +186,7 @@ pub async fn run<F: FrontEnd>(
                 fe.changed();
             }
             m = feed.arrived(), if ended.is_none() => arrived = Some(m),
-            _ = runtime::pause(sleep_for) => {}
+            _ = timer.sleep(sleep_for) => {}
             sig = signals.recv() => {
                 if let Some(o) = ended {
                     return Ok(End::Finished(o));

@@ -47,16 +47,6 @@ pub struct Options {
     pub connections: std::collections::HashMap<String, crate::readers::ConnectionConfig>,
 }
 
-/// Sleeps `d`; zero only yields. A jumping drill clock asks for zero-length waits thousands
-/// of times (one per sample time), and tokio's timer rounds every sleep up to a millisecond.
-pub async fn pause(d: Duration) {
-    if d.is_zero() {
-        tokio::task::yield_now().await;
-    } else {
-        tokio::time::sleep(d).await;
-    }
-}
-
 /// Where metric samples come from: one source for the loop, whichever kind of run.
 pub enum Feed {
     /// No metrics.

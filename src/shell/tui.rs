@@ -48,7 +48,16 @@ pub fn init() -> std::io::Result<(Term, Guard)> {
     let guard = Guard;
     execute!(std::io::stdout(), EnterAlternateScreen)?;
     let out = BufWriter::with_capacity(64 * 1024, std::io::stdout());
-    let term = Terminal::new(CrosstermBackend::new(out))?;
+    // A fixed viewport, resized on the terminal's resize events (`Cockpit::requests`): a
+    // full-screen one asks the terminal its size before every frame (open /dev/tty, ioctl,
+    // close: three system calls a second on an idle cockpit).
+    let (w, h) = crossterm::terminal::size()?;
+    let term = Terminal::with_options(
+        CrosstermBackend::new(out),
+        ratatui::TerminalOptions {
+            viewport: ratatui::Viewport::Fixed(ratatui::layout::Rect::new(0, 0, w, h)),
+        },
+    )?;
     Ok((term, guard))
 }
 

@@ -19,9 +19,8 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
             .and_then(|i| ids.get(i).copied())
             .or(e.current())
             .or(ids.last().copied());
-    let block = super::block("Step", v.ui.focus == crate::screen::app::Pane::Detail, t);
-    let inner = block.inner(area);
-    f.render_widget(block, area);
+    let focused = v.ui.focus == crate::screen::app::Pane::Detail;
+    let inner = super::pane_box(f, area, "Step", focused, t, None);
     let Some(step) = id.and_then(|i| rb.step(i)) else {
         f.render_widget(Paragraph::new("no step"), inner);
         return;

@@ -7,7 +7,6 @@ use crate::core::engine::StepState;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
 
 fn key(v: &View, a: Action) -> String {
     v.keymap
@@ -98,5 +97,5 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
             ),
         );
     }
-    f.render_widget(Paragraph::new(Line::from(spans)), area);
+    f.render_widget(Line::from(spans), area);
 }

@@ -9,7 +9,6 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
 
 /// Overall state: the word and its style.
 pub fn overall(v: &View, p: &crate::core::engine::Projection) -> (String, Style) {
@@ -283,5 +282,6 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
             Span::styled(super::fit(&window, w.saturating_sub(40)), window_style),
         ]));
     }
-    f.render_widget(Paragraph::new(lines).style(t.base), area);
+    super::fill(f, area, t.base);
+    super::rows(f, area, lines);
 }

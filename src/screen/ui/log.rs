@@ -24,9 +24,7 @@ pub(super) fn log(f: &mut Frame, area: Rect, v: &View) {
     };
     let focused = v.ui.focus == Pane::Log;
     let (tail_area, diag_area) = split(area, v.live_log.then_some(v.diagnostics));
-    let block = super::block(&title, focused, t);
-    let inner = block.inner(tail_area);
-    f.render_widget(block, tail_area);
+    let inner = super::pane_box(f, tail_area, &title, focused, t, None);
     let (w, h) = (usize::from(inner.width), usize::from(inner.height));
     if v.ui.log.shown(level).next().is_none() {
         let none = format!("nothing at {level} or above yet · l: change the level");

@@ -15,7 +15,6 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
 
 const SPARK: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
 
@@ -200,9 +199,7 @@ pub(super) fn metrics(f: &mut Frame, area: Rect, v: &View) {
     .enumerate()
     {
         let title = format!("{name} ({label})");
-        let block = super::block(&title, focused, t).title_style(style);
-        let inner = block.inner(cols[i]);
-        f.render_widget(block, cols[i]);
+        let inner = super::pane_box(f, cols[i], &title, focused, t, Some(style));
         let lines = metric_lines(v, side, inner.width as usize, inner.height as usize);
         super::rows(f, inner, lines);
     }
@@ -216,9 +213,8 @@ pub(super) fn metrics_compact(f: &mut Frame, area: Rect, v: &View) {
     let parts = Layout::vertical([Constraint::Min(4), Constraint::Length(strip)]).split(area);
     let t = v.theme;
     let rb = v.engine.runbook();
-    let block = super::block("Metrics", v.ui.focus == Pane::Metrics, t);
-    let inner = block.inner(parts[0]);
-    f.render_widget(block, parts[0]);
+    let focused = v.ui.focus == Pane::Metrics;
+    let inner = super::pane_box(f, parts[0], "Metrics", focused, t, None);
     let half = (inner.height as usize).saturating_sub(2) / 2;
     let mut lines = vec![Line::from(Span::styled(
         format!("{} (source · blue)", rb.source.name),
@@ -260,7 +256,7 @@ pub(super) fn triggers(f: &mut Frame, area: Rect, v: &View) {
                 t.dim,
             ),
         ]);
-        f.render_widget(Paragraph::new(line), area);
+        f.render_widget(line, area);
         return;
     }
     let w = area.width as usize;
@@ -387,5 +383,5 @@ pub(super) fn tabs(f: &mut Frame, area: Rect, v: &View, active: Pane) {
         .map(|k| k.to_string())
         .unwrap_or_default();
     spans.push(Span::styled(format!(" {tab}: switch"), t.dim));
-    f.render_widget(Paragraph::new(Line::from(spans)), area);
+    f.render_widget(Line::from(spans), area);
 }

@@ -33,13 +33,8 @@ const INTERRUPTED_KEYS: [(Action, &str); 4] = [
 
 pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
     let t = v.theme;
-    let block = super::block(
-        "Rollback",
-        v.ui.focus == crate::screen::app::Pane::Timeline,
-        t,
-    );
-    let inner = block.inner(area);
-    f.render_widget(block, area);
+    let focused = v.ui.focus == crate::screen::app::Pane::Timeline;
+    let inner = super::pane_box(f, area, "Rollback", focused, t, None);
     let e = v.engine;
     let (Some(run), Some(p)) = (&e.rollback, e.rollback_procedure()) else {
         return;

@@ -90,13 +90,8 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
         v.ui.selected
             .unwrap_or(cur_row)
             .min(rows.len().saturating_sub(1));
-    let block = super::block(
-        "Timeline",
-        v.ui.focus == crate::screen::app::Pane::Timeline,
-        t,
-    );
-    let inner = block.inner(area);
-    f.render_widget(block, area);
+    let focused = v.ui.focus == crate::screen::app::Pane::Timeline;
+    let inner = super::pane_box(f, area, "Timeline", focused, t, None);
     let h = inner.height as usize;
     if h == 0 {
         return;
