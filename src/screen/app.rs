@@ -44,6 +44,20 @@ impl Pane {
 pub enum Prompt {
     /// Reason for skipping the current step.
     Skip,
+    /// A skip that disables something (listed): its reason, then the step's id typed to
+    /// confirm.
+    SkipConfirm {
+        /// The step.
+        step: String,
+        /// The reason already given.
+        reason: String,
+        /// What skipping it disables.
+        disables: Vec<String>,
+    },
+    /// Why the operator vetoed this trigger's automatic rollback (the veto already acted).
+    VetoReason(String),
+    /// Why the operator continues despite this trigger's concern.
+    ContinueReason(String),
     /// A note for the journal.
     Note,
     /// The rollback preview: type `rollback` to confirm.
@@ -301,27 +315,30 @@ fn on_rollback(ui: &mut Ui, engine: &Engine, now: Ms) -> Vec<Request> {
     })]
 }
 
-/// Vetoes an automatic rollback that is counting down.
+/// Vetoes an automatic rollback that is counting down: at once (seconds count), then asks
+/// why.
 fn on_veto(ui: &mut Ui, engine: &Engine, now: Ms) -> Vec<Request> {
-    if engine.monitor.graces.is_empty() {
+    let Some(g) = engine.monitor.graces.first() else {
         flash(ui, "no automatic rollback is counting down", now);
         return Vec::new();
-    }
+    };
+    ui.overlay = Overlay::Input(Prompt::VetoReason(g.trigger.clone()), String::new());
     vec![Request::Engine(Msg::Veto {
         operator: ui.operator.clone(),
     })]
 }
 
-/// Answers the open decision with "continue".
+/// Answers the open decision with "continue", once the operator says why: continuing
+/// overrides a trigger's concern, and the record must say on what grounds.
 fn on_continue(ui: &mut Ui, engine: &Engine, now: Ms) -> Vec<Request> {
-    if engine.monitor.decisions.is_empty() {
+    let Some(d) = engine.monitor.decisions.front() else {
         flash(ui, "no decision is open", now);
         return Vec::new();
-    }
-    vec![Request::Engine(Msg::Decide {
-        operator: ui.operator.clone(),
-        choice: crate::core::runbook::signals::Choice::Continue,
-    })]
+    };
+    open(
+        ui,
+        Overlay::Input(Prompt::ContinueReason(d.trigger.clone()), String::new()),
+    )
 }
 
 /// Asks for the reason an abort needs.
@@ -407,6 +424,16 @@ pub fn operator_reason(engine: &Engine) -> String {
     }
 }
 
+/// The typed rollback confirmation: `rollback`, optionally followed by the reason. `None`
+/// when it is not one; `Some("")` with no reason.
+pub fn rollback_typed(t: &str) -> Option<&str> {
+    let rest = t.trim().strip_prefix("rollback")?;
+    if !rest.is_empty() && !rest.starts_with([' ', ':', '-']) {
+        return None;
+    }
+    Some(rest.trim_start_matches([' ', ':', '-']).trim())
+}
+
 fn on_prompt(
     ui: &mut Ui,
     engine: &Engine,
@@ -421,6 +448,9 @@ fn on_prompt(
         Code::Esc => {
             ui.overlay = Overlay::None;
             ui.flash = None;
+            if let Prompt::VetoReason(trigger) = &prompt {
+                flash(ui, format!("vetoed `{trigger}` without a reason"), now);
+            }
         }
         Code::Char('c') if ctrl => {
             ui.overlay = Overlay::None;
@@ -440,13 +470,86 @@ fn on_prompt(
             let t = text.trim().to_string();
             match prompt {
                 Prompt::Skip if !t.is_empty() => {
-                    ui.overlay = Overlay::None;
-                    return vec![Request::Engine(Msg::Skip {
-                        operator: op.into(),
-                        reason: t,
-                    })];
+                    let step = engine.current().unwrap_or_default().to_string();
+                    let disables = engine.skip_disables(&step);
+                    if disables.is_empty() {
+                        ui.overlay = Overlay::None;
+                        return vec![Request::Engine(Msg::Skip {
+                            operator: op.into(),
+                            reason: t,
+                        })];
+                    }
+                    ui.flash = None;
+                    ui.overlay = Overlay::Input(
+                        Prompt::SkipConfirm {
+                            step,
+                            reason: t,
+                            disables,
+                        },
+                        String::new(),
+                    );
                 }
                 Prompt::Skip => flash(ui, "a skip needs a reason: type it, then Enter", now),
+                Prompt::SkipConfirm { step, reason, .. } if t == step => {
+                    ui.overlay = Overlay::None;
+                    // The step may have moved on while the box was open: skip only the one
+                    // whose consequences were shown.
+                    if engine.current() != Some(step.as_str()) {
+                        flash(
+                            ui,
+                            format!("not skipped: `{step}` is no longer the current step"),
+                            now,
+                        );
+                        return Vec::new();
+                    }
+                    return vec![Request::Engine(Msg::Skip {
+                        operator: op.into(),
+                        reason,
+                    })];
+                }
+                Prompt::SkipConfirm { step, .. } => flash(
+                    ui,
+                    format!(
+                        "not confirmed: type the step's id `{step}` exactly, or Esc to keep it"
+                    ),
+                    now,
+                ),
+                Prompt::VetoReason(trigger) if !t.is_empty() => {
+                    ui.overlay = Overlay::None;
+                    return vec![Request::Engine(Msg::VetoReason {
+                        operator: op.into(),
+                        trigger,
+                        why: t,
+                    })];
+                }
+                Prompt::VetoReason(_) => flash(
+                    ui,
+                    "the veto stands; type why (journaled), then Enter, or Esc to give none",
+                    now,
+                ),
+                Prompt::ContinueReason(trigger) if t.chars().count() >= 3 => {
+                    ui.overlay = Overlay::None;
+                    if engine.monitor.decisions.front().map(|d| d.trigger.as_str())
+                        != Some(trigger.as_str())
+                    {
+                        flash(
+                            ui,
+                            format!("the decision on `{trigger}` is no longer open"),
+                            now,
+                        );
+                        return Vec::new();
+                    }
+                    return vec![Request::Engine(Msg::Decide {
+                        operator: op.into(),
+                        choice: crate::core::runbook::signals::Choice::Continue,
+                        why: Some(t),
+                    })];
+                }
+                Prompt::ContinueReason(_) => flash(
+                    ui,
+                    "continuing needs a reason (a few words): type it, then Enter; Esc cancels",
+                    now,
+                ),
                 Prompt::Note if !t.is_empty() => {
                     ui.overlay = Overlay::None;
                     return vec![Request::Engine(Msg::Note {
@@ -455,7 +558,8 @@ fn on_prompt(
                     })];
                 }
                 Prompt::Note => ui.overlay = Overlay::None,
-                Prompt::Rollback if t == "rollback" => {
+                Prompt::Rollback if rollback_typed(&t).is_some() => {
+                    let why = rollback_typed(&t).filter(|w| !w.is_empty());
                     ui.overlay = Overlay::None;
                     if let Some(why) = rollback_blocked(engine) {
                         flash(ui, why, now);
@@ -466,16 +570,24 @@ fn on_prompt(
                         return vec![Request::Engine(Msg::Decide {
                             operator: op.into(),
                             choice: crate::core::runbook::signals::Choice::Rollback,
+                            why: why.map(str::to_string),
                         })];
                     }
+                    let reason = match why {
+                        Some(w) => format!("{}: {w}", operator_reason(engine)),
+                        None => operator_reason(engine),
+                    };
                     return vec![Request::Engine(Msg::Rollback {
                         operator: op.into(),
-                        reason: operator_reason(engine),
+                        reason,
                     })];
                 }
                 Prompt::Rollback => flash(
                     ui,
-                    "type rollback (the whole word) and press Enter, or Esc to cancel",
+                    format!(
+                        "not confirmed: `{}` is not `rollback`; type the whole word (then, if you like, why), or Esc",
+                        super::ui::fit(&t, 30)
+                    ),
                     now,
                 ),
                 Prompt::Abort if t.chars().count() >= 3 => {

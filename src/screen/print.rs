@@ -369,10 +369,32 @@ impl<'a> Progress<'a> {
                     grace, deadline
                 ),
             ),
-            Event::RollbackVetoed { trigger, .. } => (
+            Event::RollbackVetoed {
+                trigger,
+                until,
+                value,
+                threshold,
+                ..
+            } => {
+                let on = match (value, threshold) {
+                    (Some(v), Some(l)) => format!(" at {} (limit {})", num(*v), num(*l)),
+                    _ => String::new(),
+                };
+                let holds = until
+                    .map(|u| format!("; holds until {u} unless it recovers"))
+                    .unwrap_or_default();
+                (
+                    "✋",
+                    format!("automatic rollback VETOED{by} — trigger {trigger}{on}{holds}"),
+                )
+            }
+            Event::VetoExplained { trigger, why } => (
                 "✋",
-                format!("automatic rollback VETOED{by} — trigger {trigger}"),
+                format!("veto of trigger {trigger}{by}, because: {why}"),
             ),
+            Event::VetoEnded { trigger, why } => {
+                ("·", format!("veto of trigger {trigger} ended — {why}"))
+            }
             Event::RollbackGraceCancelled { trigger, why } => (
                 "·",
                 format!("automatic rollback called off — trigger {trigger}: {why}"),
@@ -394,16 +416,20 @@ impl<'a> Progress<'a> {
                 trigger,
                 choice,
                 by_default,
+                why,
             } => (
                 "→",
                 format!(
-                    "decision on {trigger}: {}{}",
+                    "decision on {trigger}: {}{}{}",
                     choice.as_str(),
                     if *by_default {
                         " (nobody chose before the deadline: the declared default)"
                     } else {
                         by
-                    }
+                    },
+                    why.as_ref()
+                        .map(|w| format!(", because: {w}"))
+                        .unwrap_or_default()
                 ),
             ),
             Event::DecisionCancelled { trigger, why } => {

@@ -52,6 +52,7 @@ fn level_of(e: &Event) -> Level {
         | Event::BaselineMissing { .. }
         // What someone must answer before a deadline stands out too.
         | Event::RollbackGraceStarted { .. }
+        | Event::VetoEnded { .. }
         | Event::DecisionRequested { .. } => Level::Warn,
         Event::TaskPanicked { .. } => Level::Error,
         Event::SessionStarted { .. }
@@ -79,6 +80,7 @@ fn level_of(e: &Event) -> Level {
         | Event::TriggerDryRun { .. }
         | Event::TriggerRecovered { .. }
         | Event::RollbackVetoed { .. }
+        | Event::VetoExplained { .. }
         | Event::RollbackGraceCancelled { .. }
         | Event::DecisionMade { .. }
         | Event::DecisionCancelled { .. }

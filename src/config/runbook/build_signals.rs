@@ -605,6 +605,7 @@ const TRIGGER_KEYS: &[&str] = &[
     "min_samples",
     "action",
     "grace",
+    "veto_for",
     "decide",
     "on_unknown",
     "dry_run",
@@ -612,6 +613,9 @@ const TRIGGER_KEYS: &[&str] = &[
     "until",
 ];
 const ACTIONS: &[&str] = &["rollback", "decide", "alert"];
+/// How long a veto holds when the trigger does not say: long enough to look into a breach,
+/// short enough that a breach nobody fixed acts again within the window.
+const DEFAULT_VETO_FOR: crate::core::time::Ms = 30 * 60_000;
 const UNKNOWN_ACTIONS: &[&str] = &["ignore", "alert", "decide", "hold"];
 
 /// `triggers:` → list.
@@ -726,6 +730,14 @@ fn trigger(sink: &mut Findings, i: usize, node: &Located, units: &mut Units) -> 
             "remove `grace`, or make the action `rollback`",
         );
     }
+    let veto_for = f.opt_duration(sink, "veto_for");
+    if veto_for.is_some() && action != Some(TriggerAction::Rollback) {
+        sink.error(
+            f.pos_of("veto_for"),
+            format!("`veto_for` of {what} applies only to `action: rollback`"),
+            "remove `veto_for`, or make the action `rollback`",
+        );
+    }
     let dec = decide(sink, &f, &what);
     let needs_decide = action == Some(TriggerAction::Decide);
     let on_unknown = match f.get("on_unknown") {
@@ -791,6 +803,7 @@ fn trigger(sink: &mut Findings, i: usize, node: &Located, units: &mut Units) -> 
         min_samples,
         action: action?,
         grace: grace.unwrap_or(0),
+        veto_for: veto_for.unwrap_or(DEFAULT_VETO_FOR),
         decide: dec.unwrap_or(Decide {
             within: 10 * 60_000,
             default: Choice::Continue,

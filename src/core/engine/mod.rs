@@ -6,6 +6,7 @@
 //! kills, and the end of the run. `replay` rebuilds state from a journal on resume.
 
 pub mod demo;
+mod guards;
 mod plan;
 mod replay;
 mod rollback;
@@ -111,12 +112,23 @@ pub enum Msg {
         /// Who.
         operator: String,
     },
+    /// Why the operator vetoed (asked once the veto has acted).
+    VetoReason {
+        /// Who.
+        operator: String,
+        /// The vetoed trigger.
+        trigger: String,
+        /// The reason.
+        why: String,
+    },
     /// The operator answers the open decision.
     Decide {
         /// Who.
         operator: String,
         /// Roll back or continue.
         choice: Choice,
+        /// Why (asked of a "continue", which overrides a trigger's concern).
+        why: Option<String>,
     },
     /// End the run here (a rollback included), killing what runs; the session is over
     /// (exit 1) and the journal says what was and was not done.
@@ -411,11 +423,23 @@ impl Engine {
                 }
             }
             Msg::Veto { operator } => {
-                let o = self.monitor.veto(&operator);
+                let o = self.monitor.veto(&operator, now);
                 self.apply_monitor(o, now, &mut out);
             }
-            Msg::Decide { operator, choice } => {
-                let o = self.monitor.decide(&operator, choice);
+            Msg::VetoReason {
+                operator,
+                trigger,
+                why,
+            } => {
+                let o = self.monitor.explain_veto(&operator, &trigger, &why);
+                self.apply_monitor(o, now, &mut out);
+            }
+            Msg::Decide {
+                operator,
+                choice,
+                why,
+            } => {
+                let o = self.monitor.decide(&operator, choice, why);
                 self.apply_monitor(o, now, &mut out);
             }
             Msg::Abort { operator, reason } => {

@@ -3,7 +3,7 @@
 
 use super::{Engine, RollbackRun, Stage, StepState};
 use crate::core::event::{Cause, Event, Record};
-use crate::core::monitor::Decision;
+use crate::core::monitor::{Decision, Veto};
 use crate::core::runbook::OnFailure;
 
 impl Engine {
@@ -208,8 +208,37 @@ impl Engine {
             Event::RollbackGraceStarted { trigger, .. } => {
                 self.open_graces.push(trigger.clone());
             }
-            Event::RollbackVetoed { trigger, .. }
-            | Event::RollbackGraceCancelled { trigger, .. } => {
+            Event::RollbackVetoed {
+                trigger,
+                until,
+                value,
+                threshold,
+                ..
+            } => {
+                self.open_graces.retain(|g| g != trigger);
+                // A journal from before `until_t` held a veto until the trigger recovered;
+                // this version holds it for the trigger's `veto_for`, from the veto.
+                let hold = self
+                    .rb
+                    .signals
+                    .triggers
+                    .iter()
+                    .find(|d| d.id == *trigger)
+                    .map_or(0, |d| d.veto_for);
+                self.monitor.restore_veto(
+                    trigger,
+                    Veto {
+                        by: rec.operator.clone(),
+                        at: t,
+                        until: until.map_or(t + hold, |u| u.ms()),
+                        value: value.zip(*threshold),
+                        why: None,
+                    },
+                );
+            }
+            Event::VetoExplained { trigger, why } => self.monitor.restore_veto_reason(trigger, why),
+            Event::VetoEnded { trigger, .. } => self.monitor.restore_veto_ended(trigger),
+            Event::RollbackGraceCancelled { trigger, .. } => {
                 self.open_graces.retain(|g| g != trigger);
             }
             // Step events of steps the runbook no longer has.

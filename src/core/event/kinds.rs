@@ -445,6 +445,31 @@ pub enum Event {
         trigger: String,
         /// The trigger's reason.
         reason: String,
+        /// Until when the veto holds (the trigger's `veto_for`), unless the trigger recovers
+        /// first; journals before this field held the veto until recovery.
+        #[serde(default, rename = "until_t", skip_serializing_if = "Option::is_none")]
+        until: Option<TTime>,
+        /// The value the veto was given on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        value: Option<f64>,
+        /// Its limit then.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        threshold: Option<f64>,
+    },
+    /// Why an operator vetoed (asked right after the veto, which acts at the key).
+    VetoExplained {
+        /// The trigger.
+        trigger: String,
+        /// The operator's reason.
+        why: String,
+    },
+    /// A veto stopped holding: the trigger recovered, or its `veto_for` ran out and the
+    /// trigger may act again.
+    VetoEnded {
+        /// The trigger.
+        trigger: String,
+        /// Why.
+        why: String,
     },
     /// A grace countdown ended without a rollback.
     RollbackGraceCancelled {
@@ -473,6 +498,9 @@ pub enum Event {
         choice: Choice,
         /// Nobody answered in time: the default was taken.
         by_default: bool,
+        /// The operator's reason, when one was asked.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        why: Option<String>,
     },
     /// An open decision no longer applies.
     DecisionCancelled {
@@ -601,6 +629,8 @@ impl Event {
             Event::TriggerRecovered { .. } => "trigger_recovered",
             Event::RollbackGraceStarted { .. } => "rollback_grace_started",
             Event::RollbackVetoed { .. } => "rollback_vetoed",
+            Event::VetoExplained { .. } => "veto_explained",
+            Event::VetoEnded { .. } => "veto_ended",
             Event::RollbackGraceCancelled { .. } => "rollback_grace_cancelled",
             Event::DecisionRequested { .. } => "decision_requested",
             Event::DecisionMade { .. } => "decision_made",
@@ -654,6 +684,8 @@ impl Event {
             | Event::TriggerRecovered { .. }
             | Event::RollbackGraceStarted { .. }
             | Event::RollbackVetoed { .. }
+            | Event::VetoExplained { .. }
+            | Event::VetoEnded { .. }
             | Event::RollbackGraceCancelled { .. }
             | Event::DecisionRequested { .. }
             | Event::DecisionMade { .. }
@@ -723,6 +755,8 @@ pub const KINDS: &[&str] = &[
     "trigger_recovered",
     "rollback_grace_started",
     "rollback_vetoed",
+    "veto_explained",
+    "veto_ended",
     "rollback_grace_cancelled",
     "decision_requested",
     "decision_made",

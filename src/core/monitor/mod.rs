@@ -59,6 +59,22 @@ pub struct Grace {
     pub reason: String,
 }
 
+/// An operator's veto of a trigger's automatic rollback, in force until `until` or the
+/// trigger's recovery, whichever comes first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Veto {
+    /// Who vetoed.
+    pub by: String,
+    /// When.
+    pub at: Ms,
+    /// Until when it holds.
+    pub until: Ms,
+    /// The value and limit it was given on, when the trigger had them.
+    pub value: Option<(f64, f64)>,
+    /// The operator's reason, once given.
+    pub why: Option<String>,
+}
+
 /// An open decision: roll back or continue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
@@ -79,6 +95,8 @@ pub struct TriggerRun {
     pub def: std::sync::Arc<Trigger>,
     /// What it shows.
     pub state: TriggerState,
+    /// A veto in force: the trigger does not act on its breach while it holds.
+    pub veto: Option<Veto>,
     streak: Streak,
     armed: bool,
     fired: bool,
@@ -223,6 +241,7 @@ impl Monitor {
                     Some(s) => format!("armed when `{s}` is done"),
                     None => "not evaluated yet".into(),
                 }),
+                veto: None,
                 streak: Streak::default(),
                 armed: false,
                 fired: false,
@@ -526,23 +545,98 @@ impl Monitor {
         wait.map_or(Verdict::Pass, Verdict::Wait)
     }
 
-    /// The operator vetoes the running grace countdown (the oldest).
-    pub fn veto(&mut self, operator: &str) -> Vec<Reaction> {
+    /// The operator vetoes the running grace countdown (the oldest) at `now`: it stops at
+    /// once, and the trigger holds off for its `veto_for` unless it recovers first.
+    pub fn veto(&mut self, operator: &str, now: Ms) -> Vec<Reaction> {
         if self.graces.is_empty() {
             return Vec::new();
         }
         let g = self.graces.remove(0);
+        let Some(t) = self.triggers.iter_mut().find(|t| t.def.id == g.trigger) else {
+            return Vec::new();
+        };
+        let value = match t.state {
+            TriggerState::Breach { value, limit, .. }
+            | TriggerState::Pending { value, limit, .. } => Some((value, limit)),
+            _ => None,
+        };
+        let until = now + t.def.veto_for;
+        t.veto = Some(Veto {
+            by: operator.to_string(),
+            at: now,
+            until,
+            value,
+            why: None,
+        });
         vec![Reaction::Journal(
             Event::RollbackVetoed {
                 trigger: g.trigger,
                 reason: g.reason,
+                until: Some(TTime(until)),
+                value: value.map(|v| v.0),
+                threshold: value.map(|v| v.1),
             }
             .by(operator),
         )]
     }
 
+    /// The operator's reason for the veto of `trigger` (asked after the key acted).
+    pub fn explain_veto(&mut self, operator: &str, trigger: &str, why: &str) -> Vec<Reaction> {
+        let Some(v) = self
+            .triggers
+            .iter_mut()
+            .find(|t| t.def.id == trigger)
+            .and_then(|t| t.veto.as_mut())
+        else {
+            return Vec::new();
+        };
+        v.why = Some(why.to_string());
+        vec![Reaction::Journal(
+            Event::VetoExplained {
+                trigger: trigger.to_string(),
+                why: why.to_string(),
+            }
+            .by(operator),
+        )]
+    }
+
+    /// Restores a veto from the journal on resume: the same veto means the same thing
+    /// whether or not the cockpit restarted in between.
+    pub fn restore_veto(&mut self, trigger: &str, veto: Veto) {
+        if let Some(t) = self.triggers.iter_mut().find(|t| t.def.id == trigger) {
+            t.veto = Some(veto);
+        }
+    }
+
+    /// Restores a veto's reason from the journal.
+    pub fn restore_veto_reason(&mut self, trigger: &str, why: &str) {
+        if let Some(v) = self
+            .triggers
+            .iter_mut()
+            .find(|t| t.def.id == trigger)
+            .and_then(|t| t.veto.as_mut())
+        {
+            v.why = Some(why.to_string());
+        }
+    }
+
+    /// Forgets a veto the journal says ended.
+    pub fn restore_veto_ended(&mut self, trigger: &str) {
+        if let Some(t) = self.triggers.iter_mut().find(|t| t.def.id == trigger) {
+            t.veto = None;
+        }
+    }
+
+    /// The veto in force on a trigger, if any.
+    pub fn veto_of(&self, trigger: &str) -> Option<&Veto> {
+        self.triggers
+            .iter()
+            .find(|t| t.def.id == trigger)
+            .and_then(|t| t.veto.as_ref())
+    }
+
     /// The operator answers the oldest open decision.
-    pub fn decide(&mut self, operator: &str, choice: Choice) -> Vec<Reaction> {
+    pub fn decide(&mut self, operator: &str, choice: Choice, why: Option<String>) -> Vec<Reaction> {
         let Some(d) = self.decisions.pop_front() else {
             return Vec::new();
         };
@@ -551,6 +645,7 @@ impl Monitor {
                 trigger: d.trigger.clone(),
                 choice,
                 by_default: false,
+                why,
             }
             .by(operator),
         )];
@@ -581,6 +676,9 @@ impl Monitor {
             .filter(|w| !w.closed)
             .for_each(|w| consider(w.to + self.metrics[w.metric].stale_after));
         for t in &self.triggers {
+            if let Some(v) = &t.veto {
+                consider(v.until);
+            }
             if let Some(s) = t.unknown_since
                 && !t.unknown_acted
             {
@@ -704,6 +802,24 @@ impl Monitor {
                 ));
             }
         }
+        if let Some(v) = &t.veto
+            && now >= v.until
+        {
+            out.push(Reaction::Journal(
+                Event::VetoEnded {
+                    trigger: def.id.clone(),
+                    why: format!(
+                        "the veto by {} held its {}: the trigger acts again if the breach is still there",
+                        v.by,
+                        human(v.until - v.at)
+                    ),
+                }
+                .by_system(),
+            ));
+            t.veto = None;
+            // A breach still sustained now fires anew (a fresh grace countdown).
+            t.fired = false;
+        }
         if !armed {
             t.state = TriggerState::Inactive(match (&def.after, &def.until) {
                 (_, Some(u)) if (ctx.done)(u) => format!("disarmed: `{u}` is done"),
@@ -738,7 +854,10 @@ impl Monitor {
                     };
                     if !t.fired {
                         t.fired = true;
-                        self.fire(i, s.value, l, now, ctx, out);
+                        // Vetoed: the breach is shown, and acted on once the veto ends.
+                        if t.veto.is_none() {
+                            self.fire(i, s.value, l, now, ctx, out);
+                        }
                     }
                 } else if violating {
                     t.state = TriggerState::Pending {
@@ -752,6 +871,20 @@ impl Monitor {
                         value: s.value,
                         limit: l,
                     };
+                    if let Some(v) = t.veto.take() {
+                        out.push(Reaction::Journal(
+                            Event::VetoEnded {
+                                trigger: def.id.clone(),
+                                why: format!(
+                                    "the trigger recovered (now {}, limit {}): the veto by {} is over",
+                                    num(s.value),
+                                    num(l),
+                                    v.by
+                                ),
+                            }
+                            .by_system(),
+                        ));
+                    }
                     if t.fired {
                         t.fired = false;
                         out.push(Reaction::Journal(
@@ -991,6 +1124,7 @@ impl Monitor {
                     trigger: d.trigger.clone(),
                     choice: d.default,
                     by_default: true,
+                    why: None,
                 }
                 .by_system(),
             ));

@@ -210,7 +210,7 @@ fn grace_countdown_rolls_back_on_fresh_breach_and_can_be_vetoed() {
 
     let mut r = Run::new(t);
     r.feed("err", 0, M, 3.0);
-    assert_eq!(kinds(&r.m.veto("ann")), vec!["rollback_vetoed"]);
+    assert_eq!(kinds(&r.m.veto("ann", M)), vec!["rollback_vetoed"]);
     let out = r.feed("err", M + 30 * S, 5 * M, 3.0);
     assert!(!kinds(&out).contains(&"ROLLBACK".to_string()));
 
@@ -228,6 +228,91 @@ fn grace_countdown_rolls_back_on_fresh_breach_and_can_be_vetoed() {
 }
 
 #[test]
+fn a_veto_holds_for_its_declared_time_then_the_trigger_acts_again() {
+    let t = "  - { id: e, when: err > 1%, for: 1m, action: rollback, grace: 2m, veto_for: 10m }";
+    let mut r = Run::new(t);
+    r.feed("err", 0, M, 3.0);
+    let out = r.m.veto("ann", M);
+    let Some(Reaction::Journal(e)) = out.first() else {
+        panic!("{out:?}")
+    };
+    assert_eq!(
+        e.event,
+        Event::RollbackVetoed {
+            trigger: "e".into(),
+            reason: "trigger `e`: err > 1% (3 > 1 for 1m, 3 samples)".into(),
+            until: Some(TTime(11 * M)),
+            value: Some(3.0),
+            threshold: Some(1.0),
+        }
+    );
+    assert_eq!(
+        r.m.veto_of("e").map(|v| (v.by.as_str(), v.until)),
+        Some(("ann", 11 * M))
+    );
+    assert_eq!(
+        kinds(&r.m.explain_veto("ann", "e", "known noise")),
+        vec!["veto_explained"]
+    );
+    assert_eq!(
+        r.m.veto_of("e").and_then(|v| v.why.as_deref()),
+        Some("known noise")
+    );
+    // The breach goes on: nothing acts while the veto holds, and the next wake-up is its end.
+    let out = r.feed("err", M + 30 * S, 10 * M + 30 * S, 3.0);
+    assert!(kinds(&out).is_empty(), "{:?}", kinds(&out));
+    assert!(matches!(r.state("e"), TriggerState::Breach { .. }));
+    // At its end the still-sustained breach starts a fresh grace countdown.
+    let out = r.feed("err", 11 * M, 11 * M, 3.0);
+    assert_eq!(
+        kinds(&out),
+        vec!["veto_ended", "trigger_breach", "rollback_grace_started"]
+    );
+    assert!(r.m.veto_of("e").is_none());
+}
+
+#[test]
+fn a_veto_ends_when_the_trigger_recovers_and_a_new_breach_acts() {
+    let t = "  - { id: e, when: err > 1%, for: 1m, action: rollback, grace: 2m }";
+    let mut r = Run::new(t);
+    r.feed("err", 0, M, 3.0);
+    r.m.veto("ann", M);
+    // Without `veto_for` the veto holds 30 minutes.
+    assert_eq!(r.m.veto_of("e").map(|v| v.until), Some(31 * M));
+    let out = r.feed("err", M + 30 * S, M + 30 * S, 0.2);
+    assert_eq!(kinds(&out), vec!["veto_ended", "trigger_recovered"]);
+    let out = r.feed("err", 2 * M, 3 * M, 3.0);
+    assert_eq!(
+        kinds(&out),
+        vec!["trigger_breach", "rollback_grace_started"]
+    );
+}
+
+#[test]
+fn a_restored_veto_keeps_a_resumed_trigger_from_acting_until_it_ends() {
+    let t = "  - { id: e, when: err > 1%, for: 1m, action: rollback, grace: 2m, veto_for: 10m }";
+    // A fresh monitor, as after a resume, with the journal's veto restored.
+    let mut r = Run::new(t);
+    r.m.restore_veto(
+        "e",
+        Veto {
+            by: "ann".into(),
+            at: M,
+            until: 11 * M,
+            value: Some((3.0, 1.0)),
+            why: None,
+        },
+    );
+    let out = r.feed("err", 2 * M, 10 * M + 30 * S, 3.0);
+    assert!(kinds(&out).is_empty(), "{:?}", kinds(&out));
+    let out = r.feed("err", 11 * M, 11 * M, 3.0);
+    assert_eq!(
+        kinds(&out),
+        vec!["veto_ended", "trigger_breach", "rollback_grace_started"]
+    );
+}
+
+#[test]
 fn decisions_take_the_operator_choice_or_the_default_at_the_deadline() {
     let t = "  - { id: d, when: lat > 2x baseline, baseline: src-lat, for: 1m, action: decide, decide: { within: 10m, default: rollback } }";
     let mut r = Run::new(t);
@@ -236,7 +321,8 @@ fn decisions_take_the_operator_choice_or_the_default_at_the_deadline() {
     }
     let out = r.feed("lat", 0, M, 2000.0);
     assert_eq!(kinds(&out), vec!["trigger_breach", "decision_requested"]);
-    let out = r.m.decide("bob", Choice::Continue);
+    let out =
+        r.m.decide("bob", Choice::Continue, Some("known noise".into()));
     assert_eq!(kinds(&out), vec!["decision_made"]);
     assert!(r.m.decisions.is_empty());
 

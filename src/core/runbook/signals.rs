@@ -303,6 +303,9 @@ pub struct Trigger {
     pub action: TriggerAction,
     /// Rollback: countdown during which the operator can veto.
     pub grace: Ms,
+    /// Rollback: how long a veto holds unless the trigger recovers first; then the trigger
+    /// may act again on a breach that is still there.
+    pub veto_for: Ms,
     /// Decide: deadline and default.
     pub decide: Decide,
     /// Unknown data.

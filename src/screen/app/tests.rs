@@ -91,7 +91,11 @@ fn rollback_starts_only_after_typing_rollback_and_enter() {
         on_key(&mut ui, &e, &km, key(Code::Enter), 0).is_empty(),
         "a typo does not roll back"
     );
-    assert!(ui.flash.as_ref().unwrap().0.contains("type rollback"));
+    let said = &ui.flash.as_ref().unwrap().0;
+    assert!(
+        said.contains("not confirmed") && said.contains("rollbak"),
+        "{said}"
+    );
     on_key(&mut ui, &e, &km, key(Code::Backspace), 0);
     on_key(&mut ui, &e, &km, key(Code::Backspace), 0);
     typed(&mut ui, &e, "ack");
@@ -108,6 +112,78 @@ fn rollback_starts_only_after_typing_rollback_and_enter() {
     on_key(&mut ui, &e, &km, ch('R'), 0);
     assert!(on_key(&mut ui, &e, &km, key(Code::Esc), 0).is_empty());
     assert_eq!(ui.overlay, Overlay::None);
+}
+
+#[test]
+fn a_manual_rollback_can_say_why_after_the_word() {
+    let mut e = engine("      - {id: a, title: A, run: a}\n", true);
+    e.update(Msg::Tick, 0);
+    let km = default_keymap();
+    let mut ui = Ui::new("ann");
+    on_key(&mut ui, &e, &km, ch('R'), 0);
+    typed(&mut ui, &e, "rollback dashboards show stale data");
+    assert_eq!(
+        on_key(&mut ui, &e, &km, key(Code::Enter), 0),
+        vec![Request::Engine(Msg::Rollback {
+            operator: "ann".into(),
+            reason: "operator rollback from the cockpit: dashboards show stale data".into()
+        })]
+    );
+    // A word that merely starts with it is not the confirmation.
+    assert_eq!(rollback_typed("rollbacks"), None);
+    assert_eq!(rollback_typed("rollback: why"), Some("why"));
+    assert_eq!(rollback_typed(" rollback "), Some(""));
+}
+
+#[test]
+fn skipping_a_step_others_depend_on_names_what_it_disables_and_wants_its_id_typed() {
+    let y = "version: 1\ntitle: T\nstrategy: blue-green\nplatforms: {source: {name: S}, target: {name: D}}\nmetrics:\n  - {id: err, side: target, unit: \"%\", every: 30s, sim: {baseline: 0.1}}\ntriggers:\n  - {id: error-rate, when: err > 1%, for: 1m, action: rollback, after: switch}\nphases:\n  - id: p\n    steps:\n      - {id: switch, title: Switch}\n      - {id: plain, title: Plain}\nrollback:\n  title: Back\n  steps:\n    - {id: back1, title: B1, undoes: [switch]}\n";
+    let l = crate::config::runbook::load_bytes(Path::new("/nonexistent/rb.yaml"), y.as_bytes());
+    assert!(!l.has_errors(), "{:?}", l.diagnostics);
+    let mut e = Engine::new(l.runbook.unwrap(), Config::default());
+    e.update(Msg::Tick, 0);
+    let km = default_keymap();
+    let mut ui = Ui::new("ann");
+    on_key(&mut ui, &e, &km, ch('s'), 0);
+    typed(&mut ui, &e, "not needed");
+    assert!(
+        on_key(&mut ui, &e, &km, key(Code::Enter), 0).is_empty(),
+        "not yet"
+    );
+    let Overlay::Input(Prompt::SkipConfirm { step, disables, .. }, _) = &ui.overlay else {
+        panic!("{:?}", ui.overlay)
+    };
+    assert_eq!(step, "switch");
+    assert!(
+        disables[0].contains("trigger `error-rate` never arms"),
+        "{disables:?}"
+    );
+    assert!(
+        disables[1].contains("skips undoing it (back1)"),
+        "{disables:?}"
+    );
+    typed(&mut ui, &e, "swich");
+    assert!(on_key(&mut ui, &e, &km, key(Code::Enter), 0).is_empty());
+    assert!(
+        ui.flash
+            .as_ref()
+            .unwrap()
+            .0
+            .contains("type the step's id `switch`")
+    );
+    for _ in 0..5 {
+        on_key(&mut ui, &e, &km, key(Code::Backspace), 0);
+    }
+    typed(&mut ui, &e, "switch");
+    assert_eq!(
+        on_key(&mut ui, &e, &km, key(Code::Enter), 0),
+        vec![Request::Engine(Msg::Skip {
+            operator: "ann".into(),
+            reason: "not needed".into()
+        })]
+    );
+    // A step nothing depends on skips on its reason alone.
+    assert!(e.skip_disables("plain").is_empty());
 }
 
 #[test]

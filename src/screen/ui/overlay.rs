@@ -22,8 +22,17 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     )
 }
 
-fn boxed(f: &mut Frame, area: Rect, title: &str, lines: Vec<Line>, v: &View, w: u16) {
+fn boxed(f: &mut Frame, area: Rect, title: &str, mut lines: Vec<Line>, v: &View, w: u16) {
     let w = w.min(area.width);
+    // What was wrong with what was typed goes in the box, above its keys: the footer is
+    // behind the box's edge of attention, and a silent Enter is the worst answer.
+    if let (Overlay::Input(..), Some((msg, _))) = (&v.ui.overlay, &v.ui.flash) {
+        let at = lines.len().saturating_sub(1);
+        lines.insert(
+            at,
+            Line::from(Span::styled(format!(" ⚠ {msg}"), v.theme.state_late)),
+        );
+    }
     let text = Paragraph::new(lines).wrap(Wrap { trim: false });
     // Sized by the rows the lines take once wrapped, so a long line (a resume command, a
     // reason) never pushes the last line, which is usually the keys, out of the box.
@@ -186,6 +195,76 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
                 Line::from(Span::styled(" Enter skips · Esc cancels", t.dim)),
             ]);
             boxed(f, area, "Skip", lines, v, 70);
+        }
+        Overlay::Input(
+            Prompt::SkipConfirm {
+                step,
+                reason,
+                disables,
+            },
+            text,
+        ) => {
+            let mut lines = vec![Line::from(Span::styled(
+                format!(" Skipping `{step}` disables:"),
+                t.state_late,
+            ))];
+            lines.extend(
+                disables
+                    .iter()
+                    .map(|d| Line::from(Span::styled(format!("  • {d}"), t.base))),
+            );
+            lines.extend([
+                Line::from(Span::styled(format!(" reason: {reason}"), t.dim)),
+                input_line(&format!(" type {step} to skip it anyway: "), text, v),
+                Line::from(Span::styled(" Enter skips · Esc keeps the step", t.dim)),
+            ]);
+            boxed(f, area, "Skip — it disables something", lines, v, 90);
+        }
+        Overlay::Input(Prompt::VetoReason(trigger), text) => {
+            let until = e
+                .monitor
+                .veto_of(trigger)
+                .map(|x| {
+                    format!(
+                        " It holds until {} unless `{trigger}` recovers first; then the trigger may act again.",
+                        crate::core::time::t_clock(x.until)
+                    )
+                })
+                .unwrap_or_default();
+            let lines = vec![
+                Line::from(Span::styled(
+                    format!(" Automatic rollback by `{trigger}` VETOED."),
+                    t.state_late,
+                )),
+                Line::from(Span::styled(until, t.base)),
+                input_line(" why? (journaled): ", text, v),
+                Line::from(Span::styled(
+                    " Enter records it · Esc leaves the veto without a reason",
+                    t.dim,
+                )),
+            ];
+            boxed(f, area, "Veto", lines, v, 80);
+        }
+        Overlay::Input(Prompt::ContinueReason(trigger), text) => {
+            let about = e
+                .monitor
+                .decisions
+                .front()
+                .map(|d| d.reason.clone())
+                .unwrap_or_default();
+            let lines = vec![
+                Line::from(Span::styled(
+                    format!(" Continue despite `{trigger}`?"),
+                    t.state_late,
+                )),
+                Line::from(Span::styled(format!(" {about}"), t.base)),
+                input_line(" why? (journaled): ", text, v),
+                Line::from(Span::styled(
+                    " Enter continues · Esc goes back to the decision",
+                    t.dim,
+                )),
+            ];
+            boxed(f, area, "Decision: continue", lines, v, 80);
         }
         Overlay::Input(Prompt::Note, text) => {
             let lines = vec![
