@@ -384,7 +384,7 @@ metrics:
   - {{ id: lat, title: Databricks p95 latency, side: target, unit: ms, every: 30s, sim: {{ baseline: 800 }} }}
   - {{ id: src, title: Snowflake p95 latency, side: source, unit: ms, every: 30s, sim: {{ baseline: 700 }} }}
 triggers:
-  - {{ id: errors, when: err > 1%, for: 2m, action: rollback, grace: 20m }}
+  - {{ id: errors, when: err > 1%, for: 2m, action: rollback, grace: 20m, veto_for: 3m }}
   - {{ id: slow, when: lat > 1000ms, for: 1m, action: decide, decide: {{ within: 30m, default: rollback }} }}
 phases:
   - id: p
@@ -412,20 +412,45 @@ scenarios:
         "the triggers strip shows it: {screen}"
     );
     t.keys(&["v"]);
+    // The veto acts at the key; then the box asks why.
     assert!(wait_until(Duration::from_secs(10), || journal(&s)
         .iter()
         .any(
             |e| e["kind"] == "rollback_vetoed" && e["operator"] == "ann"
         )));
+    let screen = t.wait_for("why? (journaled)");
+    assert!(screen.contains("VETOED"), "{screen}");
+    t.text("known retry storm");
+    t.keys(&["Enter"]);
+    assert!(wait_until(Duration::from_secs(10), || journal(&s)
+        .iter()
+        .any(
+            |e| e["kind"] == "veto_explained" && e["why"] == "known retry storm"
+        )));
+    t.wait_for("VETOED errors by ann");
+    // `veto_for: 3m`: then the breach, still there, counts down again.
+    assert!(wait_until(Duration::from_secs(15), || {
+        let j = journal(&s);
+        j.iter().any(|e| e["kind"] == "veto_ended")
+            && j.iter()
+                .filter(|e| e["kind"] == "rollback_grace_started")
+                .count()
+                == 2
+    }));
     let screen = t.wait_for("DECISION: roll back or continue?");
-    assert!(!screen.contains("AUTOMATIC ROLLBACK in"), "{screen}");
     assert!(screen.contains("c: continue"), "{screen}");
     t.keys(&["c"]);
+    t.wait_for("Continue despite `slow`?");
+    t.keys(&["Enter"]);
+    t.wait_for("continuing needs a reason");
+    t.text("latency is the cache warming");
+    t.keys(&["Enter"]);
     assert!(wait_until(Duration::from_secs(10), || journal(&s)
         .iter()
         .any(|e| e["kind"] == "decision_made"
             && e["operator"] == "ann"
-            && e["choice"] == "continue")));
+            && e["choice"] == "continue"
+            && e["why"] == "latency is the cache warming")));
     let j = journal(&s);
     assert!(
         !j.iter().any(|e| e["kind"] == "rollback_started"),
@@ -725,4 +750,65 @@ fn a_terminal_that_goes_away_stops_the_cockpit_resumably_and_leaves_nothing_runn
         session_processes(&s).is_empty(),
         "the running step was stopped"
     );
+}
+
+/// The T-clock the header shows (" T+00:05:12  │ …"), in seconds.
+fn shown_t(screen: &str) -> Option<i64> {
+    let line = screen.lines().nth(1)?;
+    let clock = line.trim_start().split_whitespace().next()?;
+    let (sign, rest) = match clock.strip_prefix("T+") {
+        Some(r) => (1, r),
+        None => (-1, clock.strip_prefix("T-")?),
+    };
+    let mut secs = 0;
+    for part in rest.split(':') {
+        secs = secs * 60 + part.parse::<i64>().ok()?;
+    }
+    Some(sign * secs)
+}
+
+#[test]
+fn a_killed_drill_resumes_its_clock_no_earlier_than_the_screen_showed() {
+    let tmp = tempfile::tempdir().unwrap();
+    // One manual step waiting: nothing but the clock is journaled while it waits.
+    let rb = runbook(
+        tmp.path(),
+        &format!(
+            "{HEAD}phases:\n  - id: p\n    steps:\n      - {{id: wait-here, title: Wait here, at: T+0:00, owner: eng}}\n"
+        ),
+    );
+    let s = tmp.path().join("s");
+    let t = Tmux::start(120, 40, &cutover_cmd(&rb, &s, ""));
+    t.wait_for("wait-here");
+    let mut before = 0;
+    assert!(wait_until(Duration::from_secs(20), || {
+        before = shown_t(&t.screen()).unwrap_or(0);
+        before >= 4 * 60
+    }));
+    assert!(
+        journal(&s).iter().any(|e| e["kind"] == "drill_clock"),
+        "a waiting drill journals its clock: {:?}",
+        kinds(&journal(&s))
+    );
+    let lock: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(s.join("lock")).unwrap()).unwrap();
+    let pid = lock["pid"].as_i64().unwrap() as i32;
+    // What the screen shows at the moment of the kill.
+    let last_shown = shown_t(&t.screen()).unwrap_or(0);
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    t.wait_for("STTY-END");
+    drop(t);
+    let t = Tmux::start(120, 40, &cutover_cmd(&rb, &s, ""));
+    t.wait_for("wait-here");
+    let after = shown_t(&t.screen()).unwrap_or(0);
+    assert!(
+        after >= last_shown,
+        "resumed at T+{after}s, the screen showed T+{last_shown}s before the kill"
+    );
+    // At most one mark's interval (a minute of T at ×60) plus the resume's own seconds.
+    assert!(after - last_shown <= 60 + 30, "{after} vs {last_shown}");
 }

@@ -548,3 +548,93 @@ fn the_log_pane_shows_the_journal_tail_newest_last_and_scrolls_back() {
     );
     assert!(text.contains("step-40 done"), "{text}");
 }
+
+/// Blue-green after the DNS switch with the Databricks error rate at 4 % from T+0:51: by
+/// T+0:56:30 the `error-rate` trigger has held 5 minutes and its 2-minute grace counts down.
+fn grace_counting_down() -> (Engine, i64) {
+    let mut e = engine_at(50 * MIN, None);
+    let mut t = 51 * MIN;
+    while t <= 56 * MIN + 30_000 {
+        e.update(
+            Msg::Sample {
+                metric: "target-error-rate".into(),
+                at: t,
+                value: Ok(4.0),
+            },
+            t,
+        );
+        e.update(Msg::Tick, t);
+        t += 30_000;
+    }
+    assert!(!e.monitor.graces.is_empty(), "the grace countdown runs");
+    (e, 56 * MIN + 30_000)
+}
+
+#[test]
+fn a_counting_down_rollback_a_veto_and_a_decision_outrank_on_plan_in_the_header() {
+    let (mut e, now) = grace_counting_down();
+    let dark = theme::dark();
+    for (w, h) in [(80, 24), (200, 60)] {
+        let text = format!("{}", draw(&e, &Ui::new("ann"), now, w, h, &dark).backend());
+        assert!(text.contains("AUTO-ROLLBACK in 1:30"), "{w}x{h}:\n{text}");
+        assert!(!text.contains("ON PLAN"), "{w}x{h}:\n{text}");
+    }
+    e.update(
+        Msg::Veto {
+            operator: "ann".into(),
+        },
+        now,
+    );
+    e.update(
+        Msg::VetoReason {
+            operator: "ann".into(),
+            trigger: "error-rate".into(),
+            why: "known retry storm".into(),
+        },
+        now,
+    );
+    // The breach goes on; the veto is what the header and the strip say.
+    let later = now + 5 * MIN;
+    e.update(
+        Msg::Sample {
+            metric: "target-error-rate".into(),
+            at: later,
+            value: Ok(4.0),
+        },
+        later,
+    );
+    e.update(Msg::Tick, later);
+    let term = draw(&e, &Ui::new("ann"), later, 200, 60, &dark);
+    let text = format!("{}", term.backend());
+    assert!(
+        text.contains("VETOED error-rate by ann") && !text.contains("ON PLAN"),
+        "{text}"
+    );
+    assert!(
+        text.contains("VETOED by ann at T+00:56:30 on 4 (limit 1) · holds until T+01:26:30")
+            && text.contains("retry storm"),
+        "{text}"
+    );
+    insta::assert_snapshot!("vetoed_200x60", term.backend());
+}
+
+#[test]
+fn after_an_abort_no_rollback_is_offered_and_past_the_window_r_is_said_to_overrun_it() {
+    let (mut e, now) = window();
+    e.update(
+        Msg::Abort {
+            operator: "ann".into(),
+            reason: "stopping the drill".into(),
+        },
+        now,
+    );
+    let text = format!(
+        "{}",
+        draw(&e, &Ui::new("ann"), now, 200, 60, &theme::dark()).backend()
+    );
+    assert!(
+        text.contains("run ended (aborted): no rollback from the cockpit"),
+        "{text}"
+    );
+    assert!(!text.contains("rollback possible until"), "{text}");
+}

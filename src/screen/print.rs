@@ -26,12 +26,14 @@ impl<'a> Printed<'a> {
 
     /// Whether the record shows anything.
     pub fn shows(&self) -> bool {
+        // An automatic confirmation, and the drill clock's marks, say nothing a reader
+        // needs: the next line's T says where the clock is.
         !matches!(
             self.rec.event,
             Event::StepConfirmed {
                 auto_ack: Some(true),
                 ..
-            }
+            } | Event::DrillClock {}
         )
     }
 }
@@ -147,6 +149,7 @@ impl<'a> Progress<'a> {
                 ..
             } => ("■", ended(*outcome, *exit_code, reason)),
             Event::Note { text } => ("✎", format!("note{by}: {text}")),
+            Event::DrillClock {} => ("·", "drill clock".to_string()),
             Event::Hold { reason } => (
                 "⏸",
                 format!(
@@ -196,15 +199,19 @@ impl<'a> Progress<'a> {
                 format!("{tag}{step} holding {} (until {})", hold, until),
             ),
             Event::StepDone {
-                duration, expect, ..
+                duration,
+                expect,
+                held,
+                ..
             } => (
                 "✓",
                 format!(
-                    "{tag}{step} done{}{}{by}",
+                    "{tag}{step} done{}{}{}{by}",
                     duration.map(|d| format!(" in {d}")).unwrap_or_default(),
                     expect
                         .map(|d| format!(" (expected {d})"))
                         .unwrap_or_default(),
+                    held.map(|h| format!(", then held {h}")).unwrap_or_default(),
                 ),
             ),
             Event::StepFailed { reason, next, .. } => (

@@ -60,6 +60,7 @@ fn level_of(e: &Event) -> Level {
         | Event::RunbookChanged { .. }
         | Event::SessionEnded { .. }
         | Event::Note { .. }
+        | Event::DrillClock {}
         | Event::Hold { .. }
         | Event::Resumed {}
         | Event::StepWaiting { .. }

@@ -218,6 +218,7 @@ mod tests {
                 duration: None,
                 expect: None,
                 procedure: None,
+                held: None,
             }
             .by_system(),
             1000,

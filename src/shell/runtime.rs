@@ -308,11 +308,27 @@ fn live_t0(opts: &Options, started: Option<&Started>) -> DateTime<Utc> {
         .unwrap_or_else(Utc::now)
 }
 
-/// A resumed drill picks its clock up where the journal stops. A new one starts at `--t0`'s
-/// offset from now, or else no later than the earliest timed step, so none is skipped.
+/// A resumed drill picks its clock up where the journal stops, plus the T-time that passed
+/// since its last line, up to the interval at which the drill journals its clock: what the
+/// screen showed before the crash is never ahead of where it resumes. A new drill starts at
+/// `--t0`'s offset from now, or else no later than the earliest timed step, so none is
+/// skipped.
 fn drill_start(opts: &Options, events: &[Record]) -> Ms {
     match events.last() {
-        Some(last) => last.t_ms(),
+        Some(last) => {
+            let since = DateTime::parse_from_rfc3339(&last.at)
+                .map(|at| {
+                    (Utc::now() - at.with_timezone(&Utc))
+                        .num_milliseconds()
+                        .max(0)
+                })
+                .unwrap_or(0);
+            let passed = match (opts.speed, drill_mark_every(opts.speed)) {
+                (Speed::Factor(f), Some(cap)) => ((since as f64 * f) as Ms).min(cap),
+                _ => 0,
+            };
+            last.t_ms() + passed
+        }
         None => match opts.t0 {
             Some(t0) => (Utc::now() - t0).num_milliseconds(),
             None => opts
@@ -442,6 +458,27 @@ pub struct Driver {
     exec: Executor,
     rx: mpsc::UnboundedReceiver<ExecEvent>,
     logs: OutputLogs,
+    /// A drill's clock marks (none live, where the wall clock is the record).
+    marks: Option<ClockMarks>,
+}
+
+/// When a drill last journaled anything, so its clock is journaled at least every
+/// `every` of T-time (and at most once a real second) while nothing else is.
+struct ClockMarks {
+    every: Ms,
+    last_t: Ms,
+    last_real: std::time::Instant,
+}
+
+/// How much T-time may pass in a drill without a journal line: a minute, or a real second
+/// at high speed. A resumed drill continues from no earlier than the screen showed, and at
+/// most this much later.
+pub fn drill_mark_every(speed: Speed) -> Option<Ms> {
+    match speed {
+        Speed::Factor(f) => Some(60_000.max((1000.0 * f) as Ms)),
+        // A jumping clock shows nothing between its jumps.
+        Speed::Max => None,
+    }
 }
 
 /// What performing effects did.
@@ -502,12 +539,44 @@ impl Driver {
                 None => Feed::None,
             }
         };
+        let marks = (opts.mode == Mode::Drill)
+            .then(|| drill_mark_every(opts.speed))
+            .flatten()
+            .map(|every| ClockMarks {
+                every,
+                last_t: s.clock.now(),
+                last_real: std::time::Instant::now(),
+            });
         Self {
             session: s,
             feed,
             exec,
             rx,
             logs,
+            marks,
+        }
+    }
+
+    /// Journals the drill clock when it has gone a mark's interval with nothing journaled.
+    fn mark_clock(&mut self, p: &mut Performed) {
+        let now = self.session.clock.now();
+        let Some(m) = &self.marks else { return };
+        if p.failed.is_some()
+            || self.session.engine.outcome.is_some()
+            || now - m.last_t < m.every
+            || m.last_real.elapsed() < Duration::from_secs(1)
+        {
+            return;
+        }
+        let q = self.perform(vec![Effect::Journal(Event::DrillClock {}.by_system())]);
+        p.events.extend(q.events);
+        p.failed = q.failed;
+    }
+
+    fn appended(&mut self, t: Ms) {
+        if let Some(m) = &mut self.marks {
+            m.last_t = t;
+            m.last_real = std::time::Instant::now();
         }
     }
 
@@ -550,6 +619,7 @@ impl Driver {
                 break;
             }
         }
+        self.mark_clock(&mut p);
         p
     }
 
@@ -563,7 +633,10 @@ impl Driver {
                     .journal
                     .append(&entry, self.session.clock.now())
                 {
-                    Ok(ev) => p.events.push(ev),
+                    Ok(ev) => {
+                        self.appended(ev.t_ms());
+                        p.events.push(ev)
+                    }
                     Err(err) => {
                         p.failed = Some(err);
                         return p;
@@ -579,9 +652,12 @@ impl Driver {
 
     /// Journals an entry directly (runtime events such as `session_stopped`).
     pub fn journal(&mut self, entry: Entry) -> Result<Record, JournalError> {
-        self.session
+        let rec = self
+            .session
             .journal
-            .append(&entry, self.session.clock.now())
+            .append(&entry, self.session.clock.now())?;
+        self.appended(rec.t_ms());
+        Ok(rec)
     }
 
     /// What the loop waits on besides time and input: command events and live samples, as

@@ -956,12 +956,26 @@ impl Engine {
     fn complete(&mut self, id: &str, operator: &str, now: Ms, out: &mut Vec<Effect>) {
         let step = self.step(id);
         let r = &self.runs[id];
+        // A hold is waiting, not work: it is reported apart, so a 5-minute step with a
+        // 24-hour watch is not "done in 24h (expected 5m)".
+        let hold_began = match (&r.state, step.hold) {
+            (
+                StepState::Running {
+                    stage: Stage::Hold { until },
+                    ..
+                },
+                Some(h),
+            ) => Some((until - h).min(now)),
+            _ => None,
+        };
+        let work_end = hold_began.unwrap_or(now);
         let e = Event::StepDone {
             step: id.into(),
             attempt: r.attempts.max(1),
-            duration: r.started.map(|s| Period(now - s)),
+            duration: r.started.map(|s| Period((work_end - s).max(0))),
             expect: step.expect.map(Period),
             procedure: self.rollback.is_some().then_some(Procedure::Rollback),
+            held: hold_began.map(|b| Period(now - b)),
         }
         .by(operator);
         self.set(id, StepState::Done { at: now });

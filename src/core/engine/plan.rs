@@ -6,7 +6,7 @@ use super::{Engine, StepState};
 use crate::core::time::Ms;
 
 /// Planned against projected finish.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Projection {
     /// Finish with no delays.
     pub planned_end: Ms,
@@ -15,6 +15,9 @@ pub struct Projection {
     /// How far the current step is behind its own planned end: lateness the operator feels
     /// now, even when slack later in the runbook keeps the overall finish on plan.
     pub current_delay: Ms,
+    /// The first point-of-no-return step not yet done, and when it is projected to start:
+    /// a rollback is possible until it is confirmed.
+    pub point_of_no_return: Option<(String, Ms)>,
 }
 
 impl Projection {
@@ -30,6 +33,7 @@ impl Engine {
         let mut planned: Option<Ms> = None;
         let mut projected: Option<Ms> = None;
         let mut current_delay = 0;
+        let mut pnr = None;
         let current = if self.rollback.is_none() {
             self.current()
         } else {
@@ -60,6 +64,15 @@ impl Engine {
                     step.at.map_or(earliest, |at| at.max(earliest)) + work
                 }
             };
+            if step.point_of_no_return
+                && pnr.is_none()
+                && !matches!(
+                    run.state,
+                    StepState::Done { .. } | StepState::Skipped { .. }
+                )
+            {
+                pnr = Some((step.id.clone(), (end - work).max(now)));
+            }
             projected = Some(end);
             if current == Some(step.id.as_str()) {
                 current_delay = (end - p_start - work).max(0);
@@ -69,6 +82,7 @@ impl Engine {
             planned_end: planned.unwrap_or(0),
             projected_end: projected.unwrap_or(0),
             current_delay,
+            point_of_no_return: pnr,
         }
     }
 }

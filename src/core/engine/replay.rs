@@ -264,6 +264,7 @@ impl Engine {
             | Event::TaskPanicked { .. }
             | Event::SessionStopped { .. }
             | Event::Note { .. }
+            | Event::DrillClock {}
             | Event::PointOfNoReturn { .. }
             | Event::CanaryWeight { .. }
             | Event::GatePassed { .. }

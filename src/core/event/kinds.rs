@@ -221,6 +221,10 @@ pub enum Event {
         /// Set for a rollback step.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         procedure: Option<Procedure>,
+        /// How long it then held (its `hold`), apart from `duration`; journals before this
+        /// field counted the hold in `duration`.
+        #[serde(rename = "held_s", default, skip_serializing_if = "Option::is_none")]
+        held: Option<Period>,
     },
     /// A step failed.
     StepFailed {
@@ -456,6 +460,9 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         threshold: Option<f64>,
     },
+    /// A drill's clock passed the record's `t` (journaled at a bounded rate while nothing
+    /// else is): a resumed drill continues from no earlier than the screen showed.
+    DrillClock {},
     /// Why an operator vetoed (asked right after the veto, which acts at the key).
     VetoExplained {
         /// The trigger.
@@ -630,6 +637,7 @@ impl Event {
             Event::RollbackGraceStarted { .. } => "rollback_grace_started",
             Event::RollbackVetoed { .. } => "rollback_vetoed",
             Event::VetoExplained { .. } => "veto_explained",
+            Event::DrillClock {} => "drill_clock",
             Event::VetoEnded { .. } => "veto_ended",
             Event::RollbackGraceCancelled { .. } => "rollback_grace_cancelled",
             Event::DecisionRequested { .. } => "decision_requested",
@@ -686,6 +694,7 @@ impl Event {
             | Event::RollbackVetoed { .. }
             | Event::VetoExplained { .. }
             | Event::VetoEnded { .. }
+            | Event::DrillClock {}
             | Event::RollbackGraceCancelled { .. }
             | Event::DecisionRequested { .. }
             | Event::DecisionMade { .. }
@@ -756,6 +765,7 @@ pub const KINDS: &[&str] = &[
     "rollback_grace_started",
     "rollback_vetoed",
     "veto_explained",
+    "drill_clock",
     "veto_ended",
     "rollback_grace_cancelled",
     "decision_requested",

@@ -155,6 +155,7 @@ mod tests {
             duration: Some(crate::core::time::Period(1500)),
             expect: None,
             procedure: None,
+            held: None,
         }
         .by("ann");
         let r = Record::new(7, "2026-12-01T00:00:00.000Z".into(), -5000, Mode::Drill, e);

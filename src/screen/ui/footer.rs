@@ -27,6 +27,17 @@ pub fn step_keys(v: &View) -> String {
         .and_then(|id| e.run_of(id))
         .map(|r| r.state.clone());
     let mut out = Vec::new();
+    // What has a deadline comes first.
+    if !e.monitor.graces.is_empty() {
+        out.push(format!("{} VETO the rollback", key(v, Action::Veto)));
+    }
+    if !e.monitor.decisions.is_empty() {
+        out.push(format!(
+            "decide: {} roll back · {} continue",
+            key(v, Action::Rollback),
+            key(v, Action::Continue)
+        ));
+    }
     match state {
         Some(StepState::Waiting) => out.push(format!("{} confirm", key(v, Action::Complete))),
         Some(StepState::Interrupted { .. }) => {
@@ -53,6 +64,16 @@ pub fn step_keys(v: &View) -> String {
 
 pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
     let t = v.theme;
+    // While a box asks for text, keys type into it: say so rather than offer keys that
+    // would only be typed.
+    if let crate::screen::app::Overlay::Input(..) = v.ui.overlay {
+        let line = Line::from(vec![
+            Span::styled(" typing into the box ", t.key),
+            Span::styled(" Enter: done · Esc: cancel · Backspace: erase", t.dim),
+        ]);
+        f.render_widget(line, area);
+        return;
+    }
     let mut spans = Vec::new();
     let mut keys: Vec<(String, &str)> = Vec::new();
     let sk = step_keys(v);

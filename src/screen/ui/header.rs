@@ -36,15 +36,47 @@ pub fn overall(v: &View, p: &crate::core::engine::Projection) -> (String, Style)
         }
         return ("⟲ ROLLING BACK".into(), t.state_rolling_back);
     }
-    if e.held {
-        return ("⏸ HOLD".into(), t.state_hold);
+    // What is about to happen, or waits on someone, outranks how the plan is going: the
+    // header never says ON PLAN while a rollback counts down.
+    if let Some(g) = e.monitor.graces.first() {
+        return (
+            format!(
+                "⟲ AUTO-ROLLBACK in {}",
+                super::clock_span(g.deadline - v.now)
+            ),
+            t.state_late,
+        );
+    }
+    if let Some(d) = e.monitor.decisions.front() {
+        return (
+            format!("? DECIDE in {}", super::clock_span(d.deadline - v.now)),
+            t.state_late,
+        );
     }
     if e.paused.is_some() || e.waits_on_interrupted() {
         return ("✗ PAUSED: needs operator".into(), t.state_late);
     }
-    let delay = p.delay().max(p.current_delay);
-    if delay >= 60_000 {
-        return (format!("▲ LATE +{}", human(delay)), t.state_late);
+    if e.held {
+        return ("⏸ HOLD".into(), t.state_hold);
+    }
+    if let Some((tr, veto)) = e
+        .monitor
+        .triggers
+        .iter()
+        .find_map(|tr| tr.veto.as_ref().map(|x| (&tr.def.id, x)))
+    {
+        return (format!("⊘ VETOED {tr} by {}", veto.by), t.state_hold);
+    }
+    // LATE is the finish's lateness, the one the finish beside it shows; a step running
+    // late while slack keeps the finish on plan says so in its own words.
+    if p.delay() >= 60_000 {
+        return (format!("▲ LATE +{}", human(p.delay())), t.state_late);
+    }
+    if p.current_delay >= 60_000 {
+        return (
+            format!("▲ STEP LATE +{}", human(p.current_delay)),
+            t.state_late,
+        );
     }
     ("● ON PLAN".into(), t.state_ok)
 }
@@ -153,6 +185,12 @@ pub fn rollback_window(v: &View, short: bool) -> (String, Style) {
     if let Some(r) = &e.rollback {
         return (rollback_text(v, r, short), t.state_rolling_back);
     }
+    if let Some(o) = e.outcome {
+        return (
+            format!("run ended ({}): no rollback from the cockpit", o.as_str()),
+            t.dim,
+        );
+    }
     if let Some((id, at)) = e.point_of_no_return_passed() {
         return (
             format!(
@@ -166,10 +204,25 @@ pub fn rollback_window(v: &View, short: bool) -> (String, Style) {
         return ("no rollback procedure".into(), t.dim);
     };
     let needs = human(need);
-    match e.runbook().rollback_window {
+    // A rollback is possible until the earlier of the window's end and the point of no
+    // return (projected: it moves with the run's delays).
+    let pnr = e.projection(v.now).point_of_no_return;
+    let window = e.runbook().rollback_window;
+    let by_pnr = pnr.filter(|(_, p)| window.is_none_or(|w| *p < w));
+    let deadline = by_pnr.as_ref().map(|(_, p)| *p).or(window);
+    let by_pnr = by_pnr.map(|(id, _)| id);
+    match deadline {
         Some(w) if v.now < w => {
             let left = w - v.now;
-            let until = crate::core::time::t_offset(w);
+            let until = match &by_pnr {
+                // The compact header keeps the time and the need; "≈" marks the projection.
+                Some(_) if short => format!("≈{}", crate::core::time::t_offset(w)),
+                Some(id) => format!(
+                    "`{id}` (point of no return, ≈{})",
+                    crate::core::time::t_offset(w)
+                ),
+                None => crate::core::time::t_offset(w),
+            };
             // Warn while there is still time to act: within half the time needed (at least
             // 15 minutes) of the moment a rollback could no longer finish inside the window.
             let margin = (need / 2).max(15 * 60_000);
@@ -197,7 +250,20 @@ pub fn rollback_window(v: &View, short: bool) -> (String, Style) {
             };
             (text, t.dim)
         }
-        Some(_) => ("rollback window closed".into(), t.state_late),
+        Some(_) if by_pnr.is_some() => (
+            format!(
+                "⚠ rollback possible only until `{}` (point of no return, due now) is confirmed: needs {needs}",
+                by_pnr.unwrap_or_default()
+            ),
+            t.state_late,
+        ),
+        Some(w) => (
+            format!(
+                "rollback window closed at {}: R still rolls back, past the agreed window (needs {needs})",
+                crate::core::time::t_offset(w)
+            ),
+            t.state_late,
+        ),
         None => (format!("rollback needs {needs}"), t.dim),
     }
 }
@@ -227,6 +293,9 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
     let finish = match &e.rollback {
         Some(r) => rollback_finish(v, r),
         None if e.outcome.is_some() => format!("ended {}", t_clock(e.last_now)),
+        None if p.delay().abs() < 60_000 => {
+            format!("finish {} on plan", t_clock(p.projected_end))
+        }
         None => format!(
             "finish {} (plan {})",
             t_clock(p.projected_end),

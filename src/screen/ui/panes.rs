@@ -240,9 +240,12 @@ pub(super) fn metrics_compact(f: &mut Frame, area: Rect, v: &View) {
     triggers(f, parts[1], v);
 }
 
-/// Rows the triggers strip wants.
+/// Rows the triggers strip wants: one per trigger (up to six) and one more per veto, whose
+/// who, until when and why take a second row.
 pub(super) fn triggers_height(v: &View) -> u16 {
-    (v.engine.monitor.triggers.len() as u16).clamp(0, 6) + 1
+    let trig = &v.engine.monitor.triggers;
+    let vetoes = trig.iter().filter(|t| t.veto.is_some()).count().min(2);
+    (trig.len().min(6) + vetoes) as u16 + 1
 }
 
 pub(super) fn triggers(f: &mut Frame, area: Rect, v: &View) {
@@ -279,70 +282,80 @@ pub(super) fn triggers(f: &mut Frame, area: Rect, v: &View) {
         TriggerState::Ok { .. } => 3,
         TriggerState::Inactive(_) => 4,
     });
+    let mut used = 0;
     for (n, &i) in order.iter().enumerate() {
-        if n >= rows {
-            break;
-        }
-        if n + 1 == rows && order.len() > rows {
-            lines.push(Line::from(Span::styled(
-                format!("   … {} more triggers", order.len() - n),
-                t.dim,
-            )));
-            break;
-        }
         let tr = &trig[i];
         let d = &tr.def;
-        let (glyph, style, text) = match &tr.state {
-            TriggerState::Ok { value, limit } => (
-                "✓",
-                t.metric_ok,
+        let (glyph, style, text) = match (&tr.veto, &tr.state) {
+            (Some(x), _) => (
+                "⊘",
+                t.state_hold,
                 format!(
-                    "OK {} (limit {}{})",
-                    num(*value),
-                    d.when.op.as_str(),
-                    num(*limit)
+                    "VETOED by {} at {}{} · holds until {} · {}",
+                    x.by,
+                    crate::core::time::t_clock(x.at),
+                    x.value
+                        .map(|(val, lim)| format!(" on {} (limit {})", num(val), num(lim)))
+                        .unwrap_or_default(),
+                    crate::core::time::t_clock(x.until),
+                    x.why.as_deref().unwrap_or("no reason given")
                 ),
             ),
-            TriggerState::Pending {
-                value,
-                limit,
-                held,
-                samples,
-            } => (
-                "▲",
-                t.metric_breach,
-                format!(
-                    "BREACHING {} {} {} for {} of {} ({} samples, {} needed)",
-                    num(*value),
-                    d.when.op.as_str(),
-                    num(*limit),
-                    clock_span(*held),
-                    clock_span(d.sustain),
+            (None, s) => match s {
+                TriggerState::Ok { value, limit } => (
+                    "✓",
+                    t.metric_ok,
+                    format!(
+                        "OK {} (limit {}{})",
+                        num(*value),
+                        d.when.op.as_str(),
+                        num(*limit)
+                    ),
+                ),
+                TriggerState::Pending {
+                    value,
+                    limit,
+                    held,
                     samples,
-                    d.min_samples
+                } => (
+                    "▲",
+                    t.metric_breach,
+                    format!(
+                        "BREACHING {} {} {} for {} of {} ({} samples, {} needed)",
+                        num(*value),
+                        d.when.op.as_str(),
+                        num(*limit),
+                        clock_span(*held),
+                        clock_span(d.sustain),
+                        samples,
+                        d.min_samples
+                    ),
                 ),
-            ),
-            TriggerState::Breach {
-                value, limit, held, ..
-            } => (
-                "⚠",
-                t.metric_breach,
-                format!(
-                    "BREACH {} {} {} for {}",
-                    num(*value),
-                    d.when.op.as_str(),
-                    num(*limit),
-                    clock_span(*held)
+                TriggerState::Breach {
+                    value, limit, held, ..
+                } => (
+                    "⚠",
+                    t.metric_breach,
+                    format!(
+                        "BREACH {} {} {} for {}",
+                        num(*value),
+                        d.when.op.as_str(),
+                        num(*limit),
+                        clock_span(*held)
+                    ),
                 ),
-            ),
-            TriggerState::Unknown { reason, since } => (
-                "?",
-                t.metric_stale,
-                format!("UNKNOWN {} · {}", clock_span(v.now - since), reason),
-            ),
-            TriggerState::Inactive(why) => ("·", t.dim, why.clone()),
+                TriggerState::Unknown { reason, since } => (
+                    "?",
+                    t.metric_stale,
+                    format!("UNKNOWN {} · {}", clock_span(v.now - since), reason),
+                ),
+                TriggerState::Inactive(why) => ("·", t.dim, why.clone()),
+            },
         };
+        let past_pnr = v.engine.point_of_no_return_passed().is_some();
         let action = match d.action {
+            // What the monitor would do now: past the point of no return it alerts instead.
+            TriggerAction::Rollback if past_pnr => "→ alert (past no return)".to_string(),
             TriggerAction::Rollback if d.grace > 0 => {
                 format!("→ rollback (grace {})", human(d.grace))
             }
@@ -352,16 +365,57 @@ pub(super) fn triggers(f: &mut Frame, area: Rect, v: &View) {
         };
         let tag = if d.dry_run { "DRY-RUN " } else { "" };
         let name_w = 18.min(w / 4);
-        let room = w.saturating_sub(name_w + action.chars().count() + tag.len() + 6);
+        let mut room = w.saturating_sub(name_w + action.chars().count() + tag.len() + 6);
+        // The state (a value, a veto, a reason) is what decides; the action is in the
+        // runbook. When both do not fit, the action goes.
+        let action = if text.chars().count() > room {
+            room += action.chars().count() + 1;
+            String::new()
+        } else {
+            action
+        };
+        // A state too long for its row goes on under itself (it decides: never cut it
+        // short while there is a row for the rest).
+        let (first, rest) = split_at_word(&text, room);
+        let indent = name_w + tag.len() + 4;
+        let entry = if rest.is_empty() { 1 } else { 2 };
+        let left = order.len() - n;
+        if used + entry > rows || (used + entry == rows && left > 1) {
+            // Stopping only ever leaves a row free: an entry never takes the last one while
+            // more follow.
+            lines.push(Line::from(Span::styled(
+                format!("   … {left} more triggers"),
+                t.dim,
+            )));
+            break;
+        }
+        used += entry;
         lines.push(Line::from(vec![
             Span::styled(format!(" {glyph} "), style),
             Span::styled(format!("{:<name_w$} ", fit(&d.id, name_w)), t.base),
             Span::styled(tag.to_string(), t.dim.add_modifier(Modifier::BOLD)),
-            Span::styled(format!("{:<room$}", fit(&text, room)), style),
+            Span::styled(format!("{:<room$}", first), style),
             Span::styled(format!(" {action}"), t.dim),
         ]));
+        if !rest.is_empty() {
+            lines.push(Line::from(vec![
+                Span::raw(" ".repeat(indent)),
+                Span::styled(fit(rest, w.saturating_sub(indent)), style),
+            ]));
+        }
     }
     super::rows(f, area, lines);
+}
+
+/// `s` cut at the last space that leaves at most `w` columns, and the rest; all of it when it
+/// fits, or cut at `w` when it has no space to cut at.
+fn split_at_word(s: &str, w: usize) -> (&str, &str) {
+    if s.chars().count() <= w {
+        return (s, "");
+    }
+    let cut = s.char_indices().nth(w).map_or(s.len(), |(i, _)| i);
+    let at = s[..cut].rfind(' ').filter(|&i| i > 0).unwrap_or(cut);
+    (&s[..at], s[at..].trim_start())
 }
 
 pub(super) fn tabs(f: &mut Frame, area: Rect, v: &View, active: Pane) {

@@ -69,7 +69,14 @@ fn countdown(step: &Step, state: &StepState, started: Option<Ms>, v: &View) -> (
         ),
         StepState::Done { at } => (
             started
-                .map(|s| format!("took {}", clock_span(at - s)))
+                // The work, not the watch after it: the journal keeps the hold apart too.
+                .map(|s| {
+                    let hold = step
+                        .hold
+                        .filter(|_| v.engine.rollback.is_none())
+                        .unwrap_or(0);
+                    format!("took {}", clock_span((at - s - hold).max(0)))
+                })
                 .unwrap_or_else(|| "done".into()),
             t.dim,
         ),

@@ -344,7 +344,7 @@ fn confirmation(v: &View, text: &str) -> Vec<Line<'static>> {
     lines.push(Line::from(""));
     lines.push(input_line(" type rollback to start: ", text, v));
     lines.push(Line::from(Span::styled(
-        " Enter starts it · Esc cancels · add why after the word: rollback dashboards wrong",
+        " Enter starts it · Esc cancels · a reason may follow: rollback <why>",
         t.dim,
     )));
     lines
