@@ -207,14 +207,23 @@ impl<'n> Fields<'n> {
     pub fn opt_duration(&self, sink: &mut Findings, key: &str) -> Option<Ms> {
         let v = self.get(key)?;
         let raw = scalar_text(&v.value);
-        match raw.as_deref().map(parse_duration) {
-            Some(Ok(d)) => Some(d),
-            Some(Err(e)) => {
-                sink.error(
-                    pos_of(v),
-                    format!("`{key}` of {}: {e}", self.what),
-                    "durations are a number and a unit: `90s`, `5m`, `1h30m`, `2d`",
-                );
+        match raw.as_deref().map(|r| (r, parse_duration(r))) {
+            Some((_, Ok(d))) => Some(d),
+            Some((raw, Err(e))) => {
+                const FORM: &str = "durations are a number and a unit: `90s`, `5m`, `1h30m`, `2d`";
+                let (message, hint) = match suggest_duration(raw) {
+                    // `5 min` is one mistake with one fix, not "a number without a unit".
+                    Some(fix) if raw.contains(char::is_whitespace) => (
+                        format!("`{key}` of {}: `{raw}` has a space in it", self.what),
+                        format!("write `{key}: {fix}`: {FORM}, with no space"),
+                    ),
+                    Some(fix) => (
+                        format!("`{key}` of {}: {e}", self.what),
+                        format!("write `{key}: {fix}`: {FORM}"),
+                    ),
+                    None => (format!("`{key}` of {}: {e}", self.what), FORM.to_string()),
+                };
+                sink.error(pos_of(v), message, hint);
                 None
             }
             None => {
@@ -274,6 +283,41 @@ impl<'n> Fields<'n> {
             );
         }
     }
+}
+
+/// The duration someone meant by `5 min`, `2 minutes`, `1 hour 30 mins` or `90sec`, written
+/// the way the format reads it (`5m`, `2m`, `1h30m`, `90s`); `None` when it is not clear.
+pub fn suggest_duration(raw: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = raw.trim();
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        if digits == 0 {
+            return None;
+        }
+        let (n, tail) = rest.split_at(digits);
+        let tail = tail.trim_start();
+        let word = tail
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(word);
+        let unit = match unit.to_ascii_lowercase().as_str() {
+            "ms" | "msec" | "msecs" | "millisecond" | "milliseconds" => "ms",
+            "s" | "sec" | "secs" | "second" | "seconds" => "s",
+            "m" | "min" | "mins" | "minute" | "minutes" => "m",
+            "h" | "hr" | "hrs" | "hour" | "hours" => "h",
+            "d" | "day" | "days" => "d",
+            _ => return None,
+        };
+        out.push_str(n);
+        out.push_str(unit);
+        // `1 hour, 30 minutes` and `1h and 30m` are read as one duration too.
+        rest = tail
+            .trim_start_matches(|c: char| c.is_whitespace() || c == ',')
+            .trim_start_matches("and")
+            .trim_start();
+    }
+    (out != raw && parse_duration(&out).is_ok()).then_some(out)
 }
 
 /// A scalar as text (durations and offsets written as plain numbers arrive as ints).
