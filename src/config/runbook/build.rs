@@ -3,8 +3,8 @@
 //! were, so `validate` can point cross-step problems at the right line.
 
 use super::locations::Locations;
-use super::units::Units;
 use super::reader::{Fields, Findings, nearest, scalar_text};
+use super::units::Units;
 use super::yaml::{Located, Node, pos_of};
 use crate::core::runbook::diag::Pos;
 use crate::core::runbook::model::*;

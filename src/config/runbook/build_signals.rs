@@ -317,9 +317,13 @@ const SIM_KEYS: &[&str] = &["baseline", "noise", "trend", "min", "max"];
 
 /// `metrics:` → list.
 pub fn metrics(sink: &mut Findings, node: &Located, spots: &mut Locations) -> Vec<Metric> {
-    list(sink, node, "metrics", "- id: target-error-rate", |sink, i, n| {
-        metric(sink, i, n, spots)
-    })
+    list(
+        sink,
+        node,
+        "metrics",
+        "- id: target-error-rate",
+        |sink, i, n| metric(sink, i, n, spots),
+    )
 }
 
 fn list<T>(
@@ -363,12 +367,7 @@ fn opt_num(sink: &mut Findings, f: &Fields, key: &str, what: &str) -> Option<f64
     }
 }
 
-fn metric(
-    sink: &mut Findings,
-    i: usize,
-    node: &Located,
-    spots: &mut Locations,
-) -> Option<Metric> {
+fn metric(sink: &mut Findings, i: usize, node: &Located, spots: &mut Locations) -> Option<Metric> {
     let mut f = Fields::open(sink, node, format!("metric {}", i + 1), METRIC_KEYS)?;
     let id = f.req_str(
         sink,
@@ -604,14 +603,16 @@ fn baseline(sink: &mut Findings, f: &Fields, what: &str, metric: Option<&str>) -
 /// value itself, or at the `baseline` mapping when `of` is left to default.
 fn note_baseline(spots: &mut Locations, owner: Pos, f: &Fields, b: Option<&Baseline>) {
     let Some(n) = f.get("baseline") else { return };
-    let inner = |key: &str| match &n.value {
-        Node::Map(entries) => entries
-            .iter()
-            .find(|(k, _)| k.value == key)
-            .map(|(_, v)| pos_of(v)),
-        _ => None,
-    }
-    .unwrap_or(pos_of(n));
+    let inner = |key: &str| {
+        match &n.value {
+            Node::Map(entries) => entries
+                .iter()
+                .find(|(k, _)| k.value == key)
+                .map(|(_, v)| pos_of(v)),
+            _ => None,
+        }
+        .unwrap_or(pos_of(n))
+    };
     match b {
         Some(Baseline::Metric(m)) => spots.note(owner, "baseline", m, pos_of(n)),
         Some(Baseline::AtStep { step, of }) => {
@@ -930,7 +931,14 @@ pub fn stage(
     }
     if let Some(n) = f.get("gates")
         && let Node::Str(s) = &n.value
-        && let Some(c) = cond_text(sink, pos_of(n), s, &format!("gate of {what}"), spots, gates_at)
+        && let Some(c) = cond_text(
+            sink,
+            pos_of(n),
+            s,
+            &format!("gate of {what}"),
+            spots,
+            gates_at,
+        )
     {
         gates.push(Gate {
             check: c,
@@ -1014,9 +1022,13 @@ const FAULT_KEYS: &[&str] = &["metric", "at", "for", "spike", "drift", "silence"
 
 /// `scenarios:` → list.
 pub fn scenarios(sink: &mut Findings, node: &Located, spots: &mut Locations) -> Vec<Scenario> {
-    list(sink, node, "scenarios", "- name: error-spike", |sink, i, n| {
-        scenario(sink, i, n, spots)
-    })
+    list(
+        sink,
+        node,
+        "scenarios",
+        "- name: error-spike",
+        |sink, i, n| scenario(sink, i, n, spots),
+    )
 }
 
 fn scenario(

@@ -291,7 +291,9 @@ pub fn suggest_duration(raw: &str) -> Option<String> {
     let mut out = String::new();
     let mut rest = raw.trim();
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
         if digits == 0 {
             return None;
         }
@@ -334,5 +336,29 @@ fn describe(n: &Node) -> String {
     match n {
         Node::Int(i) => i.to_string(),
         other => other.kind().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::suggest_duration;
+
+    #[test]
+    fn suggests_the_duration_that_was_meant() {
+        for (raw, fix) in [
+            ("5 min", "5m"),
+            ("2 minutes", "2m"),
+            ("1 hour 30 mins", "1h30m"),
+            ("1h 30m", "1h30m"),
+            ("1 hour, 30 minutes", "1h30m"),
+            ("90sec", "90s"),
+            ("250 ms", "250ms"),
+            ("2 Days", "2d"),
+        ] {
+            assert_eq!(suggest_duration(raw).as_deref(), Some(fix), "{raw}");
+        }
+        for raw in ["5", "1.5h", "5m", "fast", "5 parsecs", "m5"] {
+            assert_eq!(suggest_duration(raw), None, "{raw}");
+        }
     }
 }

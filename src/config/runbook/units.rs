@@ -77,9 +77,7 @@ pub fn convert(value: f64, from: &str, to: &str) -> Result<f64, Mismatch> {
         return Ok(value);
     }
     match (family_of(from), family_of(to)) {
-        (Some((ff, fsize)), Some((tf, tsize))) if std::ptr::eq(ff, tf) => {
-            Ok(value * fsize / tsize)
-        }
+        (Some((ff, fsize)), Some((tf, tsize))) if std::ptr::eq(ff, tf) => Ok(value * fsize / tsize),
         (_, Some((tf, _))) => {
             let names: Vec<&str> = tf.units.iter().map(|(u, _)| *u).collect();
             Err(Mismatch {

@@ -127,6 +127,7 @@ fn check_triggers(sink: &mut Findings, rb: &Runbook, ids: &Ids, spots: &Location
         metric_ref(sink, at, &t.when.metric, &what, &ids.metrics);
         let refs = Refs {
             owner: t.pos,
+            watched: &t.when.metric,
             metrics: &ids.metrics,
             steps: &ids.steps,
         };
@@ -169,12 +170,13 @@ fn check_gates(sink: &mut Findings, rb: &Runbook, ids: &Ids, spots: &Locations) 
     for step in rb.steps() {
         let Some(st) = &step.stage else { continue };
         let what = format!("gate of step `{}`", step.id);
-        let refs = Refs {
-            owner: step.pos,
-            metrics: &ids.metrics,
-            steps: &ids.steps,
-        };
         for g in &st.gates {
+            let refs = Refs {
+                owner: step.pos,
+                watched: &g.check.metric,
+                metrics: &ids.metrics,
+                steps: &ids.steps,
+            };
             let at = spots.of(step.pos, "gates", &g.check.metric);
             metric_ref(sink, at, &g.check.metric, &what, &ids.metrics);
             baseline_refs(sink, &refs, g.baseline.as_ref(), &what, spots);
@@ -260,8 +262,13 @@ fn check_faults(
 ) {
     for f in &sc.faults {
         let at = spots.of(sc.pos, "faults", &f.metric);
-        if metric_ref(sink, at, &f.metric, &format!("fault of {what}"), &ids.metrics)
-            && sig.metric(&f.metric).is_some_and(|m| m.sim.is_none())
+        if metric_ref(
+            sink,
+            at,
+            &f.metric,
+            &format!("fault of {what}"),
+            &ids.metrics,
+        ) && sig.metric(&f.metric).is_some_and(|m| m.sim.is_none())
         {
             sink.error(
                 at,
@@ -282,13 +289,7 @@ fn warn_untripped(sink: &mut Findings, sig: &Signals, tripped: &HashSet<&str>) {
 }
 
 /// Reports an unknown metric; true when it exists.
-fn metric_ref(
-    sink: &mut Findings,
-    pos: Pos,
-    id: &str,
-    what: &str,
-    known: &[&str],
-) -> bool {
+fn metric_ref(sink: &mut Findings, pos: Pos, id: &str, what: &str, known: &[&str]) -> bool {
     if known.contains(&id) {
         return true;
     }
@@ -308,9 +309,11 @@ fn metric_ref(
     false
 }
 
-/// The mapping a baseline belongs to, and the ids it may name.
+/// The mapping a baseline belongs to, the metric its condition watches, and the ids it may
+/// name.
 struct Refs<'a> {
     owner: Pos,
+    watched: &'a str,
     metrics: &'a [&'a str],
     steps: &'a [&'a str],
 }
@@ -324,6 +327,10 @@ fn baseline_refs(
 ) {
     let what = format!("baseline of {what}");
     let metric = |sink: &mut Findings, of: &str| {
+        // `of` defaults to the watched metric, which is reported where the condition names it.
+        if of == refs.watched {
+            return;
+        }
         let at = spots.of(refs.owner, "baseline", of);
         metric_ref(sink, at, of, &what, refs.metrics);
     };
