@@ -599,31 +599,6 @@ fn baseline(sink: &mut Findings, f: &Fields, what: &str, metric: Option<&str>) -
     }
 }
 
-/// Notes where a baseline names its metric (`baseline`) and its step (`at_step`): at the
-/// value itself, or at the `baseline` mapping when `of` is left to default.
-fn note_baseline(spots: &mut Locations, owner: Pos, f: &Fields, b: Option<&Baseline>) {
-    let Some(n) = f.get("baseline") else { return };
-    let inner = |key: &str| {
-        match &n.value {
-            Node::Map(entries) => entries
-                .iter()
-                .find(|(k, _)| k.value == key)
-                .map(|(_, v)| pos_of(v)),
-            _ => None,
-        }
-        .unwrap_or(pos_of(n))
-    };
-    match b {
-        Some(Baseline::Metric(m)) => spots.note(owner, "baseline", m, pos_of(n)),
-        Some(Baseline::AtStep { step, of }) => {
-            spots.note(owner, "baseline", of, inner("of"));
-            spots.note(owner, "at_step", step, inner("at_step"));
-        }
-        Some(Baseline::Mean { of, .. }) => spots.note(owner, "baseline", of, inner("of")),
-        Some(Baseline::Fixed(_)) | None => {}
-    }
-}
-
 /// `T-1h..T-0` → (from, to).
 pub fn window(s: &str) -> Result<(Ms, Ms), String> {
     let Some((a, b)) = s.split_once("..") else {
@@ -725,7 +700,7 @@ fn trigger(
     };
     let when = cond_at(sink, &f, "when", &what, spots, when_at);
     let baseline = baseline(sink, &f, &what, when.as_ref().map(|c| c.metric.as_str()));
-    note_baseline(spots, f.pos(), &f, baseline.as_ref());
+    spots.note_baseline(f.pos(), &f, baseline.as_ref());
     if let Some(c) = &when {
         if c.needs_baseline() && baseline.is_none() && f.get("baseline").is_none() {
             sink.error(
@@ -905,7 +880,7 @@ pub fn stage(
                             let Some(gf) = Fields::open(sink, it, format!("gate of {what}"), &["check", "for", "baseline"]) else { continue };
                             let c = cond_at(sink, &gf, "check", &format!("gate of {what}"), spots, gates_at);
                             let b = baseline(sink, &gf, &format!("gate of {what}"), c.as_ref().map(|c| c.metric.as_str()));
-                            note_baseline(spots, f.pos(), &gf, b.as_ref());
+                            spots.note_baseline(f.pos(), &gf, b.as_ref());
                             let sustain = gf.opt_duration(sink, "for").unwrap_or(0);
                             if let Some(c) = &c
                                 && c.needs_baseline()

@@ -2,9 +2,12 @@
 //! whole runbook (a trigger naming an unknown metric, an `after:` naming no step) point at the
 //! offending value itself, not at the `- id:` line of the mapping that holds it.
 
+use super::reader::Fields;
 use super::units::Units;
+use super::yaml::{Node, pos_of};
 use crate::core::runbook::diag::Pos;
 use crate::core::runbook::model::Step;
+use crate::core::runbook::signals::Baseline;
 use std::collections::HashMap;
 
 /// Positions remembered while building, for the checks that span several parts.
@@ -46,5 +49,31 @@ impl Locations {
             .get(&(owner, key, name.to_string()))
             .copied()
             .unwrap_or(owner)
+    }
+
+    /// Notes where the `baseline` of the mapping `f` (owned by `owner`) names its metric
+    /// (under `baseline`) and its step (`at_step`): at the value itself, or at the `baseline`
+    /// mapping when `of` is left to default.
+    pub fn note_baseline(&mut self, owner: Pos, f: &Fields, b: Option<&Baseline>) {
+        let Some(n) = f.get("baseline") else { return };
+        let inner = |key: &str| {
+            match &n.value {
+                Node::Map(entries) => entries
+                    .iter()
+                    .find(|(k, _)| k.value == key)
+                    .map(|(_, v)| pos_of(v)),
+                _ => None,
+            }
+            .unwrap_or(pos_of(n))
+        };
+        match b {
+            Some(Baseline::Metric(m)) => self.note(owner, "baseline", m, pos_of(n)),
+            Some(Baseline::AtStep { step, of }) => {
+                self.note(owner, "baseline", of, inner("of"));
+                self.note(owner, "at_step", step, inner("at_step"));
+            }
+            Some(Baseline::Mean { of, .. }) => self.note(owner, "baseline", of, inner("of")),
+            Some(Baseline::Fixed(_)) | None => {}
+        }
     }
 }
