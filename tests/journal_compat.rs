@@ -218,10 +218,16 @@ fn a_session_killed_mid_rollback_by_the_old_release_resumes_as_the_old_release_r
             .cloned()
             .collect()
     };
-    assert_eq!(
-        skip_timing(&k[before..]),
-        skip_timing(&shape(&old)[before..])
-    );
+    let mut expected = skip_timing(&shape(&old)[before..]);
+    // The shipped runbook has been edited since the old release wrote this session (timeouts
+    // that cover their steps' `expect`): the resume says so right after it begins, then does
+    // what the old release did.
+    let recorded = j[0]["fingerprint"].as_str().unwrap();
+    let shipped = runbook::load(&root().join("runbooks/blue-green.yaml"));
+    if shipped.runbook.unwrap().fingerprint != recorded {
+        expected.insert(1, "runbook_changed".to_string());
+    }
+    assert_eq!(skip_timing(&k[before..]), expected);
     // The rollback step that was running is run again (it is rerun_safe), the ones done are not.
     let restarted: Vec<&String> = k[before..]
         .iter()

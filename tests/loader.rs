@@ -112,7 +112,7 @@ const CASES: &[(&str, u32, u32, &str, &str)] = &[
     (
         "invalid/unknown-reference.yaml",
         15,
-        15,
+        16,
         "undoes `switch-dsn`, which is not a forward step",
         "did you mean `switch-dns`?",
     ),

@@ -2,14 +2,14 @@
 //! (types, required keys, unknown keys, durations, offsets, enums) and remembering where values
 //! were, so `validate` can point cross-step problems at the right line.
 
-use super::build_signals::Units;
-use super::reader::{Fields, Findings, nearest};
+use super::locations::Locations;
+use super::reader::{Fields, Findings, nearest, scalar_text};
+use super::units::Units;
 use super::yaml::{Located, Node, pos_of};
 use crate::core::runbook::diag::Pos;
 use crate::core::runbook::model::*;
-use crate::core::runbook::signals::{CanaryStage, Signals};
-use crate::core::time::Ms;
-use std::collections::HashMap;
+use crate::core::runbook::signals::{CanaryStage, Metric, Signals};
+use crate::core::time::{Ms, human};
 
 const TOP_KEYS: &[&str] = &[
     "version",
@@ -58,27 +58,6 @@ const STEP_KEYS: &[&str] = &[
 ];
 const STRATEGIES: &[&str] = &["blue-green", "canary", "phased", "big-bang"];
 const ON_FAILURE: &[&str] = &["pause", "retry", "rollback", "continue"];
-
-/// Where things were in the file, for checks that span several steps.
-#[derive(Default)]
-pub struct Locations {
-    /// (step id, key) → position of that key's value.
-    pub keys: HashMap<(String, &'static str), Pos>,
-    /// The original text of each step's `at`.
-    pub at_text: HashMap<String, String>,
-    /// Units written after thresholds, checked once the metrics are known.
-    pub units: Units,
-}
-
-impl Locations {
-    /// Position of `key` in step `id`, or of the step itself.
-    pub fn get(&self, step: &Step, key: &'static str) -> Pos {
-        self.keys
-            .get(&(step.id.clone(), key))
-            .copied()
-            .unwrap_or(step.pos)
-    }
-}
 
 /// Reads the whole tree; returns the model when the structure allowed building one.
 pub fn build(sink: &mut Findings, root: &Located, spots: &mut Locations) -> Option<Runbook> {
@@ -151,6 +130,13 @@ pub fn build(sink: &mut Findings, root: &Located, spots: &mut Locations) -> Opti
         });
     let rollback_window = top.opt_duration(sink, "rollback_window");
     let recovery = top.opt_str(sink, "recovery");
+    // Metrics before steps and triggers: a threshold's unit is converted to its metric's
+    // where the condition is read, and canary gates sit on steps.
+    let metrics = top
+        .get("metrics")
+        .map(|n| super::build_signals::metrics(sink, n, spots))
+        .unwrap_or_default();
+    spots.units = Units::of(&metrics);
 
     let mut phases = Vec::new();
     match top.get("phases") {
@@ -183,7 +169,7 @@ pub fn build(sink: &mut Findings, root: &Located, spots: &mut Locations) -> Opti
         .get("rollback")
         .map(|n| procedures(sink, n, spots))
         .unwrap_or_default();
-    let signals = signals(sink, &top, spots, &phases);
+    let signals = signals(sink, &top, spots, &phases, metrics);
     apply_weights(sink, &mut phases, &signals);
     top.finish(sink);
 
@@ -242,7 +228,13 @@ fn apply_weights(sink: &mut Findings, phases: &mut [Phase], signals: &Signals) {
     }
 }
 
-fn signals(sink: &mut Findings, top: &Fields, spots: &mut Locations, phases: &[Phase]) -> Signals {
+fn signals(
+    sink: &mut Findings,
+    top: &Fields,
+    spots: &mut Locations,
+    phases: &[Phase],
+    metrics: Vec<Metric>,
+) -> Signals {
     use super::build_signals as bs;
     let stages = phases
         .iter()
@@ -254,19 +246,16 @@ fn signals(sink: &mut Findings, top: &Fields, spots: &mut Locations, phases: &[P
             .get("connections")
             .map(|n| bs::connections(sink, n))
             .unwrap_or_default(),
-        metrics: top
-            .get("metrics")
-            .map(|n| bs::metrics(sink, n))
-            .unwrap_or_default(),
+        metrics,
         triggers: top
             .get("triggers")
-            .map(|n| bs::triggers(sink, n, &mut spots.units))
+            .map(|n| bs::triggers(sink, n, spots))
             .unwrap_or_default(),
         set_weight: top.get("canary").and_then(|n| bs::canary(sink, n)),
         stages,
         scenarios: top
             .get("scenarios")
-            .map(|n| bs::scenarios(sink, n))
+            .map(|n| bs::scenarios(sink, n, spots))
             .unwrap_or_default(),
     }
 }
@@ -377,6 +366,9 @@ fn procedure(
         ),
     };
     let after = f.opt_str(sink, "after");
+    if let Some(a) = &after {
+        spots.note(f.pos(), "after", a, f.pos_of("after"));
+    }
     let title = f.opt_str(sink, "title");
     let list = match f.get("steps") {
         None => {
@@ -520,7 +512,7 @@ fn step(
         None => format!("step {} of {scope}", index + 1),
     };
     f.rename(what.clone());
-    let keys = step_keys(sink, &f, &what, rollback, &mut spots.units);
+    let keys = step_keys(sink, &f, &what, rollback, spots);
     check_step_keys(sink, &f, &what, rollback, &keys);
     if let Some(id) = &id {
         remember_step(spots, &f, id, &keys);
@@ -587,7 +579,7 @@ fn step_keys(
     f: &Fields,
     what: &str,
     rollback: bool,
-    units: &mut Units,
+    spots: &mut Locations,
 ) -> StepKeys {
     let title = f.req_str(
         sink,
@@ -606,9 +598,9 @@ fn step_keys(
     let hold = f.opt_duration(sink, "hold");
     let rerun_safe = f.flag(sink, "rerun_safe");
     let point_of_no_return = f.flag(sink, "point_of_no_return");
-    let (undo_cost, stage) = forward_only_keys(sink, f, what, rollback, units);
+    let (undo_cost, stage) = forward_only_keys(sink, f, what, rollback, spots);
     let on_failure = on_failure(sink, f, what);
-    let undoes = undoes(sink, f, what);
+    let undoes = undoes(sink, f, what, spots);
     StepKeys {
         title,
         at,
@@ -637,7 +629,7 @@ fn forward_only_keys(
     f: &Fields,
     what: &str,
     rollback: bool,
-    units: &mut Units,
+    spots: &mut Locations,
 ) -> (Option<Ms>, Option<CanaryStage>) {
     let undo_cost = f.opt_duration(sink, "undo_cost");
     if rollback && undo_cost.is_some() {
@@ -647,7 +639,7 @@ fn forward_only_keys(
             "`undo_cost` belongs on forward steps: what undoing them adds to a rollback",
         );
     }
-    let stage = super::build_signals::stage(sink, f, what, units);
+    let stage = super::build_signals::stage(sink, f, what, spots);
     if rollback && stage.is_some() {
         sink.error(
             f.pos(),
@@ -682,17 +674,23 @@ fn on_failure(sink: &mut Findings, f: &Fields, what: &str) -> OnFailure {
     }
 }
 
-/// `undoes`: one step id or a list of them.
-fn undoes(sink: &mut Findings, f: &Fields, what: &str) -> Vec<String> {
+/// `undoes`: one step id or a list of them, each noted where it is written.
+fn undoes(sink: &mut Findings, f: &Fields, what: &str, spots: &mut Locations) -> Vec<String> {
     let Some(n) = f.get("undoes") else {
         return Vec::new();
     };
     match &n.value {
-        Node::Str(s) => vec![s.clone()],
+        Node::Str(s) => {
+            spots.note(f.pos(), "undoes", s, pos_of(n));
+            vec![s.clone()]
+        }
         Node::Seq(items) => items
             .iter()
             .filter_map(|i| match &i.value {
-                Node::Str(s) => Some(s.clone()),
+                Node::Str(s) => {
+                    spots.note(f.pos(), "undoes", s, pos_of(i));
+                    Some(s.clone())
+                }
                 _ => None,
             })
             .collect(),
@@ -721,6 +719,7 @@ fn check_step_keys(sink: &mut Findings, f: &Fields, what: &str, rollback: bool, 
             "write e.g. `timeout: 5m`",
         );
     }
+    expect_within_timeout(sink, f, what, k);
     if k.retries.is_some() && k.on_failure != OnFailure::Retry {
         sink.warn(
             f.pos_of("retries"),
@@ -737,6 +736,50 @@ fn check_step_keys(sink: &mut Findings, f: &Fields, what: &str, rollback: bool, 
             "`undoes` belongs on rollback steps, naming the forward steps they reverse",
         );
     }
+}
+
+/// A command is stopped when its timeout runs out, so a step expected to take longer than
+/// that would be cut short every time. Manual steps run no command: their timeout is moot.
+fn expect_within_timeout(sink: &mut Findings, f: &Fields, what: &str, k: &StepKeys) {
+    let runs = k.run.is_some() || k.stage.as_ref().is_some_and(|s| s.weight.is_some());
+    let Some(expect) = k.expect.filter(|_| runs) else {
+        return;
+    };
+    let written = |key: &str| {
+        f.get(key)
+            .and_then(|v| scalar_text(&v.value))
+            .unwrap_or_default()
+    };
+    let (limit, limit_said) = match k.timeout {
+        // A zero timeout is an error of its own.
+        Some(t) if t <= 0 => return,
+        Some(t) => (
+            t,
+            format!(
+                "its `timeout: {}` (line {})",
+                written("timeout"),
+                f.pos_of("timeout").line
+            ),
+        ),
+        None => (
+            DEFAULT_TIMEOUT,
+            format!("the default timeout of {}", human(DEFAULT_TIMEOUT)),
+        ),
+    };
+    if expect <= limit {
+        return;
+    }
+    sink.warn(
+        f.pos_of("expect"),
+        format!(
+            "`expect: {}` of {what} is longer than {limit_said}: the command would be stopped before it is expected to finish",
+            written("expect")
+        ),
+        format!(
+            "give the command room with `timeout: {}` (or more), or shorten `expect` if the step is quicker",
+            human(expect.saturating_mul(2))
+        ),
+    );
 }
 
 /// A rollback step runs as soon as the rollback reaches it and cannot itself be undone.
@@ -766,7 +809,17 @@ fn check_rollback_step(sink: &mut Findings, f: &Fields, what: &str, k: &StepKeys
 
 /// Keeps where the keys that cross-step checks report on were, and `at` as written.
 fn remember_step(spots: &mut Locations, f: &Fields, id: &str, k: &StepKeys) {
-    for key in ["at", "on_failure", "run", "undoes", "owner", "expect"] {
+    for key in [
+        "at",
+        "on_failure",
+        "run",
+        "verify",
+        "undoes",
+        "owner",
+        "expect",
+        "gates",
+        "on_gate_fail",
+    ] {
         if f.get(key).is_some() {
             spots.keys.insert((id.to_string(), key), f.pos_of(key));
         }

@@ -3,7 +3,8 @@
 //! value where it is read. Cross-references (a trigger's metric, a scenario's step) are
 //! checked afterwards by `validate_signals`, when everything is known.
 
-use super::condition::{self, Parsed};
+use super::condition;
+use super::locations::Locations;
 use super::reader::{Fields, Findings, nearest, scalar_text};
 use super::yaml::{Located, Node, pos_of};
 use crate::core::runbook::diag::Pos;
@@ -11,13 +12,6 @@ use crate::core::runbook::signals::Query;
 use crate::core::runbook::signals::*;
 use crate::core::time::{Ms, parse_offset};
 use std::collections::BTreeMap;
-
-/// Units written after a threshold, for `validate_signals` to check against the metric.
-#[derive(Default)]
-pub struct Units {
-    /// (where, metric id, unit written).
-    pub written: Vec<(Pos, String, String)>,
-}
 
 const KINDS: &[&str] = &[
     "databricks_sql",
@@ -322,8 +316,14 @@ const METRIC_KEYS: &[&str] = &[
 const SIM_KEYS: &[&str] = &["baseline", "noise", "trend", "min", "max"];
 
 /// `metrics:` → list.
-pub fn metrics(sink: &mut Findings, node: &Located) -> Vec<Metric> {
-    list(sink, node, "metrics", "- id: target-error-rate", metric)
+pub fn metrics(sink: &mut Findings, node: &Located, spots: &mut Locations) -> Vec<Metric> {
+    list(
+        sink,
+        node,
+        "metrics",
+        "- id: target-error-rate",
+        |sink, i, n| metric(sink, i, n, spots),
+    )
 }
 
 fn list<T>(
@@ -367,7 +367,7 @@ fn opt_num(sink: &mut Findings, f: &Fields, key: &str, what: &str) -> Option<f64
     }
 }
 
-fn metric(sink: &mut Findings, i: usize, node: &Located) -> Option<Metric> {
+fn metric(sink: &mut Findings, i: usize, node: &Located, spots: &mut Locations) -> Option<Metric> {
     let mut f = Fields::open(sink, node, format!("metric {}", i + 1), METRIC_KEYS)?;
     let id = f.req_str(
         sink,
@@ -438,6 +438,12 @@ fn metric(sink: &mut Findings, i: usize, node: &Located) -> Option<Metric> {
             }
         },
     };
+    if let Some(c) = &from {
+        spots.note(f.pos(), "from", c, f.pos_of("from"));
+    }
+    if let Some(program) = run.as_ref().and_then(|argv| argv.first()) {
+        spots.note(f.pos(), "run", program, f.pos_of("run"));
+    }
     let live = match (&from, &run) {
         (Some(_), Some(_)) => {
             sink.error(f.pos_of("run"), format!("{what} has both `from` and `run`"), "a metric has one live reader: a connection (`from:` + `query:`) or a command (`run:`)");
@@ -507,31 +513,41 @@ fn metric(sink: &mut Findings, i: usize, node: &Located) -> Option<Metric> {
     })
 }
 
-/// Reads a condition string at `key`, noting its unit.
+/// Where a condition is: the mapping that owns it (a trigger, or a canary stage's step) and
+/// the key it is listed under there, for `validate_signals` to find its metric's name.
+#[derive(Clone, Copy)]
+struct CondAt {
+    owner: Pos,
+    key: &'static str,
+}
+
+/// Reads a condition string at `key` of `f`.
 fn cond_at(
     sink: &mut Findings,
     f: &Fields,
     key: &str,
     what: &str,
-    units: &mut Units,
+    spots: &mut Locations,
+    at: CondAt,
 ) -> Option<Condition> {
     let text = f.req_str(sink, key, &format!("add `{key}: target-error-rate > 1%`"))?;
-    cond_text(sink, f.pos_of(key), &text, what, units)
+    cond_text(sink, f.pos_of(key), &text, what, spots, at)
 }
 
+/// Parses a condition written at `pos` and converts its threshold to the metric's unit.
 fn cond_text(
     sink: &mut Findings,
     pos: Pos,
     text: &str,
     what: &str,
-    units: &mut Units,
+    spots: &mut Locations,
+    at: CondAt,
 ) -> Option<Condition> {
     match condition::parse(text) {
-        Ok(Parsed { cond, unit }) => {
-            if let Some(u) = unit {
-                units.written.push((pos, cond.metric.clone(), u));
-            }
-            Some(cond)
+        Ok(parsed) => {
+            // The metric's id is the condition's first word, so its place is the value's.
+            spots.note(at.owner, at.key, &parsed.cond.metric, pos);
+            Some(super::units::resolve(sink, pos, what, parsed, &spots.units))
         }
         Err(e) => {
             sink.error(pos, format!("{what}: {}", e.message), e.hint);
@@ -619,9 +635,9 @@ const DEFAULT_VETO_FOR: crate::core::time::Ms = 30 * 60_000;
 const UNKNOWN_ACTIONS: &[&str] = &["ignore", "alert", "decide", "hold"];
 
 /// `triggers:` → list.
-pub fn triggers(sink: &mut Findings, node: &Located, units: &mut Units) -> Vec<Trigger> {
+pub fn triggers(sink: &mut Findings, node: &Located, spots: &mut Locations) -> Vec<Trigger> {
     list(sink, node, "triggers", "- id: error-rate", |sink, i, n| {
-        trigger(sink, i, n, units)
+        trigger(sink, i, n, spots)
     })
 }
 
@@ -668,7 +684,12 @@ fn decide(sink: &mut Findings, f: &Fields, what: &str) -> Option<Decide> {
     })
 }
 
-fn trigger(sink: &mut Findings, i: usize, node: &Located, units: &mut Units) -> Option<Trigger> {
+fn trigger(
+    sink: &mut Findings,
+    i: usize,
+    node: &Located,
+    spots: &mut Locations,
+) -> Option<Trigger> {
     let mut f = Fields::open(sink, node, format!("trigger {}", i + 1), TRIGGER_KEYS)?;
     let id = f.req_str(sink, "id", "give the trigger an id, e.g. `id: error-rate`");
     let what = id
@@ -677,8 +698,13 @@ fn trigger(sink: &mut Findings, i: usize, node: &Located, units: &mut Units) -> 
         .unwrap_or_else(|| format!("trigger {}", i + 1));
     f.rename(what.clone());
     let title = f.opt_str(sink, "title");
-    let when = cond_at(sink, &f, "when", &what, units);
+    let when_at = CondAt {
+        owner: f.pos(),
+        key: "when",
+    };
+    let when = cond_at(sink, &f, "when", &what, spots, when_at);
     let baseline = baseline(sink, &f, &what, when.as_ref().map(|c| c.metric.as_str()));
+    spots.note_baseline(f.pos(), &f, baseline.as_ref());
     if let Some(c) = &when {
         if c.needs_baseline() && baseline.is_none() && f.get("baseline").is_none() {
             sink.error(
@@ -792,6 +818,14 @@ fn trigger(sink: &mut Findings, i: usize, node: &Located, units: &mut Units) -> 
     let dry_run = f.flag(sink, "dry_run");
     let after = f.opt_str(sink, "after");
     let until = f.opt_str(sink, "until");
+    for (key, step) in [("after", &after), ("until", &until)] {
+        if let Some(s) = step {
+            spots.note(f.pos(), key, s, f.pos_of(key));
+        }
+    }
+    if action == Some(TriggerAction::Rollback) {
+        spots.note(f.pos(), "action", "rollback", f.pos_of("action"));
+    }
     let pos = pos_of(node);
     f.finish(sink);
     Some(Trigger {
@@ -824,7 +858,7 @@ pub fn stage(
     sink: &mut Findings,
     f: &Fields,
     what: &str,
-    units: &mut Units,
+    spots: &mut Locations,
 ) -> Option<CanaryStage> {
     if STAGE_KEYS.iter().all(|k| f.get(k).is_none()) {
         return None;
@@ -841,20 +875,25 @@ pub fn stage(
         }
     });
     let mut gates = Vec::new();
+    let gates_at = CondAt {
+        owner: f.pos(),
+        key: "gates",
+    };
     if let Some(n) = f.get("gates") {
         match &n.value {
             Node::Seq(items) => {
                 for it in items {
                     match &it.value {
                         Node::Str(s) => {
-                            if let Some(c) = cond_text(sink, pos_of(it), s, &format!("gate of {what}"), units) {
+                            if let Some(c) = cond_text(sink, pos_of(it), s, &format!("gate of {what}"), spots, gates_at) {
                                 gates.push(Gate { check: c, baseline: None, sustain: 0 });
                             }
                         }
                         Node::Map(_) => {
                             let Some(gf) = Fields::open(sink, it, format!("gate of {what}"), &["check", "for", "baseline"]) else { continue };
-                            let c = cond_at(sink, &gf, "check", &format!("gate of {what}"), units);
+                            let c = cond_at(sink, &gf, "check", &format!("gate of {what}"), spots, gates_at);
                             let b = baseline(sink, &gf, &format!("gate of {what}"), c.as_ref().map(|c| c.metric.as_str()));
+                            spots.note_baseline(f.pos(), &gf, b.as_ref());
                             let sustain = gf.opt_duration(sink, "for").unwrap_or(0);
                             if let Some(c) = &c
                                 && c.needs_baseline()
@@ -880,7 +919,14 @@ pub fn stage(
     }
     if let Some(n) = f.get("gates")
         && let Node::Str(s) = &n.value
-        && let Some(c) = cond_text(sink, pos_of(n), s, &format!("gate of {what}"), units)
+        && let Some(c) = cond_text(
+            sink,
+            pos_of(n),
+            s,
+            &format!("gate of {what}"),
+            spots,
+            gates_at,
+        )
     {
         gates.push(Gate {
             check: c,
@@ -963,11 +1009,22 @@ const SCENARIO_KEYS: &[&str] = &["name", "description", "faults", "fail", "trips
 const FAULT_KEYS: &[&str] = &["metric", "at", "for", "spike", "drift", "silence", "errors"];
 
 /// `scenarios:` → list.
-pub fn scenarios(sink: &mut Findings, node: &Located) -> Vec<Scenario> {
-    list(sink, node, "scenarios", "- name: error-spike", scenario)
+pub fn scenarios(sink: &mut Findings, node: &Located, spots: &mut Locations) -> Vec<Scenario> {
+    list(
+        sink,
+        node,
+        "scenarios",
+        "- name: error-spike",
+        |sink, i, n| scenario(sink, i, n, spots),
+    )
 }
 
-fn scenario(sink: &mut Findings, i: usize, node: &Located) -> Option<Scenario> {
+fn scenario(
+    sink: &mut Findings,
+    i: usize,
+    node: &Located,
+    spots: &mut Locations,
+) -> Option<Scenario> {
     let mut f = Fields::open(sink, node, format!("scenario {}", i + 1), SCENARIO_KEYS)?;
     let name = f.req_str(
         sink,
@@ -991,6 +1048,7 @@ fn scenario(sink: &mut Findings, i: usize, node: &Located) -> Option<Scenario> {
         );
     }
     let description = f.opt_str(sink, "description");
+    let owner = f.pos();
     let faults = match f.get("faults") {
         None => Vec::new(),
         Some(n) => list(
@@ -998,15 +1056,28 @@ fn scenario(sink: &mut Findings, i: usize, node: &Located) -> Option<Scenario> {
             n,
             "faults",
             "- { metric: target-error-rate, at: T+0:40, for: 20m, spike: 3 }",
-            |sink, j, n| fault(sink, j, n, &what),
+            |sink, j, n| fault(sink, j, n, &what, spots, owner),
         ),
     };
     let fail = f.opt_str(sink, "fail");
+    if let Some(s) = &fail {
+        spots.note(owner, "fail", s, f.pos_of("fail"));
+    }
     let trips = match f.get("trips") {
         None => Vec::new(),
         Some(n) => match &n.value {
-            Node::Seq(items) => items.iter().filter_map(|x| scalar_text(&x.value)).collect(),
-            Node::Str(s) => vec![s.clone()],
+            Node::Seq(items) => items
+                .iter()
+                .filter_map(|x| {
+                    let id = scalar_text(&x.value)?;
+                    spots.note(owner, "trips", &id, pos_of(x));
+                    Some(id)
+                })
+                .collect(),
+            Node::Str(s) => {
+                spots.note(owner, "trips", s, pos_of(n));
+                vec![s.clone()]
+            }
             other => {
                 sink.error(
                     pos_of(n),
@@ -1053,10 +1124,21 @@ fn scenario(sink: &mut Findings, i: usize, node: &Located) -> Option<Scenario> {
     })
 }
 
-fn fault(sink: &mut Findings, j: usize, node: &Located, scen: &str) -> Option<Fault> {
+/// One fault of the scenario whose mapping is at `owner`.
+fn fault(
+    sink: &mut Findings,
+    j: usize,
+    node: &Located,
+    scen: &str,
+    spots: &mut Locations,
+    owner: Pos,
+) -> Option<Fault> {
     let what = format!("fault {} of {scen}", j + 1);
     let f = Fields::open(sink, node, what.clone(), FAULT_KEYS)?;
     let metric = f.req_str(sink, "metric", "add `metric:` naming the metric to disturb");
+    if let Some(m) = &metric {
+        spots.note(owner, "faults", m, f.pos_of("metric"));
+    }
     let at = f.opt_offset(sink, "at").map(|(t, _)| t);
     if at.is_none() && f.get("at").is_none() {
         sink.error(

@@ -6,7 +6,10 @@
 pub mod build;
 pub mod build_signals;
 pub mod condition;
+pub mod locations;
 pub mod reader;
+pub mod scripts;
+pub mod units;
 pub mod validate;
 pub mod validate_signals;
 pub mod yaml;
@@ -32,10 +35,25 @@ impl Loaded {
     }
 }
 
-/// Loads and validates the runbook at `path`.
+/// What a runbook is loaded for. Some problems only matter when the cutover is real: a
+/// missing script is a warning while a runbook is written or rehearsed, an error for `run`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// `validate` and `drill`.
+    Plan,
+    /// `run`: the live cutover.
+    Live,
+}
+
+/// Loads and validates the runbook at `path` for `validate` or a drill.
 pub fn load(path: &Path) -> Loaded {
+    load_for(path, Purpose::Plan)
+}
+
+/// Loads and validates the runbook at `path` for `purpose`.
+pub fn load_for(path: &Path, purpose: Purpose) -> Loaded {
     match std::fs::read(path) {
-        Ok(bytes) => load_bytes(path, &bytes),
+        Ok(bytes) => load_bytes_for(path, &bytes, purpose),
         Err(e) => Loaded {
             runbook: None,
             diagnostics: vec![Diagnostic::error(
@@ -48,8 +66,13 @@ pub fn load(path: &Path) -> Loaded {
     }
 }
 
-/// Loads and validates runbook `bytes` said to come from `path`.
+/// Loads and validates runbook `bytes` said to come from `path`, for `validate` or a drill.
 pub fn load_bytes(path: &Path, bytes: &[u8]) -> Loaded {
+    load_bytes_for(path, bytes, Purpose::Plan)
+}
+
+/// Loads and validates runbook `bytes` said to come from `path`, for `purpose`.
+pub fn load_bytes_for(path: &Path, bytes: &[u8], purpose: Purpose) -> Loaded {
     let tree = match yaml::parse(path, bytes) {
         Ok(t) => t,
         Err(d) => {
@@ -60,10 +83,10 @@ pub fn load_bytes(path: &Path, bytes: &[u8]) -> Loaded {
         }
     };
     let mut sink = reader::Findings::new(path);
-    let mut spots = build::Locations::default();
+    let mut spots = locations::Locations::default();
     let built = build::build(&mut sink, &tree, &mut spots);
     if let Some(rb) = &built {
-        validate::check(&mut sink, rb, &spots);
+        validate::check(&mut sink, rb, &spots, purpose);
     }
     let mut diagnostics = sink.diags;
     diagnostics.sort_by_key(|d| (d.pos.line, d.pos.col));

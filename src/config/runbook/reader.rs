@@ -207,14 +207,23 @@ impl<'n> Fields<'n> {
     pub fn opt_duration(&self, sink: &mut Findings, key: &str) -> Option<Ms> {
         let v = self.get(key)?;
         let raw = scalar_text(&v.value);
-        match raw.as_deref().map(parse_duration) {
-            Some(Ok(d)) => Some(d),
-            Some(Err(e)) => {
-                sink.error(
-                    pos_of(v),
-                    format!("`{key}` of {}: {e}", self.what),
-                    "durations are a number and a unit: `90s`, `5m`, `1h30m`, `2d`",
-                );
+        match raw.as_deref().map(|r| (r, parse_duration(r))) {
+            Some((_, Ok(d))) => Some(d),
+            Some((raw, Err(e))) => {
+                const FORM: &str = "durations are a number and a unit: `90s`, `5m`, `1h30m`, `2d`";
+                let (message, hint) = match suggest_duration(raw) {
+                    // `5 min` is one mistake with one fix, not "a number without a unit".
+                    Some(fix) if raw.contains(char::is_whitespace) => (
+                        format!("`{key}` of {}: `{raw}` has a space in it", self.what),
+                        format!("write `{key}: {fix}`: {FORM}, with no space"),
+                    ),
+                    Some(fix) => (
+                        format!("`{key}` of {}: {e}", self.what),
+                        format!("write `{key}: {fix}`: {FORM}"),
+                    ),
+                    None => (format!("`{key}` of {}: {e}", self.what), FORM.to_string()),
+                };
+                sink.error(pos_of(v), message, hint);
                 None
             }
             None => {
@@ -276,6 +285,43 @@ impl<'n> Fields<'n> {
     }
 }
 
+/// The duration someone meant by `5 min`, `2 minutes`, `1 hour 30 mins` or `90sec`, written
+/// the way the format reads it (`5m`, `2m`, `1h30m`, `90s`); `None` when it is not clear.
+pub fn suggest_duration(raw: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = raw.trim();
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return None;
+        }
+        let (n, tail) = rest.split_at(digits);
+        let tail = tail.trim_start();
+        let word = tail
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(word);
+        let unit = match unit.to_ascii_lowercase().as_str() {
+            "ms" | "msec" | "msecs" | "millisecond" | "milliseconds" => "ms",
+            "s" | "sec" | "secs" | "second" | "seconds" => "s",
+            "m" | "min" | "mins" | "minute" | "minutes" => "m",
+            "h" | "hr" | "hrs" | "hour" | "hours" => "h",
+            "d" | "day" | "days" => "d",
+            _ => return None,
+        };
+        out.push_str(n);
+        out.push_str(unit);
+        // `1 hour, 30 minutes` and `1h and 30m` are read as one duration too.
+        rest = tail
+            .trim_start_matches(|c: char| c.is_whitespace() || c == ',')
+            .trim_start_matches("and")
+            .trim_start();
+    }
+    (out != raw && parse_duration(&out).is_ok()).then_some(out)
+}
+
 /// A scalar as text (durations and offsets written as plain numbers arrive as ints).
 pub fn scalar_text(n: &Node) -> Option<String> {
     match n {
@@ -290,5 +336,29 @@ fn describe(n: &Node) -> String {
     match n {
         Node::Int(i) => i.to_string(),
         other => other.kind().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::suggest_duration;
+
+    #[test]
+    fn suggests_the_duration_that_was_meant() {
+        for (raw, fix) in [
+            ("5 min", "5m"),
+            ("2 minutes", "2m"),
+            ("1 hour 30 mins", "1h30m"),
+            ("1h 30m", "1h30m"),
+            ("1 hour, 30 minutes", "1h30m"),
+            ("90sec", "90s"),
+            ("250 ms", "250ms"),
+            ("2 Days", "2d"),
+        ] {
+            assert_eq!(suggest_duration(raw).as_deref(), Some(fix), "{raw}");
+        }
+        for raw in ["5", "1.5h", "5m", "fast", "5 parsecs", "m5"] {
+            assert_eq!(suggest_duration(raw), None, "{raw}");
+        }
     }
 }

@@ -1,26 +1,23 @@
 //! Checks that span several steps: duplicate ids, offsets running backwards inside a phase,
-//! `on_failure: rollback` without a procedure, references to unknown steps, scripts that do
-//! not exist, and the advisory warnings (no owner, no `expect`, a point of no return with no
-//! documented recovery).
+//! `on_failure: rollback` without a procedure, references to unknown steps, the scripts
+//! steps run (`scripts`), and the advisory warnings (no owner, no `expect`, a point of no
+//! return with no documented recovery).
 
-use super::build::Locations;
+use super::Purpose;
+use super::locations::Locations;
 use super::reader::{Findings, nearest};
 use crate::core::runbook::model::*;
 use crate::core::time::t_offset;
 use std::collections::HashMap;
-use std::path::Path;
 
-/// Runs every cross-step check, recording into `sink`.
-pub fn check(sink: &mut Findings, rb: &Runbook, spots: &Locations) {
+/// Runs every cross-step check, recording into `sink`; `purpose` decides how a problem only
+/// a real run would hit is judged.
+pub fn check(sink: &mut Findings, rb: &Runbook, spots: &Locations, purpose: Purpose) {
     duplicate_ids(sink, rb);
     backwards_offsets(sink, rb, spots);
     rollback_refs(sink, rb, spots);
     super::validate_signals::check(sink, rb, spots);
-    for step in rb.steps().chain(rb.rollback_steps()) {
-        for cmd in [&step.run, &step.verify].into_iter().flatten() {
-            script_exists(sink, &rb.dir, step, cmd, spots);
-        }
-    }
+    super::scripts::check(sink, rb, spots, purpose);
     if rb.recovery.is_none()
         && let Some(pnr) = rb.steps().find(|s| s.point_of_no_return)
     {
@@ -50,14 +47,16 @@ pub fn check(sink: &mut Findings, rb: &Runbook, spots: &Locations) {
         if step.point_of_no_return {
             past_pnr = Some(&step.id);
         }
-        if step.owner.is_none() {
+        // A key that is there but unreadable was reported where it is; "has no …" would be
+        // a second, false report about the same line.
+        if step.owner.is_none() && !spots.keys.contains_key(&(step.id.clone(), "owner")) {
             sink.warn(
                 step.pos,
                 format!("step `{}` has no owner", step.id),
                 "add `owner:` so everyone knows who does it",
             );
         }
-        if step.expect.is_none() {
+        if step.expect.is_none() && !spots.keys.contains_key(&(step.id.clone(), "expect")) {
             sink.warn(
                 step.pos,
                 format!("step `{}` has no `expect`", step.id),
@@ -161,10 +160,10 @@ fn rollback_refs(sink: &mut Findings, rb: &Runbook, spots: &Locations) {
         match forward.iter().position(|f| f == a) {
             None => {
                 let near = nearest(a, &forward).map(|n| format!("did you mean `{n}`? ")).unwrap_or_default();
-                sink.error(p.pos, format!("`after` of rollback procedure `{}` names unknown step `{a}`", p.id), format!("{near}use the id of a forward step"));
+                sink.error(spots.of(p.pos, "after", a), format!("`after` of rollback procedure `{}` names unknown step `{a}`", p.id), format!("{near}use the id of a forward step"));
             }
             Some(i) if last_after.is_some_and(|l| i <= l) => sink.error(
-                p.pos,
+                spots.of(p.pos, "after", a),
                 format!("rollback procedure `{}` applies after `{a}`, which comes before the previous procedure's step", p.id),
                 "list procedures in the order the cutover reaches their `after` steps",
             ),
@@ -178,55 +177,12 @@ fn rollback_refs(sink: &mut Findings, rb: &Runbook, spots: &Locations) {
                     .map(|n| format!("did you mean `{n}`? "))
                     .unwrap_or_default();
                 sink.error(
-                    spots.get(s, "undoes"),
+                    spots.of(s.pos, "undoes", target),
                     format!(
                         "rollback step `{}` undoes `{target}`, which is not a forward step",
                         s.id
                     ),
                     format!("{near}name the id of a step in `phases`"),
-                );
-            }
-        }
-    }
-}
-
-/// The program a command starts, when it is a path relative to the runbook.
-fn script_of(cmd: &Command) -> Option<String> {
-    let first = match cmd {
-        Command::Argv(v) => v.first()?.clone(),
-        Command::Shell(s) => s.split_whitespace().next()?.to_string(),
-    };
-    (first.contains('/')
-        && !first.starts_with('/')
-        && !first.starts_with('$')
-        && !first.starts_with('~'))
-    .then_some(first)
-}
-
-fn script_exists(sink: &mut Findings, dir: &Path, step: &Step, cmd: &Command, spots: &Locations) {
-    let Some(script) = script_of(cmd) else { return };
-    let path = dir.join(script.trim_start_matches("./"));
-    let pos = spots.get(step, "run");
-    match std::fs::metadata(&path) {
-        Err(_) => sink.warn(
-            pos,
-            format!(
-                "step `{}` runs `{script}`, which does not exist relative to the runbook ({})",
-                step.id,
-                path.display()
-            ),
-            "scripts are found from the runbook's folder; fix the path or add the script",
-        ),
-        Ok(m) => {
-            use std::os::unix::fs::PermissionsExt;
-            if matches!(cmd, Command::Argv(_)) && m.permissions().mode() & 0o111 == 0 {
-                sink.warn(
-                    pos,
-                    format!(
-                        "step `{}` runs `{script}`, which is not executable",
-                        step.id
-                    ),
-                    format!("run `chmod +x {}`", path.display()),
                 );
             }
         }

@@ -1,9 +1,11 @@
-//! Cross-reference checks of the monitoring part: every metric, connection, step, trigger
-//! and unit a trigger, gate or scenario names must exist and fit; ids are unique; and each
-//! trigger is rehearsed by some scenario (a warning: an untested trigger is a risk).
+//! Cross-reference checks of the monitoring part: every metric, connection, step and trigger
+//! a trigger, gate or scenario names must exist (units were fitted where conditions were
+//! read); ids are unique; and each trigger is rehearsed by some scenario (a warning: an
+//! untested trigger is a risk). Each problem is reported where the offending name is written.
 
-use super::build::Locations;
+use super::locations::Locations;
 use super::reader::{Findings, nearest};
+use crate::core::runbook::diag::Pos;
 use crate::core::runbook::model::*;
 use crate::core::runbook::signals::*;
 use std::collections::HashSet;
@@ -41,18 +43,17 @@ pub fn check(sink: &mut Findings, rb: &Runbook, spots: &Locations) {
     let ids = Ids::of(rb);
     // Diagnostics at one position keep the order they were pushed in, so the order of
     // these groups shows in the output.
-    check_metrics(sink, sig, &ids);
-    check_triggers(sink, rb, &ids);
-    check_gates(sink, rb, &ids);
-    check_units(sink, sig, spots);
-    let tripped = check_scenarios(sink, sig, &ids);
+    check_metrics(sink, sig, &ids, spots);
+    check_triggers(sink, rb, &ids, spots);
+    check_gates(sink, rb, &ids, spots);
+    let tripped = check_scenarios(sink, sig, &ids, spots);
     if !sig.scenarios.is_empty() {
         warn_untripped(sink, sig, &tripped);
     }
 }
 
 /// Metric ids are unique, and each live query names a known connection it can ask.
-fn check_metrics(sink: &mut Findings, sig: &Signals, ids: &Ids) {
+fn check_metrics(sink: &mut Findings, sig: &Signals, ids: &Ids, spots: &Locations) {
     let mut seen = HashSet::new();
     for m in &sig.metrics {
         if !seen.insert(m.id.as_str()) {
@@ -63,7 +64,8 @@ fn check_metrics(sink: &mut Findings, sig: &Signals, ids: &Ids) {
             );
         }
         if let Some(LiveRead::Query { from, query }) = &m.live {
-            metric_connection(sink, m, from, query, sig, &ids.connections);
+            let at = spots.of(m.pos, "from", from);
+            metric_connection(sink, m, (from, at), query, sig, &ids.connections);
         }
     }
 }
@@ -72,14 +74,14 @@ fn check_metrics(sink: &mut Findings, sig: &Signals, ids: &Ids) {
 fn metric_connection(
     sink: &mut Findings,
     m: &Metric,
-    from: &str,
+    (from, at): (&str, Pos),
     query: &Query,
     sig: &Signals,
     conn_names: &[&str],
 ) {
     match sig.connections.iter().find(|c| c.name == from) {
         None => sink.error(
-            m.pos,
+            at,
             format!("metric `{}` reads from unknown connection `{from}`", m.id),
             format!(
                 "{}define it under `connections:`{}",
@@ -110,7 +112,7 @@ fn metric_connection(
 
 /// Trigger ids are unique; their metrics, baselines and arming steps exist; a rollback
 /// trigger has a procedure to run.
-fn check_triggers(sink: &mut Findings, rb: &Runbook, ids: &Ids) {
+fn check_triggers(sink: &mut Findings, rb: &Runbook, ids: &Ids, spots: &Locations) {
     let mut seen = HashSet::new();
     for t in &rb.signals.triggers {
         let what = format!("trigger `{}`", t.id);
@@ -121,19 +123,19 @@ fn check_triggers(sink: &mut Findings, rb: &Runbook, ids: &Ids) {
                 "give each trigger its own id",
             );
         }
-        metric_ref(sink, t.pos, &t.when.metric, &what, &ids.metrics);
-        baseline_refs(
-            sink,
-            t.pos,
-            t.baseline.as_ref(),
-            &what,
-            &ids.metrics,
-            &ids.steps,
-        );
-        arming_steps(sink, t, &what, &ids.steps);
+        let at = spots.of(t.pos, "when", &t.when.metric);
+        metric_ref(sink, at, &t.when.metric, &what, &ids.metrics);
+        let refs = Refs {
+            owner: t.pos,
+            watched: &t.when.metric,
+            metrics: &ids.metrics,
+            steps: &ids.steps,
+        };
+        baseline_refs(sink, &refs, t.baseline.as_ref(), &what, spots);
+        arming_steps(sink, t, &what, &ids.steps, spots);
         if t.action == TriggerAction::Rollback && rb.rollbacks.is_empty() {
             sink.error(
-                t.pos,
+                spots.of(t.pos, "action", "rollback"),
                 format!("{what} rolls back, but the runbook has no `rollback` procedure"),
                 "add a `rollback:` procedure, or use `action: decide` or `alert`",
             );
@@ -142,13 +144,19 @@ fn check_triggers(sink: &mut Findings, rb: &Runbook, ids: &Ids) {
 }
 
 /// `after` and `until` arm and disarm a trigger at forward steps, which must exist.
-fn arming_steps(sink: &mut Findings, t: &Trigger, what: &str, step_ids: &[&str]) {
+fn arming_steps(
+    sink: &mut Findings,
+    t: &Trigger,
+    what: &str,
+    step_ids: &[&str],
+    spots: &Locations,
+) {
     for (key, s) in [("after", &t.after), ("until", &t.until)] {
         if let Some(s) = s
             && !step_ids.contains(&s.as_str())
         {
             sink.error(
-                t.pos,
+                spots.of(t.pos, key, s),
                 format!("`{key}` of {what} names unknown step `{s}`"),
                 format!("{}use the id of a forward step", did_you_mean(s, step_ids)),
             );
@@ -158,24 +166,24 @@ fn arming_steps(sink: &mut Findings, t: &Trigger, what: &str, step_ids: &[&str])
 
 /// Each canary stage's gates name known metrics and baselines, and what it does when a
 /// gate fails is possible.
-fn check_gates(sink: &mut Findings, rb: &Runbook, ids: &Ids) {
+fn check_gates(sink: &mut Findings, rb: &Runbook, ids: &Ids, spots: &Locations) {
     for step in rb.steps() {
         let Some(st) = &step.stage else { continue };
         let what = format!("gate of step `{}`", step.id);
         for g in &st.gates {
-            metric_ref(sink, step.pos, &g.check.metric, &what, &ids.metrics);
-            baseline_refs(
-                sink,
-                step.pos,
-                g.baseline.as_ref(),
-                &what,
-                &ids.metrics,
-                &ids.steps,
-            );
+            let refs = Refs {
+                owner: step.pos,
+                watched: &g.check.metric,
+                metrics: &ids.metrics,
+                steps: &ids.steps,
+            };
+            let at = spots.of(step.pos, "gates", &g.check.metric);
+            metric_ref(sink, at, &g.check.metric, &what, &ids.metrics);
+            baseline_refs(sink, &refs, g.baseline.as_ref(), &what, spots);
         }
         if st.on_fail == GateFail::Rollback && rb.rollbacks.is_empty() {
             sink.error(
-                step.pos,
+                spots.get(step, "on_gate_fail"),
                 format!(
                     "step `{}` rolls back when a gate fails, but there is no `rollback` procedure",
                     step.id
@@ -185,7 +193,7 @@ fn check_gates(sink: &mut Findings, rb: &Runbook, ids: &Ids) {
         }
         if !st.gates.is_empty() && rb.signals.metrics.is_empty() {
             sink.error(
-                step.pos,
+                spots.get(step, "gates"),
                 format!(
                     "step `{}` has gates but the runbook defines no metrics",
                     step.id
@@ -196,23 +204,14 @@ fn check_gates(sink: &mut Findings, rb: &Runbook, ids: &Ids) {
     }
 }
 
-/// A unit written after a threshold must be the metric's own; unknown metrics were already
-/// reported where they are named.
-fn check_units(sink: &mut Findings, sig: &Signals, spots: &Locations) {
-    for (pos, metric, unit) in &spots.units.written {
-        if let Some(m) = sig.metric(metric) {
-            match &m.unit {
-                Some(u) if u == unit => {}
-                Some(u) => sink.error(*pos, format!("threshold unit `{unit}` does not match metric `{metric}`, measured in `{u}`"), format!("write the threshold in `{u}`, or fix the metric's `unit`")),
-                None => sink.error(*pos, format!("threshold has unit `{unit}` but metric `{metric}` has none"), format!("add `unit: {unit}` to the metric, or drop the unit from the threshold")),
-            }
-        }
-    }
-}
-
 /// Scenario names are unique and what each one disturbs, fails or trips exists; returns
 /// the triggers some scenario trips.
-fn check_scenarios<'a>(sink: &mut Findings, sig: &'a Signals, ids: &Ids) -> HashSet<&'a str> {
+fn check_scenarios<'a>(
+    sink: &mut Findings,
+    sig: &'a Signals,
+    ids: &Ids,
+    spots: &Locations,
+) -> HashSet<&'a str> {
     let mut seen = HashSet::new();
     let mut tripped = HashSet::new();
     for sc in &sig.scenarios {
@@ -224,12 +223,12 @@ fn check_scenarios<'a>(sink: &mut Findings, sig: &'a Signals, ids: &Ids) -> Hash
                 "give each scenario its own name",
             );
         }
-        check_faults(sink, sig, sc, &what, ids);
+        check_faults(sink, sig, sc, &what, ids, spots);
         if let Some(s) = &sc.fail
             && !ids.steps.contains(&s.as_str())
         {
             sink.error(
-                sc.pos,
+                spots.of(sc.pos, "fail", s),
                 format!("`fail` of {what} names unknown step `{s}`"),
                 format!(
                     "{}use the id of a forward step",
@@ -242,7 +241,7 @@ fn check_scenarios<'a>(sink: &mut Findings, sig: &'a Signals, ids: &Ids) -> Hash
                 tripped.insert(t.as_str());
             } else {
                 sink.error(
-                    sc.pos,
+                    spots.of(sc.pos, "trips", t),
                     format!("`trips` of {what} names unknown trigger `{t}`"),
                     format!("{}list trigger ids", did_you_mean(t, &ids.triggers)),
                 );
@@ -253,18 +252,26 @@ fn check_scenarios<'a>(sink: &mut Findings, sig: &'a Signals, ids: &Ids) -> Hash
 }
 
 /// A fault bends a metric's drill simulation, so the metric must exist and have one.
-fn check_faults(sink: &mut Findings, sig: &Signals, sc: &Scenario, what: &str, ids: &Ids) {
+fn check_faults(
+    sink: &mut Findings,
+    sig: &Signals,
+    sc: &Scenario,
+    what: &str,
+    ids: &Ids,
+    spots: &Locations,
+) {
     for f in &sc.faults {
+        let at = spots.of(sc.pos, "faults", &f.metric);
         if metric_ref(
             sink,
-            sc.pos,
+            at,
             &f.metric,
             &format!("fault of {what}"),
             &ids.metrics,
         ) && sig.metric(&f.metric).is_some_and(|m| m.sim.is_none())
         {
             sink.error(
-                sc.pos,
+                at,
                 format!("{what} disturbs metric `{}`, which has no `sim`", f.metric),
                 "add `sim: { baseline: … }` to the metric: faults bend the simulation",
             );
@@ -282,13 +289,7 @@ fn warn_untripped(sink: &mut Findings, sig: &Signals, tripped: &HashSet<&str>) {
 }
 
 /// Reports an unknown metric; true when it exists.
-fn metric_ref(
-    sink: &mut Findings,
-    pos: crate::core::runbook::diag::Pos,
-    id: &str,
-    what: &str,
-    known: &[&str],
-) -> bool {
+fn metric_ref(sink: &mut Findings, pos: Pos, id: &str, what: &str, known: &[&str]) -> bool {
     if known.contains(&id) {
         return true;
     }
@@ -308,31 +309,47 @@ fn metric_ref(
     false
 }
 
+/// The mapping a baseline belongs to, the metric its condition watches, and the ids it may
+/// name.
+struct Refs<'a> {
+    owner: Pos,
+    watched: &'a str,
+    metrics: &'a [&'a str],
+    steps: &'a [&'a str],
+}
+
 fn baseline_refs(
     sink: &mut Findings,
-    pos: crate::core::runbook::diag::Pos,
+    refs: &Refs,
     b: Option<&Baseline>,
     what: &str,
-    metrics: &[&str],
-    steps: &[&str],
+    spots: &Locations,
 ) {
-    match b {
-        Some(Baseline::Metric(m)) => {
-            metric_ref(sink, pos, m, &format!("baseline of {what}"), metrics);
+    let what = format!("baseline of {what}");
+    let metric = |sink: &mut Findings, of: &str| {
+        // `of` defaults to the watched metric, which is reported where the condition names it.
+        if of == refs.watched {
+            return;
         }
+        let at = spots.of(refs.owner, "baseline", of);
+        metric_ref(sink, at, of, &what, refs.metrics);
+    };
+    match b {
+        Some(Baseline::Metric(m)) => metric(sink, m),
         Some(Baseline::AtStep { step, of }) => {
-            metric_ref(sink, pos, of, &format!("baseline of {what}"), metrics);
-            if !steps.contains(&step.as_str()) {
+            metric(sink, of);
+            if !refs.steps.contains(&step.as_str()) {
                 sink.error(
-                    pos,
-                    format!("baseline of {what} captures at unknown step `{step}`"),
-                    format!("{}use the id of a forward step", did_you_mean(step, steps)),
+                    spots.of(refs.owner, "at_step", step),
+                    format!("{what} captures at unknown step `{step}`"),
+                    format!(
+                        "{}use the id of a forward step",
+                        did_you_mean(step, refs.steps)
+                    ),
                 );
             }
         }
-        Some(Baseline::Mean { of, .. }) => {
-            metric_ref(sink, pos, of, &format!("baseline of {what}"), metrics);
-        }
-        _ => {}
+        Some(Baseline::Mean { of, .. }) => metric(sink, of),
+        Some(Baseline::Fixed(_)) | None => {}
     }
 }

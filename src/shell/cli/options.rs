@@ -104,7 +104,7 @@ impl RunArgs {
         if !drill {
             self.refuse_drill_only_flags()?;
         }
-        let rb = load_runbook(&self.file)?;
+        let rb = load_runbook(&self.file, mode)?;
         if self.list_scenarios {
             return Err(EarlyExit::Listed(scenario_names(&rb)));
         }
@@ -226,10 +226,14 @@ impl RunArgs {
     }
 }
 
-/// Loads and validates the runbook. Only errors are shown here: warnings do not stop a run,
-/// and `cutover validate` is where they are read.
-fn load_runbook(file: &Path) -> Result<Runbook, EarlyExit> {
-    let loaded = runbook::load(file);
+/// Loads and validates the runbook for `mode`. Only errors are shown here: warnings do not
+/// stop a run, and `cutover validate` is where they are read.
+fn load_runbook(file: &Path, mode: Mode) -> Result<Runbook, EarlyExit> {
+    let purpose = match mode {
+        Mode::Live => runbook::Purpose::Live,
+        Mode::Drill => runbook::Purpose::Plan,
+    };
+    let loaded = runbook::load_for(file, purpose);
     // The loader yields a runbook exactly when there is no error, so nothing is lost by
     // showing the errors only when refusing.
     loaded.runbook.ok_or_else(|| EarlyExit::Invalid {
