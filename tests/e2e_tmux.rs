@@ -755,7 +755,7 @@ fn a_terminal_that_goes_away_stops_the_cockpit_resumably_and_leaves_nothing_runn
 /// The T-clock the header shows (" T+00:05:12  │ …"), in seconds.
 fn shown_t(screen: &str) -> Option<i64> {
     let line = screen.lines().nth(1)?;
-    let clock = line.trim_start().split_whitespace().next()?;
+    let clock = line.split_whitespace().next()?;
     let (sign, rest) = match clock.strip_prefix("T+") {
         Some(r) => (1, r),
         None => (-1, clock.strip_prefix("T-")?),
