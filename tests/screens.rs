@@ -638,3 +638,28 @@ fn after_an_abort_no_rollback_is_offered_and_past_the_window_r_is_said_to_overru
     );
     assert!(!text.contains("rollback possible until"), "{text}");
 }
+
+#[test]
+fn a_canary_stage_shows_its_weight_and_each_gate_deciding_with_units() {
+    let rb = cutover::config::runbook::load(&root().join("runbooks/canary.yaml"))
+        .runbook
+        .unwrap();
+    // T+0:40: stage-10 set its weight at T+0:00 and holds for 2 hours.
+    let e = cutover::core::engine::demo::run_until(rb, 40 * MIN, None);
+    let term = draw(&e, &Ui::new("ann"), 40 * MIN, 200, 60, &theme::dark());
+    let text = format!("{}", term.backend());
+    assert!(
+        text.contains("canary 10 %"),
+        "the weight in the header:\n{text}"
+    );
+    assert!(
+        text.contains("canary weight 10 % · gates on data from this stage only:"),
+        "{text}"
+    );
+    assert!(
+        text.contains("target-error-rate < 0.1%: ") && text.contains(" %)"),
+        "value and limit with units:\n{text}"
+    );
+    assert!(text.contains("(limit 2500 ms) · holds"), "{text}");
+    insta::assert_snapshot!("canary_gates_200x60", term.backend());
+}

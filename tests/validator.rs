@@ -357,3 +357,23 @@ fn missing_or_non_executable_scripts_are_errors_for_a_live_run() {
         "nothing starts before the scripts are there"
     );
 }
+
+#[test]
+fn gates_the_stage_gives_no_time_to_fail_or_that_one_sample_fails_are_warnings() {
+    let name = "valid/gate-timing.yaml";
+    let (_, ds) = loaded(name);
+    located(
+        &ds,
+        name,
+        (17, 11),
+        "gate `err < 0.1%` of step `stage-10` has no `for`: one noisy sample fails it",
+        "for: 2m",
+    );
+    located(
+        &ds,
+        name,
+        (23, 11),
+        "a gate of step `stage-100` has `for: 5m` but the stage has no hold",
+        "hold: 5m",
+    );
+}

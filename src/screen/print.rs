@@ -248,15 +248,16 @@ impl<'a> Progress<'a> {
                 "⧗",
                 format!("{step} waiting for its gates to hold on fresh data"),
             ),
-            Event::GatePassed { advance, .. } => (
+            Event::GatePassed { advance, gates, .. } => (
                 "✓",
                 format!(
-                    "{step} gates hold ({})",
+                    "{step} gates hold ({}){}",
                     match advance {
                         Advance::Auto => "auto",
                         Advance::AutoAck => "auto_ack",
                         Advance::Key => "key",
-                    }
+                    },
+                    gates.as_ref().map(|g| format!(": {g}")).unwrap_or_default()
                 ),
             ),
             Event::GateFailed { reason, next, .. } => {

@@ -599,6 +599,9 @@ fn step_keys(
     let rerun_safe = f.flag(sink, "rerun_safe");
     let point_of_no_return = f.flag(sink, "point_of_no_return");
     let (undo_cost, stage) = forward_only_keys(sink, f, what, rollback, spots);
+    if let Some(st) = &stage {
+        gate_timing(sink, f, what, st, hold);
+    }
     let on_failure = on_failure(sink, f, what);
     let undoes = undoes(sink, f, what, spots);
     StepKeys {
@@ -619,6 +622,53 @@ fn step_keys(
         stage,
         on_failure,
         undoes,
+    }
+}
+
+/// Gates that cannot do their job in the time the stage gives them: a `for` longer than
+/// the stage's hold can never fail (the stage advances once the hold is over and a fresh
+/// sample holds), and a gate with no `for` on a stage that rolls back fails on one noisy
+/// sample.
+fn gate_timing(
+    sink: &mut Findings,
+    f: &Fields,
+    what: &str,
+    st: &crate::core::runbook::signals::CanaryStage,
+    hold: Option<Ms>,
+) {
+    use crate::core::runbook::signals::GateFail;
+    use crate::core::time::human;
+    let at = if f.get("hold").is_some() {
+        f.pos_of("hold")
+    } else {
+        f.pos_of("gates")
+    };
+    let longest = st.gates.iter().map(|g| g.sustain).max().unwrap_or(0);
+    if longest > hold.unwrap_or(0) {
+        let held = hold.map_or("no hold".to_string(), |h| format!("a hold of {}", human(h)));
+        sink.warn(
+            at,
+            format!(
+                "a gate of {what} has `for: {}` but the stage has {held}: the stage advances as soon as its hold is over and a fresh sample holds, so a violation can never last long enough to fail that gate",
+                human(longest)
+            ),
+            format!("give the stage `hold: {}` or more", human(longest)),
+        );
+    }
+    if st.on_fail == GateFail::Rollback {
+        for g in st.gates.iter().filter(|g| g.sustain == 0) {
+            sink.warn(
+                f.pos_of("gates"),
+                format!(
+                    "gate `{}` of {what} has no `for`: one noisy sample fails it, and this stage rolls back on a failed gate",
+                    g.check.text
+                ),
+                format!(
+                    "write it as `{{ check: \"{}\", for: 2m }}`",
+                    g.check.text
+                ),
+            );
+        }
     }
 }
 

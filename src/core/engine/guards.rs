@@ -1,5 +1,6 @@
-//! What an operator's action would quietly switch off: the consequences a skip must name
-//! before it is confirmed. Pure: read from the runbook and the run's state.
+//! What an operator's action would quietly switch off (the consequences a skip must name
+//! before it is confirmed), and the canary weight in force. Pure: read from the runbook and
+//! the run's state.
 
 use super::Engine;
 use crate::core::runbook::{OnFailure, signals::TriggerAction};
@@ -74,5 +75,21 @@ impl Engine {
             out.push("its failure would start the rollback: skipped, nothing checks it".into());
         }
         out
+    }
+}
+
+impl Engine {
+    /// The canary weight in force: the last stage that set one, and the weight. `None`
+    /// before the first stage, and once a rollback runs (its steps move traffic back by
+    /// their own commands, which the cockpit cannot read).
+    pub fn canary_weight(&self) -> Option<(&str, u32)> {
+        if self.rollback.is_some() {
+            return None;
+        }
+        self.runbook()
+            .steps()
+            .filter(|s| self.reached(&s.id))
+            .filter_map(|s| Some((s.id.as_str(), s.stage.as_ref()?.weight?)))
+            .last()
     }
 }

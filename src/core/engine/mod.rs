@@ -526,6 +526,7 @@ impl Engine {
                                 } else {
                                     Advance::AutoAck
                                 },
+                                gates: Some(self.monitor.gates_summary(&id, now)),
                             }
                             .by_system(),
                         ));
@@ -1134,6 +1135,7 @@ impl Engine {
                     Event::GatePassed {
                         step: id.clone().into(),
                         advance: Advance::Key,
+                        gates: Some(self.monitor.gates_summary(&id, now)),
                     }
                     .by(operator),
                 ));

@@ -300,6 +300,9 @@ pub enum Event {
         step: StepId,
         /// How the stage advanced.
         advance: Advance,
+        /// What the gates read when they passed (`error-rate 0.05 % (limit 0.1 %), …`).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        gates: Option<String>,
     },
     /// A stage's gate failed.
     GateFailed {

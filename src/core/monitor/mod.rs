@@ -114,6 +114,47 @@ struct GateRun {
     baseline_key: Option<String>,
 }
 
+/// One canary gate as an operator watches it decide: its value against its limit, and how
+/// far a violation has got towards its `for`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GateView {
+    /// The gate as written (`target-error-rate < 0.1%`).
+    pub text: String,
+    /// The metric's unit (`%`, `ms`), empty when it has none.
+    pub unit: String,
+    /// The latest fresh value since the stage began, and the limit it is held to.
+    pub value: Option<(f64, f64)>,
+    /// Where it stands.
+    pub state: GateState,
+}
+
+/// Where a gate stands.
+#[derive(Debug, Clone, PartialEq)]
+pub enum GateState {
+    /// The latest fresh value holds.
+    Holds,
+    /// Violated for `held` of the `needed` it takes to fail (0: fails at once).
+    Violated {
+        /// How long the violation has lasted, on sample times.
+        held: Ms,
+        /// The gate's `for`.
+        needed: Ms,
+    },
+    /// Failed: violated for its whole `for`.
+    Failed,
+    /// No fresh value since the stage began, or no usable limit: why.
+    Unknown(String),
+}
+
+/// `v` with its unit: `0.38 %`, `950 ms`, `12`.
+pub fn with_unit(v: f64, unit: &str) -> String {
+    if unit.is_empty() {
+        num(v)
+    } else {
+        format!("{} {unit}", num(v))
+    }
+}
+
 /// A canary stage's gates, at a moment.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
@@ -523,10 +564,15 @@ impl Monitor {
                 }
                 (Status::Fresh(s), Ok(l)) if g.gate.check.op.holds(s.value, l) => Verdict::Pass,
                 (Status::Fresh(s), Ok(l)) if g.streak.sustained(g.gate.sustain, 1) => {
+                    let unit = self
+                        .index
+                        .get(&g.gate.check.metric)
+                        .and_then(|&i| self.metrics[i].unit.clone())
+                        .unwrap_or_default();
                     Verdict::Fail(format!(
                         "gate `{text}` failed: {} (limit {})",
-                        num(s.value),
-                        num(l)
+                        with_unit(s.value, &unit),
+                        with_unit(l, &unit)
                     ))
                 }
                 (Status::Fresh(_), Ok(_)) => Verdict::Wait(format!(
@@ -543,6 +589,73 @@ impl Monitor {
             }
         }
         wait.map_or(Verdict::Pass, Verdict::Wait)
+    }
+
+    /// Each gate of a stage at `now`, for the screen and the printer (empty when the stage's
+    /// gates are not being watched).
+    pub fn gate_views(&self, step: &str, now: Ms) -> Vec<GateView> {
+        let Some(runs) = self.gates.get(step) else {
+            return Vec::new();
+        };
+        runs.iter()
+            .map(|g| {
+                let check = &g.gate.check;
+                let unit = self
+                    .index
+                    .get(&check.metric)
+                    .and_then(|&i| self.metrics[i].unit.clone())
+                    .unwrap_or_default();
+                let limit = self.limit(
+                    check,
+                    g.gate.baseline.as_ref(),
+                    g.baseline_key.as_ref(),
+                    now,
+                );
+                let (value, state) = match (self.status_of(&check.metric, now), limit) {
+                    (Status::Unknown(r), _) | (_, Err(r)) => (None, GateState::Unknown(r)),
+                    (Status::Fresh(s), Ok(_)) if s.at < g.since => (
+                        None,
+                        GateState::Unknown("no sample since the stage began".into()),
+                    ),
+                    (Status::Fresh(s), Ok(l)) if check.op.holds(s.value, l) => {
+                        (Some((s.value, l)), GateState::Holds)
+                    }
+                    (Status::Fresh(s), Ok(l)) if g.streak.sustained(g.gate.sustain, 1) => {
+                        (Some((s.value, l)), GateState::Failed)
+                    }
+                    (Status::Fresh(s), Ok(l)) => (
+                        Some((s.value, l)),
+                        GateState::Violated {
+                            held: g.streak.held(),
+                            needed: g.gate.sustain,
+                        },
+                    ),
+                };
+                GateView {
+                    text: check.text.clone(),
+                    unit,
+                    value,
+                    state,
+                }
+            })
+            .collect()
+    }
+
+    /// One line of what the stage's gates read now: `target-error-rate 0.05 % (< 0.1 %), …`.
+    pub fn gates_summary(&self, step: &str, now: Ms) -> String {
+        self.gate_views(step, now)
+            .iter()
+            .map(|g| match g.value {
+                Some((v, l)) => format!(
+                    "{} {} (limit {})",
+                    g.text.split_whitespace().next().unwrap_or(&g.text),
+                    with_unit(v, &g.unit),
+                    with_unit(l, &g.unit)
+                ),
+                None => format!("{}: unknown", g.text),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// The operator vetoes the running grace countdown (the oldest) at `now`: it stops at

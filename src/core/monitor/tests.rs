@@ -445,6 +445,57 @@ fn canary_gates_pass_only_on_fresh_data_from_after_the_stage_began() {
 }
 
 #[test]
+fn gate_views_show_each_value_against_its_limit_with_units_and_the_for_progress() {
+    let mut r = Run::new(ERR_5M);
+    r.m.arm_gates("stage", M);
+    let v = r.m.gate_views("stage", M);
+    assert_eq!(v.len(), 2);
+    assert!(
+        matches!(&v[0].state, GateState::Unknown(w) if w.contains("no data")),
+        "{:?}",
+        v[0]
+    );
+    assert_eq!(v[0].value, None, "no number without fresh data");
+    r.m.sample("err", M + 30 * S, Ok(0.1), M + 30 * S);
+    for i in 0..=2 {
+        let t = M + 30 * S + i * 30 * S;
+        r.m.sample("lat", t, Ok(1500.0), t);
+    }
+    let now = 2 * M + 30 * S;
+    let v = r.m.gate_views("stage", now);
+    assert_eq!(
+        (&v[0].text[..], &v[0].unit[..], v[0].value, &v[0].state),
+        ("err < 0.5%", "%", Some((0.1, 0.5)), &GateState::Holds)
+    );
+    assert_eq!(
+        (&v[1].unit[..], v[1].value, &v[1].state),
+        (
+            "ms",
+            Some((1500.0, 1000.0)),
+            &GateState::Violated {
+                held: M,
+                needed: 2 * M
+            }
+        )
+    );
+    assert_eq!(
+        r.m.gates_summary("stage", now),
+        "err 0.1 % (limit 0.5 %), lat 1500 ms (limit 1000 ms)"
+    );
+    for i in 3..=4 {
+        let t = M + 30 * S + i * 30 * S;
+        r.m.sample("lat", t, Ok(1500.0), t);
+        r.m.sample("err", t, Ok(0.1), t);
+    }
+    let now = 3 * M + 30 * S;
+    assert_eq!(r.m.gate_views("stage", now)[1].state, GateState::Failed);
+    // The verdict says it with units too.
+    assert!(
+        matches!(r.m.verdict("stage", now), Verdict::Fail(f) if f.contains("1500 ms (limit 1000 ms)"))
+    );
+}
+
+#[test]
 fn memory_stays_bounded_however_long_the_session() {
     let mut r = Run::new(ERR_5M);
     for i in 0..100_000 {

@@ -9,6 +9,54 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
+/// A canary stage's gates while they decide: each one's value against its limit (with its
+/// unit), and how far a violation has got towards its `for`; the weight it set.
+fn gate_lines<'a>(v: &View, id: &str) -> Vec<Line<'a>> {
+    use crate::core::monitor::{GateState, with_unit};
+    let t = v.theme;
+    let e = v.engine;
+    let views = e.monitor.gate_views(id, v.now);
+    if views.is_empty() {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    if let Some(w) = e.runbook().step(id).and_then(|s| s.stage.as_ref()?.weight) {
+        out.push(Line::from(Span::styled(
+            format!("canary weight {w} % · gates on data from this stage only:"),
+            t.base,
+        )));
+    }
+    for g in views {
+        let value = g
+            .value
+            .map(|(x, l)| {
+                format!(
+                    ": {} (limit {})",
+                    with_unit(x, &g.unit),
+                    with_unit(l, &g.unit)
+                )
+            })
+            .unwrap_or_default();
+        let (glyph, style, how) = match g.state {
+            GateState::Holds => ("✓", t.metric_ok, "holds".to_string()),
+            GateState::Violated { held, needed } if needed > 0 => (
+                "▲",
+                t.metric_breach,
+                format!("violated {} of {}", clock_span(held), clock_span(needed)),
+            ),
+            GateState::Violated { .. } => ("▲", t.metric_breach, "violated".into()),
+            GateState::Failed => ("✗", t.metric_breach, "FAILED".into()),
+            GateState::Unknown(why) => ("?", t.metric_stale, format!("UNKNOWN: {why}")),
+        };
+        out.push(Line::from(vec![
+            Span::styled(format!(" {glyph} "), style),
+            Span::styled(format!("{}{value}", g.text), t.base),
+            Span::styled(format!(" · {how}"), style),
+        ]));
+    }
+    out
+}
+
 pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
     let e = v.engine;
     let rb = e.runbook();
@@ -112,6 +160,7 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
         ),
     };
     lines.push(Line::from(Span::styled(status, gs)));
+    lines.extend(gate_lines(v, &step.id));
     match &step.run {
         Some(c) => lines.push(Line::from(Span::styled(
             format!("$ {}", c.display()),

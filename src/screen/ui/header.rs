@@ -336,6 +336,12 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
             sep.clone(),
             Span::styled(finish, t.base),
         ]));
+        if let Some((_, w)) = e.canary_weight() {
+            if let Some(l) = lines.last_mut() {
+                l.spans.push(sep.clone());
+                l.spans.push(Span::styled(format!("canary {w} %"), t.title));
+            }
+        }
         lines.push(Line::from(vec![
             Span::raw(" "),
             Span::styled(window, window_style),
@@ -343,13 +349,21 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
             Span::styled(format!("operator {}", v.ui.operator), t.dim),
         ]));
     } else {
-        lines.push(Line::from(vec![
+        let mut spans = vec![
             clock,
             sep.clone(),
             Span::styled(state, state_style),
-            sep,
-            Span::styled(super::fit(&window, w.saturating_sub(40)), window_style),
-        ]));
+            sep.clone(),
+        ];
+        let mut room = w.saturating_sub(40);
+        if let Some((_, wt)) = e.canary_weight() {
+            let s = format!("{wt} %");
+            room = room.saturating_sub(s.chars().count() + 3);
+            spans.push(Span::styled(s, t.title));
+            spans.push(sep);
+        }
+        spans.push(Span::styled(super::fit(&window, room), window_style));
+        lines.push(Line::from(spans));
     }
     super::fill(f, area, t.base);
     super::rows(f, area, lines);
