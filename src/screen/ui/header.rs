@@ -336,11 +336,9 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
             sep.clone(),
             Span::styled(finish, t.base),
         ]));
-        if let Some((_, w)) = e.canary_weight() {
-            if let Some(l) = lines.last_mut() {
-                l.spans.push(sep.clone());
-                l.spans.push(Span::styled(format!("canary {w} %"), t.title));
-            }
+        if let (Some((_, w)), Some(l)) = (e.canary_weight(), lines.last_mut()) {
+            l.spans.push(sep.clone());
+            l.spans.push(Span::styled(format!("canary {w} %"), t.title));
         }
         lines.push(Line::from(vec![
             Span::raw(" "),
