@@ -1,0 +1,376 @@
+//! The live half of a preflight: the `${env:NAME}` secrets the connections need, each
+//! connection, and one read of every metric, judged as the cockpit would judge it.
+//!
+//! Everything a live run uses is used here unchanged: `connect::resolve_each` for the
+//! connections (so a secret is found or missed exactly as `cutover run` finds or misses it),
+//! `poller::read_once` with the metric's timeout for the read, `poller::shown_reason` for
+//! redacting an error, and the monitor's `Series::status` for stale or NaN values.
+
+use super::{Check, Outcome, Row, place};
+use crate::core::monitor::store::{Sample, Series, Status};
+use crate::core::number::num;
+use crate::core::runbook::signals::{Connection, LiveRead, Metric};
+use crate::core::runbook::{Diagnostic, Pos, Runbook};
+use crate::core::time::human;
+use crate::readers::{self, Client, ReadError, Reading};
+use crate::shell::{connect, poller, secret};
+use chrono::Utc;
+use std::time::{Duration, Instant};
+
+/// The connections a live run opens: those a metric reads from.
+fn used(rb: &Runbook) -> impl Iterator<Item = &Connection> {
+    rb.signals.connections.iter().filter(|c| {
+        rb.signals
+            .metrics
+            .iter()
+            .any(|m| matches!(&m.live, Some(LiveRead::Query { from, .. }) if *from == c.name))
+    })
+}
+
+/// One row per variable the used connections reference, in the order the file names them.
+/// Only whether it is set is shown, never its value.
+pub fn secrets(rb: &Runbook) -> Vec<Row> {
+    // (variable, `connection.key` uses, first place)
+    let mut found: Vec<(String, Vec<String>, Pos)> = Vec::new();
+    for c in used(rb) {
+        let mut fields: Vec<(&str, &str, Pos)> = c
+            .fields
+            .iter()
+            .map(|(k, (raw, pos))| (k.as_str(), raw.as_str(), *pos))
+            .chain(
+                c.headers
+                    .iter()
+                    .map(|(k, raw, pos)| (k.as_str(), raw.as_str(), *pos)),
+            )
+            .collect();
+        fields.sort_by_key(|(_, _, p)| (p.line, p.col));
+        for (key, raw, pos) in fields {
+            // A malformed reference is the connection's row to report: it cannot be resolved.
+            let Ok(names) = secret::references(raw) else {
+                continue;
+            };
+            for n in names {
+                let used_as = format!("{}.{key}", c.name);
+                match found.iter_mut().find(|(name, _, _)| *name == n) {
+                    Some((_, uses, _)) => uses.push(used_as),
+                    None => found.push((n, vec![used_as], pos)),
+                }
+            }
+        }
+    }
+    found
+        .into_iter()
+        .map(|(name, uses, pos)| {
+            let at = place(&rb.path, pos);
+            let outcome = match std::env::var(&name) {
+                Ok(v) if !v.is_empty() => Outcome::ok("set"),
+                Ok(_) => Outcome::failed(
+                    "EMPTY",
+                    format!("`{name}` is set but empty ({at}); export {name}=… with its value"),
+                ),
+                Err(_) => Outcome::failed(
+                    "NOT SET",
+                    format!("`{name}` is not set ({at}); export {name}=… before the run"),
+                ),
+            };
+            Row {
+                check: Check::Secret,
+                via: uses.join(", "),
+                name,
+                outcome,
+            }
+        })
+        .collect()
+}
+
+/// One read of a metric: what came back, when it arrived, and how long it took.
+struct Read {
+    result: Result<Reading, ReadError>,
+    arrived: chrono::DateTime<Utc>,
+    took: Duration,
+}
+
+/// Reads the metrics at `indexes` one after another on `client` (None: a command metric).
+async fn read_in_turn(
+    rb: &Runbook,
+    indexes: Vec<usize>,
+    client: Option<&Client>,
+) -> Vec<(usize, Read)> {
+    let mut out = Vec::new();
+    for i in indexes {
+        let m = &rb.signals.metrics[i];
+        let Some(live) = &m.live else { continue };
+        let start = Instant::now();
+        let result = poller::read_once(live, client, &rb.dir, poller::read_limit(m)).await;
+        let read = Read {
+            result,
+            arrived: Utc::now(),
+            took: start.elapsed(),
+        };
+        out.push((i, read));
+    }
+    out
+}
+
+/// A connection's row, then every metric's row in the runbook's order.
+pub async fn connections_and_metrics(rb: &Runbook) -> Vec<Row> {
+    let resolved = connect::resolve_each(rb);
+    let http = readers::http::client();
+    let clients: Vec<(String, Result<Client, String>)> = resolved
+        .iter()
+        .map(|(name, cfg)| {
+            let client = match (cfg, &http) {
+                (Ok(cfg), Ok(http)) => Ok(Client::new(cfg, http)),
+                (Ok(_), Err(e)) => Err(poller::shown_reason(e)),
+                (Err(diags), _) => Err(not_set_up(rb, name, diags)),
+            };
+            (name.clone(), client)
+        })
+        .collect();
+    let metrics = &rb.signals.metrics;
+    let on = |name: &str| -> Vec<usize> {
+        (0..metrics.len())
+            .filter(
+                |&i| matches!(&metrics[i].live, Some(LiveRead::Query { from, .. }) if from == name),
+            )
+            .collect()
+    };
+    let mut reads = Vec::new();
+    for (name, client) in &clients {
+        if let Ok(c) = client {
+            reads.push(read_in_turn(rb, on(name), Some(c)));
+        }
+    }
+    for (i, m) in metrics.iter().enumerate() {
+        if matches!(m.live, Some(LiveRead::Command(_))) {
+            reads.push(read_in_turn(rb, vec![i], None));
+        }
+    }
+    let mut done: Vec<Option<Read>> = metrics.iter().map(|_| None).collect();
+    for (i, r) in futures::future::join_all(reads).await.into_iter().flatten() {
+        done[i] = Some(r);
+    }
+
+    let mut rows = Vec::new();
+    let mut failed_connections: Vec<(String, String)> = Vec::new();
+    for ((name, client), (_, cfg)) in clients.iter().zip(&resolved) {
+        let kind = match cfg {
+            Ok(cfg) => cfg.kind().to_string(),
+            Err(_) => kind_of(rb, name),
+        };
+        let outcome = match client {
+            Err(why) => Outcome::failed("NOT SET UP", why.clone()),
+            Ok(_) => connection_outcome(on(name).iter().filter_map(|&i| done[i].as_ref())),
+        };
+        if let Outcome::Failed { why, .. } = &outcome {
+            failed_connections.push((name.clone(), why.clone()));
+        }
+        rows.push(Row {
+            check: Check::Connection,
+            name: name.clone(),
+            via: kind,
+            outcome,
+        });
+    }
+    for (m, read) in metrics.iter().zip(&done) {
+        rows.push(metric_row(rb, m, read.as_ref(), &failed_connections));
+    }
+    rows
+}
+
+fn kind_of(rb: &Runbook, name: &str) -> String {
+    rb.signals
+        .connections
+        .iter()
+        .find(|c| c.name == name)
+        .map(|c| c.kind.clone())
+        .unwrap_or_default()
+}
+
+/// Why a connection could not be set up: the variables it needs that are not set (their
+/// rows say where and how to fix it), else each problem with its place and fix.
+fn not_set_up(rb: &Runbook, name: &str, diags: &[Diagnostic]) -> String {
+    let conn = rb.signals.connections.iter().find(|c| c.name == name);
+    let unset: Vec<String> = conn
+        .into_iter()
+        .flat_map(|c| {
+            c.fields
+                .values()
+                .map(|(raw, _)| raw)
+                .chain(c.headers.iter().map(|(_, raw, _)| raw))
+        })
+        .flat_map(|raw| secret::references(raw).unwrap_or_default())
+        .filter(|n| std::env::var(n).is_err())
+        .map(|n| format!("`{n}`"))
+        .fold(Vec::new(), |mut seen, n| {
+            if !seen.contains(&n) {
+                seen.push(n);
+            }
+            seen
+        });
+    if !unset.is_empty() {
+        return format!("needs {}, not set (see secrets)", unset.join(", "));
+    }
+    if diags.is_empty() {
+        let pos = conn.map(|c| c.pos).unwrap_or_default();
+        return format!(
+            "its settings are incomplete ({}); `cutover validate` lists what is missing",
+            place(&rb.path, pos)
+        );
+    }
+    let each: Vec<String> = diags
+        .iter()
+        .map(|d| format!("{} ({}); {}", d.message, place(&d.file, d.pos), d.hint))
+        .collect();
+    each.join("; ")
+}
+
+/// The server answered in its protocol: the connection works even if a query failed or
+/// found nothing (those are the metric's to report).
+fn answered(r: &Result<Reading, ReadError>) -> bool {
+    matches!(
+        r,
+        Ok(_) | Err(ReadError::Query(_)) | Err(ReadError::NoData(_))
+    )
+}
+
+/// Connected when any read got an answer; otherwise the first read's error, which is the
+/// connection's (refused, timed out, 401, 500, a proxy's HTML page).
+fn connection_outcome<'a>(reads: impl Iterator<Item = &'a Read>) -> Outcome {
+    let mut first_error = None;
+    for r in reads {
+        match &r.result {
+            res if answered(res) => return Outcome::ok("connected"),
+            Err(e) => {
+                first_error.get_or_insert_with(|| poller::shown_reason(e));
+            }
+            Ok(_) => {}
+        }
+    }
+    // A connection is only opened for the metrics that read from it, so there is always a
+    // read; none at all would be a bug, and must not pass for a connection that works.
+    Outcome::failed(
+        "FAILED",
+        first_error.unwrap_or_else(|| "no metric was read from it".into()),
+    )
+}
+
+fn metric_row(rb: &Runbook, m: &Metric, read: Option<&Read>, failed: &[(String, String)]) -> Row {
+    let from = match &m.live {
+        Some(LiveRead::Query { from, .. }) => Some(from.as_str()),
+        _ => None,
+    };
+    let via = match &m.live {
+        Some(LiveRead::Query { from, .. }) => from.clone(),
+        Some(LiveRead::Command(_)) => "command".into(),
+        None => String::new(),
+    };
+    let outcome = match (read, from) {
+        _ if m.live.is_none() => Outcome::failed(
+            "NO READER",
+            format!(
+                "no live reader, so a live run cannot watch it ({}); add `from:` + `query:` (or `run:`)",
+                place(&rb.path, m.pos)
+            ),
+        ),
+        (None, Some(from)) => Outcome::failed(
+            "NOT READ",
+            format!("connection `{from}` is not set up (see connections)"),
+        ),
+        (None, None) => Outcome::failed("NOT READ", "the read did not happen"),
+        (Some(r), _) => judged(m, r, from, failed),
+    };
+    Row {
+        check: Check::Metric,
+        name: m.id.clone(),
+        via,
+        outcome,
+    }
+}
+
+/// A read as the cockpit would show it: a fresh value, or UNKNOWN with the monitor's reason.
+fn judged(m: &Metric, r: &Read, from: Option<&str>, failed: &[(String, String)]) -> Outcome {
+    let latency = latency(r.took);
+    let reading = match &r.result {
+        Ok(reading) => reading,
+        Err(e) => {
+            let why = poller::shown_reason(e);
+            let same = from.and_then(|f| failed.iter().find(|(n, w)| n == f && *w == why));
+            return Outcome::failed(
+                "FAILED",
+                match same {
+                    Some((n, _)) => format!("as connection `{n}` (see connections)"),
+                    None => format!("{why} (after {latency})"),
+                },
+            );
+        }
+    };
+    let at = reading.at.unwrap_or(r.arrived);
+    let now = Utc::now();
+    let mut series = Series::default();
+    series.push(Sample {
+        at: at.timestamp_millis(),
+        value: reading.value,
+    });
+    let value = match &m.unit {
+        Some(u) => format!("{} {u}", num(reading.value)),
+        None => num(reading.value),
+    };
+    match series.status(m, now.timestamp_millis()) {
+        Status::Fresh(_) => Outcome::Ok {
+            result: value,
+            age: human((now - at).num_milliseconds()),
+            latency,
+        },
+        Status::Unknown(why) => {
+            Outcome::failed("UNKNOWN", format!("{why}; read {value} in {latency}"))
+        }
+    }
+}
+
+/// A read's duration: `340ms`, `2.4s`, `1m05s`.
+fn latency(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms < 60_000 {
+        format!("{:.1}s", d.as_secs_f64())
+    } else {
+        human(ms as i64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_reads_at_a_glance() {
+        assert_eq!(latency(Duration::from_millis(340)), "340ms");
+        assert_eq!(latency(Duration::from_millis(2440)), "2.4s");
+        assert_eq!(latency(Duration::from_secs(65)), "1m05s");
+    }
+
+    #[test]
+    fn a_connection_that_answered_once_is_connected_and_one_that_never_did_is_not() {
+        let read = |result| Read {
+            result,
+            arrived: Utc::now(),
+            took: Duration::ZERO,
+        };
+        let refused = read(Err(ReadError::Connect("refused".into())));
+        let sql = read(Err(ReadError::Query("no such table".into())));
+        assert_eq!(
+            connection_outcome([&refused, &sql].into_iter()),
+            Outcome::ok("connected")
+        );
+        assert_eq!(
+            connection_outcome([&refused].into_iter()),
+            Outcome::failed("FAILED", "connection: refused")
+        );
+        assert!(matches!(
+            connection_outcome(std::iter::empty()),
+            Outcome::Failed { .. }
+        ));
+    }
+}
