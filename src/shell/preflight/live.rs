@@ -305,8 +305,10 @@ fn judged(m: &Metric, r: &Read, from: Option<&str>, failed: &[(String, String)])
             );
         }
     };
+    // Judged as of its arrival: how old the value was when it came is what a preflight
+    // learns about the source; the other reads finishing later must not add to it.
     let at = reading.at.unwrap_or(r.arrived);
-    let now = Utc::now();
+    let now = r.arrived;
     let mut series = Series::default();
     series.push(Sample {
         at: at.timestamp_millis(),
@@ -319,7 +321,8 @@ fn judged(m: &Metric, r: &Read, from: Option<&str>, failed: &[(String, String)])
     match series.status(m, now.timestamp_millis()) {
         Status::Fresh(_) => Outcome::Ok {
             result: value,
-            age: human((now - at).num_milliseconds()),
+            // Whole seconds: the read's own milliseconds are in its latency.
+            age: human((now - at).num_seconds() * 1000),
             latency,
         },
         Status::Unknown(why) => {
