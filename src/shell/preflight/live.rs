@@ -1,5 +1,5 @@
-//! The live half of a preflight: the `${env:NAME}` secrets the connections need, each
-//! connection, and one read of every metric, judged as the cockpit would judge it.
+//! The live half of a preflight: each connection a metric reads from, and one read of every
+//! metric, judged as the cockpit would judge it.
 //!
 //! Everything a live run uses is used here unchanged: `connect::resolve_each` for the
 //! connections (so a secret is found or missed exactly as `cutover run` finds or misses it),
@@ -9,79 +9,13 @@
 use super::{Check, Outcome, Row, place};
 use crate::core::monitor::store::{Sample, Series, Status};
 use crate::core::number::num;
-use crate::core::runbook::signals::{Connection, LiveRead, Metric};
-use crate::core::runbook::{Diagnostic, Pos, Runbook};
+use crate::core::runbook::signals::{LiveRead, Metric};
+use crate::core::runbook::{Diagnostic, Runbook};
 use crate::core::time::human;
 use crate::readers::{self, Client, ReadError, Reading};
-use crate::shell::{connect, poller, secret};
+use crate::shell::{connect, poller};
 use chrono::Utc;
 use std::time::{Duration, Instant};
-
-/// The connections a live run opens: those a metric reads from.
-fn used(rb: &Runbook) -> impl Iterator<Item = &Connection> {
-    rb.signals.connections.iter().filter(|c| {
-        rb.signals
-            .metrics
-            .iter()
-            .any(|m| matches!(&m.live, Some(LiveRead::Query { from, .. }) if *from == c.name))
-    })
-}
-
-/// One row per variable the used connections reference, in the order the file names them.
-/// Only whether it is set is shown, never its value.
-pub fn secrets(rb: &Runbook) -> Vec<Row> {
-    // (variable, `connection.key` uses, first place)
-    let mut found: Vec<(String, Vec<String>, Pos)> = Vec::new();
-    for c in used(rb) {
-        let mut fields: Vec<(&str, &str, Pos)> = c
-            .fields
-            .iter()
-            .map(|(k, (raw, pos))| (k.as_str(), raw.as_str(), *pos))
-            .chain(
-                c.headers
-                    .iter()
-                    .map(|(k, raw, pos)| (k.as_str(), raw.as_str(), *pos)),
-            )
-            .collect();
-        fields.sort_by_key(|(_, _, p)| (p.line, p.col));
-        for (key, raw, pos) in fields {
-            // A malformed reference is the connection's row to report: it cannot be resolved.
-            let Ok(names) = secret::references(raw) else {
-                continue;
-            };
-            for n in names {
-                let used_as = format!("{}.{key}", c.name);
-                match found.iter_mut().find(|(name, _, _)| *name == n) {
-                    Some((_, uses, _)) => uses.push(used_as),
-                    None => found.push((n, vec![used_as], pos)),
-                }
-            }
-        }
-    }
-    found
-        .into_iter()
-        .map(|(name, uses, pos)| {
-            let at = place(&rb.path, pos);
-            let outcome = match std::env::var(&name) {
-                Ok(v) if !v.is_empty() => Outcome::ok("set"),
-                Ok(_) => Outcome::failed(
-                    "EMPTY",
-                    format!("`{name}` is set but empty ({at}); export {name}=… with its value"),
-                ),
-                Err(_) => Outcome::failed(
-                    "NOT SET",
-                    format!("`{name}` is not set ({at}); export {name}=… before the run"),
-                ),
-            };
-            Row {
-                check: Check::Secret,
-                via: uses.join(", "),
-                name,
-                outcome,
-            }
-        })
-        .collect()
-}
 
 /// One read of a metric: what came back, when it arrived, and how long it took.
 struct Read {
@@ -192,22 +126,11 @@ fn kind_of(rb: &Runbook, name: &str) -> String {
 fn not_set_up(rb: &Runbook, name: &str, diags: &[Diagnostic]) -> String {
     let conn = rb.signals.connections.iter().find(|c| c.name == name);
     let unset: Vec<String> = conn
+        .map(super::secrets::unset)
+        .unwrap_or_default()
         .into_iter()
-        .flat_map(|c| {
-            c.fields
-                .values()
-                .map(|(raw, _)| raw)
-                .chain(c.headers.iter().map(|(_, raw, _)| raw))
-        })
-        .flat_map(|raw| secret::references(raw).unwrap_or_default())
-        .filter(|n| std::env::var(n).is_err())
         .map(|n| format!("`{n}`"))
-        .fold(Vec::new(), |mut seen, n| {
-            if !seen.contains(&n) {
-                seen.push(n);
-            }
-            seen
-        });
+        .collect();
     if !unset.is_empty() {
         return format!("needs {}, not set (see secrets)", unset.join(", "));
     }
@@ -346,6 +269,61 @@ fn latency(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::runbook::Pos;
+
+    fn metric() -> Metric {
+        Metric {
+            id: "lag".into(),
+            title: "Lag".into(),
+            side: crate::core::runbook::signals::Side::Target,
+            unit: Some("min".into()),
+            every: 30_000,
+            stale_after: 90_000,
+            timeout: 10_000,
+            live: Some(LiveRead::Command(vec!["true".into()])),
+            sim: None,
+            pos: Pos::default(),
+        }
+    }
+
+    fn read_of(value: f64, age: chrono::Duration) -> Read {
+        let arrived = Utc::now();
+        Read {
+            result: Ok(Reading {
+                value,
+                at: Some(arrived - age),
+            }),
+            arrived,
+            took: Duration::from_millis(40),
+        }
+    }
+
+    #[test]
+    fn a_value_is_judged_as_the_cockpit_would_judge_it() {
+        let m = metric();
+        let fresh = judged(&m, &read_of(12.0, chrono::Duration::seconds(5)), None, &[]);
+        assert_eq!(
+            fresh,
+            Outcome::Ok {
+                result: "12 min".into(),
+                age: "5s".into(),
+                latency: "40ms".into()
+            }
+        );
+        let stale = judged(&m, &read_of(12.0, chrono::Duration::hours(2)), None, &[]);
+        assert_eq!(
+            stale,
+            Outcome::failed(
+                "UNKNOWN",
+                "stale: last value 2h ago (stale after 1m30s); read 12 min in 40ms"
+            )
+        );
+        let nan = judged(&m, &read_of(f64::NAN, chrono::Duration::zero()), None, &[]);
+        assert!(
+            matches!(&nan, Outcome::Failed { result: "UNKNOWN", why } if why.starts_with("the source returned NaN")),
+            "{nan:?}"
+        );
+    }
 
     #[test]
     fn latency_reads_at_a_glance() {

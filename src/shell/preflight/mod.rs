@@ -1,7 +1,7 @@
 //! `cutover preflight FILE`: the T-24h check of a runbook against the live systems. It owns
 //! the report (one row per secret, connection, metric and script, each well or failed with
-//! why) and the order the checks run in; the live checks are in [`live`], the scripts in
-//! [`scripts`], the text in [`table`].
+//! why) and the order the checks run in; the secrets are in `secrets`, connections and
+//! metrics in `live`, the scripts in `scripts`, the text in `table`.
 //!
 //! It resolves secrets, connects and reads exactly as `cutover run` does (the same resolver,
 //! readers, timeouts and redaction), but it runs no step, rollback or canary command, creates
@@ -9,6 +9,7 @@
 
 mod live;
 mod scripts;
+mod secrets;
 mod table;
 
 use crate::core::runbook::{Pos, Runbook};
@@ -124,7 +125,7 @@ impl Report {
 /// timeout, one connection's metrics one after another (so a latency is the query's own, not
 /// time spent queued behind a neighbour), different connections at once.
 pub async fn check(rb: &Runbook) -> Report {
-    let mut rows = live::secrets(rb);
+    let mut rows = secrets::check(rb);
     rows.extend(live::connections_and_metrics(rb).await);
     rows.extend(scripts::check(rb));
     Report {
