@@ -19,10 +19,11 @@ const DATABRICKS_TOKEN: &str = "dapi-preflight-token-8c1f2e";
 const SNOWFLAKE_TOKEN: &str = "sf-pat-preflight-3b7d9a";
 const PANTHER_KEY: &str = "panther-key-preflight-51ce0b";
 
-/// A Databricks SQL warehouse: the statement succeeds at once, or the token is refused by a
-/// careless server that repeats it in its error.
+/// A Databricks SQL warehouse: the statement succeeds at once (FAILED, with HTTP 200 as the
+/// API does, when it names `no_such_table`), or the token is refused by a careless server that
+/// repeats it in its error.
 async fn databricks(refuse: bool) -> String {
-    let answer = move |h: HeaderMap| async move {
+    let answer = move |h: HeaderMap, body: String| async move {
         if refuse {
             let auth = h
                 .get("authorization")
@@ -32,6 +33,12 @@ async fn databricks(refuse: bool) -> String {
             let body = json!({"error_code": "UNAUTHENTICATED",
                 "message": format!("invalid access token: {auth}")});
             return (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response();
+        }
+        if body.contains("no_such_table") {
+            return axum::Json(json!({"statement_id": "01ef-pf", "status": {"state": "FAILED",
+                "error": {"error_code": "BAD_REQUEST",
+                    "message": "[TABLE_OR_VIEW_NOT_FOUND] The table or view `no_such_table` cannot be found."}}}))
+            .into_response();
         }
         axum::Json(json!({
             "statement_id": "01ef-pf",
@@ -332,10 +339,19 @@ async fn a_refused_token_and_a_refused_port_are_named_with_their_errors_and_exit
         ),
         "the server's refusal, with the token it echoed blanked: {why}"
     );
+    assert!(
+        why.ends_with(&format!(
+            "({}:7:5); check the credentials in `PF_DATABRICKS_TOKEN`",
+            rb.display()
+        )),
+        "where the connection is written, and what to check: {why}"
+    );
     assert_eq!(row(&out, "✗", "prom")[2], "FAILED");
     let why = reason(&out, "prom");
     assert!(
-        why.starts_with("connection: ") && why.contains("Connection refused"),
+        why.starts_with("connection: ")
+            && why.contains("Connection refused")
+            && why.ends_with("check its host or url, and that this machine can reach it"),
         "{why}"
     );
     // Their metrics point at the connection's error rather than repeat it.
@@ -436,6 +452,32 @@ async fn a_missing_secret_is_exit_2_naming_the_variable_and_never_a_value() {
     assert_read(&out, "panther-health", "1", "panther");
     assert!(
         out.ends_with("NOT READY: 3 of 13 checks failed, marked ✗ (exit 2)\n"),
+        "{out}"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_query_fails_its_metric_and_not_its_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let connections = databricks_conn(&databricks(false).await);
+    let metrics = r#"  - { id: target-error-rate, title: Databricks errors, side: target, unit: "%", from: databricks, query: SELECT 0.08 }
+  - { id: target-freshness, title: Freshness, side: target, unit: min, from: databricks, query: SELECT max(at) FROM no_such_table }
+"#;
+    let rb = runbook(dir.path(), &connections, metrics, "./scripts/switch.sh");
+    let (code, out) = preflight(&rb, &all_vars()).await;
+    assert_eq!(code, 2, "{out}");
+    assert_eq!(row(&out, "✓", "databricks")[2], "connected", "{out}");
+    assert_read(&out, "target-error-rate", "0.08 %", "databricks");
+    assert_eq!(row(&out, "✗", "target-freshness")[2], "FAILED");
+    let why = reason(&out, "target-freshness");
+    assert!(
+        why.starts_with(
+            "query failed: BAD_REQUEST: [TABLE_OR_VIEW_NOT_FOUND] The table or view `no_such_table` cannot be found."
+        ) && why.ends_with(&format!("; {}:14:5)", rb.display())),
+        "the platform's own words, and where the query is written: {why}"
+    );
+    assert!(
+        out.ends_with("NOT READY: 1 of 7 checks failed, marked ✗ (exit 2)\n"),
         "{out}"
     );
 }

@@ -92,13 +92,19 @@ pub async fn connections_and_metrics(rb: &Runbook) -> Vec<Row> {
             Ok(cfg) => cfg.kind().to_string(),
             Err(_) => kind_of(rb, name),
         };
+        let reads = on(name);
         let outcome = match client {
             Err(why) => Outcome::failed("NOT SET UP", why.clone()),
-            Ok(_) => connection_outcome(on(name).iter().filter_map(|&i| done[i].as_ref())),
+            Ok(_) => match unanswered(reads.iter().filter_map(|&i| done[i].as_ref())) {
+                None => Outcome::ok("connected"),
+                Some(error) => {
+                    let (why, outcome) = connection_failed(rb, name, error);
+                    // Its metrics failed the same way: they point here instead of repeating it.
+                    failed_connections.push((name.clone(), why));
+                    outcome
+                }
+            },
         };
-        if let Outcome::Failed { why, .. } = &outcome {
-            failed_connections.push((name.clone(), why.clone()));
-        }
         rows.push(Row {
             check: Check::Connection,
             name: name.clone(),
@@ -157,25 +163,57 @@ fn answered(r: &Result<Reading, ReadError>) -> bool {
     )
 }
 
-/// Connected when any read got an answer; otherwise the first read's error, which is the
-/// connection's (refused, timed out, 401, 500, a proxy's HTML page).
-fn connection_outcome<'a>(reads: impl Iterator<Item = &'a Read>) -> Outcome {
+/// None when any read got an answer (the connection works); otherwise the first read's
+/// error, which is the connection's (refused, timed out, 401, 500, a proxy's HTML page).
+/// `Some(None)`: nothing was read, which must not pass for a connection that works.
+fn unanswered<'a>(reads: impl Iterator<Item = &'a Read>) -> Option<Option<&'a ReadError>> {
     let mut first_error = None;
     for r in reads {
         match &r.result {
-            res if answered(res) => return Outcome::ok("connected"),
+            res if answered(res) => return None,
             Err(e) => {
-                first_error.get_or_insert_with(|| poller::shown_reason(e));
+                first_error.get_or_insert(e);
             }
             Ok(_) => {}
         }
     }
-    // A connection is only opened for the metrics that read from it, so there is always a
-    // read; none at all would be a bug, and must not pass for a connection that works.
-    Outcome::failed(
-        "FAILED",
-        first_error.unwrap_or_else(|| "no metric was read from it".into()),
-    )
+    Some(first_error)
+}
+
+/// A failed connection's row: the error as the cockpit shows it, where the connection is
+/// written, and what to look at.
+fn connection_failed(rb: &Runbook, name: &str, error: Option<&ReadError>) -> (String, Outcome) {
+    let conn = rb.signals.connections.iter().find(|c| c.name == name);
+    // A connection is only opened for the metrics that read from it, so there is a read.
+    let why = error.map_or_else(|| "no metric was read from it".into(), poller::shown_reason);
+    let vars: Vec<String> = conn
+        .map(super::secrets::names)
+        .unwrap_or_default()
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect();
+    let fix = match error {
+        Some(ReadError::Auth(_))
+        | Some(ReadError::Http {
+            status: 401 | 403, ..
+        }) => {
+            if vars.is_empty() {
+                "check the credentials it is given".to_string()
+            } else {
+                format!("check the credentials in {}", vars.join(", "))
+            }
+        }
+        Some(ReadError::Connect(_)) | Some(ReadError::Timeout(_)) => {
+            "check its host or url, and that this machine can reach it".into()
+        }
+        Some(ReadError::Malformed(_)) => {
+            "what answered does not speak its protocol: check its host or url".into()
+        }
+        _ => "the server refused the request; its message says why".into(),
+    };
+    let at = place(&rb.path, conn.map(|c| c.pos).unwrap_or_default());
+    let outcome = Outcome::failed("FAILED", format!("{why} ({at}); {fix}"));
+    (why, outcome)
 }
 
 fn metric_row(rb: &Runbook, m: &Metric, read: Option<&Read>, failed: &[(String, String)]) -> Row {
@@ -201,7 +239,7 @@ fn metric_row(rb: &Runbook, m: &Metric, read: Option<&Read>, failed: &[(String, 
             format!("connection `{from}` is not set up (see connections)"),
         ),
         (None, None) => Outcome::failed("NOT READ", "the read did not happen"),
-        (Some(r), _) => judged(m, r, from, failed),
+        (Some(r), _) => judged(m, r, from, failed, &place(&rb.path, m.pos)),
     };
     Row {
         check: Check::Metric,
@@ -212,7 +250,14 @@ fn metric_row(rb: &Runbook, m: &Metric, read: Option<&Read>, failed: &[(String, 
 }
 
 /// A read as the cockpit would show it: a fresh value, or UNKNOWN with the monitor's reason.
-fn judged(m: &Metric, r: &Read, from: Option<&str>, failed: &[(String, String)]) -> Outcome {
+/// `at` is where the metric is written, for a failure to point at.
+fn judged(
+    m: &Metric,
+    r: &Read,
+    from: Option<&str>,
+    failed: &[(String, String)],
+    at: &str,
+) -> Outcome {
     let latency = latency(r.took);
     let reading = match &r.result {
         Ok(reading) => reading,
@@ -223,18 +268,18 @@ fn judged(m: &Metric, r: &Read, from: Option<&str>, failed: &[(String, String)])
                 "FAILED",
                 match same {
                     Some((n, _)) => format!("as connection `{n}` (see connections)"),
-                    None => format!("{why} (after {latency})"),
+                    None => format!("{why} (after {latency}; {at})"),
                 },
             );
         }
     };
     // Judged as of its arrival: how old the value was when it came is what a preflight
     // learns about the source; the other reads finishing later must not add to it.
-    let at = reading.at.unwrap_or(r.arrived);
+    let sampled = reading.at.unwrap_or(r.arrived);
     let now = r.arrived;
     let mut series = Series::default();
     series.push(Sample {
-        at: at.timestamp_millis(),
+        at: sampled.timestamp_millis(),
         value: reading.value,
     });
     let value = match &m.unit {
@@ -245,12 +290,13 @@ fn judged(m: &Metric, r: &Read, from: Option<&str>, failed: &[(String, String)])
         Status::Fresh(_) => Outcome::Ok {
             result: value,
             // Whole seconds: the read's own milliseconds are in its latency.
-            age: human((now - at).num_seconds() * 1000),
+            age: human((now - sampled).num_seconds() * 1000),
             latency,
         },
-        Status::Unknown(why) => {
-            Outcome::failed("UNKNOWN", format!("{why}; read {value} in {latency}"))
-        }
+        Status::Unknown(why) => Outcome::failed(
+            "UNKNOWN",
+            format!("{why}; read {value} in {latency} ({at})"),
+        ),
     }
 }
 
@@ -301,7 +347,13 @@ mod tests {
     #[test]
     fn a_value_is_judged_as_the_cockpit_would_judge_it() {
         let m = metric();
-        let fresh = judged(&m, &read_of(12.0, chrono::Duration::seconds(5)), None, &[]);
+        let fresh = judged(
+            &m,
+            &read_of(12.0, chrono::Duration::seconds(5)),
+            None,
+            &[],
+            "rb.yaml:7:5",
+        );
         assert_eq!(
             fresh,
             Outcome::Ok {
@@ -310,15 +362,27 @@ mod tests {
                 latency: "40ms".into()
             }
         );
-        let stale = judged(&m, &read_of(12.0, chrono::Duration::hours(2)), None, &[]);
+        let stale = judged(
+            &m,
+            &read_of(12.0, chrono::Duration::hours(2)),
+            None,
+            &[],
+            "rb.yaml:7:5",
+        );
         assert_eq!(
             stale,
             Outcome::failed(
                 "UNKNOWN",
-                "stale: last value 2h ago (stale after 1m30s); read 12 min in 40ms"
+                "stale: last value 2h ago (stale after 1m30s); read 12 min in 40ms (rb.yaml:7:5)"
             )
         );
-        let nan = judged(&m, &read_of(f64::NAN, chrono::Duration::zero()), None, &[]);
+        let nan = judged(
+            &m,
+            &read_of(f64::NAN, chrono::Duration::zero()),
+            None,
+            &[],
+            "rb.yaml:7:5",
+        );
         assert!(
             matches!(&nan, Outcome::Failed { result: "UNKNOWN", why } if why.starts_with("the source returned NaN")),
             "{nan:?}"
@@ -341,17 +405,11 @@ mod tests {
         };
         let refused = read(Err(ReadError::Connect("refused".into())));
         let sql = read(Err(ReadError::Query("no such table".into())));
-        assert_eq!(
-            connection_outcome([&refused, &sql].into_iter()),
-            Outcome::ok("connected")
-        );
-        assert_eq!(
-            connection_outcome([&refused].into_iter()),
-            Outcome::failed("FAILED", "connection: refused")
-        );
+        assert!(unanswered([&refused, &sql].into_iter()).is_none());
         assert!(matches!(
-            connection_outcome(std::iter::empty()),
-            Outcome::Failed { .. }
+            unanswered([&refused].into_iter()),
+            Some(Some(ReadError::Connect(_)))
         ));
+        assert!(matches!(unanswered(std::iter::empty()), Some(None)));
     }
 }

@@ -42,15 +42,23 @@ fn references(c: &Connection) -> Vec<(&str, String, Pos)> {
         .collect()
 }
 
-/// The variables `c` needs that are not set, each once.
-pub fn unset(c: &Connection) -> Vec<String> {
+/// The variables `c` references, each once.
+pub fn names(c: &Connection) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for (_, n, _) in references(c) {
-        if std::env::var(&n).is_err() && !out.contains(&n) {
+        if !out.contains(&n) {
             out.push(n);
         }
     }
     out
+}
+
+/// The variables `c` needs that are not set, each once.
+pub fn unset(c: &Connection) -> Vec<String> {
+    names(c)
+        .into_iter()
+        .filter(|n| std::env::var(n).is_err())
+        .collect()
 }
 
 /// One row per variable, in the order the file first names it, with every `connection.key`
