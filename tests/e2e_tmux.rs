@@ -130,7 +130,7 @@ fn fixture(dir: &Path) -> PathBuf {
 
 fn cutover_cmd(rb: &Path, session: &Path, extra: &str) -> String {
     format!(
-        "USER=ann {} drill {} --speed 60 --session {} {extra}; echo EXIT=$?; stty -a | tr -s ' ;' '\\n' | grep -E '^-?(icanon|echo)$' | tr '\\n' ' '; echo STTY-END; sleep 60",
+        "{} drill {} --speed 60 --operator ann --session {} {extra}; echo EXIT=$?; stty -a | tr -s ' ;' '\\n' | grep -E '^-?(icanon|echo)$' | tr '\\n' ' '; echo STTY-END; sleep 60",
         env!("CARGO_BIN_EXE_cutover"),
         rb.display(),
         session.display()
@@ -600,8 +600,8 @@ rollback:
     );
 
     // bob resumes in a second window of the same tmux server.
-    let resume = cutover_cmd(&rb, &s, "").replacen("USER=ann", "USER=bob", 1);
-    assert!(resume.starts_with("USER=bob "), "{resume}");
+    let resume = cutover_cmd(&rb, &s, "").replacen("--operator ann", "--operator bob", 1);
+    assert!(resume.contains("--operator bob "), "{resume}");
     let ok = t
         .cmd(&["new-window", "-e", "TERM=tmux-256color", &resume])
         .status

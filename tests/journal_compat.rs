@@ -2,7 +2,8 @@
 //! with a README saying how it was made) still read, write, print and resume the same: every
 //! line parses into a typed record and is written back byte for byte; the printer gives the
 //! old release's lines (plus lines for the two kinds it used to drop silently); a session
-//! killed in the middle of a rollback, or of a step, resumes with this version.
+//! killed in the middle of a rollback, or of a step, resumes with this version (and with the
+//! runbook it was made with: tests/fixtures/journals/runbooks keeps the shipped ones as they were).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
 
@@ -37,6 +38,19 @@ fn lines(fixture: &Path) -> Vec<String> {
         .collect()
 }
 
+/// `runbooks/X.yaml` as it was when the fixtures were made (tests/fixtures/journals/runbooks):
+/// shipped runbooks have changed since, and a session resumes with the runbook it ran.
+fn released(rel: &str) -> PathBuf {
+    let name = rel.trim_start_matches("runbooks/");
+    let pinned = root().join("tests/fixtures/journals/runbooks").join(name);
+    assert!(
+        pinned.exists(),
+        "no released copy of {rel} at {}",
+        pinned.display()
+    );
+    pinned
+}
+
 /// The runbook a fixture was printed with: its own edited copy if it has one.
 fn runbook_of(fixture: &Path) -> Runbook {
     let readme = std::fs::read_to_string(fixture.join("README")).unwrap();
@@ -48,7 +62,7 @@ fn runbook_of(fixture: &Path) -> Runbook {
             .split_whitespace()
             .find(|w| w.starts_with("runbooks/") && w.ends_with(".yaml"))
             .unwrap_or_else(|| panic!("{}: README names no runbook", fixture.display()));
-        root().join(rel)
+        released(rel)
     };
     let l = runbook::load(&path);
     l.runbook
@@ -179,7 +193,9 @@ fn session_from(fixture: &str, dir: &Path) -> PathBuf {
 fn resume(s: &Path, rb: &str) -> std::process::Output {
     bin()
         .current_dir(root())
-        .args(["drill", rb, "--headless", "--speed", "max", "--auto-ack"])
+        .arg("drill")
+        .arg(released(rb))
+        .args(["--headless", "--speed", "max", "--auto-ack"])
         .args(["--operator", "bob", "--session"])
         .arg(s)
         .output()
@@ -223,7 +239,7 @@ fn a_session_killed_mid_rollback_by_the_old_release_resumes_as_the_old_release_r
     // that cover their steps' `expect`): the resume says so right after it begins, then does
     // what the old release did.
     let recorded = j[0]["fingerprint"].as_str().unwrap();
-    let shipped = runbook::load(&root().join("runbooks/blue-green.yaml"));
+    let shipped = runbook::load(&released("runbooks/blue-green.yaml"));
     if shipped.runbook.unwrap().fingerprint != recorded {
         expected.insert(1, "runbook_changed".to_string());
     }

@@ -302,7 +302,7 @@ fn rollback_view_tracks_the_running_procedure() {
         if w == 200 {
             for want in [
                 "started T+00:46:00 by ann: Databricks error rate above 1%",
-                "forward: 8 done · 1 stopped (switch-dns) · 9 won't run",
+                "forward: 9 done · 1 stopped (switch-dns) · 9 won't run",
             ] {
                 assert!(text.contains(want), "{w}x{h}: `{want}` missing:\n{text}");
             }

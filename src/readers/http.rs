@@ -90,6 +90,19 @@ pub fn transport_error(e: reqwest::Error) -> ReadError {
         ReadError::Timeout(Duration::ZERO)
     } else {
         // Without the URL: it may carry a secret, and the metric already names its source.
-        ReadError::Connect(e.without_url().to_string())
+        let e = e.without_url();
+        // reqwest's own text is only "error sending request"; the causes beneath say what
+        // an operator can act on (connection refused, a DNS failure, a certificate).
+        let mut text = e.to_string();
+        let mut cause = std::error::Error::source(&e);
+        while let Some(c) = cause {
+            let more = c.to_string();
+            if !text.contains(&more) {
+                text.push_str(": ");
+                text.push_str(&more);
+            }
+            cause = c.source();
+        }
+        ReadError::Connect(text)
     }
 }

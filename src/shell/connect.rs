@@ -70,6 +70,46 @@ impl Resolving<'_> {
 
 /// Resolves every connection a live metric uses; all problems come back together.
 pub fn resolve(rb: &Runbook) -> Result<HashMap<String, ConnectionConfig>, Vec<Diagnostic>> {
+    let mut out = HashMap::new();
+    let mut diags = unwatchable(rb);
+    for (name, cfg) in resolve_each(rb) {
+        match cfg {
+            Ok(cfg) => {
+                out.insert(name, cfg);
+            }
+            Err(mut d) => diags.append(&mut d),
+        }
+    }
+    if diags.is_empty() {
+        Ok(out)
+    } else {
+        Err(diags)
+    }
+}
+
+/// One error per metric a live run could not read (it has only a drill simulation).
+pub fn unwatchable(rb: &Runbook) -> Vec<Diagnostic> {
+    rb.signals
+        .metrics
+        .iter()
+        .filter(|m| m.live.is_none())
+        .map(|m| {
+            Diagnostic::error(
+                &rb.path,
+                m.pos,
+                format!(
+                    "metric `{}` has no live reader, so a live run cannot watch it",
+                    m.id
+                ),
+                "add `from:` + `query:` (or `run:`); only drills use `sim`",
+            )
+        })
+        .collect()
+}
+
+/// Each connection a live metric uses, in the runbook's order, resolved on its own: a
+/// preflight reports every connection, the ones that resolve beside the ones that do not.
+pub fn resolve_each(rb: &Runbook) -> Vec<(String, Result<ConnectionConfig, Vec<Diagnostic>>)> {
     let used: Vec<&str> = rb
         .signals
         .metrics
@@ -79,43 +119,24 @@ pub fn resolve(rb: &Runbook) -> Result<HashMap<String, ConnectionConfig>, Vec<Di
             _ => None,
         })
         .collect();
-    let mut out = HashMap::new();
-    let mut diags = Vec::new();
-    for m in &rb.signals.metrics {
-        if m.live.is_none() {
-            diags.push(Diagnostic::error(
-                &rb.path,
-                m.pos,
-                format!(
-                    "metric `{}` has no live reader, so a live run cannot watch it",
-                    m.id
-                ),
-                "add `from:` + `query:` (or `run:`); only drills use `sim`",
-            ));
-        }
-    }
-    for c in rb
-        .signals
+    rb.signals
         .connections
         .iter()
         .filter(|c| used.contains(&c.name.as_str()))
-    {
-        let mut cx = Resolving {
-            rb,
-            c,
-            diags: Vec::new(),
-        };
-        let cfg = build(&mut cx);
-        diags.append(&mut cx.diags);
-        if let Some(cfg) = cfg {
-            out.insert(c.name.clone(), cfg);
-        }
-    }
-    if diags.is_empty() {
-        Ok(out)
-    } else {
-        Err(diags)
-    }
+        .map(|c| {
+            let mut cx = Resolving {
+                rb,
+                c,
+                diags: Vec::new(),
+            };
+            let cfg = build(&mut cx);
+            let result = match cfg {
+                Some(cfg) if cx.diags.is_empty() => Ok(cfg),
+                _ => Err(cx.diags),
+            };
+            (c.name.clone(), result)
+        })
+        .collect()
 }
 
 fn build(cx: &mut Resolving) -> Option<ConnectionConfig> {

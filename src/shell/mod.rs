@@ -1,6 +1,6 @@
 //! Everything that does IO: the command line, the runtime loop and its front ends (headless
-//! printer, cockpit), the session lock, the journal file, command execution, metric polling,
-//! the clock, the terminal and secrets.
+//! printer, cockpit), the preflight, the session lock, the journal file, command execution,
+//! metric polling, the clock, the terminal and secrets.
 
 pub mod cli;
 pub mod clock;
@@ -11,6 +11,7 @@ pub mod exec;
 pub mod headless;
 pub mod journal;
 pub mod poller;
+pub mod preflight;
 pub mod run_loop;
 pub mod runtime;
 pub mod secret;

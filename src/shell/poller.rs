@@ -10,7 +10,7 @@ use crate::core::runbook::signals::{LiveRead, Metric};
 use crate::readers::{self, Client, ConnectionConfig};
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -91,6 +91,41 @@ impl Poller {
     }
 }
 
+/// How long one read of `m` may take: its `timeout`, at least 100 ms.
+pub fn read_limit(m: &Metric) -> Duration {
+    Duration::from_millis(m.timeout.max(100) as u64)
+}
+
+/// One read of a metric, bounded by `limit`, exactly as the live run polls it: a query on
+/// the metric's shared connection, or its command run in the runbook's folder `dir`.
+/// `client` is None when the metric's connection could not be set up.
+pub async fn read_once(
+    live: &LiveRead,
+    client: Option<&Client>,
+    dir: &Path,
+    limit: Duration,
+) -> Result<readers::Reading, readers::ReadError> {
+    let read = async {
+        match (live, client) {
+            (LiveRead::Query { query, .. }, Some(c)) => c.read(query).await,
+            (LiveRead::Command(argv), _) => readers::command::read(argv, dir).await,
+            (LiveRead::Query { from, .. }, None) => Err(readers::ReadError::Connect(format!(
+                "connection `{from}` is not set up"
+            ))),
+        }
+    };
+    match tokio::time::timeout(limit, read).await {
+        Ok(r) => r,
+        Err(_) => Err(readers::ReadError::Timeout(limit)),
+    }
+}
+
+/// A failed read as operators see it. Redacted here, at the edge: a server may echo a
+/// credential in its error, and the reason is shown on screen and journaled.
+pub fn shown_reason(e: &readers::ReadError) -> String {
+    crate::shell::secret::redact(&e.reason())
+}
+
 async fn poll(
     m: Metric,
     live: LiveRead,
@@ -100,23 +135,11 @@ async fn poll(
     tx: mpsc::Sender<Msg>,
 ) {
     let every = Duration::from_millis(m.every.max(1000) as u64);
-    let limit = Duration::from_millis(m.timeout.max(100) as u64);
+    let limit = read_limit(&m);
     let mut failures = 0u32;
     loop {
         let started = tokio::time::Instant::now();
-        let read = async {
-            match (&live, &client) {
-                (LiveRead::Query { query, .. }, Some(c)) => c.read(query).await,
-                (LiveRead::Command(argv), _) => readers::command::read(argv, &dir).await,
-                (LiveRead::Query { from, .. }, None) => Err(readers::ReadError::Connect(format!(
-                    "connection `{from}` is not set up"
-                ))),
-            }
-        };
-        let result = match tokio::time::timeout(limit, read).await {
-            Ok(r) => r,
-            Err(_) => Err(readers::ReadError::Timeout(limit)),
-        };
+        let result = read_once(&live, client.as_deref(), &dir, limit).await;
         let now = Utc::now();
         let (at, value, wait) = match result {
             Ok(r) => {
@@ -126,9 +149,7 @@ async fn poll(
             Err(e) => {
                 failures += 1;
                 let wait = backoff(every, failures - 1, e.retry_after());
-                // Redacted here, at the edge: a server may echo a credential in its error, and
-                // the reason is shown on screen and journaled.
-                (now, Err(crate::shell::secret::redact(&e.reason())), wait)
+                (now, Err(shown_reason(&e)), wait)
             }
         };
         let msg = Msg::Sample {

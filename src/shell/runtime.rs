@@ -508,7 +508,7 @@ impl Driver {
     pub fn new(opts: &Options, s: Session) -> Self {
         let (tx, rx) = mpsc::unbounded_channel();
         let session_abs = std::fs::canonicalize(&opts.session).unwrap_or(opts.session.clone());
-        let env = vec![
+        let mut env = vec![
             ("CUTOVER_MODE".to_string(), opts.mode.as_str().to_string()),
             (
                 "CUTOVER_SESSION".to_string(),
@@ -516,6 +516,11 @@ impl Driver {
             ),
             ("CUTOVER_OPERATOR".to_string(), opts.operator.clone()),
         ];
+        // Steps that call cutover itself (the shipped preflight step) run the binary driving
+        // this session, not whichever `cutover` PATH finds first.
+        if let Ok(bin) = std::env::current_exe() {
+            env.push(("CUTOVER_BIN".to_string(), bin.display().to_string()));
+        }
         let exec = Executor::new(tx, opts.runbook.dir.clone(), env);
         let logs = OutputLogs {
             dir: opts.session.join("output"),

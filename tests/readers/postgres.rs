@@ -12,16 +12,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-const USER: &str = "cutover_test";
-const PASSWORD: &str = "pg-test-pass-4d1c9e";
+pub(super) const USER: &str = "cutover_test";
+pub(super) const PASSWORD: &str = "pg-test-pass-4d1c9e";
 
-/// A private PostgreSQL server, stopped on drop.
-struct Pg {
+/// A private PostgreSQL server, stopped on drop (the preflight tests use one too).
+pub(super) struct Pg {
     dir: tempfile::TempDir,
     bin: PathBuf,
     /// As root the server must run as another user (PostgreSQL refuses root).
     as_postgres: bool,
-    port: u16,
+    pub(super) port: u16,
 }
 
 /// The newest Debian PostgreSQL's binaries (not `/usr/local/bin`, which may hold wrappers).
@@ -66,7 +66,7 @@ fn check(what: &str, out: Output) {
 }
 
 impl Pg {
-    fn start() -> Pg {
+    pub(super) fn start() -> Pg {
         Pg::launch(false)
     }
 

@@ -1,6 +1,6 @@
-//! The command line (SPEC.md contract): the grammar of validate, drill, run, watch and report,
-//! `--t0` parsing, and the `validate` command, which needs no runtime. Turning `drill`/`run`
-//! arguments into runtime options lives in [`options`].
+//! The command line (SPEC.md contract): the grammar of validate, drill, run, preflight, watch
+//! and report, `--t0` parsing, and the `validate` and `preflight` commands, which start no
+//! session. Turning `drill`/`run` arguments into runtime options lives in [`options`].
 
 mod options;
 
@@ -32,12 +32,27 @@ pub enum Cmd {
     Drill(RunArgs),
     /// Live cutover: real clock, real metrics.
     Run(RunArgs),
-    /// Read-only view of a session another cockpit drives.
+    /// Check a runbook against the live systems before the window (T-24h); exit 0 when all is
+    /// well, 2 otherwise.
+    ///
+    /// Resolves every secret its connections need from the environment (as `run` does),
+    /// connects, reads every metric once with the live run's readers (value, age and latency,
+    /// or the error, secrets blanked), and checks that every script its steps, rollback and
+    /// canary stages run exists and is executable. Prints one table. Runs no step, rollback
+    /// or canary command, creates no session and writes no journal.
+    Preflight {
+        /// The runbook.
+        file: PathBuf,
+    },
+    /// Read-only view of a session another cockpit drives (not in this version yet).
+    // Hidden until it works: help must not offer what answers "not in this version yet".
+    #[command(hide = true)]
     Watch {
         /// The session folder.
         session: PathBuf,
     },
-    /// Write the session's report (Markdown) to stdout.
+    /// Write the session's report (Markdown) to stdout (not in this version yet).
+    #[command(hide = true)]
     Report {
         /// The session folder.
         session: PathBuf,
@@ -74,7 +89,8 @@ pub struct RunArgs {
     /// Tests only: panic in the cockpit (`main`) or in a background task (`task`).
     #[arg(long, value_name = "WHERE", hide = true)]
     pub panic_test: Option<String>,
-    /// Who is at the keys (default: $USER); recorded on every action.
+    /// Who is at the keys (default: your OS user name, else $USER); recorded on every
+    /// action.
     #[arg(long, value_name = "NAME")]
     pub operator: Option<String>,
     /// Make that step fail as if its command had failed (drill only).
@@ -117,6 +133,17 @@ pub fn validate(files: &[PathBuf]) -> i32 {
         failed |= !validate_one(f);
     }
     if failed { 2 } else { 0 }
+}
+
+/// `cutover preflight`: the runbook's live checks, printed as one table. Returns the exit
+/// code: 0 when every check is well, 2 when any is not or the runbook is invalid.
+pub fn preflight(file: &Path) -> i32 {
+    // Loaded as for planning: a missing script is a row of the table (with the others),
+    // not a refusal to check anything else.
+    match options::load_runbook(file, crate::core::event::Mode::Drill) {
+        Ok(rb) => crate::shell::preflight::run(&rb),
+        Err(exit) => exit.report(),
+    }
 }
 
 /// Validates one file; false when it has errors.

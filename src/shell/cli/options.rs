@@ -124,7 +124,7 @@ impl RunArgs {
         let front = self.front()?;
         let announce_session = self.session.is_none() && self.headless;
         let session = self.session_dir(mode);
-        let operator = resolve_operator(self.operator.clone(), std::env::var("USER").ok());
+        let operator = resolve_operator(self.operator.clone());
         let resume_hint = self.resume_hint(mode, &session);
         let options = Options {
             runbook: rb,
@@ -228,7 +228,7 @@ impl RunArgs {
 
 /// Loads and validates the runbook for `mode`. Only errors are shown here: warnings do not
 /// stop a run, and `cutover validate` is where they are read.
-fn load_runbook(file: &Path, mode: Mode) -> Result<Runbook, EarlyExit> {
+pub(super) fn load_runbook(file: &Path, mode: Mode) -> Result<Runbook, EarlyExit> {
     let purpose = match mode {
         Mode::Live => runbook::Purpose::Live,
         Mode::Drill => runbook::Purpose::Plan,
@@ -330,12 +330,31 @@ fn resolve_t0(flag: Option<&str>, now: DateTime<Utc>) -> Result<Option<DateTime<
         .map_err(EarlyExit::Usage)
 }
 
-/// `--operator`, else `$USER`; the journal records a name on every action, so an empty one
-/// falls back to `operator` rather than leaving actions unattributed.
-fn resolve_operator(flag: Option<String>, user: Option<String>) -> String {
-    flag.or(user)
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "operator".into())
+/// `--operator`, else who the process runs as: the account name of the effective uid (what
+/// `id -un` says, true even when `$USER` is unset or stale after `su`), else `$USER`, else
+/// `uid N`. The journal records a name on every action; a placeholder such as `operator`
+/// would leave them unattributed.
+fn resolve_operator(flag: Option<String>) -> String {
+    let uid = nix::unistd::geteuid();
+    let account = nix::unistd::User::from_uid(uid)
+        .ok()
+        .flatten()
+        .map(|u| u.name);
+    pick_operator(flag, account, std::env::var("USER").ok(), uid.as_raw())
+}
+
+/// The first non-blank of the flag, the account name and `$USER`, else `uid N`.
+fn pick_operator(
+    flag: Option<String>,
+    account: Option<String>,
+    user: Option<String>,
+    uid: u32,
+) -> String {
+    [flag, account, user]
+        .into_iter()
+        .flatten()
+        .find(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| format!("uid {uid}"))
 }
 
 /// `themes/` beside the runbooks' folder (`runbooks/x.yaml` → `themes/`), so a checkout works
@@ -404,13 +423,30 @@ mod tests {
     }
 
     #[test]
-    fn the_operator_falls_back_to_user_then_to_a_placeholder() {
+    fn the_operator_is_the_flag_else_the_account_else_user_else_the_uid() {
         let some = |s: &str| Some(s.to_string());
-        assert_eq!(resolve_operator(some("ann"), some("bob")), "ann");
-        assert_eq!(resolve_operator(None, some("bob")), "bob");
-        assert_eq!(resolve_operator(None, some("")), "operator");
-        assert_eq!(resolve_operator(some(""), some("bob")), "operator");
-        assert_eq!(resolve_operator(None, None), "operator");
+        assert_eq!(
+            pick_operator(some("ann"), some("root"), some("bob"), 0),
+            "ann"
+        );
+        assert_eq!(
+            pick_operator(None, some("carol"), some("bob"), 1000),
+            "carol"
+        );
+        assert_eq!(pick_operator(some(""), some("carol"), None, 1000), "carol");
+        assert_eq!(pick_operator(None, None, some("bob"), 1000), "bob");
+        assert_eq!(pick_operator(None, None, some(" "), 1000), "uid 1000");
+        assert_eq!(pick_operator(None, None, None, 4242), "uid 4242");
+    }
+
+    #[test]
+    fn without_the_flag_the_operator_is_who_the_process_runs_as() {
+        let uid = nix::unistd::geteuid();
+        let name = resolve_operator(None);
+        match nix::unistd::User::from_uid(uid).ok().flatten() {
+            Some(u) => assert_eq!(name, u.name),
+            None => assert!(!name.is_empty() && name != "operator", "{name}"),
+        }
     }
 
     #[test]
