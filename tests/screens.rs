@@ -663,3 +663,70 @@ fn a_canary_stage_shows_its_weight_and_each_gate_deciding_with_units() {
     assert!(text.contains("(limit 2500 ms) · holds"), "{text}");
     insta::assert_snapshot!("canary_gates_200x60", term.backend());
 }
+
+/// The Metrics tab of the compact layout while a trigger's rollback runs: both platforms in
+/// view, the metric that started the rollback and a breaching one listed before the others,
+/// and each side's "… N more" counting exactly what it hides.
+#[test]
+fn at_80x24_the_rollback_keeps_both_sides_and_the_deciding_metrics_in_view() {
+    let (mut e, mut t) = grace_counting_down();
+    // Until the rollback has run a while: the freshness trigger (an alert) breaches too.
+    let mut until = 90 * MIN;
+    while t < until {
+        if e.rollback.is_some() {
+            until = until.min(t + 6 * MIN);
+        }
+        t += 30_000;
+        for (metric, value) in [("target-error-rate", 4.0), ("target-freshness", 45.0)] {
+            e.update(
+                Msg::Sample {
+                    metric: metric.into(),
+                    at: t,
+                    value: Ok(value),
+                },
+                t,
+            );
+        }
+        e.update(Msg::Tick, t);
+    }
+    assert!(
+        e.rollback.is_some(),
+        "the trigger rolls back after its grace"
+    );
+    let mut ui = Ui::new("ann");
+    ui.focus = Pane::Metrics;
+    let dark = theme::dark();
+    let strip = format!("{}", draw(&e, &Ui::new("ann"), t, 200, 60, &dark).backend());
+    assert!(strip.contains("⚠ freshness"), "{strip}");
+    for (w, h) in [(80, 24), (80, 20)] {
+        let text = format!("{}", draw(&e, &ui, t, w, h, &dark).backend());
+        assert!(
+            text.contains("Snowflake (source") && text.contains("Databricks (target"),
+            "{w}x{h}: both sides:\n{text}"
+        );
+        assert!(
+            text.contains("target-error-rate") && text.contains("target-freshness"),
+            "{w}x{h}: the metric that rolled back and the breaching one:\n{text}"
+        );
+        let targets = [
+            "target-error-rate",
+            "target-latency-p95",
+            "target-freshness",
+            "Failed runs",
+        ];
+        let shown = targets.iter().filter(|m| text.contains(*m)).count();
+        let hidden = 4 - shown;
+        if hidden > 0 {
+            let more = if hidden == 1 { "metric" } else { "metrics" };
+            assert!(
+                text.contains(&format!("… {hidden} more {more}")),
+                "{w}x{h}: {shown} of 4 target metrics shown, so {hidden} hidden:\n{text}"
+            );
+        } else {
+            assert!(!text.contains("more metric"), "{w}x{h}:\n{text}");
+        }
+        if (w, h) == (80, 20) {
+            insta::assert_snapshot!("rollback_metrics_tab_80x20", text);
+        }
+    }
+}
