@@ -94,7 +94,13 @@ fn every_line_of_the_old_release_reads_typed_and_writes_back_byte_for_byte() {
 }
 
 /// Kinds added after the release that wrote the fixtures: old versions do not write them.
-const SINCE: &[&str] = &["veto_explained", "veto_ended", "drill_clock"];
+const SINCE: &[&str] = &[
+    "veto_explained",
+    "veto_ended",
+    "drill_clock",
+    "metric_read_failed",
+    "metric_read_recovered",
+];
 
 #[test]
 fn kinds_and_fields_added_since_the_fixtures_write_and_read_back() {
@@ -119,6 +125,15 @@ fn kinds_and_fields_added_since_the_fixtures_write_and_read_back() {
         }
         .by_system(),
         Event::DrillClock {}.by_system(),
+        Event::MetricReadFailed {
+            metric: "err".into(),
+            reason: "HTTP 503 from the warehouse".into(),
+        }
+        .by_system(),
+        Event::MetricReadRecovered {
+            metric: "err".into(),
+        }
+        .by_system(),
         Event::StepDone {
             step: "watch".into(),
             attempt: 1,

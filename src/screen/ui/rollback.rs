@@ -418,9 +418,10 @@ fn timing(
             }
         }
         StepState::RetryWait { until, .. } => (clock_span(until - now), t.countdown_warn),
-        StepState::Done { at } => match since {
-            Some(s) if step.expect.is_some_and(|x| at - s > x) => (of(at - s), t.countdown_late),
-            Some(s) => (of(at - s), t.dim),
+        // What `step_done` journals (and the printer shows): the latest attempt's work.
+        StepState::Done { at } => match run.and_then(|r| r.took).or(since.map(|s| at - s)) {
+            Some(d) if step.expect.is_some_and(|x| d > x) => (of(d), t.countdown_late),
+            Some(d) => (of(d), t.dim),
             None => (String::new(), t.dim),
         },
         StepState::Failed { .. } | StepState::Skipped { .. } | StepState::Interrupted { .. } => {

@@ -4,9 +4,9 @@
 //! this pane's place.
 
 use super::{View, clock_span, fit};
-use crate::core::engine::{Stage, StepState};
+use crate::core::engine::{Stage, StepRun, StepState};
 use crate::core::runbook::Step;
-use crate::core::time::{Ms, t_offset};
+use crate::core::time::t_offset;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -32,7 +32,9 @@ pub fn glyph(state: &StepState, v: &View) -> (&'static str, Style) {
 }
 
 /// The countdown column: `in 12:48`, `late 2:12`, `run 0:42`, `over 1:10`, `took 3:02`.
-fn countdown(step: &Step, state: &StepState, started: Option<Ms>, v: &View) -> (String, Style) {
+fn countdown(step: &Step, state: &StepState, run: Option<&StepRun>, v: &View) -> (String, Style) {
+    let started = run.and_then(|r| r.started);
+    let took = run.and_then(|r| r.took);
     let t = v.theme;
     let now = v.now;
     match state {
@@ -67,17 +69,9 @@ fn countdown(step: &Step, state: &StepState, started: Option<Ms>, v: &View) -> (
             format!("retry {}", clock_span(until - now)),
             t.countdown_warn,
         ),
-        StepState::Done { at } => (
-            started
-                // The work, not the watch after it: the journal keeps the hold apart too.
-                .map(|s| {
-                    let hold = step
-                        .hold
-                        .filter(|_| v.engine.rollback.is_none())
-                        .unwrap_or(0);
-                    format!("took {}", clock_span((at - s - hold).max(0)))
-                })
-                .unwrap_or_else(|| "done".into()),
+        // The work, not the watch after it: the figure `step_done` journals.
+        StepState::Done { .. } => (
+            took.map_or_else(|| "done".into(), |d| format!("took {}", clock_span(d))),
             t.dim,
         ),
         StepState::Failed { .. } => ("failed".into(), t.step_failed),
@@ -120,7 +114,7 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
         .map(|step| {
             let run = e.run_of(&step.id);
             let state = run.map(|r| r.state.clone()).unwrap_or_default();
-            countdown(step, &state, run.and_then(|r| r.started), v)
+            countdown(step, &state, run, v)
         })
         .collect();
     let countdown_w = countdowns
