@@ -730,3 +730,53 @@ fn at_80x24_the_rollback_keeps_both_sides_and_the_deciding_metrics_in_view() {
         }
     }
 }
+
+/// Owners, T-offsets and countdowns are never cut in the timeline: at 200×60 every owner of
+/// the shipped runbooks is whole, and no row's countdown or offset ends in an ellipsis, even
+/// a day late or an hours-long hold.
+#[test]
+fn the_timeline_never_cuts_owners_offsets_or_countdowns() {
+    let dark = theme::dark();
+    for name in [
+        "blue-green",
+        "canary",
+        "big-bang",
+        "phased",
+        "redshift-panther",
+    ] {
+        let rb = cutover::config::runbook::load(&root().join(format!("runbooks/{name}.yaml")))
+            .runbook
+            .unwrap();
+        let owners: Vec<String> = rb.steps().filter_map(|s| s.owner.clone()).collect();
+        let first = rb.steps().filter_map(|s| s.at).min().unwrap_or(0);
+        // Stopped before its first step and seen a day and a half later: every row is late.
+        let e = cutover::core::engine::demo::run_until(rb, first - 1, None);
+        let now = first + 36 * 3_600_000;
+        let text = format!(
+            "{}",
+            draw(&e, &Ui::new("ann"), now, 200, 60, &dark).backend()
+        );
+        let timeline: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains('┃') && (l.contains(" in ") || l.contains("late ")))
+            .collect();
+        assert!(!timeline.is_empty(), "{name}:\n{text}");
+        for row in &timeline {
+            let left = row.split('┃').nth(1).unwrap_or_default();
+            let words: Vec<&str> = left.split_whitespace().collect();
+            assert!(
+                words.len() >= 2 && !words[1].ends_with('…'),
+                "{name}: offset cut: {row}"
+            );
+            let owner = words.last().copied().unwrap_or_default();
+            assert!(
+                owners.iter().any(|o| o == owner),
+                "{name}: the owner `{owner}` is not one of the runbook's, whole: {row}"
+            );
+            assert!(
+                !left.contains("late …") && !left.contains(":…"),
+                "{name}: {row}"
+            );
+        }
+    }
+}
