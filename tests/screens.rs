@@ -780,3 +780,54 @@ fn the_timeline_never_cuts_owners_offsets_or_countdowns() {
         }
     }
 }
+
+/// Skipping the step that arms the triggers leaves nothing watching, and the screen says so:
+/// the header is not ON PLAN, the strip counts no armed trigger and names the skip, and the
+/// breaching value nothing watches is not drawn in the healthy colour.
+#[test]
+fn skipping_the_step_that_arms_the_triggers_is_never_shown_as_watched() {
+    let (mut e, now) = window();
+    e.update(
+        Msg::Skip {
+            operator: "ann".into(),
+            reason: "DNS already switched by hand".into(),
+        },
+        now,
+    );
+    assert!(e.skipped("switch-dns"));
+    let mut t = now;
+    while t < now + 10 * MIN {
+        t += 30_000;
+        e.update(
+            Msg::Sample {
+                metric: "target-error-rate".into(),
+                at: t,
+                value: Ok(4.0),
+            },
+            t,
+        );
+        e.update(Msg::Tick, t);
+    }
+    let dark = theme::dark();
+    let term = draw(&e, &Ui::new("ann"), t, 200, 60, &dark);
+    let text = format!("{}", term.backend());
+    assert!(!text.contains("ON PLAN"), "{text}");
+    assert!(text.contains("UNWATCHED: 5 triggers never arm"), "{text}");
+    assert!(text.contains("0 of 5 watching"), "{text}");
+    assert!(
+        text.contains("NEVER ARMS: `switch-dns` was skipped"),
+        "{text}"
+    );
+    // The 4 % (over the unarmed trigger's 1 % limit) is not in the healthy colour.
+    let buf = term.backend().buffer();
+    let cell = (0..buf.area.height)
+        .flat_map(|y| (0..buf.area.width).map(move |x| (x, y)))
+        .find(|&(x, y)| {
+            let row: String = (x..buf.area.width.min(x + 6))
+                .map(|x| buf[(x, y)].symbol().to_string())
+                .collect();
+            row.starts_with("4 %")
+        })
+        .unwrap_or_else(|| panic!("no 4 % on screen:\n{text}"));
+    assert_ne!(buf[cell].fg, dark.metric_ok.fg.unwrap(), "{text}");
+}

@@ -427,7 +427,12 @@ pub fn operator_reason(engine: &Engine) -> String {
 /// The typed rollback confirmation: `rollback`, optionally followed by the reason. `None`
 /// when it is not one; `Some("")` with no reason.
 pub fn rollback_typed(t: &str) -> Option<&str> {
-    let rest = t.trim().strip_prefix("rollback")?;
+    // The whole word, in any case: `Rollback now` is as deliberate as `rollback now`.
+    let t = t.trim();
+    let rest = t
+        .get(..8)
+        .filter(|w| w.eq_ignore_ascii_case("rollback"))
+        .and_then(|_| t.get(8..))?;
     if !rest.is_empty() && !rest.starts_with([' ', ':', '-']) {
         return None;
     }

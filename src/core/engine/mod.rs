@@ -260,6 +260,13 @@ impl Engine {
         self.runs.get(id)
     }
 
+    /// Was this step skipped?
+    pub fn skipped(&self, id: &str) -> bool {
+        self.runs
+            .get(id)
+            .is_some_and(|r| matches!(r.state, StepState::Skipped { .. }))
+    }
+
     fn step(&self, id: &str) -> Step {
         // Invariant: every id in `forward`/`back`/`runs` comes from the runbook itself.
         self.rb
@@ -483,9 +490,14 @@ impl Engine {
             runs.get(s)
                 .is_some_and(|r| matches!(r.state, StepState::Done { .. }))
         };
+        let skipped = |s: &str| {
+            runs.get(s)
+                .is_some_and(|r| matches!(r.state, StepState::Skipped { .. }))
+        };
         let pnr = self.point_of_no_return_passed().map(|(s, _)| s.to_string());
         let ctx = Progress {
             done: &done,
+            skipped: &skipped,
             past_pnr: pnr.as_deref(),
             rolling_back: self.rollback.is_some(),
         };

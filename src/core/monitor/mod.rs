@@ -42,6 +42,8 @@ pub enum Reaction {
 pub struct Progress<'a> {
     /// Is this forward step done?
     pub done: &'a dyn Fn(&str) -> bool,
+    /// Was this forward step skipped? A trigger armed by it then never arms, and says so.
+    pub skipped: &'a dyn Fn(&str) -> bool,
     /// The point of no return passed at this step, if it did.
     pub past_pnr: Option<&'a str>,
     /// A rollback is running or done.
@@ -98,7 +100,8 @@ pub struct TriggerRun {
     /// A veto in force: the trigger does not act on its breach while it holds.
     pub veto: Option<Veto>,
     streak: Streak,
-    armed: bool,
+    /// Armed: its `after:` step is done (or it has none) and its `until:` step is not.
+    pub armed: bool,
     fired: bool,
     unknown_since: Option<Ms>,
     unknown_acted: bool,
@@ -942,6 +945,9 @@ impl Monitor {
         if !armed {
             t.state = TriggerState::Inactive(match (&def.after, &def.until) {
                 (_, Some(u)) if (ctx.done)(u) => format!("disarmed: `{u}` is done"),
+                (Some(a), _) if (ctx.skipped)(a) => {
+                    format!("NEVER ARMS: `{a}` was skipped · not watching")
+                }
                 (Some(a), _) => format!("armed when `{a}` is done"),
                 _ => "inactive".into(),
             });

@@ -56,8 +56,10 @@ impl Run {
     fn eval(&mut self, now: Ms) -> Vec<Reaction> {
         let done = self.done.clone();
         let f = move |s: &str| done.iter().any(|d| d == s);
+        let never = |_: &str| false;
         let ctx = Progress {
             done: &f,
+            skipped: &never,
             past_pnr: self.pnr.as_deref(),
             rolling_back: self.rolling,
         };

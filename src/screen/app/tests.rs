@@ -133,6 +133,9 @@ fn a_manual_rollback_can_say_why_after_the_word() {
     assert_eq!(rollback_typed("rollbacks"), None);
     assert_eq!(rollback_typed("rollback: why"), Some("why"));
     assert_eq!(rollback_typed(" rollback "), Some(""));
+    assert_eq!(rollback_typed("Rollback now"), Some("now"));
+    assert_eq!(rollback_typed("ROLLBACK"), Some(""));
+    assert_eq!(rollback_typed("rolback now"), None);
 }
 
 #[test]

@@ -67,6 +67,42 @@ pub fn overall(v: &View, p: &crate::core::engine::Projection) -> (String, Style)
     {
         return (format!("⊘ VETOED {tr} by {}", veto.by), t.state_hold);
     }
+    // A canary gate counting towards its failure: the stage's action is minutes away.
+    if let Some(step) = e.current() {
+        let failing = e
+            .monitor
+            .gate_views(step, v.now)
+            .into_iter()
+            .filter_map(|g| match g.state {
+                crate::core::monitor::GateState::Violated { held, needed } => {
+                    Some((needed - held).max(0))
+                }
+                crate::core::monitor::GateState::Failed => Some(0),
+                _ => None,
+            })
+            .min();
+        if let Some(left) = failing {
+            return (
+                format!("▲ GATE FAILING in {}", super::clock_span(left)),
+                t.state_late,
+            );
+        }
+    }
+    // A skipped step that arms triggers leaves them never armed: nothing watches those
+    // metrics, and the header must not say ON PLAN as if they were watched.
+    let never = e
+        .monitor
+        .triggers
+        .iter()
+        .filter(|tr| tr.def.after.as_deref().is_some_and(|a| e.skipped(a)))
+        .count();
+    if never > 0 {
+        let s = if never == 1 { "" } else { "s" };
+        return (
+            format!("▲ UNWATCHED: {never} trigger{s} never arm"),
+            t.state_late,
+        );
+    }
     // LATE is the finish's lateness, the one the finish beside it shows; a step running
     // late while slack keeps the finish on plan says so in its own words.
     if p.delay() >= 60_000 {
@@ -293,8 +329,13 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
     let finish = match &e.rollback {
         Some(r) => rollback_finish(v, r),
         None if e.outcome.is_some() => format!("ended {}", t_clock(e.last_now)),
-        None if p.delay().abs() < 60_000 => {
+        // "On plan" only beside ON PLAN: while a rollback counts down, a gate fails or a
+        // veto holds, the finish is what happens if the run goes on, and says so.
+        None if p.delay().abs() < 60_000 && state.starts_with('●') => {
             format!("finish {} on plan", t_clock(p.projected_end))
+        }
+        None if p.delay().abs() < 60_000 => {
+            format!("finish {} if the run goes on", t_clock(p.projected_end))
         }
         None => format!(
             "finish {} (plan {})",
@@ -357,7 +398,7 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
         let used: usize = spans.iter().map(|s| super::width(&s.content)).sum();
         let mut room = w.saturating_sub(used);
         if let Some((_, wt)) = e.canary_weight() {
-            let s = format!("{wt} %");
+            let s = format!("canary {wt} %");
             room = room.saturating_sub(s.chars().count() + 3);
             spans.push(Span::styled(s, t.title));
             spans.push(sep);

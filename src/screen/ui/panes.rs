@@ -38,8 +38,9 @@ fn sparkline(values: &[f64], w: usize) -> String {
         .collect()
 }
 
-/// The threshold shown beside a metric: the first armed trigger watching it.
-fn threshold(v: &View, id: &str) -> Option<(String, bool)> {
+/// The threshold shown beside a metric (the first trigger on it), whether that trigger is
+/// breaching, and whether any trigger on the metric is armed.
+fn threshold(v: &View, id: &str) -> Option<(String, bool, bool)> {
     let t = v
         .engine
         .monitor
@@ -61,7 +62,13 @@ fn threshold(v: &View, id: &str) -> Option<(String, bool)> {
         t.state,
         TriggerState::Pending { .. } | TriggerState::Breach { .. }
     );
-    Some((limit, hot))
+    let armed = v
+        .engine
+        .monitor
+        .triggers
+        .iter()
+        .any(|t| t.armed && t.def.when.metric == id);
+    Some((limit, hot, armed))
 }
 
 /// Whether the metric is deciding something now: a trigger on it is breaching, breached or
@@ -102,14 +109,10 @@ fn listed(v: &View, side: Side) -> Vec<usize> {
     ids
 }
 
-/// The metric's title when it fits in `w`, else its id when that does (the id is what the
-/// triggers strip and the journal name), else the title cut.
-fn name(title: &str, id: &str, w: usize) -> String {
-    if super::width(title) <= w || super::width(id) > w {
-        fit(title, w)
-    } else {
-        id.to_string()
-    }
+/// The metric's title, or its id when the panes name metrics by id (the id is what the
+/// triggers strip and the journal name), cut to `w` only when even that does not fit.
+fn name(title: &str, id: &str, w: usize, by_id: bool) -> String {
+    fit(if by_id { id } else { title }, w)
 }
 
 /// Lines for a side's metrics in `w` columns and `h` rows: two lines per metric (name and
@@ -131,6 +134,12 @@ fn metric_lines<'a>(v: &View, side: Side, w: usize, h: usize) -> Vec<Line<'a>> {
     }
     let mut out = Vec::new();
     let two = h >= ids.len() * 2;
+    // One way of naming for every metric on screen (both sides are drawn at this width), not
+    // a mix: titles where a name has a row of its own wide enough to read (a long one loses
+    // its tail), ids where names are squeezed beside values (a title cut to a dozen columns
+    // says less than the id the triggers strip and the journal use).
+    let room = if two { w } else { w / 3 };
+    let by_id = room < 40 && mon.metrics.iter().any(|m| super::width(&m.title) > room);
     let per = if two { 2 } else { 1 };
     let fits = h / per;
     // Keep the "… N more" line only when it leaves room for at least one metric.
@@ -146,8 +155,16 @@ fn metric_lines<'a>(v: &View, side: Side, w: usize, h: usize) -> Vec<Line<'a>> {
         let unit = m.unit.clone().unwrap_or_default();
         let series = &mon.series[i];
         let status = mon.status(i, v.now);
-        let (limit, hot) = threshold(v, &m.id).unwrap_or_default();
-        let style = if hot { t.metric_breach } else { t.metric_ok };
+        let (limit, hot, armed) = threshold(v, &m.id).unwrap_or_default();
+        // Green says a watching trigger finds it well; a value nothing watches (no trigger,
+        // or one not armed) is drawn plain, never as healthy.
+        let style = if hot {
+            t.metric_breach
+        } else if armed {
+            t.metric_ok
+        } else {
+            t.base
+        };
         let vals: Vec<f64> = series.samples().map(|x| x.value).collect();
         if two {
             let mut first = Vec::new();
@@ -161,7 +178,10 @@ fn metric_lines<'a>(v: &View, side: Side, w: usize, h: usize) -> Vec<Line<'a>> {
                     if super::width(&m.title) > title_w {
                         // The name on its own row (whole if the row holds it); the reading
                         // leads the second.
-                        out.push(Line::from(Span::styled(name(&m.title, &m.id, w), t.base)));
+                        out.push(Line::from(Span::styled(
+                            name(&m.title, &m.id, w, by_id),
+                            t.base,
+                        )));
                         let value = format!(" {} {unit}", num(s.value));
                         let spark_w =
                             spark_w.saturating_sub(super::width(&value) + super::width(&age));
@@ -178,7 +198,7 @@ fn metric_lines<'a>(v: &View, side: Side, w: usize, h: usize) -> Vec<Line<'a>> {
                         continue;
                     }
                     first.push(Span::styled(
-                        format!("{:<title_w$}", name(&m.title, &m.id, title_w)),
+                        format!("{:<title_w$}", name(&m.title, &m.id, title_w, by_id)),
                         t.base,
                     ));
                     first.push(Span::styled(value, style));
@@ -192,7 +212,7 @@ fn metric_lines<'a>(v: &View, side: Side, w: usize, h: usize) -> Vec<Line<'a>> {
                 Status::Unknown(why) => {
                     let title_w = w.saturating_sub(15).max(6);
                     first.push(Span::styled(
-                        format!("{:<title_w$}", name(&m.title, &m.id, title_w)),
+                        format!("{:<title_w$}", name(&m.title, &m.id, title_w, by_id)),
                         t.base,
                     ));
                     first.push(Span::styled(
@@ -239,7 +259,7 @@ fn metric_lines<'a>(v: &View, side: Side, w: usize, h: usize) -> Vec<Line<'a>> {
                 let title_w = room.min(28).max(room.saturating_sub(limit_w + 41)).max(6);
                 let mut spans = vec![
                     Span::styled(
-                        format!("{:<title_w$}", name(&m.title, &m.id, title_w)),
+                        format!("{:<title_w$}", name(&m.title, &m.id, title_w, by_id)),
                         t.base,
                     ),
                     Span::styled(value, style),
@@ -269,7 +289,7 @@ fn metric_lines<'a>(v: &View, side: Side, w: usize, h: usize) -> Vec<Line<'a>> {
                 let room = w.saturating_sub(title_w + 9);
                 out.push(Line::from(vec![
                     Span::styled(
-                        format!("{:<title_w$} ", name(&m.title, &m.id, title_w)),
+                        format!("{:<title_w$} ", name(&m.title, &m.id, title_w, by_id)),
                         t.base,
                     ),
                     Span::styled("UNKNOWN ", t.metric_stale.add_modifier(Modifier::BOLD)),
@@ -404,10 +424,15 @@ pub(super) fn triggers(f: &mut Frame, area: Rect, v: &View) {
         return;
     }
     let w = area.width as usize;
+    // Watching means armed: a trigger waiting for its step, or one that never arms because
+    // that step was skipped, watches nothing.
+    let armed = trig.iter().filter(|t| t.armed).count();
     let status = if v.engine.outcome.is_some() {
         "  session over: states as they were at the end".to_string()
+    } else if armed == trig.len() {
+        format!("  {armed} watching")
     } else {
-        format!("  {} watching", trig.len())
+        format!("  {armed} of {} watching", trig.len())
     };
     let rows = (area.height as usize).saturating_sub(1);
     // One row under the heading holds the most troubled trigger, and the heading says so,
@@ -426,7 +451,15 @@ pub(super) fn triggers(f: &mut Frame, area: Rect, v: &View) {
     ])];
     // Troubled triggers first: an operator must never have to scroll to find a breach.
     let mut order: Vec<usize> = (0..trig.len()).collect();
+    let never = |i: usize| {
+        trig[i]
+            .def
+            .after
+            .as_deref()
+            .is_some_and(|a| v.engine.skipped(a))
+    };
     order.sort_by_key(|&i| match trig[i].state {
+        TriggerState::Inactive(_) if never(i) => 2,
         TriggerState::Breach { .. } => 0,
         TriggerState::Pending { .. } => 1,
         TriggerState::Unknown { .. } => 2,
@@ -449,7 +482,7 @@ pub(super) fn triggers(f: &mut Frame, area: Rect, v: &View) {
                         .map(|(val, lim)| format!(" on {} (limit {})", num(val), num(lim)))
                         .unwrap_or_default(),
                     crate::core::time::t_clock(x.until),
-                    x.why.as_deref().unwrap_or("no reason given")
+                    x.why.as_deref().unwrap_or("no reason yet")
                 ),
             ),
             (None, s) => match s {
@@ -500,6 +533,11 @@ pub(super) fn triggers(f: &mut Frame, area: Rect, v: &View) {
                     t.metric_stale,
                     format!("UNKNOWN {} · {}", clock_span(v.now - since), reason),
                 ),
+                TriggerState::Inactive(why)
+                    if d.after.as_deref().is_some_and(|a| v.engine.skipped(a)) =>
+                {
+                    ("✗", t.metric_breach, why.clone())
+                }
                 TriggerState::Inactive(why) => ("·", t.dim, why.clone()),
             },
         };
