@@ -74,6 +74,8 @@ fn level_of(e: &Event) -> Level {
         | Event::PointOfNoReturn { .. }
         | Event::CanaryWeight { .. }
         | Event::StepGating { .. }
+        | Event::UntilWaiting { .. }
+        | Event::UntilMet { .. }
         | Event::GatePassed { .. }
         | Event::RollbackDone { .. }
         | Event::RollbackRequestIgnored { .. }

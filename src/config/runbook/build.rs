@@ -55,6 +55,7 @@ const STEP_KEYS: &[&str] = &[
     "advance",
     "on_gate_fail",
     "undo_cost",
+    "until",
 ];
 const STRATEGIES: &[&str] = &["blue-green", "canary", "phased", "big-bang"];
 const ON_FAILURE: &[&str] = &["pause", "retry", "rollback", "continue"];
@@ -539,6 +540,7 @@ struct StepKeys {
     point_of_no_return: bool,
     undo_cost: Option<Ms>,
     stage: Option<CanaryStage>,
+    until: Option<crate::core::runbook::signals::Until>,
     on_failure: OnFailure,
     undoes: Vec<String>,
 }
@@ -567,6 +569,7 @@ impl StepKeys {
             point_of_no_return: self.point_of_no_return,
             undoes: self.undoes,
             stage: self.stage,
+            until: self.until,
             undo_cost: self.undo_cost,
             pos,
         })
@@ -602,6 +605,14 @@ fn step_keys(
     if let Some(st) = &stage {
         gate_timing(sink, f, what, st, hold);
     }
+    let until = super::build_signals::until(sink, f, what, spots);
+    if until.is_some() && stage.is_some() {
+        sink.error(
+            f.pos_of("until"),
+            format!("{what} is a canary stage and has `until`"),
+            "a stage waits for its gates; put the `until` on a step of its own after the stage",
+        );
+    }
     let on_failure = on_failure(sink, f, what);
     let undoes = undoes(sink, f, what, spots);
     StepKeys {
@@ -620,6 +631,7 @@ fn step_keys(
         point_of_no_return,
         undo_cost,
         stage,
+        until,
         on_failure,
         undoes,
     }
@@ -869,6 +881,7 @@ fn remember_step(spots: &mut Locations, f: &Fields, id: &str, k: &StepKeys) {
         "expect",
         "gates",
         "on_gate_fail",
+        "until",
     ] {
         if f.get(key).is_some() {
             spots.keys.insert((id.to_string(), key), f.pos_of(key));

@@ -98,8 +98,14 @@ impl Engine {
             return;
         };
         for id in self.forward.clone() {
-            if self.runs[&id].state.command_running() {
-                out.push(Effect::Kill(id.clone()));
+            let state = &self.runs[&id].state;
+            // A step waiting on its `until:` runs no command, but it must not go on waiting
+            // (and finish) while the rollback undoes what it waits for.
+            let waiting = state.until_wait().is_some();
+            if state.command_running() || waiting {
+                if !waiting {
+                    out.push(Effect::Kill(id.clone()));
+                }
                 self.set(
                     &id,
                     StepState::Failed {

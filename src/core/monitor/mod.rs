@@ -9,6 +9,7 @@
 pub mod sim;
 pub mod store;
 pub mod trigger;
+pub mod until;
 
 #[cfg(test)]
 mod tests;

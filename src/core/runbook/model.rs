@@ -246,6 +246,9 @@ pub struct Step {
     pub undoes: Vec<String>,
     /// Canary stage settings (weight, gates), when the step is one.
     pub stage: Option<super::signals::CanaryStage>,
+    /// `until:`: after its work (command and verify, if any) the step waits until this
+    /// condition holds on fresh data, for at most `timeout` of T-time.
+    pub until: Option<super::signals::Until>,
     /// Forward steps: extra time undoing this step adds to a rollback once it has started
     /// (beyond the procedure's own `expect`s), e.g. replaying writes made since a switch.
     pub undo_cost: Option<Ms>,
@@ -254,9 +257,9 @@ pub struct Step {
 }
 
 impl Step {
-    /// True when the operator must confirm it.
+    /// True when the operator must confirm it: no command and no condition to wait for.
     pub fn is_manual(&self) -> bool {
-        self.run.is_none()
+        self.run.is_none() && self.until.is_none()
     }
 }
 

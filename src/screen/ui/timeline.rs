@@ -19,7 +19,7 @@ pub fn glyph(state: &StepState, v: &View) -> (&'static str, Style) {
         StepState::Pending => ("·", t.step_pending),
         StepState::Waiting => ("◆", t.step_due),
         StepState::Running {
-            stage: Stage::Hold { .. },
+            stage: Stage::Hold { .. } | Stage::Until { .. },
             ..
         } => ("⏳", t.step_running),
         StepState::Running { .. } => ("▶", t.step_running),
@@ -56,6 +56,26 @@ fn countdown(step: &Step, state: &StepState, started: Option<Ms>, v: &View) -> (
             stage: Stage::Hold { until },
             ..
         } => (format!("hold {}", clock_span(until - now)), t.countdown_ok),
+        StepState::Running {
+            stage: Stage::Until { since, .. },
+            ..
+        } => match &step.until {
+            Some(u) => {
+                let w = v.engine.monitor.until_view(u, *since, now);
+                let unknown = matches!(w.state, crate::core::monitor::until::UntilState::Unknown(_));
+                let text = match w.last.filter(|_| !unknown) {
+                    // `3.2/5 PB`: the value against the target, in the written unit.
+                    Some((x, _)) => format!(
+                        "{}/{}",
+                        crate::core::number::num(x),
+                        w.with_unit(w.limit)
+                    ),
+                    None => "UNKNOWN".to_string(),
+                };
+                (text, if unknown { t.countdown_warn } else { t.countdown_ok })
+            }
+            None => ("waiting".into(), t.countdown_ok),
+        },
         StepState::Running { .. } => {
             let ran = started.map_or(0, |s| now - s);
             match step.expect {
@@ -103,10 +123,17 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
     if h == 0 {
         return;
     }
-    // Columns: glyph 2, offset 9, countdown 13 always; then id, title and owner share the rest,
-    // the id first (it is what --fail and the journal use), the owner only when there is room.
+    // Columns: glyph 2, offset 9 (12 once an offset reads in days, `T+31d 01:00`), countdown
+    // 13 always; then id, title and owner share the rest, the id first (it is what --fail and
+    // the journal use), the owner only when there is room.
     let w = inner.width as usize;
-    let rest = w.saturating_sub(2 + 9 + 13);
+    let at_w = rows
+        .iter()
+        .filter_map(|s| s.at.map(|a| t_offset(a).chars().count()))
+        .max()
+        .unwrap_or(8)
+        .clamp(8, 11);
+    let rest = w.saturating_sub(2 + at_w + 1 + 13);
     let longest = rows.iter().map(|s| s.id.chars().count()).max().unwrap_or(8) + 1;
     let owner_w = if large && rest >= 70 { 14 } else { 0 };
     let id_w = longest.min(24).min(rest.saturating_sub(owner_w));
@@ -131,6 +158,7 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
         .saturating_sub(h / 3)
         .min(items.len().saturating_sub(h));
     let cols = Columns {
+        at: at_w,
         id: id_w,
         title: title_w,
         owner: owner_w,
@@ -154,6 +182,7 @@ enum Row<'a> {
 
 /// The widths of the columns that share the pane's width.
 struct Columns {
+    at: usize,
     id: usize,
     title: usize,
     owner: usize,
@@ -162,7 +191,7 @@ struct Columns {
 /// One step's row: glyph, offset, id, title, countdown and owner.
 fn step_line<'a>(v: &View, step: &Step, i: usize, current: Option<&str>, c: &Columns) -> Line<'a> {
     let (t, e) = (v.theme, v.engine);
-    let (id_w, title_w, owner_w) = (c.id, c.title, c.owner);
+    let (at_w, id_w, title_w, owner_w) = (c.at, c.id, c.title, c.owner);
     let run = e.run_of(&step.id);
     let state = run.map(|r| r.state.clone()).unwrap_or_default();
     let (g, gs) = glyph(&state, v);
@@ -171,7 +200,7 @@ fn step_line<'a>(v: &View, step: &Step, i: usize, current: Option<&str>, c: &Col
     let is_cur = current == Some(step.id.as_str());
     let mut spans = vec![
         Span::styled(format!("{g} "), gs),
-        Span::styled(format!("{:<8} ", fit(&at, 8)), t.dim),
+        Span::styled(format!("{:<at_w$} ", fit(&at, at_w)), t.dim),
         Span::styled(
             format!("{:<id_w$}", fit(&step.id, id_w.saturating_sub(1))),
             gs,
