@@ -32,7 +32,7 @@ const PLATFORMS_KEYS: &[&str] = &["source", "target"];
 const PLATFORM_KEYS: &[&str] = &["name"];
 const PHASE_KEYS: &[&str] = &["id", "title", "steps"];
 const ROLLBACK_KEYS: &[&str] = &["title", "steps"];
-const PROCEDURE_KEYS: &[&str] = &["id", "title", "after", "steps"];
+const PROCEDURE_KEYS: &[&str] = &["id", "title", "after", "once", "steps"];
 const STEP_KEYS: &[&str] = &[
     "id",
     "title",
@@ -357,7 +357,7 @@ fn procedure(
         None => ("`rollback`".to_string(), ROLLBACK_KEYS),
         Some(i) => (format!("rollback procedure {}", i + 1), PROCEDURE_KEYS),
     };
-    let f = Fields::open(sink, node, what, keys)?;
+    let f = Fields::open(sink, node, what.clone(), keys)?;
     let id = match index {
         None => Some("rollback".to_string()),
         Some(_) => f.req_str(
@@ -369,6 +369,25 @@ fn procedure(
     let after = f.opt_str(sink, "after");
     if let Some(a) = &after {
         spots.note(f.pos(), "after", a, f.pos_of("after"));
+    }
+    let after_done = match f.opt_str(sink, "once").as_deref() {
+        None | Some("started") => false,
+        Some("done") => true,
+        Some(other) => {
+            sink.error(
+                f.pos_of("once"),
+                format!("unknown `once: {other}` in {what}"),
+                "use `once: started` (the default: the procedure applies as soon as its `after` step starts) or `once: done` (only once that step is done)",
+            );
+            false
+        }
+    };
+    if after_done && after.is_none() {
+        sink.error(
+            f.pos_of("once"),
+            format!("{what} has `once` but no `after`"),
+            "add `after: STEP` naming the forward step it waits for, or remove `once`",
+        );
     }
     let title = f.opt_str(sink, "title");
     let list = match f.get("steps") {
@@ -387,6 +406,7 @@ fn procedure(
         title: title.unwrap_or_else(|| "Rollback".into()),
         id: id?,
         after,
+        after_done,
         steps: list,
         pos: pos_of(node),
     })

@@ -1095,11 +1095,12 @@ fn scenario(
         None => None,
         Some("completed") => Some(Expect::Completed),
         Some("rolled_back") | Some("rolled-back") => Some(Expect::RolledBack),
+        Some("stopped") => Some(Expect::Stopped),
         Some(other) => {
             sink.error(
                 f.pos_of("expect"),
                 format!("unknown expect `{other}` in {what}"),
-                "use `completed` or `rolled_back`",
+                "use `completed`, `rolled_back` or `stopped`",
             );
             None
         }

@@ -31,7 +31,14 @@ impl Engine {
         if let Some(r) = &self.rollback {
             return self.rb.procedure(&r.procedure);
         }
-        self.rb.rollback_for(|s| self.reached(s))
+        self.rb.rollback_for(
+            |s| self.reached(s),
+            |s| {
+                self.runs
+                    .get(s)
+                    .is_some_and(|r| matches!(r.state, StepState::Done { .. }))
+            },
+        )
     }
 
     /// True when a forward step has started (and was not skipped): it may have taken effect

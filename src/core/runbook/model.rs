@@ -270,8 +270,12 @@ pub struct Procedure {
     pub id: String,
     /// Display title.
     pub title: String,
-    /// Applies once this forward step is done (none: from the start).
+    /// Applies once this forward step has started (none: from the start) …
     pub after: Option<String>,
+    /// … or, with `once: done`, only once it is done: for a step whose failure leaves
+    /// nothing to undo (a release that did not go out), so the procedure for "before it"
+    /// still applies when it fails.
+    pub after_done: bool,
     /// Steps in order.
     pub steps: Vec<Step>,
     /// Where it starts in the file.
@@ -303,13 +307,19 @@ impl Runbook {
         self.rollbacks.iter().flat_map(|r| r.steps.iter())
     }
 
-    /// The procedure that applies given which forward steps count as reached (`reached`):
-    /// the last, in file order, whose `after` step is reached (or that has none).
-    pub fn rollback_for(&self, done: impl Fn(&str) -> bool) -> Option<&Procedure> {
-        self.rollbacks
-            .iter()
-            .rev()
-            .find(|p| p.after.as_deref().is_none_or(&done))
+    /// The procedure that applies given how far the forward steps got: the last, in file
+    /// order, whose `after` step has started (`started`), or is done (`done`) for a procedure
+    /// with `once: done`; or that has no `after`.
+    pub fn rollback_for(
+        &self,
+        started: impl Fn(&str) -> bool,
+        done: impl Fn(&str) -> bool,
+    ) -> Option<&Procedure> {
+        self.rollbacks.iter().rev().find(|p| match p.after.as_deref() {
+            None => true,
+            Some(a) if p.after_done => done(a),
+            Some(a) => started(a),
+        })
     }
 
     /// A procedure by id.

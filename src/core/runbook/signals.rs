@@ -445,6 +445,9 @@ pub enum Expect {
     Completed,
     /// Rolled back.
     RolledBack,
+    /// Stopped for the operator (a failure that pauses, in a headless drill: exit 1, the
+    /// session resumable).
+    Stopped,
 }
 
 /// A drill scenario: faults to inject, and what should happen.
