@@ -465,12 +465,12 @@ fn the_rollback_preview_at_80x24_says_why_what_it_undoes_and_keeps_its_confirmat
 
 #[test]
 fn past_the_point_of_no_return_r_explains_what_remains_and_the_recovery() {
-    // redshift-panther at T+32d: Redshift turned read-only (the point of no return) at
-    // T+31d1h; the validation phase (T+35d) is still ahead.
+    // redshift-panther at T+38d12h: the go-live sign-off (the point of no return) was at
+    // T+38d1h, after final validation; retiring Redshift's ingest (T+39d) is still ahead.
     let rb = cutover::config::runbook::load(&root().join("runbooks/redshift-panther.yaml"))
         .runbook
         .unwrap();
-    let now = 32 * 24 * 60 * MIN;
+    let now = (38 * 24 + 12) * 60 * MIN;
     let e = cutover::core::engine::demo::run_until(rb, now, None);
     assert!(e.outcome.is_none() && e.point_of_no_return_passed().is_some());
     let why = cutover::screen::app::rollback_blocked(&e).unwrap();
@@ -481,9 +481,9 @@ fn past_the_point_of_no_return_r_explains_what_remains_and_the_recovery() {
         let text = format!("{}", term.backend());
         for want in [
             "ROLLBACK IS NO LONGER POSSIBLE",
-            "step `redshift-read-only` passed the point",
+            "step `go-live` passed the point",
             "What remains:",
-            "roll forward: 4 forward steps left: critical-queries",
+            "roll forward: 2 forward steps left: retire-redshift-ingest",
             "the runbook's recovery:",
             "RESTORE TABLE",
             "any key closes this",

@@ -29,7 +29,8 @@ pub fn run_until(rb: Runbook, until: Ms, stop_at: Option<&str>) -> Engine {
     let mut now = start;
     let mut fx = feed(&mut e, now);
     fx.extend(e.update(Msg::Tick, now));
-    for _ in 0..10_000 {
+    // An until-step moves one sample at a time: a month-long backfill is thousands of them.
+    for _ in 0..200_000 {
         let spawned = fx.iter().find_map(|f| match f {
             Effect::Spawn(s) => Some((s.step.clone(), s.attempt, s.stage)),
             _ => None,
