@@ -663,3 +663,44 @@ fn a_canary_stage_shows_its_weight_and_each_gate_deciding_with_units() {
     assert!(text.contains("(limit 2500 ms) · holds"), "{text}");
     insta::assert_snapshot!("canary_gates_200x60", term.backend());
 }
+
+#[test]
+fn an_until_step_shows_its_value_against_the_target_and_the_time_left() {
+    // redshift-panther at T+5d: batch 1 (started T+2d) waits until 1.25 PB are copied; the
+    // metric is in TB, the runbook wrote PB, so PB is what the operator reads.
+    let rb = cutover::config::runbook::load(&root().join("runbooks/redshift-panther.yaml"))
+        .runbook
+        .unwrap();
+    let now = 5 * 24 * 60 * MIN;
+    let e = cutover::core::engine::demo::run_until(rb, now, None);
+    assert_eq!(e.current(), Some("backfill-1"));
+    assert!(e.run_of("backfill-1").unwrap().state.until_wait().is_some());
+    let ui = Ui::new("ann");
+    let term = draw(&e, &ui, now, 200, 60, &theme::dark());
+    let text = format!("{}", term.backend());
+    let row = text
+        .lines()
+        .find(|l| l.contains("⏳ T+48:00"))
+        .unwrap_or_else(|| panic!("no timeline row:\n{text}"));
+    assert!(row.contains("⏳") && row.contains("/1.25 PB"), "{row}");
+    for want in [
+        "until backfill-copied >= 1.25PB · waits at most 8d, after its command",
+        "waiting until backfill-copied >= 1.25PB: 0.555 / 1.25 PB · value 0s old",
+        "times out in 5d 0h",
+    ] {
+        assert!(text.contains(want), "`{want}` missing:\n{text}");
+    }
+    // Stale data is UNKNOWN, never "met" and never a number passed off as current.
+    let later = now + 60 * MIN;
+    let term = draw(&e, &ui, later, 200, 60, &theme::dark());
+    let text = format!("{}", term.backend());
+    assert!(
+        text.contains("waiting until backfill-copied >= 1.25PB: UNKNOWN (stale"),
+        "{text}"
+    );
+    let row = text
+        .lines()
+        .find(|l| l.contains("⏳ T+48:00"))
+        .unwrap();
+    assert!(row.contains("UNKNOWN"), "{row}");
+}

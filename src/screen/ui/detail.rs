@@ -90,14 +90,6 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
     if step.run.is_some() {
         facts.push(format!("timeout {} real time", human(step.timeout)));
     }
-    if let Some(u) = &step.until {
-        // The wait is schedule time, compressed in drills like a hold.
-        facts.push(format!(
-            "until {} · waits at most {}",
-            u.cond.text,
-            human(step.timeout)
-        ));
-    }
     if step.run.is_some() || step.until.is_some() {
         facts.push(format!("on failure: {}", step.on_failure.as_str()));
     }
@@ -108,6 +100,22 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
         facts.push("POINT OF NO RETURN".into());
     }
     lines.push(Line::from(Span::styled(facts.join(" · "), t.dim)));
+    if let Some(u) = &step.until {
+        // The wait is schedule time, compressed in drills like a hold.
+        lines.push(Line::from(Span::styled(
+            format!(
+                "until {} · waits at most {}{}",
+                u.cond.text,
+                human(step.timeout),
+                if step.run.is_some() {
+                    ", after its command"
+                } else {
+                    ""
+                }
+            ),
+            t.dim,
+        )));
+    }
     let status = match &state {
         StepState::Pending => "pending".to_string(),
         StepState::Waiting => "manual step: waiting for the operator to confirm it".into(),

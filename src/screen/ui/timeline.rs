@@ -64,12 +64,7 @@ fn countdown(step: &Step, state: &StepState, started: Option<Ms>, v: &View) -> (
                 let w = v.engine.monitor.until_view(u, *since, now);
                 let unknown = matches!(w.state, crate::core::monitor::until::UntilState::Unknown(_));
                 let text = match w.last.filter(|_| !unknown) {
-                    // `3.2/5 PB`: the value against the target, in the written unit.
-                    Some((x, _)) => format!(
-                        "{}/{}",
-                        crate::core::number::num(x),
-                        w.with_unit(w.limit)
-                    ),
+                    Some((x, _)) => until_progress(x, w.limit, &w.unit),
                     None => "UNKNOWN".to_string(),
                 };
                 (text, if unknown { t.countdown_warn } else { t.countdown_ok })
@@ -104,6 +99,40 @@ fn countdown(step: &Step, state: &StepState, started: Option<Ms>, v: &View) -> (
         StepState::Skipped { .. } => ("skipped".into(), t.step_skipped),
         StepState::Interrupted { .. } => ("interrupted".into(), t.step_interrupted),
     }
+}
+
+/// `3.2/5 PB`: an until-step's value against its target in the written unit, as precise as
+/// the 12 columns of the countdown allow (then fewer decimals, then a percentage).
+fn until_progress(v: f64, limit: f64, unit: &str) -> String {
+    use crate::core::number::num;
+    let short = |x: f64| {
+        let a = x.abs();
+        let s = if a >= 100.0 {
+            format!("{x:.0}")
+        } else if a >= 10.0 {
+            format!("{x:.1}")
+        } else {
+            format!("{x:.2}")
+        };
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    };
+    let sep = if unit.is_empty() { "" } else { " " };
+    let tries = [
+        format!("{}/{}{sep}{unit}", num(v), num(limit)),
+        format!("{}/{}{sep}{unit}", short(v), short(limit)),
+        format!("{}/{}", short(v), short(limit)),
+    ];
+    tries
+        .into_iter()
+        .find(|t| t.chars().count() <= 12)
+        .unwrap_or_else(|| {
+            let pct = if limit != 0.0 { 100.0 * v / limit } else { 0.0 };
+            format!("{pct:.0}% of goal")
+        })
 }
 
 pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
