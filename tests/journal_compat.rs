@@ -235,17 +235,19 @@ fn in_days(old: &str) -> String {
                 .map(|b| (1i64, b))
                 .or_else(|| t.strip_prefix("T-").map(|b| (-1, b)))
                 .and_then(|(sign, b)| {
-                    let p: Vec<i64> = b.split(':').map(|x| x.parse().ok()).collect::<Option<_>>()?;
+                    let p: Vec<i64> = b
+                        .split(':')
+                        .map(|x| x.parse().ok())
+                        .collect::<Option<_>>()?;
                     match p.as_slice() {
                         [h, m, s] if *h >= 100 => Some(sign * ((h * 60 + m) * 60 + s) * 1000),
                         _ => None,
                     }
                 });
             match parsed {
-                Some(ms) if lead + t.len() <= 11 => format!(
-                    "{:>11}  {rest}",
-                    cutover::core::time::t_clock(ms)
-                ),
+                Some(ms) if lead + t.len() <= 11 => {
+                    format!("{:>11}  {rest}", cutover::core::time::t_clock(ms))
+                }
                 _ => l.to_string(),
             }
         })

@@ -698,9 +698,6 @@ fn an_until_step_shows_its_value_against_the_target_and_the_time_left() {
         text.contains("waiting until backfill-copied >= 1.25PB: UNKNOWN (stale"),
         "{text}"
     );
-    let row = text
-        .lines()
-        .find(|l| l.contains("⏳ T+48:00"))
-        .unwrap();
+    let row = text.lines().find(|l| l.contains("⏳ T+48:00")).unwrap();
     assert!(row.contains("UNKNOWN"), "{row}");
 }

@@ -428,7 +428,10 @@ fn until_steps_convert_their_threshold_and_keep_the_written_unit() {
         lag.until.as_ref().unwrap().cond.threshold,
         Threshold::Value(60.0)
     );
-    assert!(lag.run.is_none() && !lag.is_manual(), "waits, no confirmation");
+    assert!(
+        lag.run.is_none() && !lag.is_manual(),
+        "waits, no confirmation"
+    );
     Command::cargo_bin("cutover")
         .unwrap()
         .args(["validate", fixture("valid/until.yaml").to_str().unwrap()])

@@ -337,7 +337,10 @@ mod tests {
         assert_eq!(parse_offset("T+31d"), Ok(31 * DAY));
         assert_eq!(parse_offset("T+31d1h"), Ok(745 * HOUR));
         assert_eq!(parse_offset("T+31d 01:00"), Ok(745 * HOUR));
-        assert_eq!(parse_offset(&t_offset(-14 * DAY - 5 * MIN)), Ok(-14 * DAY - 5 * MIN));
+        assert_eq!(
+            parse_offset(&t_offset(-14 * DAY - 5 * MIN)),
+            Ok(-14 * DAY - 5 * MIN)
+        );
         assert!(parse_offset("T+31d 1:75").is_err());
         assert_eq!(human(45 * SEC), "45s");
         assert_eq!(human(125 * SEC), "2m05s");

@@ -1194,7 +1194,10 @@ pub fn until(sink: &mut Findings, f: &Fields, what: &str, spots: &mut Locations)
     let Node::Str(text) = &n.value else {
         sink.error(
             pos,
-            format!("`until` of {what} must be a condition, found {}", n.value.kind()),
+            format!(
+                "`until` of {what} must be a condition, found {}",
+                n.value.kind()
+            ),
             "write e.g. `until: backfill-copied >= 5PB` or `until: sync-lag < 1m`",
         );
         return None;

@@ -205,7 +205,11 @@ fn baseline_key(b: &Baseline) -> Option<String> {
         Baseline::AtStep { step, of } => Some(format!("{of}@{step}")),
         Baseline::Mean { from, to, of } => {
             // Journaled as the baseline's name: the hours form keeps old journals' names.
-            Some(format!("{of}@{}..{}", t_clock_hours(*from), t_clock_hours(*to)))
+            Some(format!(
+                "{of}@{}..{}",
+                t_clock_hours(*from),
+                t_clock_hours(*to)
+            ))
         }
         _ => None,
     }

@@ -315,11 +315,14 @@ impl Runbook {
         started: impl Fn(&str) -> bool,
         done: impl Fn(&str) -> bool,
     ) -> Option<&Procedure> {
-        self.rollbacks.iter().rev().find(|p| match p.after.as_deref() {
-            None => true,
-            Some(a) if p.after_done => done(a),
-            Some(a) => started(a),
-        })
+        self.rollbacks
+            .iter()
+            .rev()
+            .find(|p| match p.after.as_deref() {
+                None => true,
+                Some(a) if p.after_done => done(a),
+                Some(a) => started(a),
+            })
     }
 
     /// A procedure by id.

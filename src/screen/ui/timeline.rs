@@ -62,12 +62,20 @@ fn countdown(step: &Step, state: &StepState, started: Option<Ms>, v: &View) -> (
         } => match &step.until {
             Some(u) => {
                 let w = v.engine.monitor.until_view(u, *since, now);
-                let unknown = matches!(w.state, crate::core::monitor::until::UntilState::Unknown(_));
+                let unknown =
+                    matches!(w.state, crate::core::monitor::until::UntilState::Unknown(_));
                 let text = match w.last.filter(|_| !unknown) {
                     Some((x, _)) => until_progress(x, w.limit, &w.unit),
                     None => "UNKNOWN".to_string(),
                 };
-                (text, if unknown { t.countdown_warn } else { t.countdown_ok })
+                (
+                    text,
+                    if unknown {
+                        t.countdown_warn
+                    } else {
+                        t.countdown_ok
+                    },
+                )
             }
             None => ("waiting".into(), t.countdown_ok),
         },

@@ -49,7 +49,10 @@ fn waits_through_missing_old_stale_and_short_data_and_is_done_on_a_fresh_sample_
     let r = fixture(
         "      - { id: wait, title: Wait for the copy, at: T+0:00, until: copied >= 5PB, timeout: 2d, on_failure: pause }\n",
     );
-    assert!(!r.step("wait").unwrap().is_manual(), "until-only is not manual");
+    assert!(
+        !r.step("wait").unwrap().is_manual(),
+        "until-only is not manual"
+    );
     let mut e = Engine::new(r, auto());
     // A value from before the wait began already holds: it must not count.
     e.update(copied(6000.0, -MIN), -MIN);
@@ -63,12 +66,18 @@ fn waits_through_missing_old_stale_and_short_data_and_is_done_on_a_fresh_sample_
     assert_eq!(e.current(), Some("wait"));
     assert!(!e.busy(), "a wait runs no command");
     assert!(e.needs_operator().is_none(), "a wait needs nobody");
-    assert_eq!(e.next_step_wakeup(0), Some(2 * 24 * 60 * MIN), "wakes for the deadline");
+    assert_eq!(
+        e.next_step_wakeup(0),
+        Some(2 * 24 * 60 * MIN),
+        "wakes for the deadline"
+    );
     let view = |e: &Engine, now| {
         let u = e.runbook().step("wait").unwrap().until.clone().unwrap();
         e.monitor.until_view(&u, 0, now)
     };
-    assert!(matches!(view(&e, MIN).state, UntilState::Unknown(ref r) if r.contains("since the wait began")));
+    assert!(
+        matches!(view(&e, MIN).state, UntilState::Unknown(ref r) if r.contains("since the wait began"))
+    );
     // No data at all since: nothing happens however long it lasts.
     assert!(e.update(Msg::Tick, 30 * MIN).is_empty());
     // Fresh but short of 5 PB (5,000 TB): shown in PB, not done.
@@ -79,9 +88,16 @@ fn waits_through_missing_old_stale_and_short_data_and_is_done_on_a_fresh_sample_
     assert_eq!(v.age(36 * MIN), Some(MIN));
     // The last value goes stale (after 3 × 5m): UNKNOWN, with the last value still shown.
     let v = view(&e, 60 * MIN);
-    assert!(matches!(v.state, UntilState::Unknown(ref r) if r.contains("stale")), "{v:?}");
+    assert!(
+        matches!(v.state, UntilState::Unknown(ref r) if r.contains("stale")),
+        "{v:?}"
+    );
     assert_eq!(v.progress(), "UNKNOWN / 5 PB");
-    assert!(v.summary(60 * MIN).contains("last 3.2 PB"), "{}", v.summary(60 * MIN));
+    assert!(
+        v.summary(60 * MIN).contains("last 3.2 PB"),
+        "{}",
+        v.summary(60 * MIN)
+    );
     // A fresh sample at exactly 5 PB holds (`>=`): done, and the next step starts.
     let fx = e.update(copied(5000.0, 65 * MIN), 65 * MIN);
     assert_eq!(kinds(&fx)[..2], ["until_met:wait", "step_done:wait"]);
@@ -106,7 +122,10 @@ fn a_failed_read_or_nan_never_holds() {
     assert!(fx.is_empty());
     let u = e.runbook().step("wait").unwrap().until.clone().unwrap();
     let v = e.monitor.until_view(&u, 0, 6 * MIN);
-    assert!(matches!(v.state, UntilState::Unknown(ref r) if r.contains("HTTP 503")), "{v:?}");
+    assert!(
+        matches!(v.state, UntilState::Unknown(ref r) if r.contains("HTTP 503")),
+        "{v:?}"
+    );
     let fx = e.update(copied(f64::NAN, 10 * MIN), 10 * MIN);
     assert!(fx.is_empty(), "NaN is not a value: {:?}", kinds(&fx));
     assert_eq!(e.current(), Some("wait"));
@@ -122,7 +141,12 @@ fn met_journals_what_it_read_then_the_step_is_done_and_the_run_goes_on() {
     let fx = e.update(copied(5001.0, 10 * MIN), 12 * MIN);
     assert_eq!(
         kinds(&fx),
-        ["until_met:wait", "step_done:wait", "step_started:after", "spawn:after"]
+        [
+            "until_met:wait",
+            "step_done:wait",
+            "step_started:after",
+            "spawn:after"
+        ]
     );
     match journaled(&fx)[0] {
         Event::UntilMet {
@@ -135,7 +159,11 @@ fn met_journals_what_it_read_then_the_step_is_done_and_the_run_goes_on() {
             ..
         } => {
             assert_eq!(metric, "copied");
-            assert_eq!((*value, *threshold), (5001.0, 5000.0), "in the metric's unit");
+            assert_eq!(
+                (*value, *threshold),
+                (5001.0, 5000.0),
+                "in the metric's unit"
+            );
             assert_eq!(unit.as_deref(), Some("TB"));
             assert_eq!(age.ms(), 2 * MIN);
             assert_eq!(waited.ms(), 12 * MIN);
@@ -197,7 +225,10 @@ fn timing_out_applies_on_failure_rollback_with_what_it_read() {
     let mut e = Engine::new(r, auto());
     e.update(Msg::Tick, 0);
     e.update(copied(3200.0, 55 * MIN), 55 * MIN);
-    assert!(e.update(Msg::Tick, 60 * MIN - 1).is_empty(), "not before the deadline");
+    assert!(
+        e.update(Msg::Tick, 60 * MIN - 1).is_empty(),
+        "not before the deadline"
+    );
     let fx = e.update(Msg::Tick, 60 * MIN);
     assert_eq!(
         kinds(&fx)[..3],
@@ -212,8 +243,14 @@ fn timing_out_applies_on_failure_rollback_with_what_it_read() {
         } => {
             assert_eq!(*next, OnFailure::Rollback);
             assert_eq!(*cause, Some(Cause::UntilTimedOut));
-            assert!(reason.contains("did not hold within its timeout of 1h"), "{reason}");
-            assert!(reason.contains("3.2 PB") && reason.contains("5 PB"), "{reason}");
+            assert!(
+                reason.contains("did not hold within its timeout of 1h"),
+                "{reason}"
+            );
+            assert!(
+                reason.contains("3.2 PB") && reason.contains("5 PB"),
+                "{reason}"
+            );
         }
         other => panic!("{other:?}"),
     }
@@ -292,7 +329,11 @@ fn a_resumed_run_waits_on_with_the_deadline_it_journaled() {
     let mut e = Engine::new(fixture(steps), auto());
     let mut seq = 0;
     let mut journal = records(&e.update(Msg::Tick, 0), &mut seq, 0);
-    journal.extend(records(&e.update(exit("wait", 1, 0), 2 * MIN), &mut seq, 2 * MIN));
+    journal.extend(records(
+        &e.update(exit("wait", 1, 0), 2 * MIN),
+        &mut seq,
+        2 * MIN,
+    ));
     assert_eq!(journal.last().unwrap().kind(), "until_waiting");
     // The cockpit dies here. A new one replays the journal.
     let mut e = Engine::new(fixture(steps), auto());
@@ -305,7 +346,11 @@ fn a_resumed_run_waits_on_with_the_deadline_it_journaled() {
         e.run_of("wait").unwrap().state.until_wait(),
         Some((2 * MIN, 62 * MIN))
     );
-    assert_eq!(e.run_of("wait").unwrap().started, Some(0), "its start was the command's");
+    assert_eq!(
+        e.run_of("wait").unwrap().started,
+        Some(0),
+        "its start was the command's"
+    );
     assert_eq!(e.next_step_wakeup(10 * MIN), Some(62 * MIN));
     // Its command is not run again; fresh data completes it.
     let fx = e.update(copied(5000.0, 10 * MIN), 10 * MIN);
@@ -320,7 +365,9 @@ fn a_resumed_run_waits_on_with_the_deadline_it_journaled() {
 
 #[test]
 fn injected_failure_fails_an_until_only_step_without_waiting() {
-    let r = fixture("      - { id: wait, title: Wait, at: T+0:00, until: copied >= 5PB, timeout: 1h, on_failure: rollback }\n");
+    let r = fixture(
+        "      - { id: wait, title: Wait, at: T+0:00, until: copied >= 5PB, timeout: 1h, on_failure: rollback }\n",
+    );
     let mut e = Engine::new(
         r,
         Config {
