@@ -302,9 +302,12 @@ impl<'a> Progress<'a> {
                 (
                     "✓",
                     format!(
-                        "{tag}{step} `{condition}` holds: {metric} {} (target {}, {age} old) after waiting {waited}",
+                        "{tag}{step} `{condition}` holds: {metric} {} (target {}, {} old) after waiting {waited}",
                         v(*value),
-                        v(*threshold)
+                        v(*threshold),
+                        // Whole seconds: a drill's few ms between a sample and its reading
+                        // are not an age anyone acts on.
+                        Period(age.ms() / 1000 * 1000)
                     ),
                 )
             }

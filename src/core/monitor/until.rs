@@ -54,7 +54,7 @@ impl UntilView {
         super::with_unit(v, &self.unit)
     }
 
-    /// How old the latest value is at `now`.
+    /// How old the latest value is at `now` (shown in whole seconds).
     pub fn age(&self, now: Ms) -> Option<Ms> {
         self.last.map(|(_, at)| (now - at).max(0))
     }
@@ -80,7 +80,7 @@ impl UntilView {
                 self.metric,
                 self.with_unit(v),
                 self.with_unit(self.limit),
-                human(self.age(now).unwrap_or(0))
+                human(self.age(now).unwrap_or(0) / 1000 * 1000)
             ),
             (_, None) => format!("{} has no value", self.metric),
         }
