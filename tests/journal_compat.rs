@@ -98,6 +98,8 @@ const SINCE: &[&str] = &[
     "veto_explained",
     "veto_ended",
     "drill_clock",
+    "metric_read_failed",
+    "metric_read_recovered",
     "until_waiting",
     "until_met",
 ];
@@ -125,6 +127,15 @@ fn kinds_and_fields_added_since_the_fixtures_write_and_read_back() {
         }
         .by_system(),
         Event::DrillClock {}.by_system(),
+        Event::MetricReadFailed {
+            metric: "err".into(),
+            reason: "HTTP 503 from the warehouse".into(),
+        }
+        .by_system(),
+        Event::MetricReadRecovered {
+            metric: "err".into(),
+        }
+        .by_system(),
         Event::StepDone {
             step: "watch".into(),
             attempt: 1,

@@ -680,9 +680,9 @@ fn an_until_step_shows_its_value_against_the_target_and_the_time_left() {
     let text = format!("{}", term.backend());
     let row = text
         .lines()
-        .find(|l| l.contains("⏳ T+48:00"))
+        .find(|l| l.contains("⧗ T+48:00"))
         .unwrap_or_else(|| panic!("no timeline row:\n{text}"));
-    assert!(row.contains("⏳") && row.contains("/1.25 PB"), "{row}");
+    assert!(row.contains("⧗") && row.contains("/1.25 PB"), "{row}");
     for want in [
         "until backfill-copied >= 1.25PB · waits at most 8d, after its command",
         "waiting until backfill-copied >= 1.25PB: 0.555 / 1.25 PB · value 0s old",
@@ -698,6 +698,123 @@ fn an_until_step_shows_its_value_against_the_target_and_the_time_left() {
         text.contains("waiting until backfill-copied >= 1.25PB: UNKNOWN (stale"),
         "{text}"
     );
-    let row = text.lines().find(|l| l.contains("⏳ T+48:00")).unwrap();
+    let row = text.lines().find(|l| l.contains("⧗ T+48:00")).unwrap();
     assert!(row.contains("UNKNOWN"), "{row}");
+}
+
+/// The Metrics tab of the compact layout while a trigger's rollback runs: both platforms in
+/// view, the metric that started the rollback and a breaching one listed before the others,
+/// and each side's "… N more" counting exactly what it hides.
+#[test]
+fn at_80x24_the_rollback_keeps_both_sides_and_the_deciding_metrics_in_view() {
+    let (mut e, mut t) = grace_counting_down();
+    // Until the rollback has run a while: the freshness trigger (an alert) breaches too.
+    let mut until = 90 * MIN;
+    while t < until {
+        if e.rollback.is_some() {
+            until = until.min(t + 6 * MIN);
+        }
+        t += 30_000;
+        for (metric, value) in [("target-error-rate", 4.0), ("target-freshness", 45.0)] {
+            e.update(
+                Msg::Sample {
+                    metric: metric.into(),
+                    at: t,
+                    value: Ok(value),
+                },
+                t,
+            );
+        }
+        e.update(Msg::Tick, t);
+    }
+    assert!(
+        e.rollback.is_some(),
+        "the trigger rolls back after its grace"
+    );
+    let mut ui = Ui::new("ann");
+    ui.focus = Pane::Metrics;
+    let dark = theme::dark();
+    let strip = format!("{}", draw(&e, &Ui::new("ann"), t, 200, 60, &dark).backend());
+    assert!(strip.contains("⚠ freshness"), "{strip}");
+    for (w, h) in [(80, 24), (80, 20)] {
+        let text = format!("{}", draw(&e, &ui, t, w, h, &dark).backend());
+        assert!(
+            text.contains("Snowflake (source") && text.contains("Databricks (target"),
+            "{w}x{h}: both sides:\n{text}"
+        );
+        assert!(
+            text.contains("target-error-rate") && text.contains("target-freshness"),
+            "{w}x{h}: the metric that rolled back and the breaching one:\n{text}"
+        );
+        let targets = [
+            "target-error-rate",
+            "target-latency-p95",
+            "target-freshness",
+            "Failed runs",
+        ];
+        let shown = targets.iter().filter(|m| text.contains(*m)).count();
+        let hidden = 4 - shown;
+        if hidden > 0 {
+            let more = if hidden == 1 { "metric" } else { "metrics" };
+            assert!(
+                text.contains(&format!("… {hidden} more {more}")),
+                "{w}x{h}: {shown} of 4 target metrics shown, so {hidden} hidden:\n{text}"
+            );
+        } else {
+            assert!(!text.contains("more metric"), "{w}x{h}:\n{text}");
+        }
+        if (w, h) == (80, 20) {
+            insta::assert_snapshot!("rollback_metrics_tab_80x20", text);
+        }
+    }
+}
+
+/// Owners, T-offsets and countdowns are never cut in the timeline: at 200×60 every owner of
+/// the shipped runbooks is whole, and no row's countdown or offset ends in an ellipsis, even
+/// a day late or an hours-long hold.
+#[test]
+fn the_timeline_never_cuts_owners_offsets_or_countdowns() {
+    let dark = theme::dark();
+    for name in [
+        "blue-green",
+        "canary",
+        "big-bang",
+        "phased",
+        "redshift-panther",
+    ] {
+        let rb = cutover::config::runbook::load(&root().join(format!("runbooks/{name}.yaml")))
+            .runbook
+            .unwrap();
+        let owners: Vec<String> = rb.steps().filter_map(|s| s.owner.clone()).collect();
+        let first = rb.steps().filter_map(|s| s.at).min().unwrap_or(0);
+        // Stopped before its first step and seen a day and a half later: every row is late.
+        let e = cutover::core::engine::demo::run_until(rb, first - 1, None);
+        let now = first + 36 * 3_600_000;
+        let text = format!(
+            "{}",
+            draw(&e, &Ui::new("ann"), now, 200, 60, &dark).backend()
+        );
+        let timeline: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains('┃') && (l.contains(" in ") || l.contains("late ")))
+            .collect();
+        assert!(!timeline.is_empty(), "{name}:\n{text}");
+        for row in &timeline {
+            let left = row.split('┃').nth(1).unwrap_or_default();
+            let words: Vec<&str> = left.split_whitespace().collect();
+            assert!(
+                words.len() >= 2 && !words[1].ends_with('…'),
+                "{name}: offset cut: {row}"
+            );
+            let owner = words.last().copied().unwrap_or_default();
+            assert!(
+                owners.iter().any(|o| o == owner),
+                "{name}: the owner `{owner}` is not one of the runbook's, whole: {row}"
+            );
+            assert!(
+                !left.contains("late …") && !left.contains(":…"),
+                "{name}: {row}"
+            );
+        }
+    }
 }

@@ -408,6 +408,10 @@ impl<'a> Progress<'a> {
                     num(breach.threshold),
                 ),
             ),
+            Event::MetricReadFailed { metric, reason } => {
+                ("?", format!("metric {metric} cannot be read: {reason}"))
+            }
+            Event::MetricReadRecovered { metric } => ("·", format!("metric {metric} reads again")),
             Event::TriggerUnknown {
                 trigger,
                 reason,

@@ -48,6 +48,7 @@ fn level_of(e: &Event) -> Level {
         | Event::StepInterrupted { .. }
         | Event::TriggerBreach { .. }
         | Event::TriggerUnknown { .. }
+        | Event::MetricReadFailed { .. }
         | Event::GateFailed { .. }
         | Event::BaselineMissing { .. }
         // What someone must answer before a deadline stands out too.
@@ -61,6 +62,7 @@ fn level_of(e: &Event) -> Level {
         | Event::SessionEnded { .. }
         | Event::Note { .. }
         | Event::DrillClock {}
+        | Event::MetricReadRecovered { .. }
         | Event::Hold { .. }
         | Event::Resumed {}
         | Event::StepWaiting { .. }

@@ -427,7 +427,28 @@ impl Engine {
             }
             Msg::Sample { metric, at, value } => {
                 let watched = self.monitor.watches(&metric);
+                let before = self.monitor.read_error(&metric).map(str::to_owned);
                 self.monitor.sample(&metric, at, value, now);
+                // A read error is journaled when it begins or changes, and its end when
+                // values come again: the log keeps it whole where a pane has to cut it.
+                match (before, self.monitor.read_error(&metric)) {
+                    (before, Some(reason)) if before.as_deref() != Some(reason) => {
+                        out.push(Effect::Journal(
+                            Event::MetricReadFailed {
+                                metric: metric.clone(),
+                                reason: reason.to_owned(),
+                            }
+                            .by_system(),
+                        ));
+                    }
+                    (Some(_), None) => out.push(Effect::Journal(
+                        Event::MetricReadRecovered {
+                            metric: metric.clone(),
+                        }
+                        .by_system(),
+                    )),
+                    _ => {}
+                }
                 if !watched {
                     // Only the screen uses it; the next tick evaluates deadlines anyway.
                     return out;
@@ -1090,16 +1111,20 @@ impl Engine {
             _ => None,
         };
         let work_end = hold_began.unwrap_or(now);
+        let took = r.started.map(|s| (work_end - s).max(0));
         let e = Event::StepDone {
             step: id.into(),
             attempt: r.attempts.max(1),
-            duration: r.started.map(|s| Period((work_end - s).max(0))),
+            duration: took.map(Period),
             expect: step.expect.map(Period),
             procedure: self.rollback.is_some().then_some(Procedure::Rollback),
             held: hold_began.map(|b| Period(now - b)),
         }
         .by(operator);
         self.set(id, StepState::Done { at: now });
+        if let Some(r) = self.runs.get_mut(id) {
+            r.took = took;
+        }
         out.push(Effect::Journal(e));
         self.monitor.disarm_gates(id);
         if self.rollback.is_none() {

@@ -82,7 +82,10 @@ impl Engine {
                     stage: Stage::Hold { until: until.ms() },
                 };
             }
-            Event::StepDone { .. } => r.state = StepState::Done { at: t },
+            Event::StepDone { duration, .. } => {
+                r.state = StepState::Done { at: t };
+                r.took = duration.map(|d| d.0);
+            }
             Event::StepSkipped { reason, .. } => {
                 r.state = StepState::Skipped {
                     reason: reason.clone(),
@@ -299,6 +302,8 @@ impl Engine {
             | Event::TriggerBreach { .. }
             | Event::TriggerDryRun { .. }
             | Event::TriggerUnknown { .. }
+            | Event::MetricReadFailed { .. }
+            | Event::MetricReadRecovered { .. }
             | Event::TriggerRecovered { .. }
             | Event::BaselineMissing { .. } => {}
         }

@@ -62,8 +62,8 @@ impl Engine {
                 Event::RollbackRequestIgnored {
                     reason: reason.to_string(),
                     why: format!(
-                        "a rollback is already running since T{:+}s",
-                        rb.started / 1000
+                        "a rollback is already running since {}",
+                        crate::core::time::t_clock(rb.started)
                     ),
                 }
                 .by(operator),

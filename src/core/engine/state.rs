@@ -141,6 +141,9 @@ pub struct StepRun {
     pub started: Option<Ms>,
     /// How late the step started against its `at`.
     pub late_by: Option<Ms>,
+    /// How long its work took, as `step_done` journals it (`duration_s`: the latest attempt,
+    /// its hold left out): the one figure the screen and the printer both show.
+    pub took: Option<Ms>,
     /// The last lines of output.
     pub output: VecDeque<String>,
     /// It failed because it was interrupted and is not rerun-safe: nobody knows whether it took

@@ -320,7 +320,19 @@ fn verify_then_hold_then_done() {
     assert_eq!(kinds(&fx), ["step_holding:a"]);
     assert_eq!(e.next_wakeup(2000), Some(3_602_000));
     assert!(e.update(Msg::Tick, 3_601_999).is_empty());
-    assert_eq!(kinds(&e.update(Msg::Tick, 3_602_000))[0], "step_done:a");
+    let fx = e.update(Msg::Tick, 3_602_000);
+    assert_eq!(kinds(&fx)[0], "step_done:a");
+    // The work (command and verify, 2 s) and the hold (1 h) apart, and the screen's figure is
+    // the journaled one.
+    let Some(Effect::Journal(j)) = fx.first() else {
+        panic!("{fx:?}")
+    };
+    let Event::StepDone { duration, held, .. } = &j.event else {
+        panic!("{j:?}")
+    };
+    assert_eq!(duration.map(|d| d.0), Some(2_000));
+    assert_eq!(held.map(|d| d.0), Some(3_600_000));
+    assert_eq!(e.run_of("a").and_then(|r| r.took), Some(2_000));
 }
 
 #[test]
@@ -453,6 +465,24 @@ fn ev(seq: u64, kind: &str, step: Option<&str>, data: serde_json::Value) -> Reco
         obj.insert(k.clone(), v.clone());
     }
     Record::parse(line.to_string().as_bytes()).unwrap()
+}
+
+#[test]
+fn replay_restores_what_a_done_step_took_from_its_duration() {
+    let r = with_steps("      - {id: a, title: A, run: a, hold: 1h}\n", false);
+    let recs = [
+        ev(1, "session_started", None, serde_json::json!({})),
+        ev(2, "step_started", Some("a"), serde_json::json!({})),
+        ev(
+            3,
+            "step_done",
+            Some("a"),
+            serde_json::json!({"duration_s": 64.0, "held_s": 3600.0}),
+        ),
+    ];
+    let mut e = Engine::new(r, auto());
+    e.replay(&recs);
+    assert_eq!(e.run_of("a").and_then(|r| r.took), Some(64_000));
 }
 
 #[test]
@@ -855,4 +885,42 @@ rollback:
     e.update(exit("a", 1, 0), 1000);
     e.update(Msg::Tick, 3_600_000);
     assert_eq!(e.rollback_needs(), Some(75 * 60_000), "and b");
+}
+
+#[test]
+fn a_read_error_is_journaled_when_it_begins_or_changes_and_its_end_once() {
+    let mut e = Engine::new(canary("pause", "auto"), auto());
+    let fail = |why: &str, at: Ms| Msg::Sample {
+        metric: "err".into(),
+        at,
+        value: Err(why.into()),
+    };
+    let reads = |fx: &[Effect]| -> Vec<String> {
+        kinds(fx)
+            .into_iter()
+            .filter(|k| k.starts_with("metric_read"))
+            .collect()
+    };
+    assert_eq!(
+        reads(&e.update(fail("HTTP 503", 1_000), 1_000)),
+        ["metric_read_failed"]
+    );
+    assert!(
+        reads(&e.update(fail("HTTP 503", 31_000), 31_000)).is_empty(),
+        "same error: once"
+    );
+    let fx = e.update(fail("malformed response: no rows", 61_000), 61_000);
+    assert_eq!(reads(&fx), ["metric_read_failed"], "another reason");
+    let Some(Effect::Journal(j)) = fx.iter().find(|f| matches!(f, Effect::Journal(_))) else {
+        panic!("{fx:?}");
+    };
+    assert!(
+        matches!(&j.event, Event::MetricReadFailed { metric, reason } if metric == "err" && reason == "malformed response: no rows"),
+        "{j:?}"
+    );
+    assert_eq!(
+        reads(&e.update(sample(0.01, 91_000), 91_000)),
+        ["metric_read_recovered"]
+    );
+    assert!(reads(&e.update(sample(0.01, 121_000), 121_000)).is_empty());
 }

@@ -460,6 +460,19 @@ pub enum Event {
         /// The sentence for the record ("would have rolled back at T+1:00:00").
         text: String,
     },
+    /// A metric's reads began to fail, or now fail for another reason: the reason whole
+    /// (a pane may have to cut it), once per change rather than once per read.
+    MetricReadFailed {
+        /// The metric.
+        metric: String,
+        /// The reader's error, redacted.
+        reason: String,
+    },
+    /// A metric's reads give values again after failing.
+    MetricReadRecovered {
+        /// The metric.
+        metric: String,
+    },
     /// A trigger's data has been unknown for longer than tolerated.
     TriggerUnknown {
         /// The trigger.
@@ -691,6 +704,8 @@ impl Event {
             Event::TriggerBreach { .. } => "trigger_breach",
             Event::TriggerDryRun { .. } => "trigger_dry_run",
             Event::TriggerUnknown { .. } => "trigger_unknown",
+            Event::MetricReadFailed { .. } => "metric_read_failed",
+            Event::MetricReadRecovered { .. } => "metric_read_recovered",
             Event::TriggerRecovered { .. } => "trigger_recovered",
             Event::RollbackGraceStarted { .. } => "rollback_grace_started",
             Event::RollbackVetoed { .. } => "rollback_vetoed",
@@ -755,6 +770,8 @@ impl Event {
             | Event::VetoExplained { .. }
             | Event::VetoEnded { .. }
             | Event::DrillClock {}
+            | Event::MetricReadFailed { .. }
+            | Event::MetricReadRecovered { .. }
             | Event::RollbackGraceCancelled { .. }
             | Event::DecisionRequested { .. }
             | Event::DecisionMade { .. }

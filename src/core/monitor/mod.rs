@@ -389,6 +389,12 @@ impl Monitor {
     }
 
     /// Records one read of metric `id` taken at `at`.
+    /// The metric's current read error, if its last read failed.
+    pub fn read_error(&self, id: &str) -> Option<&str> {
+        let &i = self.index.get(id)?;
+        self.series[i].error.as_ref().map(|(_, why)| why.as_str())
+    }
+
     pub fn sample(&mut self, id: &str, at: Ms, value: Result<f64, String>, now: Ms) {
         let Some(&i) = self.index.get(id) else { return };
         let v = match value {

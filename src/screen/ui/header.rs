@@ -353,7 +353,9 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
             Span::styled(state, state_style),
             sep.clone(),
         ];
-        let mut room = w.saturating_sub(40);
+        // What the row has left after the clock and the state, measured, not guessed.
+        let used: usize = spans.iter().map(|s| super::width(&s.content)).sum();
+        let mut room = w.saturating_sub(used);
         if let Some((_, wt)) = e.canary_weight() {
             let s = format!("{wt} %");
             room = room.saturating_sub(s.chars().count() + 3);

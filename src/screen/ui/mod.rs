@@ -165,17 +165,61 @@ pub fn clock_span(ms: Ms) -> String {
     }
 }
 
-/// Cuts `s` to `w` columns with an ellipsis.
+/// Cuts `s` to `w` terminal columns with an ellipsis. Columns, not chars: a wide glyph
+/// counted as one pushes every cell after it along and cuts the row's last column.
 pub fn fit(s: &str, w: usize) -> String {
-    if s.chars().count() <= w {
+    if width(s) <= w {
         return s.to_string();
     }
     if w == 0 {
         return String::new();
     }
-    let mut out: String = s.chars().take(w - 1).collect();
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let cw = unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if used + cw > w - 1 {
+            break;
+        }
+        used += cw;
+        out.push(c);
+    }
     out.push('…');
     out
+}
+
+/// `s` cut at the last space that leaves at most `w` columns, and the rest; all of it when it
+/// fits, or cut at `w` when it has no space to cut at.
+pub fn split_at_word(s: &str, w: usize) -> (&str, &str) {
+    if s.chars().count() <= w {
+        return (s, "");
+    }
+    let cut = s.char_indices().nth(w).map_or(s.len(), |(i, _)| i);
+    let at = s[..cut].rfind(' ').filter(|&i| i > 0).unwrap_or(cut);
+    (&s[..at], s[at..].trim_start())
+}
+
+/// `s` wrapped on words: the first line in `first` columns, the others in `w`, at most `max`
+/// lines, the last cut with an ellipsis when words are left over.
+pub fn wrap_words(s: &str, first: usize, w: usize, max: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    while !rest.is_empty() && out.len() < max {
+        let room = if out.is_empty() { first } else { w };
+        let (line, more) = split_at_word(rest, room);
+        if out.len() + 1 == max && !more.is_empty() {
+            out.push(fit(rest, room));
+            break;
+        }
+        out.push(line.to_string());
+        rest = more;
+    }
+    out
+}
+
+/// The terminal columns `s` takes.
+pub fn width(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
 }
 
 /// Draws `lines` one per row from the top of `area`, each cut at its width: what a

@@ -4,7 +4,7 @@
 //! that was not read fresh.
 
 use super::View;
-use super::{clock_span, fit};
+use super::{clock_span, fit, split_at_word};
 use crate::core::monitor::store::Status;
 use crate::core::monitor::trigger::TriggerState;
 use crate::core::number::num;
@@ -64,13 +64,62 @@ fn threshold(v: &View, id: &str) -> Option<(String, bool)> {
     Some((limit, hot))
 }
 
-/// One line per metric: title, value and unit (or UNKNOWN and why), sparkline, threshold, age.
+/// Whether the metric is deciding something now: a trigger on it is breaching, breached or
+/// vetoed, the rollback under way was started by a trigger on it, or the running canary
+/// stage gates on it. Such metrics are listed first and are never the ones hidden.
+fn deciding(v: &View, id: &str) -> bool {
+    let e = v.engine;
+    let trig = e
+        .monitor
+        .triggers
+        .iter()
+        .filter(|t| t.def.when.metric == id);
+    let started = e.rollback.as_ref().map(|r| r.reason.as_str());
+    let hot = trig.clone().any(|t| {
+        t.veto.is_some()
+            || matches!(
+                t.state,
+                TriggerState::Pending { .. } | TriggerState::Breach { .. }
+            )
+            || started.is_some_and(|r| r.contains(&format!("`{}`", t.def.id)))
+    });
+    hot || e.current().is_some_and(|step| {
+        e.monitor
+            .gate_views(step, v.now)
+            .iter()
+            .any(|g| g.text.split_whitespace().next() == Some(id))
+    })
+}
+
+/// The side's metrics in the order they are listed: deciding ones first, then the runbook's.
+fn listed(v: &View, side: Side) -> Vec<usize> {
+    let mon = &v.engine.monitor;
+    let mut ids: Vec<usize> = (0..mon.metrics.len())
+        .filter(|&i| mon.metrics[i].side == side)
+        .collect();
+    // A stable sort: the runbook's order holds within each group.
+    ids.sort_by_key(|&i| !deciding(v, &mon.metrics[i].id));
+    ids
+}
+
+/// The metric's title when it fits in `w`, else its id when that does (the id is what the
+/// triggers strip and the journal name), else the title cut.
+fn name(title: &str, id: &str, w: usize) -> String {
+    if super::width(title) <= w || super::width(id) > w {
+        fit(title, w)
+    } else {
+        id.to_string()
+    }
+}
+
+/// Lines for a side's metrics in `w` columns and `h` rows: two lines per metric (name and
+/// value; sparkline and threshold) when they all fit, else one. The value, its whole unit and
+/// its age are given room first; an UNKNOWN's reason wraps on words over the rows left, and
+/// a "… N more" line counts exactly what is not shown.
 fn metric_lines<'a>(v: &View, side: Side, w: usize, h: usize) -> Vec<Line<'a>> {
     let t = v.theme;
     let mon = &v.engine.monitor;
-    let ids: Vec<usize> = (0..mon.metrics.len())
-        .filter(|&i| mon.metrics[i].side == side)
-        .collect();
+    let ids = listed(v, side);
     if ids.is_empty() {
         return vec![
             Line::from(Span::styled("NO DATA", t.metric_stale)),
@@ -81,7 +130,6 @@ fn metric_lines<'a>(v: &View, side: Side, w: usize, h: usize) -> Vec<Line<'a>> {
         ];
     }
     let mut out = Vec::new();
-    // Two lines per metric (name and value; sparkline and threshold) when they fit, else one.
     let two = h >= ids.len() * 2;
     let per = if two { 2 } else { 1 };
     let fits = h / per;
@@ -91,6 +139,8 @@ fn metric_lines<'a>(v: &View, side: Side, w: usize, h: usize) -> Vec<Line<'a>> {
     } else {
         ids.len().min(fits.max(1))
     };
+    // Rows an UNKNOWN's reason may take beyond its own: what two-line mode leaves over.
+    let mut spare = h.saturating_sub(shown * per + usize::from(shown < ids.len()));
     for &i in ids.iter().take(shown) {
         let m = &mon.metrics[i];
         let unit = m.unit.clone().unwrap_or_default();
@@ -100,78 +150,144 @@ fn metric_lines<'a>(v: &View, side: Side, w: usize, h: usize) -> Vec<Line<'a>> {
         let style = if hot { t.metric_breach } else { t.metric_ok };
         let vals: Vec<f64> = series.samples().map(|x| x.value).collect();
         if two {
-            let title_w = w.saturating_sub(20).max(6);
-            let mut first = vec![Span::styled(
-                format!("{:<title_w$}", fit(&m.title, title_w)),
-                t.base,
-            )];
+            let mut first = Vec::new();
             let mut second = vec![Span::raw("  ")];
             match &status {
                 Status::Fresh(s) => {
+                    let value = format!(" {:>9} {unit}", num(s.value));
+                    let age = format!(" {:>4}", age(v.now - s.at));
+                    let title_w = w.saturating_sub(super::width(&value) + super::width(&age));
+                    let spark_w = w.saturating_sub(4 + super::width(&limit));
+                    if super::width(&m.title) > title_w {
+                        // The name on its own row (whole if the row holds it); the reading
+                        // leads the second.
+                        out.push(Line::from(Span::styled(name(&m.title, &m.id, w), t.base)));
+                        let value = format!(" {} {unit}", num(s.value));
+                        let spark_w =
+                            spark_w.saturating_sub(super::width(&value) + super::width(&age));
+                        out.push(Line::from(vec![
+                            Span::raw(" "),
+                            Span::styled(value, style),
+                            Span::styled(age, t.dim),
+                            Span::styled(
+                                format!(" {:<spark_w$}", sparkline(&vals, spark_w)),
+                                style,
+                            ),
+                            Span::styled(format!(" {limit}"), t.dim),
+                        ]));
+                        continue;
+                    }
                     first.push(Span::styled(
-                        format!(" {:>9} {:<4}", num(s.value), fit(&unit, 4)),
-                        style,
+                        format!("{:<title_w$}", name(&m.title, &m.id, title_w)),
+                        t.base,
                     ));
-                    first.push(Span::styled(format!(" {:>4}", age(v.now - s.at)), t.dim));
-                    let spark_w = w.saturating_sub(14);
+                    first.push(Span::styled(value, style));
+                    first.push(Span::styled(age, t.dim));
                     second.push(Span::styled(
                         format!("{:<spark_w$}", sparkline(&vals, spark_w)),
                         style,
                     ));
-                    second.push(Span::styled(format!(" {}", fit(&limit, 10)), t.dim));
+                    second.push(Span::styled(format!(" {limit}"), t.dim));
                 }
                 Status::Unknown(why) => {
+                    let title_w = w.saturating_sub(15).max(6);
+                    first.push(Span::styled(
+                        format!("{:<title_w$}", name(&m.title, &m.id, title_w)),
+                        t.base,
+                    ));
                     first.push(Span::styled(
                         format!(" {:>14}", "UNKNOWN"),
                         t.metric_stale.add_modifier(Modifier::BOLD),
                     ));
-                    second.push(Span::styled(fit(why, w.saturating_sub(2)), t.metric_stale));
+                    let (head, mut rest) = split_at_word(why, w.saturating_sub(2));
+                    second.push(Span::styled(head.to_string(), t.metric_stale));
+                    out.push(Line::from(first));
+                    out.push(Line::from(second));
+                    while !rest.is_empty() {
+                        if spare == 0 {
+                            break;
+                        }
+                        spare -= 1;
+                        let (line, more) = split_at_word(rest, w.saturating_sub(2));
+                        let cut = if spare == 0 && !more.is_empty() {
+                            // The last row there is: the rest of the reason is in the log.
+                            fit(&format!("{line} {more}"), w.saturating_sub(2))
+                        } else {
+                            line.to_string()
+                        };
+                        out.push(Line::from(vec![
+                            Span::raw("  "),
+                            Span::styled(cut, t.metric_stale),
+                        ]));
+                        rest = more;
+                    }
+                    continue;
                 }
             }
             out.push(Line::from(first));
             out.push(Line::from(second));
             continue;
         }
-        let title_w = (w.saturating_sub(30) / 2).clamp(6, 28);
-        let mut spans = vec![Span::styled(
-            format!("{:<title_w$} ", fit(&m.title, title_w)),
-            t.base,
-        )];
         match status {
             Status::Fresh(s) => {
-                spans.push(Span::styled(
-                    format!("{:>9} {:<4}", num(s.value), fit(&unit, 4)),
-                    style,
-                ));
-                let spark_w = w.saturating_sub(title_w + 31).min(40);
+                // Value, unit and age first; then the name; sparkline and limit if room is left.
+                let value = format!(" {:>9} {unit}", num(s.value));
+                let tail = format!(" {:>4}", age(v.now - s.at));
+                let fixed = super::width(&value) + super::width(&tail);
+                let limit_w = super::width(&limit) + 1;
+                let room = w.saturating_sub(fixed);
+                let title_w = room.min(28).max(room.saturating_sub(limit_w + 41)).max(6);
+                let mut spans = vec![
+                    Span::styled(
+                        format!("{:<title_w$}", name(&m.title, &m.id, title_w)),
+                        t.base,
+                    ),
+                    Span::styled(value, style),
+                ];
+                let left = w.saturating_sub(title_w + fixed);
+                let show_limit = !limit.is_empty() && left >= limit_w;
+                let spark_w = left
+                    .saturating_sub(if show_limit { limit_w } else { 0 } + 1)
+                    .min(40);
                 if spark_w > 3 {
                     spans.push(Span::styled(
                         format!(" {:<spark_w$}", sparkline(&vals, spark_w)),
                         style,
                     ));
                 }
-                spans.push(Span::styled(format!(" {:<9}", fit(&limit, 9)), t.dim));
-                spans.push(Span::styled(format!(" {:>4}", age(v.now - s.at)), t.dim));
+                if show_limit {
+                    spans.push(Span::styled(format!(" {limit}"), t.dim));
+                }
+                let drawn: usize = spans.iter().map(|s| super::width(&s.content)).sum();
+                let pad = w.saturating_sub(drawn + super::width(&tail));
+                spans.push(Span::raw(" ".repeat(pad)));
+                spans.push(Span::styled(tail, t.dim));
+                out.push(Line::from(spans));
             }
             Status::Unknown(why) => {
+                let title_w = (w / 3).clamp(6, 28);
                 let room = w.saturating_sub(title_w + 9);
-                spans.push(Span::styled(
-                    "UNKNOWN ",
-                    t.metric_stale.add_modifier(Modifier::BOLD),
-                ));
-                spans.push(Span::styled(fit(&why, room), t.metric_stale));
+                out.push(Line::from(vec![
+                    Span::styled(
+                        format!("{:<title_w$} ", name(&m.title, &m.id, title_w)),
+                        t.base,
+                    ),
+                    Span::styled("UNKNOWN ", t.metric_stale.add_modifier(Modifier::BOLD)),
+                    Span::styled(fit(&why, room), t.metric_stale),
+                ]));
             }
         }
-        out.push(Line::from(spans));
     }
     if shown < ids.len() {
-        out.push(Line::from(Span::styled(
-            format!(
-                "… {} more metrics (a taller terminal shows them)",
-                ids.len() - shown
-            ),
-            t.dim,
-        )));
+        let more = ids.len() - shown;
+        let noun = if more == 1 { "metric" } else { "metrics" };
+        let long = format!("… {more} more {noun} (a taller terminal shows them)");
+        let text = if super::width(&long) <= w {
+            long
+        } else {
+            format!("… {more} more {noun}")
+        };
+        out.push(Line::from(Span::styled(text, t.dim)));
     }
     out
 }
@@ -210,7 +326,32 @@ pub(super) fn metrics_compact(f: &mut Frame, area: Rect, v: &View) {
     let n = v.engine.monitor.triggers.len() as u16;
     // Small screens give the metrics the room; the strip lists troubled triggers first.
     let strip = if area.height < 16 { n.min(3) } else { n.min(6) } + 1;
+    // The metrics deciding something now are never the hidden ones: the box grows to hold
+    // them (and a "… N more" line), the strip giving up rows down to its heading and one
+    // trigger, which is the troubled one first.
+    let mon = &v.engine.monitor;
+    let needed = [Side::Source, Side::Target]
+        .into_iter()
+        .map(|side| {
+            let all = listed(v, side);
+            let hot = all
+                .iter()
+                .filter(|&&i| deciding(v, &mon.metrics[i].id))
+                .count();
+            hot + usize::from(hot < all.len())
+        })
+        .max()
+        .unwrap_or(0) as u16
+        + 2;
+    let strip = strip.min(area.height.saturating_sub(needed).max(2));
     let parts = Layout::vertical([Constraint::Min(4), Constraint::Length(strip)]).split(area);
+    // Side by side when a side's column can hold a metric's name, value, unit and age: both
+    // platforms stay in view, each with its own exact "… N more".
+    if area.width >= 60 {
+        metrics(f, parts[0], v);
+        triggers(f, parts[1], v);
+        return;
+    }
     let t = v.theme;
     let rb = v.engine.runbook();
     let focused = v.ui.focus == Pane::Metrics;
@@ -268,11 +409,21 @@ pub(super) fn triggers(f: &mut Frame, area: Rect, v: &View) {
     } else {
         format!("  {} watching", trig.len())
     };
+    let rows = (area.height as usize).saturating_sub(1);
+    // One row under the heading holds the most troubled trigger, and the heading says so,
+    // rather than a row that only counts them.
+    let status = if rows == 1 && trig.len() > 1 {
+        format!(
+            "{status} · the most troubled first, {} more",
+            trig.len() - 1
+        )
+    } else {
+        status
+    };
     let mut lines = vec![Line::from(vec![
         Span::styled(" Triggers", t.title),
         Span::styled(status, t.dim),
     ])];
-    let rows = (area.height as usize).saturating_sub(1);
     // Troubled triggers first: an operator must never have to scroll to find a breach.
     let mut order: Vec<usize> = (0..trig.len()).collect();
     order.sort_by_key(|&i| match trig[i].state {
@@ -380,7 +531,7 @@ pub(super) fn triggers(f: &mut Frame, area: Rect, v: &View) {
         let indent = name_w + tag.len() + 4;
         let entry = if rest.is_empty() { 1 } else { 2 };
         let left = order.len() - n;
-        if used + entry > rows || (used + entry == rows && left > 1) {
+        if used + entry > rows || (used + entry == rows && left > 1 && rows > 1) {
             // Stopping only ever leaves a row free: an entry never takes the last one while
             // more follow.
             lines.push(Line::from(Span::styled(
@@ -405,17 +556,6 @@ pub(super) fn triggers(f: &mut Frame, area: Rect, v: &View) {
         }
     }
     super::rows(f, area, lines);
-}
-
-/// `s` cut at the last space that leaves at most `w` columns, and the rest; all of it when it
-/// fits, or cut at `w` when it has no space to cut at.
-fn split_at_word(s: &str, w: usize) -> (&str, &str) {
-    if s.chars().count() <= w {
-        return (s, "");
-    }
-    let cut = s.char_indices().nth(w).map_or(s.len(), |(i, _)| i);
-    let at = s[..cut].rfind(' ').filter(|&i| i > 0).unwrap_or(cut);
-    (&s[..at], s[at..].trim_start())
 }
 
 pub(super) fn tabs(f: &mut Frame, area: Rect, v: &View, active: Pane) {

@@ -52,11 +52,12 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
     let mut head = summary(v, run, p, now, w, large);
     let (list, focus) = steps(v, p, now, w, large);
     if large {
-        head.push(started(v, run, w));
+        head.extend(started(v, run, w, 3));
         head.push(Line::default());
     } else if head.len() + 1 + list.len() <= h {
         // Who started it and why, when the compact rows allow: the header has no room left.
-        head.push(started(v, run, w));
+        let spare = h - head.len() - list.len();
+        head.extend(started(v, run, w, spare.min(3)));
     }
     let room = h.saturating_sub(head.len());
     // The forward summary sits on the last row, a blank row above it, only when the steps
@@ -170,12 +171,19 @@ fn summary<'a>(
     ])]
 }
 
-/// `started T+00:46:00 by ann: parity drift`.
-fn started<'a>(v: &View, run: &RollbackRun, w: usize) -> Line<'a> {
+/// `started T+00:46:00 by ann: parity drift`, the reason wrapped on words over at most `max`
+/// rows: it says why the platform is being moved back, so it is cut only when rows run out.
+fn started<'a>(v: &View, run: &RollbackRun, w: usize, max: usize) -> Vec<Line<'a>> {
     let t = v.theme;
     let who = format!("started {} by {}: ", t_clock(run.started), run.operator);
-    let reason = fit(&run.reason, w.saturating_sub(who.chars().count()));
-    Line::from(vec![Span::styled(who, t.dim), Span::styled(reason, t.base)])
+    let first = w.saturating_sub(super::width(&who));
+    let mut lines = super::wrap_words(&run.reason, first, w, max.max(1)).into_iter();
+    let mut out = vec![Line::from(vec![
+        Span::styled(who, t.dim),
+        Span::styled(lines.next().unwrap_or_default(), t.base),
+    ])];
+    out.extend(lines.map(|l| Line::from(Span::styled(l, t.base))));
+    out
 }
 
 /// One step's row, before the columns are sized.
@@ -410,9 +418,10 @@ fn timing(
             }
         }
         StepState::RetryWait { until, .. } => (clock_span(until - now), t.countdown_warn),
-        StepState::Done { at } => match since {
-            Some(s) if step.expect.is_some_and(|x| at - s > x) => (of(at - s), t.countdown_late),
-            Some(s) => (of(at - s), t.dim),
+        // What `step_done` journals (and the printer shows): the latest attempt's work.
+        StepState::Done { at } => match run.and_then(|r| r.took).or(since.map(|s| at - s)) {
+            Some(d) if step.expect.is_some_and(|x| d > x) => (of(d), t.countdown_late),
+            Some(d) => (of(d), t.dim),
             None => (String::new(), t.dim),
         },
         StepState::Failed { .. } | StepState::Skipped { .. } | StepState::Interrupted { .. } => {

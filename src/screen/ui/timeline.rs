@@ -4,9 +4,9 @@
 //! this pane's place.
 
 use super::{View, clock_span, fit};
-use crate::core::engine::{Stage, StepState};
+use crate::core::engine::{Stage, StepRun, StepState};
 use crate::core::runbook::Step;
-use crate::core::time::{Ms, t_offset};
+use crate::core::time::t_offset;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -21,7 +21,7 @@ pub fn glyph(state: &StepState, v: &View) -> (&'static str, Style) {
         StepState::Running {
             stage: Stage::Hold { .. } | Stage::Until { .. },
             ..
-        } => ("⏳", t.step_running),
+        } => ("⧗", t.step_running),
         StepState::Running { .. } => ("▶", t.step_running),
         StepState::RetryWait { .. } => ("↻", t.step_failed),
         StepState::Done { .. } => ("✓", t.step_done),
@@ -32,7 +32,9 @@ pub fn glyph(state: &StepState, v: &View) -> (&'static str, Style) {
 }
 
 /// The countdown column: `in 12:48`, `late 2:12`, `run 0:42`, `over 1:10`, `took 3:02`.
-fn countdown(step: &Step, state: &StepState, started: Option<Ms>, v: &View) -> (String, Style) {
+fn countdown(step: &Step, state: &StepState, run: Option<&StepRun>, v: &View) -> (String, Style) {
+    let started = run.and_then(|r| r.started);
+    let took = run.and_then(|r| r.took);
     let t = v.theme;
     let now = v.now;
     match state {
@@ -90,17 +92,9 @@ fn countdown(step: &Step, state: &StepState, started: Option<Ms>, v: &View) -> (
             format!("retry {}", clock_span(until - now)),
             t.countdown_warn,
         ),
-        StepState::Done { at } => (
-            started
-                // The work, not the watch after it: the journal keeps the hold apart too.
-                .map(|s| {
-                    let hold = step
-                        .hold
-                        .filter(|_| v.engine.rollback.is_none())
-                        .unwrap_or(0);
-                    format!("took {}", clock_span((at - s - hold).max(0)))
-                })
-                .unwrap_or_else(|| "done".into()),
+        // The work, not the watch after it: the figure `step_done` journals.
+        StepState::Done { .. } => (
+            took.map_or_else(|| "done".into(), |d| format!("took {}", clock_span(d))),
             t.dim,
         ),
         StepState::Failed { .. } => ("failed".into(), t.step_failed),
@@ -160,21 +154,47 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
     if h == 0 {
         return;
     }
-    // Columns: glyph 2, offset 9 (12 once an offset reads in days, `T+31d 01:00`), countdown
-    // 13 always; then id, title and owner share the rest, the id first (it is what --fail and
-    // the journal use), the owner only when there is room.
+    // Columns: glyph 2, then the offset and the countdown at the width their longest text
+    // needs (they decide: never cut), then id, title and owner share the rest, the id first
+    // (it is what --fail and the journal use). The owner is shown whole or not at all; the
+    // detail pane always has it.
     let w = inner.width as usize;
-    let at_w = rows
+    let offset_w = rows
         .iter()
-        .filter_map(|s| s.at.map(|a| t_offset(a).chars().count()))
+        .filter_map(|s| s.at)
+        .map(|at| super::width(&t_offset(at)))
         .max()
-        .unwrap_or(8)
-        .clamp(8, 11);
-    let rest = w.saturating_sub(2 + at_w + 1 + 13);
-    let longest = rows.iter().map(|s| s.id.chars().count()).max().unwrap_or(8) + 1;
-    let owner_w = if large && rest >= 70 { 14 } else { 0 };
+        .unwrap_or(0)
+        .max(8);
+    let countdowns: Vec<(String, Style)> = rows
+        .iter()
+        .map(|step| {
+            let run = e.run_of(&step.id);
+            let state = run.map(|r| r.state.clone()).unwrap_or_default();
+            countdown(step, &state, run, v)
+        })
+        .collect();
+    let countdown_w = countdowns
+        .iter()
+        .map(|(c, _)| super::width(c))
+        .max()
+        .unwrap_or(0)
+        .max(12);
+    let rest = w.saturating_sub(2 + offset_w + 1 + countdown_w + 1);
+    let longest = rows.iter().map(|s| super::width(&s.id)).max().unwrap_or(8) + 1;
+    let longest_owner = rows
+        .iter()
+        .map(|s| super::width(s.owner.as_deref().unwrap_or("—")))
+        .max()
+        .unwrap_or(1);
+    let owner_w = if large && rest >= 56 + longest_owner {
+        longest_owner
+    } else {
+        0
+    };
     let id_w = longest.min(24).min(rest.saturating_sub(owner_w));
-    let title_w = rest.saturating_sub(id_w + owner_w + 1);
+    // The title's span and the owner's each begin with a space.
+    let title_w = rest.saturating_sub(id_w + 1 + if owner_w > 0 { owner_w + 1 } else { 0 });
     // Rows first (cheap), lines only for the rows in view: a frame is drawn every second of
     // an idle window, and a long runbook has far more steps than the pane has rows.
     let mut items: Vec<Row> = Vec::with_capacity(rows.len() * 2);
@@ -195,9 +215,10 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
         .saturating_sub(h / 3)
         .min(items.len().saturating_sub(h));
     let cols = Columns {
-        at: at_w,
+        offset: offset_w,
         id: id_w,
         title: title_w,
+        countdown: countdown_w,
         owner: owner_w,
     };
     let visible: Vec<Line> = items[start..]
@@ -205,7 +226,7 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
         .take(h)
         .map(|r| match r {
             Row::Phase(p) => Line::from(Span::styled(format!("── {}", phase_title(v, p)), t.dim)),
-            Row::Step(i, step) => step_line(v, step, *i, current, &cols),
+            Row::Step(i, step) => step_line(v, step, *i, current, &cols, &countdowns[*i]),
         })
         .collect();
     super::rows(f, inner, visible);
@@ -219,25 +240,34 @@ enum Row<'a> {
 
 /// The widths of the columns that share the pane's width.
 struct Columns {
-    at: usize,
+    offset: usize,
     id: usize,
     title: usize,
+    countdown: usize,
     owner: usize,
 }
 
 /// One step's row: glyph, offset, id, title, countdown and owner.
-fn step_line<'a>(v: &View, step: &Step, i: usize, current: Option<&str>, c: &Columns) -> Line<'a> {
+fn step_line<'a>(
+    v: &View,
+    step: &Step,
+    i: usize,
+    current: Option<&str>,
+    c: &Columns,
+    (cd, cds): &(String, Style),
+) -> Line<'a> {
     let (t, e) = (v.theme, v.engine);
-    let (at_w, id_w, title_w, owner_w) = (c.at, c.id, c.title, c.owner);
+    let (id_w, title_w, owner_w) = (c.id, c.title, c.owner);
     let run = e.run_of(&step.id);
     let state = run.map(|r| r.state.clone()).unwrap_or_default();
     let (g, gs) = glyph(&state, v);
-    let (cd, cds) = countdown(step, &state, run.and_then(|r| r.started), v);
     let at = step.at.map(t_offset).unwrap_or_default();
     let is_cur = current == Some(step.id.as_str());
+    let offset_w = c.offset;
+    let countdown_w = c.countdown;
     let mut spans = vec![
         Span::styled(format!("{g} "), gs),
-        Span::styled(format!("{:<at_w$} ", fit(&at, at_w)), t.dim),
+        Span::styled(format!("{at:<offset_w$} "), t.dim),
         Span::styled(
             format!("{:<id_w$}", fit(&step.id, id_w.saturating_sub(1))),
             gs,
@@ -249,10 +279,10 @@ fn step_line<'a>(v: &View, step: &Step, i: usize, current: Option<&str>, c: &Col
             t.base,
         ));
     }
-    spans.push(Span::styled(format!(" {:>12}", fit(&cd, 12)), cds));
+    spans.push(Span::styled(format!(" {cd:>countdown_w$}"), *cds));
     if owner_w > 0 {
         spans.push(Span::styled(
-            format!(" {:<13}", fit(step.owner.as_deref().unwrap_or("—"), 13)),
+            format!(" {:<owner_w$}", step.owner.as_deref().unwrap_or("—")),
             t.dim,
         ));
     }
