@@ -187,7 +187,9 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
         .map(|s| super::width(s.owner.as_deref().unwrap_or("—")))
         .max()
         .unwrap_or(1);
-    let owner_w = if large && rest >= 56 + longest_owner {
+    // The title keeps at least 53 columns beside the owner: room the day-form offsets
+    // (`T+106d 08:00`, three columns wider than `T+2552:00`) must not take from the owner.
+    let owner_w = if large && rest >= 53 + longest_owner {
         longest_owner
     } else {
         0
