@@ -221,3 +221,74 @@ fn kill_9_during_a_rollback_resumes_the_rollback_at_the_interrupted_step() {
         );
     }
 }
+
+#[test]
+fn a_drill_killed_while_a_step_waits_until_resumes_waiting() {
+    // `wait` runs its command, then waits until `copied` reaches 20 (one a drill minute, so
+    // about T+0:20); at ×600 that is a couple of seconds. The step is not rerun_safe: were the
+    // wait taken for an interrupted command, the resumed drill would stop for the operator.
+    let dir = tempfile::tempdir().unwrap();
+    let sh = dir.path().join("step.sh");
+    std::fs::write(&sh, STEP_SH).unwrap();
+    std::fs::set_permissions(&sh, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let rb = runbook(
+        dir.path(),
+        &format!(
+            "{HEAD}metrics:\n  - {{ id: copied, title: Copied, side: target, unit: TB, every: 1m, sim: {{ baseline: 0, trend: 60 }} }}\nphases:\n  - id: p\n    steps:\n      - {{id: wait, title: Copy then wait, at: T+0:00, run: ['./step.sh', 'wait'], until: copied >= 20TB, timeout: 1h, owner: o, expect: 20m}}\n      - {{id: after, title: After, run: ['./step.sh', 'after'], rerun_safe: true, owner: o, expect: 1m}}\n"
+        ),
+    );
+    let s = dir.path().join("s");
+    let fast = ["--speed", "600"];
+    let mut child = spawn({
+        let mut c = bin();
+        c.arg("drill")
+            .arg(&rb)
+            .args(["--headless", "--auto-ack", "--session"])
+            .arg(&s)
+            .args(fast);
+        c
+    });
+    let waiting = wait_until(Duration::from_secs(20), || {
+        journal(&s)
+            .last()
+            .is_some_and(|e| e["kind"] == "until_waiting")
+    });
+    let _ = child.kill(); // SIGKILL, mid-wait
+    let _ = child.wait();
+    assert!(waiting, "never waited: {:?}", kinds(&journal(&s)));
+    let killed_at = journal(&s).last().unwrap()["t"].as_f64().unwrap();
+    assert!(killed_at < 20.0 * 60.0, "killed after the wait could end");
+
+    let out = bin()
+        .arg("drill")
+        .arg(&rb)
+        .args(["--headless", "--auto-ack", "--session"])
+        .arg(&s)
+        .args(fast)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    let j = journal(&s);
+    assert_journal_contract(&j, "drill");
+    assert_eq!(
+        count(&j, "step_started", "wait"),
+        1,
+        "its command ran again"
+    );
+    assert_eq!(
+        count(&j, "step_interrupted", "wait"),
+        0,
+        "a wait is not a command"
+    );
+    assert_eq!(count(&j, "until_waiting", "wait"), 1);
+    let met = j
+        .iter()
+        .find(|e| e["kind"] == "until_met" && e["step"] == "wait")
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(met["value"].as_f64().unwrap() >= 20.0, "{met}");
+    assert!(met["t"].as_f64().unwrap() >= 19.0 * 60.0, "{met}");
+    let log = std::fs::read_to_string(dir.path().join("runs.log")).unwrap();
+    assert_eq!(log.matches("wait start").count(), 1, "{log}");
+    assert!(stdout.contains("holds: copied"), "{stdout}");
+}

@@ -234,6 +234,7 @@ fn every_scenario_ends_as_expected_and_trips_what_it_says() {
             let code = match expect {
                 Expect::Completed => 0,
                 Expect::RolledBack => 3,
+                Expect::Stopped => 1,
             };
             if d.code != Some(code) {
                 why.push(format!("exit {:?}, expected {code} ({expect:?})", d.code));
@@ -266,15 +267,21 @@ fn every_scenario_ends_as_expected_and_trips_what_it_says() {
                         }
                     }
                 }
-                Expect::Completed => {
+                Expect::Completed | Expect::Stopped => {
                     if d.has("rollback_started") {
                         why.push("a rollback started".into());
                     }
                 }
             }
+            // A stopped run waits for its operator: resumable, so it has not ended.
+            let end = if expect == Expect::Stopped {
+                "session_stopped"
+            } else {
+                "session_ended"
+            };
             let last = d.journal.last().map(|e| e["kind"].clone());
-            if last != Some(Value::from("session_ended")) {
-                why.push(format!("the journal ends with {last:?}, not session_ended"));
+            if last != Some(Value::from(end)) {
+                why.push(format!("the journal ends with {last:?}, not {end}"));
             }
             if !why.is_empty() {
                 failures.push(format!("{}:\n  {}", d.context(), why.join("\n  ")));

@@ -465,12 +465,12 @@ fn the_rollback_preview_at_80x24_says_why_what_it_undoes_and_keeps_its_confirmat
 
 #[test]
 fn past_the_point_of_no_return_r_explains_what_remains_and_the_recovery() {
-    // redshift-panther at T+32d: Redshift turned read-only (the point of no return) at
-    // T+31d1h; the validation phase (T+35d) is still ahead.
+    // redshift-panther at T+38d12h: the go-live sign-off (the point of no return) was at
+    // T+38d1h, after final validation; retiring Redshift's ingest (T+39d) is still ahead.
     let rb = cutover::config::runbook::load(&root().join("runbooks/redshift-panther.yaml"))
         .runbook
         .unwrap();
-    let now = 32 * 24 * 60 * MIN;
+    let now = (38 * 24 + 12) * 60 * MIN;
     let e = cutover::core::engine::demo::run_until(rb, now, None);
     assert!(e.outcome.is_none() && e.point_of_no_return_passed().is_some());
     let why = cutover::screen::app::rollback_blocked(&e).unwrap();
@@ -481,9 +481,9 @@ fn past_the_point_of_no_return_r_explains_what_remains_and_the_recovery() {
         let text = format!("{}", term.backend());
         for want in [
             "ROLLBACK IS NO LONGER POSSIBLE",
-            "step `redshift-read-only` passed the point",
+            "step `go-live` passed the point",
             "What remains:",
-            "roll forward: 4 forward steps left: critical-queries",
+            "roll forward: 2 forward steps left: retire-redshift-ingest",
             "the runbook's recovery:",
             "RESTORE TABLE",
             "any key closes this",
@@ -662,6 +662,44 @@ fn a_canary_stage_shows_its_weight_and_each_gate_deciding_with_units() {
     );
     assert!(text.contains("(limit 2500 ms) · holds"), "{text}");
     insta::assert_snapshot!("canary_gates_200x60", term.backend());
+}
+
+#[test]
+fn an_until_step_shows_its_value_against_the_target_and_the_time_left() {
+    // redshift-panther at T+5d: batch 1 (started T+2d) waits until 1.25 PB are copied; the
+    // metric is in TB, the runbook wrote PB, so PB is what the operator reads.
+    let rb = cutover::config::runbook::load(&root().join("runbooks/redshift-panther.yaml"))
+        .runbook
+        .unwrap();
+    let now = 5 * 24 * 60 * MIN;
+    let e = cutover::core::engine::demo::run_until(rb, now, None);
+    assert_eq!(e.current(), Some("backfill-1"));
+    assert!(e.run_of("backfill-1").unwrap().state.until_wait().is_some());
+    let ui = Ui::new("ann");
+    let term = draw(&e, &ui, now, 200, 60, &theme::dark());
+    let text = format!("{}", term.backend());
+    let row = text
+        .lines()
+        .find(|l| l.contains("⧗ T+48:00"))
+        .unwrap_or_else(|| panic!("no timeline row:\n{text}"));
+    assert!(row.contains("⧗") && row.contains("/1.25 PB"), "{row}");
+    for want in [
+        "until backfill-copied >= 1.25PB · waits at most 8d, after its command",
+        "waiting until backfill-copied >= 1.25PB: 0.555 / 1.25 PB · value 0s old",
+        "times out in 5d 0h",
+    ] {
+        assert!(text.contains(want), "`{want}` missing:\n{text}");
+    }
+    // Stale data is UNKNOWN, never "met" and never a number passed off as current.
+    let later = now + 60 * MIN;
+    let term = draw(&e, &ui, later, 200, 60, &theme::dark());
+    let text = format!("{}", term.backend());
+    assert!(
+        text.contains("waiting until backfill-copied >= 1.25PB: UNKNOWN (stale"),
+        "{text}"
+    );
+    let row = text.lines().find(|l| l.contains("⧗ T+48:00")).unwrap();
+    assert!(row.contains("UNKNOWN"), "{row}");
 }
 
 /// The Metrics tab of the compact layout while a trigger's rollback runs: both platforms in

@@ -377,3 +377,73 @@ fn gates_the_stage_gives_no_time_to_fail_or_that_one_sample_fails_are_warnings()
         "hold: 5m",
     );
 }
+
+#[test]
+fn until_steps_are_checked_where_their_condition_is_written() {
+    let name = "invalid/until.yaml";
+    let ds = errors(name);
+    located(
+        &ds,
+        name,
+        (17, 16),
+        "`until` of step `copy` names unknown metric `backfil-copied`",
+        "did you mean `backfill-copied`?",
+    );
+    located(
+        &ds,
+        name,
+        (23, 16),
+        "threshold unit `GB` does not fit metric `sync-lag`, measured in `s`",
+        "ms, s, sec, m, min, h, d",
+    );
+    located(
+        &ds,
+        name,
+        (29, 16),
+        "step `forever` waits `until: sync-lag < 1m` but has no `timeout`",
+        "add `timeout:`",
+    );
+    located(
+        &ds,
+        name,
+        (34, 16),
+        "compares with a baseline",
+        "e.g. `until: sync-lag < 1m`",
+    );
+    assert_eq!(ds.len(), 4, "{ds:#?}");
+}
+
+#[test]
+fn until_steps_convert_their_threshold_and_keep_the_written_unit() {
+    let (rb, ds) = loaded("valid/until.yaml");
+    assert!(ds.iter().all(|d| !d.is_error()), "{ds:#?}");
+    let copy = rb.step("copy").unwrap();
+    let u = copy.until.as_ref().unwrap();
+    assert_eq!(u.cond.threshold, Threshold::Value(500.0), "0.5 PB in TB");
+    assert_eq!((u.unit.as_str(), u.scale), ("PB", 1000.0));
+    assert!(!copy.is_manual());
+    assert_eq!(copy.timeout, 2 * 86_400_000);
+    let lag = rb.step("lag").unwrap();
+    assert_eq!(
+        lag.until.as_ref().unwrap().cond.threshold,
+        Threshold::Value(60.0)
+    );
+    assert!(
+        lag.run.is_none() && !lag.is_manual(),
+        "waits, no confirmation"
+    );
+    Command::cargo_bin("cutover")
+        .unwrap()
+        .args(["validate", fixture("valid/until.yaml").to_str().unwrap()])
+        .assert()
+        .success();
+    Command::cargo_bin("cutover")
+        .unwrap()
+        .args(["validate", fixture(name_invalid()).to_str().unwrap()])
+        .assert()
+        .code(2);
+}
+
+fn name_invalid() -> &'static str {
+    "invalid/until.yaml"
+}

@@ -1,11 +1,14 @@
 #!/bin/sh
 # Redshift ingestion and access changes (simulated).
 . "$(dirname "$0")/_sim.sh"
-case "${1:?usage: redshift.sh stop-ingest|resume-ingest|read-only|read-write}" in
+case "${1:?usage: redshift.sh stop-ingest|resume-ingest|historical|read-access|read-write|retire-ingest}" in
   stop-ingest) say "pausing COPY jobs and Kinesis firehose into Redshift" ;;
   resume-ingest) say "resuming COPY jobs into Redshift; backlog replay started" ;;
-  read-only) say "revoking writes on Redshift; historical store is read-only" ;;
+  historical) say "revoking writes on Redshift; it is the historical store (read-only)" ;;
+  read-access) say "granting the analysts' and Panther's read-only roles on the historical schemas" ;;
   read-write) say "restoring writer grants on Redshift" ;;
+  retire-ingest) say "deleting the Redshift COPY jobs and firehose delivery streams" ;;
+  *) echo "redshift.sh: unknown action $1" >&2; exit 2 ;;
 esac
 nap
 say "done"

@@ -70,6 +70,20 @@ pub fn parse_offset(s: &str) -> Result<Ms, String> {
         ));
     };
     let body = body.trim();
+    // `T+31d 01:00`, as the screen shows offsets past 99 hours, reads back as written.
+    if let Some((d, hm)) = body.split_once("d ")
+        && !d.is_empty()
+        && d.chars().all(|c| c.is_ascii_digit())
+        && hm.contains(':')
+    {
+        let days: Ms = d.parse().map_err(|_| format!("`{s}` is too large"))?;
+        let rest = parse_offset(&format!("T+{}", hm.trim()))?;
+        let total = days
+            .checked_mul(DAY)
+            .and_then(|v| v.checked_add(rest))
+            .ok_or_else(|| format!("`{s}` is too large"))?;
+        return Ok(sign * total);
+    }
     let magnitude = if body.contains(':') {
         let parts: Vec<&str> = body.split(':').collect();
         let nums: Result<Vec<Ms>, _> = parts.iter().map(|p| p.parse::<Ms>()).collect();
@@ -91,15 +105,37 @@ pub fn parse_offset(s: &str) -> Result<Ms, String> {
     Ok(sign * magnitude)
 }
 
-/// The T-clock: `T-00:12:05`, `T+00:47:12`, `T+100:00:00`.
-pub fn t_clock(t: Ms) -> String {
-    let sign = if t < 0 { '-' } else { '+' };
+/// From this many hours on, T-times read as days and hours (`T+31d 01:00`): nobody reads
+/// `T+745:00` as "a month in". Below it they stay as they always were, so a cutover window's
+/// clock (`T+00:47:12`, `T-24:00`) does not change.
+pub const DAYS_FROM_HOURS: u64 = 100;
+
+fn clock_secs(t: Ms) -> u64 {
     // Before T-0 the clock counts down, so a part-second still to go shows as a whole one.
-    let secs = if t < 0 {
+    if t < 0 {
         t.unsigned_abs().div_ceil(1000)
     } else {
         t.unsigned_abs() / 1000
-    };
+    }
+}
+
+/// The T-clock: `T-00:12:05`, `T+00:47:12`, `T+99:59:59`, then `T+4d 04:00:00`.
+pub fn t_clock(t: Ms) -> String {
+    let sign = if t < 0 { '-' } else { '+' };
+    let secs = clock_secs(t);
+    let (h, m, s) = (secs / 3600, (secs / 60) % 60, secs % 60);
+    if h >= DAYS_FROM_HOURS {
+        format!("T{sign}{}d {:02}:{m:02}:{s:02}", h / 24, h % 24)
+    } else {
+        format!("T{sign}{h:02}:{m:02}:{s:02}")
+    }
+}
+
+/// The T-clock in hours however far it is (`T+745:00:00`): only for keys that were journaled
+/// in this form (a baseline window's name), which must stay the same across versions.
+pub fn t_clock_hours(t: Ms) -> String {
+    let sign = if t < 0 { '-' } else { '+' };
+    let secs = clock_secs(t);
     format!(
         "T{sign}{:02}:{:02}:{:02}",
         secs / 3600,
@@ -108,14 +144,19 @@ pub fn t_clock(t: Ms) -> String {
     )
 }
 
-/// The offset as a runbook author writes it: `T-24:00`, `T+0:05`.
+/// The offset as a runbook author writes it: `T-24:00`, `T+0:05`, and past 99 hours
+/// `T+31d 01:00` (the runbook may write that `T+31d1h`).
 pub fn t_offset(t: Ms) -> String {
     let sign = if t < 0 { '-' } else { '+' };
     let secs = t.unsigned_abs() / 1000;
-    if secs.is_multiple_of(60) {
-        format!("T{sign}{}:{:02}", secs / 3600, (secs / 60) % 60)
+    if !secs.is_multiple_of(60) {
+        return t_clock(t);
+    }
+    let (h, m) = (secs / 3600, (secs / 60) % 60);
+    if h >= DAYS_FROM_HOURS {
+        format!("T{sign}{}d {:02}:{m:02}", h / 24, h % 24)
     } else {
-        t_clock(t)
+        format!("T{sign}{h}:{m:02}")
     }
 }
 
@@ -281,10 +322,26 @@ mod tests {
     fn formatting() {
         assert_eq!(t_clock(-(12 * MIN + 5 * SEC)), "T-00:12:05");
         assert_eq!(t_clock(47 * MIN + 12 * SEC), "T+00:47:12");
-        assert_eq!(t_clock(100 * HOUR), "T+100:00:00");
+        assert_eq!(t_clock(99 * HOUR + 59 * MIN + 59 * SEC), "T+99:59:59");
+        assert_eq!(t_clock(100 * HOUR), "T+4d 04:00:00");
+        assert_eq!(t_clock(745 * HOUR + 12 * SEC), "T+31d 01:00:12");
+        assert_eq!(t_clock(-(14 * DAY)), "T-14d 00:00:00");
+        assert_eq!(t_clock_hours(745 * HOUR), "T+745:00:00");
         assert_eq!(t_clock(-500), "T-00:00:01");
         assert_eq!(t_offset(5 * MIN), "T+0:05");
         assert_eq!(t_offset(-24 * HOUR), "T-24:00");
+        assert_eq!(t_offset(99 * HOUR), "T+99:00");
+        assert_eq!(t_offset(745 * HOUR), "T+31d 01:00");
+        assert_eq!(t_offset(100 * HOUR + 5 * MIN), "T+4d 04:05");
+        assert_eq!(t_offset(-14 * DAY), "T-14d 00:00");
+        assert_eq!(parse_offset("T+31d"), Ok(31 * DAY));
+        assert_eq!(parse_offset("T+31d1h"), Ok(745 * HOUR));
+        assert_eq!(parse_offset("T+31d 01:00"), Ok(745 * HOUR));
+        assert_eq!(
+            parse_offset(&t_offset(-14 * DAY - 5 * MIN)),
+            Ok(-14 * DAY - 5 * MIN)
+        );
+        assert!(parse_offset("T+31d 1:75").is_err());
         assert_eq!(human(45 * SEC), "45s");
         assert_eq!(human(125 * SEC), "2m05s");
         assert_eq!(human(90 * MIN), "1h30m");

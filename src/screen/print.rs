@@ -67,6 +67,10 @@ struct Progress<'a> {
     owner: String,
     by: String,
     tag: &'static str,
+    /// The step runs a command (its title was printed when it started).
+    runs: bool,
+    /// The step's `until:` unit: (metric units per shown unit, shown unit).
+    until: Option<(f64, String)>,
 }
 
 impl<'a> Progress<'a> {
@@ -87,7 +91,25 @@ impl<'a> Progress<'a> {
                 format!(" by {}", rec.operator)
             },
             tag: if rec.event.in_rollback() { "⟲ " } else { "" },
+            runs: st.is_some_and(|s| s.run.is_some()),
+            until: st
+                .and_then(|s| s.until.as_ref())
+                .filter(|u| u.scale > 0.0)
+                .map(|u| (u.scale, u.unit.clone())),
         }
+    }
+
+    /// How an until-step's values are shown: (metric units per shown unit, shown unit), the
+    /// unit its `until:` was written in when the runbook still has it, else the metric's.
+    fn until_unit(&self, metric_unit: Option<&str>) -> (f64, String) {
+        match &self.until {
+            Some(u) => u.clone(),
+            None => (1.0, metric_unit.unwrap_or_default().to_string()),
+        }
+    }
+
+    fn runs_command(&self) -> bool {
+        self.runs
     }
 
     fn text(&self) -> (&'static str, String) {
@@ -241,6 +263,54 @@ impl<'a> Progress<'a> {
                 "⚠",
                 format!("{step} POINT OF NO RETURN passed: rollback is no longer possible"),
             ),
+            Event::UntilWaiting {
+                attempt,
+                condition,
+                timeout,
+                deadline,
+                late,
+                ..
+            } => (
+                "⧗",
+                format!(
+                    "{tag}{step} {}waiting until `{condition}` holds on fresh data (timeout {timeout}, at {deadline}){}{}",
+                    if self.runs_command() {
+                        String::new()
+                    } else {
+                        format!("{}{} — ", self.title, self.owner)
+                    },
+                    if *attempt > 1 {
+                        format!(" (attempt {attempt})")
+                    } else {
+                        String::new()
+                    },
+                    late_text(late.by)
+                ),
+            ),
+            Event::UntilMet {
+                condition,
+                metric,
+                value,
+                threshold,
+                unit,
+                age,
+                waited,
+                ..
+            } => {
+                let (scale, shown) = self.until_unit(unit.as_deref());
+                let v = |x: f64| crate::core::monitor::with_unit(x / scale, &shown);
+                (
+                    "✓",
+                    format!(
+                        "{tag}{step} `{condition}` holds: {metric} {} (target {}, {} old) after waiting {waited}",
+                        v(*value),
+                        v(*threshold),
+                        // Whole seconds: a drill's few ms between a sample and its reading
+                        // are not an age anyone acts on.
+                        Period(age.ms() / 1000 * 1000)
+                    ),
+                )
+            }
             Event::CanaryWeight { weight, .. } => {
                 ("⇄", format!("{step} canary weight now {weight}%"))
             }

@@ -76,6 +76,8 @@ fn level_of(e: &Event) -> Level {
         | Event::PointOfNoReturn { .. }
         | Event::CanaryWeight { .. }
         | Event::StepGating { .. }
+        | Event::UntilWaiting { .. }
+        | Event::UntilMet { .. }
         | Event::GatePassed { .. }
         | Event::RollbackDone { .. }
         | Event::RollbackRequestIgnored { .. }

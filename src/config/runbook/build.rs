@@ -32,7 +32,7 @@ const PLATFORMS_KEYS: &[&str] = &["source", "target"];
 const PLATFORM_KEYS: &[&str] = &["name"];
 const PHASE_KEYS: &[&str] = &["id", "title", "steps"];
 const ROLLBACK_KEYS: &[&str] = &["title", "steps"];
-const PROCEDURE_KEYS: &[&str] = &["id", "title", "after", "steps"];
+const PROCEDURE_KEYS: &[&str] = &["id", "title", "after", "once", "steps"];
 const STEP_KEYS: &[&str] = &[
     "id",
     "title",
@@ -55,6 +55,7 @@ const STEP_KEYS: &[&str] = &[
     "advance",
     "on_gate_fail",
     "undo_cost",
+    "until",
 ];
 const STRATEGIES: &[&str] = &["blue-green", "canary", "phased", "big-bang"];
 const ON_FAILURE: &[&str] = &["pause", "retry", "rollback", "continue"];
@@ -356,7 +357,7 @@ fn procedure(
         None => ("`rollback`".to_string(), ROLLBACK_KEYS),
         Some(i) => (format!("rollback procedure {}", i + 1), PROCEDURE_KEYS),
     };
-    let f = Fields::open(sink, node, what, keys)?;
+    let f = Fields::open(sink, node, what.clone(), keys)?;
     let id = match index {
         None => Some("rollback".to_string()),
         Some(_) => f.req_str(
@@ -368,6 +369,25 @@ fn procedure(
     let after = f.opt_str(sink, "after");
     if let Some(a) = &after {
         spots.note(f.pos(), "after", a, f.pos_of("after"));
+    }
+    let after_done = match f.opt_str(sink, "once").as_deref() {
+        None | Some("started") => false,
+        Some("done") => true,
+        Some(other) => {
+            sink.error(
+                f.pos_of("once"),
+                format!("unknown `once: {other}` in {what}"),
+                "use `once: started` (the default: the procedure applies as soon as its `after` step starts) or `once: done` (only once that step is done)",
+            );
+            false
+        }
+    };
+    if after_done && after.is_none() {
+        sink.error(
+            f.pos_of("once"),
+            format!("{what} has `once` but no `after`"),
+            "add `after: STEP` naming the forward step it waits for, or remove `once`",
+        );
     }
     let title = f.opt_str(sink, "title");
     let list = match f.get("steps") {
@@ -386,6 +406,7 @@ fn procedure(
         title: title.unwrap_or_else(|| "Rollback".into()),
         id: id?,
         after,
+        after_done,
         steps: list,
         pos: pos_of(node),
     })
@@ -539,6 +560,7 @@ struct StepKeys {
     point_of_no_return: bool,
     undo_cost: Option<Ms>,
     stage: Option<CanaryStage>,
+    until: Option<crate::core::runbook::signals::Until>,
     on_failure: OnFailure,
     undoes: Vec<String>,
 }
@@ -567,6 +589,7 @@ impl StepKeys {
             point_of_no_return: self.point_of_no_return,
             undoes: self.undoes,
             stage: self.stage,
+            until: self.until,
             undo_cost: self.undo_cost,
             pos,
         })
@@ -602,6 +625,14 @@ fn step_keys(
     if let Some(st) = &stage {
         gate_timing(sink, f, what, st, hold);
     }
+    let until = super::build_signals::until(sink, f, what, spots);
+    if until.is_some() && stage.is_some() {
+        sink.error(
+            f.pos_of("until"),
+            format!("{what} is a canary stage and has `until`"),
+            "a stage waits for its gates; put the `until` on a step of its own after the stage",
+        );
+    }
     let on_failure = on_failure(sink, f, what);
     let undoes = undoes(sink, f, what, spots);
     StepKeys {
@@ -620,6 +651,7 @@ fn step_keys(
         point_of_no_return,
         undo_cost,
         stage,
+        until,
         on_failure,
         undoes,
     }
@@ -869,6 +901,7 @@ fn remember_step(spots: &mut Locations, f: &Fields, id: &str, k: &StepKeys) {
         "expect",
         "gates",
         "on_gate_fail",
+        "until",
     ] {
         if f.get(key).is_some() {
             spots.keys.insert((id.to_string(), key), f.pos_of(key));

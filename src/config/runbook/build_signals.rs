@@ -1095,11 +1095,12 @@ fn scenario(
         None => None,
         Some("completed") => Some(Expect::Completed),
         Some("rolled_back") | Some("rolled-back") => Some(Expect::RolledBack),
+        Some("stopped") => Some(Expect::Stopped),
         Some(other) => {
             sink.error(
                 f.pos_of("expect"),
                 format!("unknown expect `{other}` in {what}"),
-                "use `completed` or `rolled_back`",
+                "use `completed`, `rolled_back` or `stopped`",
             );
             None
         }
@@ -1181,4 +1182,71 @@ fn fault(
         lasts,
         kind: kind?,
     })
+}
+
+/// A step's `until:` condition, if it has one: read like a gate's, its threshold fitted to
+/// the metric's unit, and the unit it was written in kept for the screen. An until-step must
+/// say how long it may wait (`timeout`), and compares with a fixed value: a baseline-relative
+/// condition has nothing to be relative to while a step waits.
+pub fn until(sink: &mut Findings, f: &Fields, what: &str, spots: &mut Locations) -> Option<Until> {
+    let n = f.get("until")?;
+    let pos = pos_of(n);
+    let Node::Str(text) = &n.value else {
+        sink.error(
+            pos,
+            format!(
+                "`until` of {what} must be a condition, found {}",
+                n.value.kind()
+            ),
+            "write e.g. `until: backfill-copied >= 5PB` or `until: sync-lag < 1m`",
+        );
+        return None;
+    };
+    let what_c = format!("`until` of {what}");
+    let parsed = match condition::parse(text) {
+        Ok(p) => p,
+        Err(e) => {
+            sink.error(pos, format!("{what_c}: {}", e.message), e.hint);
+            return None;
+        }
+    };
+    spots.note(f.pos(), "until", &parsed.cond.metric, pos);
+    let written = parsed.unit.clone();
+    let metric_unit = spots
+        .units
+        .of_metric
+        .get(&parsed.cond.metric)
+        .cloned()
+        .flatten();
+    let cond = super::units::resolve(sink, pos, &what_c, parsed, &spots.units);
+    if cond.needs_baseline() {
+        sink.error(
+            pos,
+            format!(
+                "{what_c}: `{}` compares with a baseline, but a step waits for a fixed value",
+                cond.text
+            ),
+            "write the value to wait for with its unit, e.g. `until: sync-lag < 1m`",
+        );
+        return None;
+    }
+    if f.get("timeout").is_none() {
+        sink.error(
+            pos,
+            format!("{what} waits `until: {}` but has no `timeout`", cond.text),
+            "add `timeout:` for how long it may wait (its T-time, compressed in drills), e.g. `timeout: 8d`; when it runs out, `on_failure` applies",
+        );
+    }
+    // Values show in the unit the author wrote (`5PB`); when it does not convert, the
+    // metric's own (the mismatch is an error of its own, reported above).
+    let (unit, scale) = match (written, metric_unit) {
+        (Some(w), Some(mu)) => match super::units::convert(1.0, &w, &mu) {
+            Ok(k) if k > 0.0 => (w, k),
+            _ => (mu, 1.0),
+        },
+        (None, Some(mu)) => (mu, 1.0),
+        (Some(w), None) => (w, 1.0),
+        (None, None) => (String::new(), 1.0),
+    };
+    Some(Until { cond, unit, scale })
 }

@@ -46,6 +46,7 @@ pub fn check(sink: &mut Findings, rb: &Runbook, spots: &Locations) {
     check_metrics(sink, sig, &ids, spots);
     check_triggers(sink, rb, &ids, spots);
     check_gates(sink, rb, &ids, spots);
+    check_untils(sink, rb, &ids, spots);
     let tripped = check_scenarios(sink, sig, &ids, spots);
     if !sig.scenarios.is_empty() {
         warn_untripped(sink, sig, &tripped);
@@ -201,6 +202,16 @@ fn check_gates(sink: &mut Findings, rb: &Runbook, ids: &Ids, spots: &Locations) 
                 "add `metrics:` for the gates to watch",
             );
         }
+    }
+}
+
+/// Each `until:` names a known metric, reported where the name is written.
+fn check_untils(sink: &mut Findings, rb: &Runbook, ids: &Ids, spots: &Locations) {
+    for step in rb.steps().chain(rb.rollback_steps()) {
+        let Some(u) = &step.until else { continue };
+        let at = spots.of(step.pos, "until", &u.cond.metric);
+        let what = format!("`until` of step `{}`", step.id);
+        metric_ref(sink, at, &u.cond.metric, &what, &ids.metrics);
     }
 }
 

@@ -13,21 +13,24 @@ const MIN: Ms = 60_000;
 /// running command gets one line of output) or waits for the operator.
 pub fn run_until(rb: Runbook, until: Ms, stop_at: Option<&str>) -> Engine {
     let start = rb.steps().filter_map(|s| s.at).min().unwrap_or(0).min(0);
-    let mut sim = SimFeed::new(&rb.signals.metrics, &[], start);
+    let sim = SimFeed::new(&rb.signals.metrics, &[], start);
     let mut e = Engine::new(rb, Config::default());
     // Samples go in before each step of the demo; what they cause is kept with the step's
     // effects, so a spawn they trigger is never lost.
-    let mut feed = |e: &mut Engine, now: Ms| -> Vec<Effect> {
+    let feed_from = |sim: &mut SimFeed, e: &mut Engine, now: Ms| -> Vec<Effect> {
         let mut fx = Vec::new();
         for (metric, at, value) in sim.due(now) {
             fx.extend(e.update(Msg::Sample { metric, at, value }, now));
         }
         fx
     };
+    let sim = std::cell::RefCell::new(sim);
+    let feed = |e: &mut Engine, now: Ms| feed_from(&mut sim.borrow_mut(), e, now);
     let mut now = start;
     let mut fx = feed(&mut e, now);
     fx.extend(e.update(Msg::Tick, now));
-    for _ in 0..10_000 {
+    // An until-step moves one sample at a time: a month-long backfill is thousands of them.
+    for _ in 0..200_000 {
         let spawned = fx.iter().find_map(|f| match f {
             Effect::Spawn(s) => Some((s.step.clone(), s.attempt, s.stage)),
             _ => None,
@@ -66,7 +69,15 @@ pub fn run_until(rb: Runbook, until: Ms, stop_at: Option<&str>) -> Engine {
             );
             continue;
         }
-        let step_due = e.next_step_wakeup(now).filter(|t| *t <= until);
+        let mut step_due = e.next_step_wakeup(now).filter(|t| *t <= until);
+        // An until-step waits for samples: go from one to the next, not to its deadline.
+        let waiting = e
+            .current()
+            .and_then(|id| e.run_of(id))
+            .is_some_and(|r| r.state.until_wait().is_some());
+        if waiting && let Some(t) = sim.borrow().next_due().filter(|t| *t <= until) {
+            step_due = Some(step_due.map_or(t, |s| s.min(t)));
+        }
         match step_due {
             Some(t) => {
                 now = t.max(now);

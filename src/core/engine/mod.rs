@@ -17,7 +17,7 @@ pub use rollback::gaps_text;
 pub use state::*;
 
 use crate::core::event::{Advance, Cause, Entry, Event, Late, Procedure};
-use crate::core::monitor::{Monitor, Progress, Reaction, Verdict};
+use crate::core::monitor::{Monitor, Progress, Reaction, Verdict, until};
 use crate::core::runbook::signals::{Choice, GateFail};
 use crate::core::runbook::{Command, OnFailure, Runbook, Step};
 use crate::core::time::{Ms, Period, TTime, human};
@@ -234,8 +234,16 @@ impl Engine {
             .chain(all_back.iter())
             .map(|id| (id.clone(), StepRun::default()))
             .collect();
+        let mut monitor = Monitor::new(&rb.signals);
+        for u in rb
+            .steps()
+            .chain(rb.rollback_steps())
+            .filter_map(|s| s.until.as_ref())
+        {
+            monitor.watch_metric(&u.cond.metric);
+        }
         Self {
-            monitor: Monitor::new(&rb.signals),
+            monitor,
             last_now: 0,
             open_graces: Vec::new(),
             rb,
@@ -360,6 +368,9 @@ impl Engine {
             } = r.state
             {
                 consider(until);
+            }
+            if let Some((_, deadline)) = r.state.until_wait() {
+                consider(deadline);
             }
         }
         if !self.held
@@ -697,6 +708,10 @@ impl Engine {
             if self.rollback.is_none() && self.gates(now, out) {
                 continue;
             }
+            // Like a hold, a wait ends on its own (met or timed out) even while the run is held.
+            if self.untils(now, out) {
+                continue;
+            }
             if self.held || self.paused.is_some() {
                 return;
             }
@@ -820,6 +835,11 @@ impl Engine {
         let procedure = self.rollback.is_some().then_some(Procedure::Rollback);
         let (id, title) = (step.id.clone(), step.title.clone());
         match &step.run {
+            None if step.until.is_some() => {
+                if !self.inject_failure(step, attempt, now, out) {
+                    self.begin_until(step, attempt, late, now, out);
+                }
+            }
             None => {
                 self.set(&step.id, StepState::Waiting);
                 let e = Event::StepWaiting {
@@ -935,6 +955,16 @@ impl Engine {
     }
 
     fn after_verify(&mut self, step: &Step, now: Ms, out: &mut Vec<Effect>) {
+        if step.until.is_some() {
+            let attempt = self.runs[&step.id].attempts.max(1);
+            self.begin_until(step, attempt, Late::default(), now, out);
+            return;
+        }
+        self.after_until(step, now, out);
+    }
+
+    /// The step's work is done and its `until:` (if any) held: gates, hold, or done.
+    fn after_until(&mut self, step: &Step, now: Ms, out: &mut Vec<Effect>) {
         let gated = self.rollback.is_none() && self.monitor.has_gates(&step.id);
         if gated {
             self.monitor.arm_gates(&step.id, now);
@@ -985,6 +1015,96 @@ impl Engine {
             return;
         }
         self.complete(&step.id, SYSTEM, now, out);
+    }
+
+    /// Starts the wait of an until-step: from now, for its `timeout` of T-time.
+    fn begin_until(
+        &mut self,
+        step: &Step,
+        attempt: u32,
+        late: Late,
+        now: Ms,
+        out: &mut Vec<Effect>,
+    ) {
+        let Some(u) = &step.until else { return };
+        let deadline = now.saturating_add(step.timeout);
+        self.set(
+            &step.id,
+            StepState::Running {
+                attempt,
+                stage: Stage::Until {
+                    since: now,
+                    deadline,
+                },
+            },
+        );
+        out.push(Effect::Journal(
+            Event::UntilWaiting {
+                step: step.id.clone().into(),
+                title: step.title.clone(),
+                attempt,
+                condition: u.cond.text.clone(),
+                timeout: Period(step.timeout),
+                deadline: TTime(deadline),
+                late,
+                procedure: self.rollback.is_some().then_some(Procedure::Rollback),
+            }
+            .by_system(),
+        ));
+    }
+
+    /// Until-steps of the active sequence: done when the condition holds on a fresh sample
+    /// taken since the wait began, failed (their `on_failure`) once the deadline passed
+    /// without that. Unknown data never holds. True when a step changed.
+    fn untils(&mut self, now: Ms, out: &mut Vec<Effect>) -> bool {
+        let waiting: Vec<(String, Ms, Ms)> = self
+            .seq()
+            .iter()
+            .filter_map(|id| {
+                let (since, deadline) = self.runs[id].state.until_wait()?;
+                Some((id.clone(), since, deadline))
+            })
+            .collect();
+        for (id, since, deadline) in waiting {
+            let step = self.step(&id);
+            let Some(u) = &step.until else { continue };
+            let view = self.monitor.until_view(u, since, now);
+            if view.state == until::UntilState::Holds
+                && let Some((v, at)) = view.last
+            {
+                out.push(Effect::Journal(
+                    Event::UntilMet {
+                        step: id.clone().into(),
+                        condition: u.cond.text.clone(),
+                        metric: u.cond.metric.clone(),
+                        value: v * u.scale,
+                        threshold: u.limit().unwrap_or(f64::NAN),
+                        unit: self
+                            .monitor
+                            .metric_index(&u.cond.metric)
+                            .and_then(|i| self.monitor.metrics[i].unit.clone()),
+                        age: Period((now - at).max(0)),
+                        waited: Period((now - since).max(0)),
+                        procedure: self.rollback.is_some().then_some(Procedure::Rollback),
+                    }
+                    .by_system(),
+                ));
+                self.after_until(&step, now, out);
+                return true;
+            }
+            if now >= deadline {
+                let attempt = self.runs[&id].attempts.max(1);
+                let reason = format!(
+                    "`{}` did not hold within its timeout of {}: {}",
+                    u.cond.text,
+                    human(step.timeout),
+                    view.summary(now)
+                );
+                self.fail_until(&step, attempt, &reason, now, out);
+                return true;
+            }
+        }
+        false
     }
 
     fn complete(&mut self, id: &str, operator: &str, now: Ms, out: &mut Vec<Effect>) {
@@ -1076,6 +1196,40 @@ impl Engine {
         now: Ms,
         out: &mut Vec<Effect>,
     ) {
+        self.fail_as(step, attempt, reason, code, None, now, out);
+    }
+
+    /// An until-step's wait timed out: a failure like a command's, its `on_failure` applies.
+    fn fail_until(
+        &mut self,
+        step: &Step,
+        attempt: u32,
+        reason: &str,
+        now: Ms,
+        out: &mut Vec<Effect>,
+    ) {
+        self.fail_as(
+            step,
+            attempt,
+            reason,
+            None,
+            Some(Cause::UntilTimedOut),
+            now,
+            out,
+        );
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn fail_as(
+        &mut self,
+        step: &Step,
+        attempt: u32,
+        reason: &str,
+        code: Option<i32>,
+        cause: Option<Cause>,
+        now: Ms,
+        out: &mut Vec<Effect>,
+    ) {
         let in_rollback = self.rollback.is_some();
         let mut next = step.on_failure;
         if next == OnFailure::Retry && attempt > step.retries {
@@ -1101,7 +1255,7 @@ impl Engine {
             next,
             exit_code: code,
             retry_at,
-            cause: None,
+            cause,
             procedure: in_rollback.then_some(Procedure::Rollback),
         }
         .by_system();

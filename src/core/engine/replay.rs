@@ -134,6 +134,28 @@ impl Engine {
                     stage: Stage::Gate,
                 }
             }
+            Event::UntilWaiting {
+                attempt, deadline, ..
+            } => {
+                // A step with only `until:` starts with its wait; one with a command waits
+                // after it, and its start was the command's.
+                if !matches!(r.state, StepState::Running { .. }) {
+                    r.unverified = false;
+                    r.attempts = *attempt;
+                    r.started = Some(t);
+                    r.first_start.get_or_insert(t);
+                }
+                // Not a command: nothing died with the process, so a resumed run waits on.
+                r.state = StepState::Running {
+                    attempt: *attempt,
+                    stage: Stage::Until {
+                        since: t,
+                        deadline: deadline.ms(),
+                    },
+                };
+            }
+            // Followed by the event that says what the step did next (hold, done).
+            Event::UntilMet { .. } => {}
             // A confirmation is followed by the event that says what it led to.
             Event::StepConfirmed { .. } => {}
             _ => return false,
@@ -255,7 +277,9 @@ impl Engine {
             | Event::StepSkipped { .. }
             | Event::StepInterrupted { .. }
             | Event::StepRetry { .. }
-            | Event::StepGating { .. } => {}
+            | Event::StepGating { .. }
+            | Event::UntilWaiting { .. }
+            | Event::UntilMet { .. } => {}
             // The record of what happened; the state they describe is rebuilt from the events
             // above (a trigger re-arms and re-evaluates on fresh data after a resume).
             Event::SessionStarted { .. }

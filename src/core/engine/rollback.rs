@@ -31,7 +31,14 @@ impl Engine {
         if let Some(r) = &self.rollback {
             return self.rb.procedure(&r.procedure);
         }
-        self.rb.rollback_for(|s| self.reached(s))
+        self.rb.rollback_for(
+            |s| self.reached(s),
+            |s| {
+                self.runs
+                    .get(s)
+                    .is_some_and(|r| matches!(r.state, StepState::Done { .. }))
+            },
+        )
     }
 
     /// True when a forward step has started (and was not skipped): it may have taken effect
@@ -98,8 +105,14 @@ impl Engine {
             return;
         };
         for id in self.forward.clone() {
-            if self.runs[&id].state.command_running() {
-                out.push(Effect::Kill(id.clone()));
+            let state = &self.runs[&id].state;
+            // A step waiting on its `until:` runs no command, but it must not go on waiting
+            // (and finish) while the rollback undoes what it waits for.
+            let waiting = state.until_wait().is_some();
+            if state.command_running() || waiting {
+                if !waiting {
+                    out.push(Effect::Kill(id.clone()));
+                }
                 self.set(
                     &id,
                     StepState::Failed {

@@ -20,6 +20,14 @@ pub enum Stage {
     },
     /// A canary stage waiting for its gates to hold on fresh data.
     Gate,
+    /// Waiting for the step's `until:` condition to hold on a fresh sample taken since
+    /// `since`; the step fails (its `on_failure`) at `deadline`.
+    Until {
+        /// When the wait began.
+        since: Ms,
+        /// When it times out.
+        deadline: Ms,
+    },
 }
 
 /// A step's state.
@@ -92,6 +100,17 @@ impl StepState {
                 ..
             }
         )
+    }
+
+    /// The wait of an until-step, when it is in one: (since, deadline).
+    pub fn until_wait(&self) -> Option<(Ms, Ms)> {
+        match self {
+            StepState::Running {
+                stage: Stage::Until { since, deadline },
+                ..
+            } => Some((*since, *deadline)),
+            _ => None,
+        }
     }
 
     /// A short word for the state.

@@ -5,6 +5,7 @@ use crate::core::event::{Mode, Record};
 use std::path::Path;
 
 mod rollback;
+mod until;
 
 fn rb(yaml: &str) -> Runbook {
     let l = crate::config::runbook::load_bytes(Path::new("/nonexistent/rb.yaml"), yaml.as_bytes());

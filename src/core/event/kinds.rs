@@ -23,6 +23,8 @@ pub enum Procedure {
 pub enum Cause {
     /// The cockpit died while it ran, and it may not be run again by itself.
     Interrupted,
+    /// Its `until:` condition did not hold on fresh data before its timeout.
+    UntilTimedOut,
 }
 
 /// How a canary stage's gates let it advance.
@@ -274,6 +276,57 @@ pub enum Event {
     StepRetry {
         /// The step.
         step: StepId,
+    },
+    /// A step waits until its `until:` condition holds on fresh data (after its command,
+    /// if it has one; for a step with only `until:`, this is its start).
+    UntilWaiting {
+        /// The step.
+        step: StepId,
+        /// Its title.
+        title: String,
+        /// Which attempt.
+        attempt: u32,
+        /// The condition as written.
+        condition: String,
+        /// How long it may wait (the step's `timeout`, in T-time).
+        #[serde(rename = "timeout_s")]
+        timeout: Period,
+        /// When the wait times out.
+        #[serde(rename = "deadline_t")]
+        deadline: TTime,
+        /// How late it began, with the projection it gives (a step with only `until:`).
+        #[serde(flatten)]
+        late: Late,
+        /// Set for a rollback step.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        procedure: Option<Procedure>,
+    },
+    /// A step's `until:` condition held on a fresh sample: what it read.
+    UntilMet {
+        /// The step.
+        step: StepId,
+        /// The condition as written.
+        condition: String,
+        /// The metric it read.
+        metric: String,
+        /// The value, in the metric's unit.
+        #[serde(with = "value")]
+        value: f64,
+        /// The target, in the metric's unit.
+        #[serde(with = "value")]
+        threshold: f64,
+        /// The metric's unit, when it has one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        unit: Option<String>,
+        /// How old the sample was.
+        #[serde(rename = "age_s")]
+        age: Period,
+        /// How long the wait took.
+        #[serde(rename = "waited_s")]
+        waited: Period,
+        /// Set for a rollback step.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        procedure: Option<Procedure>,
     },
     /// A point-of-no-return step is done: no rollback from here on.
     PointOfNoReturn {
@@ -636,6 +689,8 @@ impl Event {
             Event::StepInterrupted { .. } => "step_interrupted",
             Event::StepRetry { .. } => "step_retry",
             Event::PointOfNoReturn { .. } => "point_of_no_return",
+            Event::UntilWaiting { .. } => "until_waiting",
+            Event::UntilMet { .. } => "until_met",
             Event::CanaryWeight { .. } => "canary_weight",
             Event::StepGating { .. } => "step_gating",
             Event::GatePassed { .. } => "gate_passed",
@@ -680,6 +735,8 @@ impl Event {
             | Event::StepInterrupted { step, .. }
             | Event::StepRetry { step }
             | Event::PointOfNoReturn { step }
+            | Event::UntilWaiting { step, .. }
+            | Event::UntilMet { step, .. }
             | Event::CanaryWeight { step, .. }
             | Event::StepGating { step }
             | Event::GatePassed { step, .. }
@@ -738,6 +795,12 @@ impl Event {
             } | Event::StepFailed {
                 procedure: Some(Procedure::Rollback),
                 ..
+            } | Event::UntilWaiting {
+                procedure: Some(Procedure::Rollback),
+                ..
+            } | Event::UntilMet {
+                procedure: Some(Procedure::Rollback),
+                ..
             }
         )
     }
@@ -793,4 +856,6 @@ pub const KINDS: &[&str] = &[
     "decision_cancelled",
     "baseline_captured",
     "baseline_missing",
+    "until_waiting",
+    "until_met",
 ];

@@ -9,6 +9,7 @@
 pub mod sim;
 pub mod store;
 pub mod trigger;
+pub mod until;
 
 #[cfg(test)]
 mod tests;
@@ -16,7 +17,7 @@ mod tests;
 use crate::core::event::{Breach, Entry, Event};
 use crate::core::number::num;
 use crate::core::runbook::signals::*;
-use crate::core::time::{Ms, Period, TTime, human, t_clock};
+use crate::core::time::{Ms, Period, TTime, human, t_clock, t_clock_hours};
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use store::{Sample, Series, Status};
 use trigger::{Streak, TriggerState};
@@ -206,7 +207,12 @@ fn baseline_key(b: &Baseline) -> Option<String> {
     match b {
         Baseline::AtStep { step, of } => Some(format!("{of}@{step}")),
         Baseline::Mean { from, to, of } => {
-            Some(format!("{of}@{}..{}", t_clock(*from), t_clock(*to)))
+            // Journaled as the baseline's name: the hours form keeps old journals' names.
+            Some(format!(
+                "{of}@{}..{}",
+                t_clock_hours(*from),
+                t_clock_hours(*to)
+            ))
         }
         _ => None,
     }

@@ -246,6 +246,9 @@ pub struct Step {
     pub undoes: Vec<String>,
     /// Canary stage settings (weight, gates), when the step is one.
     pub stage: Option<super::signals::CanaryStage>,
+    /// `until:`: after its work (command and verify, if any) the step waits until this
+    /// condition holds on fresh data, for at most `timeout` of T-time.
+    pub until: Option<super::signals::Until>,
     /// Forward steps: extra time undoing this step adds to a rollback once it has started
     /// (beyond the procedure's own `expect`s), e.g. replaying writes made since a switch.
     pub undo_cost: Option<Ms>,
@@ -254,9 +257,9 @@ pub struct Step {
 }
 
 impl Step {
-    /// True when the operator must confirm it.
+    /// True when the operator must confirm it: no command and no condition to wait for.
     pub fn is_manual(&self) -> bool {
-        self.run.is_none()
+        self.run.is_none() && self.until.is_none()
     }
 }
 
@@ -267,8 +270,12 @@ pub struct Procedure {
     pub id: String,
     /// Display title.
     pub title: String,
-    /// Applies once this forward step is done (none: from the start).
+    /// Applies once this forward step has started (none: from the start) …
     pub after: Option<String>,
+    /// … or, with `once: done`, only once it is done: for a step whose failure leaves
+    /// nothing to undo (a release that did not go out), so the procedure for "before it"
+    /// still applies when it fails.
+    pub after_done: bool,
     /// Steps in order.
     pub steps: Vec<Step>,
     /// Where it starts in the file.
@@ -300,13 +307,22 @@ impl Runbook {
         self.rollbacks.iter().flat_map(|r| r.steps.iter())
     }
 
-    /// The procedure that applies given which forward steps count as reached (`reached`):
-    /// the last, in file order, whose `after` step is reached (or that has none).
-    pub fn rollback_for(&self, done: impl Fn(&str) -> bool) -> Option<&Procedure> {
+    /// The procedure that applies given how far the forward steps got: the last, in file
+    /// order, whose `after` step has started (`started`), or is done (`done`) for a procedure
+    /// with `once: done`; or that has no `after`.
+    pub fn rollback_for(
+        &self,
+        started: impl Fn(&str) -> bool,
+        done: impl Fn(&str) -> bool,
+    ) -> Option<&Procedure> {
         self.rollbacks
             .iter()
             .rev()
-            .find(|p| p.after.as_deref().is_none_or(&done))
+            .find(|p| match p.after.as_deref() {
+                None => true,
+                Some(a) if p.after_done => done(a),
+                Some(a) => started(a),
+            })
     }
 
     /// A procedure by id.

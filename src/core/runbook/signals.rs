@@ -172,6 +172,34 @@ impl Condition {
     }
 }
 
+/// A step's `until:` condition (`backfill-copied >= 5PB`): what it waits for, with the
+/// threshold in the metric's unit, and the unit it was written in for people (the screen
+/// says `3.2 PB / 5 PB`, not `3200 TB / 5000 TB`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Until {
+    /// The condition, threshold in the metric's unit.
+    pub cond: Condition,
+    /// The unit values are shown in: the one written after the threshold, else the metric's.
+    pub unit: String,
+    /// How many of the metric's units one shown unit is (1000 for `PB` on a metric in `TB`).
+    pub scale: f64,
+}
+
+impl Until {
+    /// A value in the metric's unit, in the shown unit.
+    pub fn shown(&self, v: f64) -> f64 {
+        if self.scale == 0.0 { v } else { v / self.scale }
+    }
+
+    /// The limit in the metric's unit (until-steps compare with fixed values only).
+    pub fn limit(&self) -> Option<f64> {
+        match self.cond.threshold {
+            Threshold::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
 /// Where a baseline comes from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Baseline {
@@ -417,6 +445,9 @@ pub enum Expect {
     Completed,
     /// Rolled back.
     RolledBack,
+    /// Stopped for the operator (a failure that pauses, in a headless drill: exit 1, the
+    /// session resumable).
+    Stopped,
 }
 
 /// A drill scenario: faults to inject, and what should happen.

@@ -3,7 +3,7 @@
 
 use super::{View, clock_span};
 use crate::core::engine::{Stage, StepState};
-use crate::core::time::{human, t_clock};
+use crate::core::time::{Ms, human, t_clock};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -89,6 +89,8 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
     }
     if step.run.is_some() {
         facts.push(format!("timeout {} real time", human(step.timeout)));
+    }
+    if step.run.is_some() || step.until.is_some() {
         facts.push(format!("on failure: {}", step.on_failure.as_str()));
     }
     if step.rerun_safe {
@@ -98,6 +100,22 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
         facts.push("POINT OF NO RETURN".into());
     }
     lines.push(Line::from(Span::styled(facts.join(" · "), t.dim)));
+    if let Some(u) = &step.until {
+        // The wait is schedule time, compressed in drills like a hold.
+        lines.push(Line::from(Span::styled(
+            format!(
+                "until {} · waits at most {}{}",
+                u.cond.text,
+                human(step.timeout),
+                if step.run.is_some() {
+                    ", after its command"
+                } else {
+                    ""
+                }
+            ),
+            t.dim,
+        )));
+    }
     let status = match &state {
         StepState::Pending => "pending".to_string(),
         StepState::Waiting => "manual step: waiting for the operator to confirm it".into(),
@@ -129,6 +147,7 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
                     t_clock(*until),
                     clock_span(until - v.now)
                 ),
+                Stage::Until { since, deadline } => until_status(v, step, *since, *deadline),
                 Stage::Gate => match v.engine.monitor.verdict(&step.id, v.now) {
                     crate::core::monitor::Verdict::Pass => "gates hold on fresh data".to_string(),
                     crate::core::monitor::Verdict::Wait(w) => format!("waiting on gates: {w}"),
@@ -165,6 +184,10 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
         Some(c) => lines.push(Line::from(Span::styled(
             format!("$ {}", c.display()),
             t.base,
+        ))),
+        None if step.until.is_some() => lines.push(Line::from(Span::styled(
+            "no command: done when its condition holds",
+            t.dim,
         ))),
         None => lines.push(Line::from(Span::styled("manual step (no command)", t.dim))),
     }
@@ -205,4 +228,39 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
         }
     }
     f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}
+
+/// An until-step's wait: the value against the target in the unit the runbook wrote, how old
+/// the value is, and the time left before the wait times out; UNKNOWN says why.
+fn until_status(v: &View, step: &crate::core::runbook::Step, since: Ms, deadline: Ms) -> String {
+    use crate::core::monitor::until::UntilState;
+    let Some(u) = &step.until else {
+        return "waiting".into();
+    };
+    let w = v.engine.monitor.until_view(u, since, v.now);
+    let left = format!(
+        "times out in {} (at {})",
+        clock_span(deadline - v.now),
+        t_clock(deadline)
+    );
+    let age = w
+        .age(v.now)
+        .map(|a| format!("value {} old", human(a)))
+        .unwrap_or_else(|| "no value".into());
+    match &w.state {
+        UntilState::Unknown(r) => format!(
+            "waiting until {}: UNKNOWN ({r}){} · target {} · {left}",
+            w.text,
+            w.last
+                .map(|(x, _)| format!(", last {}", w.with_unit(x)))
+                .unwrap_or_default(),
+            w.with_unit(w.limit)
+        ),
+        UntilState::Holds => format!("{} holds: {} · {age}", w.text, w.progress()),
+        UntilState::NotYet => format!(
+            "waiting until {}: {} · {age} · {left}",
+            w.text,
+            w.progress()
+        ),
+    }
 }

@@ -19,7 +19,7 @@ pub fn glyph(state: &StepState, v: &View) -> (&'static str, Style) {
         StepState::Pending => ("·", t.step_pending),
         StepState::Waiting => ("◆", t.step_due),
         StepState::Running {
-            stage: Stage::Hold { .. },
+            stage: Stage::Hold { .. } | Stage::Until { .. },
             ..
         } => ("⧗", t.step_running),
         StepState::Running { .. } => ("▶", t.step_running),
@@ -58,6 +58,29 @@ fn countdown(step: &Step, state: &StepState, run: Option<&StepRun>, v: &View) ->
             stage: Stage::Hold { until },
             ..
         } => (format!("hold {}", clock_span(until - now)), t.countdown_ok),
+        StepState::Running {
+            stage: Stage::Until { since, .. },
+            ..
+        } => match &step.until {
+            Some(u) => {
+                let w = v.engine.monitor.until_view(u, *since, now);
+                let unknown =
+                    matches!(w.state, crate::core::monitor::until::UntilState::Unknown(_));
+                let text = match w.last.filter(|_| !unknown) {
+                    Some((x, _)) => until_progress(x, w.limit, &w.unit),
+                    None => "UNKNOWN".to_string(),
+                };
+                (
+                    text,
+                    if unknown {
+                        t.countdown_warn
+                    } else {
+                        t.countdown_ok
+                    },
+                )
+            }
+            None => ("waiting".into(), t.countdown_ok),
+        },
         StepState::Running { .. } => {
             let ran = started.map_or(0, |s| now - s);
             match step.expect {
@@ -78,6 +101,40 @@ fn countdown(step: &Step, state: &StepState, run: Option<&StepRun>, v: &View) ->
         StepState::Skipped { .. } => ("skipped".into(), t.step_skipped),
         StepState::Interrupted { .. } => ("interrupted".into(), t.step_interrupted),
     }
+}
+
+/// `3.2/5 PB`: an until-step's value against its target in the written unit, as precise as
+/// the 12 columns of the countdown allow (then fewer decimals, then a percentage).
+fn until_progress(v: f64, limit: f64, unit: &str) -> String {
+    use crate::core::number::num;
+    let short = |x: f64| {
+        let a = x.abs();
+        let s = if a >= 100.0 {
+            format!("{x:.0}")
+        } else if a >= 10.0 {
+            format!("{x:.1}")
+        } else {
+            format!("{x:.2}")
+        };
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    };
+    let sep = if unit.is_empty() { "" } else { " " };
+    let tries = [
+        format!("{}/{}{sep}{unit}", num(v), num(limit)),
+        format!("{}/{}{sep}{unit}", short(v), short(limit)),
+        format!("{}/{}", short(v), short(limit)),
+    ];
+    tries
+        .into_iter()
+        .find(|t| t.chars().count() <= 12)
+        .unwrap_or_else(|| {
+            let pct = if limit != 0.0 { 100.0 * v / limit } else { 0.0 };
+            format!("{pct:.0}% of goal")
+        })
 }
 
 pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
@@ -130,7 +187,9 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
         .map(|s| super::width(s.owner.as_deref().unwrap_or("—")))
         .max()
         .unwrap_or(1);
-    let owner_w = if large && rest >= 56 + longest_owner {
+    // The title keeps at least 53 columns beside the owner: room the day-form offsets
+    // (`T+106d 08:00`, three columns wider than `T+2552:00`) must not take from the owner.
+    let owner_w = if large && rest >= 53 + longest_owner {
         longest_owner
     } else {
         0

@@ -134,10 +134,15 @@ fn heading(v: &View, p: &Procedure, inner: usize) -> Vec<Line<'static>> {
     let rollbacks = &v.engine.runbook().rollbacks;
     let which = if rollbacks.len() > 1 {
         match &p.after {
+            Some(a) if p.after_done => format!("(applies once `{a}` is done)"),
             Some(a) => format!("(applies once `{a}` has started)"),
             // The first procedure applies until the next one's step starts: name that step.
-            None => match rollbacks.iter().find_map(|r| r.after.as_deref()) {
-                Some(next) => format!("(applies until `{next}` starts)"),
+            None => match rollbacks.iter().find(|r| r.after.is_some()) {
+                Some(next) => format!(
+                    "(applies until `{}` {})",
+                    next.after.as_deref().unwrap_or_default(),
+                    if next.after_done { "is done" } else { "starts" }
+                ),
                 None => String::new(),
             },
         }
