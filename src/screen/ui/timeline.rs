@@ -166,16 +166,41 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
         .max()
         .unwrap_or(0)
         .max(8);
-    let countdowns: Vec<(String, Style)> = rows
-        .iter()
-        .map(|step| {
-            let run = e.run_of(&step.id);
-            let state = run.map(|r| r.state.clone()).unwrap_or_default();
-            countdown(step, &state, run, v)
-        })
-        .collect();
+    // Rows first (cheap), lines only for the rows in view: a frame is drawn every second of
+    // an idle window, and a long runbook has far more steps than the pane has rows.
+    let mut items: Vec<Row> = Vec::with_capacity(rows.len() * 2);
+    let mut focus_line = 0;
+    let mut last_phase = "";
+    for (i, step) in rows.iter().enumerate() {
+        if large && step.phase != last_phase && i > 0 {
+            items.push(Row::Phase(&step.phase));
+        }
+        last_phase = &step.phase;
+        if i == focus_row {
+            focus_line = items.len();
+        }
+        items.push(Row::Step(i, step));
+    }
+    // Keep the focused row in view, with some context above it.
+    let start = focus_line
+        .saturating_sub(h / 3)
+        .min(items.len().saturating_sub(h));
+    // Countdowns only for the rows in view (they are formatted anew every frame); the column
+    // is as wide as the longest of them.
+    let countdowns: Vec<Option<(String, Style)>> = {
+        let mut c = vec![None; rows.len()];
+        for r in items[start..].iter().take(h) {
+            if let Row::Step(i, step) = r {
+                let run = e.run_of(&step.id);
+                let state = run.map(|r| r.state.clone()).unwrap_or_default();
+                c[*i] = Some(countdown(step, &state, run, v));
+            }
+        }
+        c
+    };
     let countdown_w = countdowns
         .iter()
+        .flatten()
         .map(|(c, _)| super::width(c))
         .max()
         .unwrap_or(0)
@@ -197,25 +222,6 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
     let id_w = longest.min(24).min(rest.saturating_sub(owner_w));
     // The title's span and the owner's each begin with a space.
     let title_w = rest.saturating_sub(id_w + 1 + if owner_w > 0 { owner_w + 1 } else { 0 });
-    // Rows first (cheap), lines only for the rows in view: a frame is drawn every second of
-    // an idle window, and a long runbook has far more steps than the pane has rows.
-    let mut items: Vec<Row> = Vec::with_capacity(rows.len() * 2);
-    let mut focus_line = 0;
-    let mut last_phase = "";
-    for (i, step) in rows.iter().enumerate() {
-        if large && step.phase != last_phase && i > 0 {
-            items.push(Row::Phase(&step.phase));
-        }
-        last_phase = &step.phase;
-        if i == focus_row {
-            focus_line = items.len();
-        }
-        items.push(Row::Step(i, step));
-    }
-    // Keep the focused row in view, with some context above it.
-    let start = focus_line
-        .saturating_sub(h / 3)
-        .min(items.len().saturating_sub(h));
     let cols = Columns {
         offset: offset_w,
         id: id_w,
@@ -228,7 +234,11 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
         .take(h)
         .map(|r| match r {
             Row::Phase(p) => Line::from(Span::styled(format!("── {}", phase_title(v, p)), t.dim)),
-            Row::Step(i, step) => step_line(v, step, *i, current, &cols, &countdowns[*i]),
+            Row::Step(i, step) => {
+                let none = (String::new(), t.dim);
+                let cd = countdowns[*i].as_ref().unwrap_or(&none);
+                step_line(v, step, *i, current, &cols, cd)
+            }
         })
         .collect();
     super::rows(f, inner, visible);
