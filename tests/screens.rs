@@ -549,21 +549,26 @@ fn the_log_pane_shows_the_journal_tail_newest_last_and_scrolls_back() {
     assert!(text.contains("step-40 done"), "{text}");
 }
 
+/// One sample of `metric` at `t`, then the engine's tick at `t`, as the loop gives them.
+fn sample_then_tick(e: &mut Engine, metric: &str, value: f64, t: i64) {
+    e.update(
+        Msg::Sample {
+            metric: metric.into(),
+            at: t,
+            value: Ok(value),
+        },
+        t,
+    );
+    e.update(Msg::Tick, t);
+}
+
 /// Blue-green after the DNS switch with the Databricks error rate at 4 % from T+0:51: by
 /// T+0:56:30 the `error-rate` trigger has held 5 minutes and its 2-minute grace counts down.
 fn grace_counting_down() -> (Engine, i64) {
     let mut e = engine_at(50 * MIN, None);
     let mut t = 51 * MIN;
     while t <= 56 * MIN + 30_000 {
-        e.update(
-            Msg::Sample {
-                metric: "target-error-rate".into(),
-                at: t,
-                value: Ok(4.0),
-            },
-            t,
-        );
-        e.update(Msg::Tick, t);
+        sample_then_tick(&mut e, "target-error-rate", 4.0, t);
         t += 30_000;
     }
     assert!(!e.monitor.graces.is_empty(), "the grace countdown runs");
@@ -836,15 +841,7 @@ fn skipping_the_step_that_arms_the_triggers_is_never_shown_as_watched() {
     let mut t = now;
     while t < now + 10 * MIN {
         t += 30_000;
-        e.update(
-            Msg::Sample {
-                metric: "target-error-rate".into(),
-                at: t,
-                value: Ok(4.0),
-            },
-            t,
-        );
-        e.update(Msg::Tick, t);
+        sample_then_tick(&mut e, "target-error-rate", 4.0, t);
     }
     let dark = theme::dark();
     let term = draw(&e, &Ui::new("ann"), t, 200, 60, &dark);
