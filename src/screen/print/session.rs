@@ -1,0 +1,103 @@
+//! The lines of the session's own events: start, resume, takeover, repair, hold, notes and
+//! the end.
+
+use super::{Line, Progress};
+use crate::core::engine::Outcome;
+
+impl Progress<'_> {
+    pub(super) fn session_started(&self, title: &str, speed: Option<&str>) -> Line {
+        (
+            "●",
+            format!(
+                "session started: {title} · {}{} · operator {}",
+                self.rec.mode.as_str().to_uppercase(),
+                speed.map(|s| format!(" {s}")).unwrap_or_default(),
+                self.rec.operator
+            ),
+        )
+    }
+
+    pub(super) fn session_resumed(&self, pid: u32) -> Line {
+        (
+            "●",
+            format!("session resumed by {} (pid {pid})", self.rec.operator),
+        )
+    }
+
+    pub(super) fn note(&self, text: &str) -> Line {
+        ("✎", format!("note{}: {text}", self.by))
+    }
+
+    pub(super) fn hold(&self, reason: Option<&str>) -> Line {
+        (
+            "⏸",
+            format!(
+                "HOLD{}: no new step starts until resumed{}",
+                self.by,
+                reason.map(|r| format!(" ({r})")).unwrap_or_default()
+            ),
+        )
+    }
+
+    pub(super) fn resumed(&self) -> Line {
+        ("▶", format!("hold released{}", self.by))
+    }
+}
+
+pub(super) fn lock_taken_over(previous_pid: u32, previous_operator: &str) -> Line {
+    (
+        "!",
+        format!("took over the lock of dead pid {previous_pid} (operator {previous_operator})"),
+    )
+}
+
+pub(super) fn journal_repaired(bytes: usize, saved_to: &str) -> Line {
+    (
+        "!",
+        format!(
+            "journal had a torn last line ({bytes} bytes, from a crash): cut off and kept in {saved_to}"
+        ),
+    )
+}
+
+pub(super) fn leftovers_killed(pids: &[i32]) -> Line {
+    let pids: Vec<String> = pids.iter().map(i32::to_string).collect();
+    (
+        "!",
+        format!(
+            "killed processes left running by the dead cockpit: [{}]",
+            pids.join(",")
+        ),
+    )
+}
+
+pub(super) fn runbook_changed() -> Line {
+    (
+        "!",
+        "the runbook file changed since this session started".into(),
+    )
+}
+
+pub(super) fn task_panicked(message: &str) -> Line {
+    (
+        "!",
+        format!("a background task panicked (the run goes on): {message}"),
+    )
+}
+
+pub(super) fn session_stopped(reason: &str) -> Line {
+    ("⏸", format!("stopped: {reason}"))
+}
+
+pub(super) fn session_ended(outcome: Outcome, exit_code: i32, reason: &str) -> Line {
+    let text = match outcome {
+        Outcome::Completed => format!("COMPLETE (exit {exit_code})"),
+        Outcome::RolledBack => format!("ROLLED BACK (exit {exit_code})"),
+        Outcome::Aborted => format!("ABORTED (exit {exit_code}): {reason}"),
+    };
+    ("■", text)
+}
+
+pub(super) fn drill_clock() -> Line {
+    ("·", "drill clock".to_string())
+}
