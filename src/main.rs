@@ -17,6 +17,7 @@ fn main() -> ExitCode {
         Cmd::Drill(a) => drive(a, Mode::Drill),
         Cmd::Run(a) => drive(a, Mode::Live),
         Cmd::Preflight { file } => cli::preflight(&file),
+        Cmd::Verify { session } => cli::verify(&session),
         Cmd::Watch { .. } | Cmd::Report { .. } => {
             eprintln!(
                 "cutover: `watch` and `report` are not in this version yet; read the session's journal.jsonl meanwhile"

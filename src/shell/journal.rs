@@ -4,9 +4,10 @@
 //! is never shown as done before it is on disk), reading back for resume, and repairing a torn
 //! last line left by a crash: its bytes are kept beside the journal, the file is cut back to the
 //! last whole line, and the caller journals that it happened. A damaged line in the middle is
-//! not a crash artefact and is refused with its line number.
+//! not a crash artefact and is refused with its line number. Each line carries the hash of
+//! the line before it (`core::event::chain`), so `cutover verify` can tell an edited journal.
 
-use crate::core::event::{Entry, Mode, Record, RecordError};
+use crate::core::event::{Entry, Mode, Record, RecordError, chain};
 use crate::core::time::Ms;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -64,6 +65,8 @@ pub struct Journal {
     file: File,
     next_seq: u64,
     mode: Mode,
+    /// The `prev` of the next line: the hash of the last line as written.
+    prev: String,
 }
 
 /// Reads the journal in `dir` (repairing a torn tail) and opens it for appending.
@@ -132,12 +135,18 @@ pub fn open(
         .open(&path)
         .map_err(io)?;
     let next_seq = events.last().map(|e| e.seq + 1).unwrap_or(1);
+    let prev = bytes[..whole]
+        .split(|b| *b == b'\n')
+        .rfind(|l| !l.is_empty())
+        .map(chain::link)
+        .unwrap_or_else(chain::first_link);
     Ok((
         Journal {
             path,
             file,
             next_seq,
             mode,
+            prev,
         },
         events,
         repair,
@@ -149,13 +158,14 @@ impl Journal {
     /// fields have every known secret blanked first: a server's error message may echo a
     /// credential, and the journal must never hold one.
     pub fn append(&mut self, entry: &Entry, t: Ms) -> Result<Record, JournalError> {
-        let rec = Record::new(
+        let mut rec = Record::new(
             self.next_seq,
             chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             t,
             self.mode,
             entry.clone(),
         );
+        rec.prev = Some(self.prev.clone());
         let io = |source| JournalError::Io {
             path: self.path.clone(),
             source,
@@ -164,11 +174,13 @@ impl Journal {
             .to_json(&crate::shell::secret::redact)
             .map_err(|e| io(std::io::Error::other(e)))?
             .into_bytes();
+        let next_prev = chain::link(&line);
         line.push(b'\n');
         // One write of the whole line, then fsync: a crash leaves at most a torn last line.
         self.file.write_all(&line).map_err(io)?;
         self.file.sync_data().map_err(io)?;
         self.next_seq += 1;
+        self.prev = next_prev;
         Ok(rec)
     }
 
@@ -248,6 +260,40 @@ mod tests {
         for l in text.lines() {
             Record::parse(l.as_bytes()).unwrap();
         }
+        // The line after the repair links to the last whole line, not to the torn one.
+        let v = chain::verify(text.as_bytes());
+        assert!(v.holds(), "{v:?}");
+        assert_eq!((v.lines, v.unchained), (3, 0));
+        assert_eq!(
+            v.digest,
+            chain::link(text.lines().last().unwrap().as_bytes())
+        );
+    }
+
+    #[test]
+    fn a_journal_written_before_the_chain_is_continued_with_a_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal.jsonl");
+        let old = concat!(
+            r#"{"seq":1,"at":"x","t":0.0,"mode":"drill","kind":"note","operator":"ann","text":"a"}"#,
+            "\n",
+            r#"{"seq":2,"at":"x","t":0.0,"mode":"drill","kind":"note","operator":"ann","text":"b"}"#,
+            "\n"
+        );
+        std::fs::write(&p, old).unwrap();
+        let (mut j, evs, _) = open(dir.path(), Mode::Drill).unwrap();
+        assert_eq!(evs.len(), 2);
+        assert!(evs.iter().all(|r| r.prev.is_none()));
+        let rec = j.append(&note(), 0).unwrap();
+        assert_eq!(
+            rec.prev.as_deref(),
+            Some(chain::link(old.lines().nth(1).unwrap().as_bytes()).as_str())
+        );
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.starts_with(old), "old lines are left as they were");
+        let v = chain::verify(text.as_bytes());
+        assert!(v.holds(), "{v:?}");
+        assert_eq!((v.lines, v.unchained), (3, 2));
     }
 
     #[test]

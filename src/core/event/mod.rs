@@ -8,6 +8,7 @@
 //! event's fields in key order), durations and T-times as seconds. The file itself
 //! (appending, fsync, repair) is `shell::journal`.
 
+pub mod chain;
 mod fields;
 mod kinds;
 mod record;

@@ -23,6 +23,10 @@ pub struct Record {
     /// What happened.
     #[serde(flatten)]
     pub event: Event,
+    /// The hash of the line before it as written (`chain`); absent in lines written before
+    /// the journal was chained.
+    #[serde(default)]
+    pub prev: Option<String>,
 }
 
 /// Why a line is not a record.
@@ -49,6 +53,7 @@ impl Record {
             mode,
             operator: entry.operator,
             event: entry.event,
+            prev: None,
         }
     }
 
@@ -81,7 +86,7 @@ impl Record {
     }
 
     /// The line as a JSON object in the journal's order: `seq, at, t, mode, kind, operator,
-    /// step`, then the event's fields by name. `clean` is applied to the event's own text
+    /// step`, then the event's fields by name, then `prev`. `clean` is applied to the event's own text
     /// fields (secret redaction) before they are written.
     pub fn to_json(&self, clean: &dyn Fn(&str) -> String) -> Result<String, serde_json::Error> {
         let body = match serde_json::to_value(&self.event)? {
@@ -107,6 +112,10 @@ impl Record {
             if k != "kind" && k != "step" {
                 line.0.push((k, cleaned(v, clean)));
             }
+        }
+        // Last, so the SPEC's fields read as they always did.
+        if let Some(p) = &self.prev {
+            line.push("prev", Value::from(p.clone()));
         }
         serde_json::to_string(&line)
     }

@@ -2,7 +2,10 @@
 //! and report, `--t0` parsing, and the `validate` and `preflight` commands, which start no
 //! session. Turning `drill`/`run` arguments into runtime options lives in [`options`].
 
+mod evidence;
 mod options;
+
+pub use evidence::verify;
 
 pub use options::{EarlyExit, Front, Launch};
 
@@ -54,6 +57,13 @@ pub enum Cmd {
     /// Write the session's report (Markdown) to stdout (not in this version yet).
     #[command(hide = true)]
     Report {
+        /// The session folder.
+        session: PathBuf,
+    },
+    /// Check that a session's journal was not changed since it was written: every event
+    /// carries the hash of the one before it. Exit 0 verified, 1 changed (the first changed
+    /// line is named) or not verifiable, 2 not a session folder.
+    Verify {
         /// The session folder.
         session: PathBuf,
     },
