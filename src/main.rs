@@ -18,9 +18,10 @@ fn main() -> ExitCode {
         Cmd::Run(a) => drive(a, Mode::Live),
         Cmd::Preflight { file } => cli::preflight(&file),
         Cmd::Verify { session } => cli::verify(&session),
-        Cmd::Watch { .. } | Cmd::Report { .. } => {
+        Cmd::Report { session } => cli::report(&session),
+        Cmd::Watch { .. } => {
             eprintln!(
-                "cutover: `watch` and `report` are not in this version yet; read the session's journal.jsonl meanwhile"
+                "cutover: `watch` is not in this version yet; read the session's journal.jsonl meanwhile"
             );
             2
         }

@@ -156,3 +156,192 @@ fn a_folder_that_is_not_a_session_is_exit_2_with_why() {
     assert_eq!(code, 2);
     assert!(out.contains("not a folder"), "{out}");
 }
+
+fn report(s: &Path) -> (i32, String, String) {
+    let out = bin()
+        .current_dir(root())
+        .arg("report")
+        .arg(s)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn journal(s: &Path) -> Vec<serde_json::Value> {
+    lines(s)
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// The report's table row of step `id` (the first, in the section it is first in).
+fn row<'a>(report: &'a str, id: &str) -> &'a str {
+    report
+        .lines()
+        .find(|l| l.starts_with(&format!("| `{id}` |")))
+        .unwrap_or_else(|| panic!("no row for {id} in\n{report}"))
+}
+
+fn section<'a>(report: &'a str, heading: &str) -> &'a str {
+    let start = report
+        .find(&format!("\n## {heading}\n"))
+        .unwrap_or_else(|| panic!("no section {heading} in\n{report}"));
+    let rest = &report[start + 1..];
+    let end = rest[3..].find("\n## ").map(|e| e + 3).unwrap_or(rest.len());
+    &rest[..end]
+}
+
+#[test]
+fn the_report_of_a_completed_drill_has_every_step_as_the_journal_says() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = drilled(tmp.path(), &[]);
+    let (code, md, err) = report(&s);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        md.starts_with("# DRILL report: Snowflake → Databricks blue-green cutover — COMPLETE\n"),
+        "{md}"
+    );
+    let j = journal(&s);
+    // Every step done in the journal is a done row, with the duration step_done journaled.
+    let mut done = 0;
+    for e in j.iter().filter(|e| e["kind"] == "step_done") {
+        let id = e["step"].as_str().unwrap();
+        let r = row(&md, id);
+        assert!(r.ends_with("| done |"), "{r}");
+        let secs = e["duration_s"].as_f64().unwrap();
+        let shown = if secs == 0.0 {
+            "0s".to_string()
+        } else if secs < 1.0 {
+            format!("{}ms", (secs * 1000.0).round())
+        } else {
+            format!("{}s", secs.floor())
+        };
+        assert!(r.contains(&format!("| {shown}")), "{shown} in {r}");
+        done += 1;
+    }
+    assert!(done >= 15, "{done}");
+    // The plan: the runbook's `at`s, and the finish planned against the actual.
+    assert!(row(&md, "switch-dns").contains("| T+00:45:00 | T+00:45:00 |"));
+    let end = j.last().unwrap();
+    assert_eq!(end["kind"], "session_ended");
+    let planned = end["planned_finish_t"].as_f64().unwrap() as i64;
+    assert!(
+        md.contains(&format!(
+            "| Finish | planned T+{:02}:{:02}:00",
+            planned / 3600,
+            planned / 60 % 60
+        )),
+        "{md}"
+    );
+    assert!(section(&md, "Rollback").contains("No rollback started."));
+    let (_, v) = verify(&s);
+    let digest = v
+        .lines()
+        .find_map(|l| l.strip_prefix("digest sha256:"))
+        .unwrap();
+    let jr = section(&md, "Journal");
+    assert!(
+        jr.contains(&format!("- {} events; chain verified", j.len())),
+        "{jr}"
+    );
+    assert!(jr.contains(digest), "{jr}");
+}
+
+#[test]
+fn the_report_of_an_automatic_rollback_names_the_trigger_the_procedure_and_its_steps() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = drilled(tmp.path(), &["--scenario", "error-spike-after-switch"]);
+    let (code, md, err) = report(&s);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        md.lines().next().unwrap().ends_with("— ROLLED BACK"),
+        "{md}"
+    );
+    assert!(md.contains("| Outcome | **ROLLED BACK** (exit 3)"), "{md}");
+    let j = journal(&s);
+    let started = j.iter().find(|e| e["kind"] == "rollback_started").unwrap();
+    let rb = section(&md, "Rollback");
+    let at = started["t"].as_f64().unwrap() as i64;
+    assert!(
+        rb.contains(&format!(
+            "- Started automatically at T+{:02}:{:02}:{:02}",
+            at / 3600,
+            at / 60 % 60,
+            at % 60
+        )),
+        "{rb}"
+    );
+    assert!(rb.contains(started["reason"].as_str().unwrap()), "{rb}");
+    assert!(rb.contains("done cleanly in"), "{rb}");
+    let steps = section(&md, "Rollback steps");
+    let rolled: Vec<&str> = j
+        .iter()
+        .filter(|e| e["kind"] == "step_done" && e["procedure"] == "rollback")
+        .map(|e| e["step"].as_str().unwrap())
+        .collect();
+    assert!(rolled.len() >= 5, "{rolled:?}");
+    for id in &rolled {
+        assert!(row(steps, id).ends_with("| done |"), "{id}\n{steps}");
+    }
+    // What happened after the switch and before the rollback is in the signals, printed as
+    // the cockpit's log prints it.
+    let sig = section(&md, "Triggers, gates, vetoes and decisions");
+    assert!(sig.contains("TRIGGER error-rate BREACH"), "{sig}");
+    assert!(sig.contains("automatic rollback in 2m"), "{sig}");
+    assert!(row(&md, "declare").ends_with("| not reached |"));
+    assert!(
+        !md.contains("| Finish |"),
+        "no plan comparison for a rolled-back run"
+    );
+}
+
+#[test]
+fn the_report_of_an_old_aborted_rollback_says_who_aborted_why_and_that_the_runbook_changed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = tmp.path().join("s");
+    std::fs::create_dir_all(&s).unwrap();
+    std::fs::copy(
+        root().join("tests/fixtures/journals/aborted-rollback/journal.jsonl"),
+        s.join("journal.jsonl"),
+    )
+    .unwrap();
+    let (code, md, err) = report(&s);
+    assert_eq!(code, 0, "{err}");
+    assert!(md.lines().next().unwrap().ends_with("— ABORTED"), "{md}");
+    let j = journal(&s);
+    let aborted = j.iter().find(|e| e["kind"] == "rollback_aborted").unwrap();
+    let rb = section(&md, "Rollback");
+    assert!(
+        rb.contains(&format!(
+            "ABORTED by {} at",
+            aborted["operator"].as_str().unwrap()
+        )),
+        "{rb}"
+    );
+    assert!(rb.contains(aborted["reason"].as_str().unwrap()), "{rb}");
+    assert!(row(&md, "smoke-tests").contains("FAILED: failure injected by --fail"));
+    assert!(md.contains("has CHANGED since the session ran"), "{md}");
+    let note = j.iter().find(|e| e["kind"] == "note").unwrap();
+    assert!(
+        section(&md, "Notes and holds").contains(note["text"].as_str().unwrap()),
+        "{md}"
+    );
+    assert!(section(&md, "Journal").contains("not verifiable"), "{md}");
+}
+
+#[test]
+fn report_of_a_folder_that_is_not_a_session_is_exit_2_with_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, out, err) = report(tmp.path());
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert!(err.contains("not a session folder"), "{err}");
+    std::fs::write(tmp.path().join("journal.jsonl"), "{\"seq\":1}\n").unwrap();
+    let (code, _, err) = report(tmp.path());
+    assert_eq!(code, 2);
+    assert!(err.contains("journal.jsonl:1:"), "{err}");
+}

@@ -6,4 +6,5 @@
 pub mod app;
 pub mod log;
 pub mod print;
+pub mod report;
 pub mod ui;

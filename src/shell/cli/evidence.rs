@@ -2,7 +2,10 @@
 //! journal's hash chain; `report` writes the session's report. Neither takes the session's
 //! lock or writes to its folder: they may run beside a live driver.
 
-use crate::core::event::chain;
+use crate::config::runbook;
+use crate::core::event::{Event, Record, chain};
+use crate::core::runbook::Runbook;
+use crate::screen::report::Report;
 use std::path::{Path, PathBuf};
 
 /// The journal of session folder `dir`, or why `dir` is not a session (exit 2).
@@ -65,5 +68,92 @@ pub fn verify(dir: &Path) -> i32 {
     println!(
         "  (the hash of the last event: pin it in the change record; a later edit of any event, the last included, changes it)"
     );
+    0
+}
+
+/// The journal's records, or the line that is not one.
+fn records_of(path: &Path, bytes: &[u8]) -> Result<Vec<Record>, String> {
+    let whole = bytes
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    let mut out = Vec::new();
+    for (i, line) in bytes[..whole].split(|b| *b == b'\n').enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        out.push(Record::parse(line).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?);
+    }
+    Ok(out)
+}
+
+/// The session's runbook, and how it relates to the one the session ran.
+fn runbook_of(records: &[Record]) -> (Option<Runbook>, String) {
+    let Some((path, fingerprint)) = records.iter().find_map(|r| match &r.event {
+        Event::SessionStarted {
+            runbook,
+            fingerprint,
+            ..
+        } => Some((runbook.clone(), fingerprint.clone())),
+        _ => None,
+    }) else {
+        return (None, "the journal does not say which runbook it ran".into());
+    };
+    let loaded = runbook::load(Path::new(&path));
+    match loaded.runbook {
+        Some(rb) if rb.fingerprint == fingerprint => {
+            (Some(rb), "the file at that path is the one it ran".into())
+        }
+        Some(rb) => (
+            Some(rb),
+            "the file at that path has CHANGED since the session ran: titles, owners and planned times are today's".into(),
+        ),
+        None => {
+            let why = loaded
+                .diagnostics
+                .first()
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "it does not load".into());
+            (
+                None,
+                format!("not at hand ({why}): titles, owners and planned times are missing"),
+            )
+        }
+    }
+}
+
+/// `cutover report SESSION_DIR`: the session's report as Markdown on stdout. Exit 0, or 2
+/// when the folder is not a session or its journal cannot be read.
+pub fn report(dir: &Path) -> i32 {
+    let path = match journal_of(dir) {
+        Ok(p) => p,
+        Err(why) => {
+            eprintln!("cutover report: {why}");
+            return 2;
+        }
+    };
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("cutover report: {}: {e}", path.display());
+            return 2;
+        }
+    };
+    let records = match records_of(&path, &bytes) {
+        Ok(r) if !r.is_empty() => r,
+        Ok(_) => {
+            eprintln!("cutover report: {}: the journal is empty", path.display());
+            return 2;
+        }
+        Err(why) => {
+            eprintln!("cutover report: {why}");
+            return 2;
+        }
+    };
+    let (rb, note) = runbook_of(&records);
+    let report = Report::new(records, rb, note, chain::verify(&bytes));
+    // A closed stdout (`| head`) is the reader's choice, not a failure of the report.
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), report.markdown().as_bytes());
     0
 }

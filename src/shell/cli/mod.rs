@@ -5,7 +5,7 @@
 mod evidence;
 mod options;
 
-pub use evidence::verify;
+pub use evidence::{report, verify};
 
 pub use options::{EarlyExit, Front, Launch};
 
@@ -54,8 +54,9 @@ pub enum Cmd {
         /// The session folder.
         session: PathBuf,
     },
-    /// Write the session's report (Markdown) to stdout (not in this version yet).
-    #[command(hide = true)]
+    /// Write the session's report (Markdown) to stdout: outcome, steps against their plan,
+    /// the rollback, triggers and decisions, notes, and the journal's digest. Exit 0, or 2
+    /// when the folder is not a session.
     Report {
         /// The session folder.
         session: PathBuf,

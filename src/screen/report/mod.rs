@@ -1,0 +1,49 @@
+//! `cutover report`: the session's journal turned into the record a change board and a
+//! post-incident review read. Gathering the facts ([`facts`]) is one pass over the records;
+//! the Markdown ([`markdown`]) is a function of them, the runbook (for titles, owners and
+//! planned times) and the journal's chain verdict. Reading the files is the shell's job.
+
+pub mod facts;
+mod markdown;
+
+use crate::core::event::Record;
+use crate::core::event::chain::Verdict;
+use crate::core::runbook::Runbook;
+
+/// What a report is made of.
+pub struct Report {
+    /// The journal's records.
+    pub records: Vec<Record>,
+    /// The facts gathered from them.
+    pub facts: facts::Facts,
+    /// The runbook, when it could be loaded.
+    pub runbook: Option<Runbook>,
+    /// Whether the runbook at hand is the one the session ran, in words.
+    pub runbook_note: String,
+    /// The journal's chain.
+    pub chain: Verdict,
+}
+
+impl Report {
+    /// The report of `records` (with `runbook` when at hand, described by `runbook_note`).
+    pub fn new(
+        records: Vec<Record>,
+        runbook: Option<Runbook>,
+        runbook_note: String,
+        chain: Verdict,
+    ) -> Self {
+        let facts = facts::gather(&records, runbook.as_ref());
+        Self {
+            records,
+            facts,
+            runbook,
+            runbook_note,
+            chain,
+        }
+    }
+
+    /// The report as Markdown.
+    pub fn markdown(&self) -> String {
+        markdown::write(self)
+    }
+}
