@@ -345,3 +345,111 @@ fn report_of_a_folder_that_is_not_a_session_is_exit_2_with_why() {
     assert_eq!(code, 2);
     assert!(err.contains("journal.jsonl:1:"), "{err}");
 }
+
+fn samples(s: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(s.join("samples.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn the_evidence_holds_every_sample_a_trigger_acted_on_and_the_report_sums_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = drilled(tmp.path(), &["--scenario", "error-spike-after-switch"]);
+    let j = journal(&s);
+    let ev = samples(&s);
+    let breach = j.iter().find(|e| e["kind"] == "trigger_breach").unwrap();
+    let metric = breach["metric"].as_str().unwrap();
+    let t = breach["t"].as_f64().unwrap();
+    // The value the breach was decided on is in the evidence, at or before the breach.
+    let value = breach["value"].as_f64().unwrap();
+    assert!(
+        ev.iter().any(|l| l["m"] == metric
+            && l["v"].as_f64() == Some(value)
+            && l["t"].as_f64().unwrap() <= t),
+        "{value} of {metric} not in the evidence"
+    );
+    // Watched: every sample, none summarised.
+    let of_metric: Vec<&serde_json::Value> = ev.iter().filter(|l| l["m"] == metric).collect();
+    assert!(of_metric.iter().all(|l| l.get("n").is_none()));
+    let max = of_metric
+        .iter()
+        .filter_map(|l| l["v"].as_f64())
+        .fold(f64::MIN, f64::max);
+    let (_, md, _) = report(&s);
+    let m = section(&md, "Metrics");
+    let r = row(m, metric);
+    assert!(
+        r.starts_with(&format!("| `{metric}` | target | {} |", of_metric.len())),
+        "{r}"
+    );
+    assert!(
+        r.contains(&format!("| {} % |", cutover::core::number::num(max))),
+        "{max}: {r}"
+    );
+    // In breach from when the condition began to hold (the breach's t less its `for`) to
+    // the end of the journal: it never recovered.
+    let held = breach["held_s"].as_f64().unwrap();
+    let end = j.last().unwrap()["t"].as_f64().unwrap();
+    let mins = ((end - (t - held)) / 60.0).round() as i64;
+    assert!(r.ends_with(&format!("| {mins}m |")), "{mins}m: {r}");
+}
+
+#[test]
+fn a_thousand_metrics_over_an_hour_stay_within_the_documented_bound() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut yaml = format!("{HEAD}metrics:\n");
+    for i in 0..1000 {
+        let side = if i % 2 == 0 { "source" } else { "target" };
+        yaml.push_str(&format!(
+            "  - {{ id: m{i}, title: metric {i}, side: {side}, unit: ms, every: 15s, sim: {{ baseline: 100, noise: 10 }} }}\n"
+        ));
+    }
+    yaml.push_str("triggers:\n");
+    for i in 0..20 {
+        yaml.push_str(&format!(
+            "  - {{ id: t{i}, when: m{i} > 1000ms, for: 1m, action: alert }}\n"
+        ));
+    }
+    yaml.push_str(
+        "phases:\n  - id: p\n    steps:\n      - { id: start, title: Start, at: T+0:00, owner: o }\n      - { id: end, title: End, at: T+1:00, owner: o }\n",
+    );
+    let rb = runbook(tmp.path(), &yaml);
+    let s = tmp.path().join("s");
+    let out = bin()
+        .arg("drill")
+        .arg(&rb)
+        .args([
+            "--headless",
+            "--speed",
+            "max",
+            "--auto-ack",
+            "--t0",
+            "+0s",
+            "--session",
+        ])
+        .arg(&s)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let ev = samples(&s);
+    let bytes = std::fs::metadata(s.join("samples.jsonl")).unwrap().len();
+    let watched = ev
+        .iter()
+        .filter(|l| l["m"].as_str().unwrap()[1..].parse::<u32>().unwrap() < 20)
+        .count();
+    // Watched: every sample (an hour at 15 s, and the first at T-0: 241 each).
+    assert!((20 * 240..=20 * 242).contains(&watched), "{watched}");
+    // Unwatched: one summary per 5 minutes of T: 12 or 13 each.
+    let rest = ev.len() - watched;
+    assert!((980 * 12..=980 * 13).contains(&rest), "{rest}");
+    // README: at most 100 bytes a line; about 1.5 MB for the hour.
+    assert!(
+        bytes <= ev.len() as u64 * 100,
+        "{bytes} bytes for {} lines",
+        ev.len()
+    );
+    assert!(bytes < 2_000_000, "{bytes}");
+}

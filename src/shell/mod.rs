@@ -1,12 +1,13 @@
 //! Everything that does IO: the command line, the runtime loop and its front ends (headless
-//! printer, cockpit), the preflight, the session lock, the journal file, command execution,
-//! metric polling, the clock, the terminal and secrets.
+//! printer, cockpit), the preflight, the session lock, the journal file, the metric evidence
+//! file, command execution, metric polling, the clock, the terminal and secrets.
 
 pub mod cli;
 pub mod clock;
 pub mod cockpit;
 pub mod connect;
 pub mod diagnostics;
+pub mod evidence;
 pub mod exec;
 pub mod headless;
 pub mod journal;

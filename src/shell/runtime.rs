@@ -460,6 +460,8 @@ pub struct Driver {
     logs: OutputLogs,
     /// A drill's clock marks (none live, where the wall clock is the record).
     marks: Option<ClockMarks>,
+    /// Every sample handed to the engine, kept as the session's metric evidence.
+    evidence: crate::shell::evidence::Recorder,
 }
 
 /// When a drill last journaled anything, so its clock is journaled at least every
@@ -559,6 +561,7 @@ impl Driver {
             rx,
             logs,
             marks,
+            evidence: crate::shell::evidence::Recorder::open(&opts.session),
         }
     }
 
@@ -616,6 +619,10 @@ impl Driver {
         all.extend(self.feed.due(self.session.clock.now(), SAMPLES_PER_PASS));
         all.extend(msgs);
         for m in all.into_iter().chain(std::iter::once(Msg::Tick)) {
+            if let Msg::Sample { metric, at, value } = &m {
+                let watched = self.session.engine.monitor.watches(metric);
+                self.evidence.sample(metric, *at, value, watched);
+            }
             let q = self.apply(m);
             p.events.extend(q.events);
             p.finished = p.finished.or(q.finished);

@@ -147,6 +147,9 @@ pub struct Facts {
     pub points_of_no_return: Vec<(String, Ms)>,
     /// Metric read gaps, per metric.
     pub gaps: BTreeMap<String, Vec<Gap>>,
+    /// Trigger breaches: trigger, metric, from (when the condition began to hold), to (when
+    /// it recovered; `None`: still in breach when the journal ends).
+    pub breaches: Vec<(String, String, Ms, Option<Ms>)>,
 }
 
 /// Gathers the facts of `records` (a whole journal), with `rb` for planned times.
@@ -415,6 +418,22 @@ impl Facts {
             Event::RollbackAborted { reason, .. } => {
                 if let Some(rb) = self.rollback.as_mut() {
                     rb.aborted = Some((r.operator.clone(), reason.clone(), t));
+                }
+            }
+            Event::TriggerBreach { breach, .. } => self.breaches.push((
+                breach.trigger.clone(),
+                breach.metric.clone(),
+                t - breach.held.ms(),
+                None,
+            )),
+            Event::TriggerRecovered { trigger, .. } => {
+                if let Some(b) = self
+                    .breaches
+                    .iter_mut()
+                    .rev()
+                    .find(|b| &b.0 == trigger && b.3.is_none())
+                {
+                    b.3 = Some(t);
                 }
             }
             Event::MetricReadFailed { metric, reason } => {

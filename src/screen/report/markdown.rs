@@ -48,7 +48,7 @@ pub fn write(r: &Report) -> String {
     rollback(&mut out, r);
     signals(&mut out, r);
     notes(&mut out, f);
-    metrics(&mut out, f);
+    metrics(&mut out, r);
     journal(&mut out, r);
     out
 }
@@ -318,19 +318,25 @@ fn notes(out: &mut String, f: &Facts) {
     out.push('\n');
 }
 
-fn metrics(out: &mut String, f: &Facts) {
+fn metrics(out: &mut String, r: &Report) {
+    let f = &r.facts;
     let _ = writeln!(out, "## Metrics\n");
-    let _ = writeln!(
-        out,
-        "This version keeps no metric samples: the values each trigger, gate and decision acted on are in the section above."
-    );
+    match &r.samples {
+        Some(s) => evidence(out, r, s),
+        None => {
+            let _ = writeln!(
+                out,
+                "The session kept no metric samples (it has no samples.jsonl): the values each trigger, gate and decision acted on are in the section above.\n"
+            );
+        }
+    }
     if f.gaps.is_empty() {
         let _ = writeln!(out, "Every metric read without a failure.\n");
         return;
     }
     let _ = writeln!(
         out,
-        "\nRead failures (UNKNOWN on screen; never treated as healthy):\n\n| metric | from | to | for | reason |\n|---|---|---|---|---|"
+        "Read failures (UNKNOWN on screen; never treated as healthy):\n\n| metric | from | to | for | reason |\n|---|---|---|---|---|"
     );
     for (m, gaps) in &f.gaps {
         for g in gaps {
@@ -348,6 +354,96 @@ fn metrics(out: &mut String, f: &Facts) {
                 cell(&g.reason)
             );
         }
+    }
+    out.push('\n');
+}
+
+/// Per metric and side: samples, min, max, last, time UNKNOWN, time in breach.
+fn evidence(out: &mut String, r: &Report, s: &super::Samples) {
+    let f = &r.facts;
+    let sums = crate::core::evidence::summarise(&s.lines, f.last.0);
+    let mut ids: Vec<(String, String, String)> = match &r.runbook {
+        Some(rb) => rb
+            .signals
+            .metrics
+            .iter()
+            .map(|m| {
+                (
+                    m.id.clone(),
+                    m.side.as_str().to_string(),
+                    m.unit.clone().unwrap_or_default(),
+                )
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let mut extra: Vec<&String> = sums
+        .keys()
+        .filter(|k| k.as_str() != crate::core::evidence::CAPPED && !ids.iter().any(|i| &i.0 == *k))
+        .collect();
+    extra.sort();
+    ids.extend(
+        extra
+            .into_iter()
+            .map(|k| (k.clone(), "?".into(), String::new())),
+    );
+    let _ = writeln!(
+        out,
+        "From the session's samples (every sample of watched metrics; 5-minute summaries of the rest):\n\n| metric | side | samples | min | max | last | UNKNOWN for | in breach for |\n|---|---|---|---|---|---|---|---|"
+    );
+    for (id, side, unit) in &ids {
+        let sum = sums.get(id).cloned().unwrap_or_default();
+        let v = |x: Option<f64>| {
+            x.map(|x| crate::core::monitor::with_unit(x, unit))
+                .unwrap_or_else(|| "—".into())
+        };
+        let last = sum
+            .last
+            .map(|(x, at)| format!("{} at {}", v(Some(x)), t_clock(at)))
+            .unwrap_or_else(|| "never read".into());
+        let breach: Ms = f
+            .breaches
+            .iter()
+            .filter(|b| &b.1 == id)
+            .map(|b| b.3.unwrap_or(f.last.0) - b.2)
+            .sum();
+        let _ = writeln!(
+            out,
+            "| `{id}` | {side} | {} | {} | {} | {} | {} | {} |",
+            sum.samples,
+            v(sum.min),
+            v(sum.max),
+            cell(&last),
+            if sum.unknown_for > 0 {
+                human(sum.unknown_for)
+            } else {
+                "—".into()
+            },
+            if breach > 0 {
+                human(breach)
+            } else {
+                "—".into()
+            },
+        );
+    }
+    if let Some(cap) = s
+        .lines
+        .iter()
+        .find(|l| l.m == crate::core::evidence::CAPPED)
+    {
+        let _ = writeln!(
+            out,
+            "\nThe record stops at {}: {}",
+            t_clock(cap.t_ms()),
+            cap.unknown.as_deref().unwrap_or("")
+        );
+    }
+    if s.unreadable > 0 {
+        let _ = writeln!(
+            out,
+            "\n{} line(s) of samples.jsonl could not be read (a line torn by a kill is the usual one).",
+            s.unreadable
+        );
     }
     out.push('\n');
 }

@@ -22,6 +22,16 @@ pub struct Report {
     pub runbook_note: String,
     /// The journal's chain.
     pub chain: Verdict,
+    /// The metric evidence (`samples.jsonl`), when the session has it.
+    pub samples: Option<Samples>,
+}
+
+/// The session's metric evidence.
+pub struct Samples {
+    /// Its lines, in order.
+    pub lines: Vec<crate::core::evidence::Line>,
+    /// Lines that could not be read (a torn last line after a kill).
+    pub unreadable: usize,
 }
 
 impl Report {
@@ -31,6 +41,7 @@ impl Report {
         runbook: Option<Runbook>,
         runbook_note: String,
         chain: Verdict,
+        samples: Option<Samples>,
     ) -> Self {
         let facts = facts::gather(&records, runbook.as_ref());
         Self {
@@ -39,6 +50,7 @@ impl Report {
             runbook,
             runbook_note,
             chain,
+            samples,
         }
     }
 

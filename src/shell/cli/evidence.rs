@@ -4,8 +4,9 @@
 
 use crate::config::runbook;
 use crate::core::event::{Event, Record, chain};
+use crate::core::evidence;
 use crate::core::runbook::Runbook;
-use crate::screen::report::Report;
+use crate::screen::report::{Report, Samples};
 use std::path::{Path, PathBuf};
 
 /// The journal of session folder `dir`, or why `dir` is not a session (exit 2).
@@ -123,6 +124,22 @@ fn runbook_of(records: &[Record]) -> (Option<Runbook>, String) {
     }
 }
 
+/// The session's metric evidence, when it has any.
+fn samples_of(path: &Path) -> Option<Samples> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let mut s = Samples {
+        lines: Vec::new(),
+        unreadable: 0,
+    };
+    for l in text.lines().filter(|l| !l.is_empty()) {
+        match evidence::Line::parse(l) {
+            Ok(line) => s.lines.push(line),
+            Err(_) => s.unreadable += 1,
+        }
+    }
+    Some(s)
+}
+
 /// `cutover report SESSION_DIR`: the session's report as Markdown on stdout. Exit 0, or 2
 /// when the folder is not a session or its journal cannot be read.
 pub fn report(dir: &Path) -> i32 {
@@ -152,7 +169,13 @@ pub fn report(dir: &Path) -> i32 {
         }
     };
     let (rb, note) = runbook_of(&records);
-    let report = Report::new(records, rb, note, chain::verify(&bytes));
+    let report = Report::new(
+        records,
+        rb,
+        note,
+        chain::verify(&bytes),
+        samples_of(&dir.join("samples.jsonl")),
+    );
     // A closed stdout (`| head`) is the reader's choice, not a failure of the report.
     let _ = std::io::Write::write_all(&mut std::io::stdout(), report.markdown().as_bytes());
     0
