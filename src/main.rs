@@ -18,7 +18,7 @@ fn main() -> ExitCode {
         Cmd::Run(a) => drive(a, Mode::Live),
         Cmd::Preflight { file } => cli::preflight(&file),
         Cmd::Verify { session } => cli::verify(&session),
-        Cmd::Report { session } => cli::report(&session),
+        Cmd::Report { session, compare } => cli::report(&session, &compare),
         Cmd::Watch { .. } => {
             eprintln!(
                 "cutover: `watch` is not in this version yet; read the session's journal.jsonl meanwhile"

@@ -453,3 +453,110 @@ fn a_thousand_metrics_over_an_hour_stay_within_the_documented_bound() {
     );
     assert!(bytes < 2_000_000, "{bytes}");
 }
+
+/// The shipped runbooks and their scripts, copied to `dir` so a test may change them.
+fn shipped_copy(dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let to = dir.join("runbooks");
+    let ok = std::process::Command::new("cp")
+        .arg("-r")
+        .arg(root().join("runbooks"))
+        .arg(&to)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    to
+}
+
+fn drill_of(rb: &Path, s: &Path, extra: &[&str]) {
+    let out = bin()
+        .arg("drill")
+        .arg(rb)
+        .args(["--headless", "--speed", "max", "--auto-ack", "--session"])
+        .arg(s)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(out.status.code().is_some(), "{out:?}");
+}
+
+#[test]
+fn compare_names_the_drift_the_failure_the_rollback_and_a_changed_runbook() {
+    let tmp = tempfile::tempdir().unwrap();
+    let plain = shipped_copy(&tmp.path().join("a"));
+    let slow = shipped_copy(&tmp.path().join("b"));
+    // The second rehearsal's delta sync is slow (1.5 s instead of 0.2 s) and its smoke
+    // tests fail.
+    let script = slow.join("scripts/delta-sync.sh");
+    let text = std::fs::read_to_string(&script).unwrap();
+    assert!(text.contains("nap 0.2"));
+    std::fs::write(&script, text.replace("nap 0.2", "nap 1.5")).unwrap();
+    let (a, b) = (tmp.path().join("sa"), tmp.path().join("sb"));
+    drill_of(&plain.join("blue-green.yaml"), &a, &[]);
+    drill_of(
+        &slow.join("blue-green.yaml"),
+        &b,
+        &["--fail", "smoke-tests"],
+    );
+
+    let out = bin()
+        .arg("report")
+        .arg(&b)
+        .arg("--compare")
+        .arg(&a)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let md = String::from_utf8_lossy(&out.stdout).into_owned();
+    let cmp = section(&md, "Compared with 1 other session(s)");
+    assert!(cmp.contains("ROLLED BACK · runbook sha256"), "{cmp}");
+    assert!(cmp.contains("COMPLETE · the same runbook"), "{cmp}");
+    let sync = row(cmp, "delta-sync");
+    assert!(sync.contains("| +1s (vs mean"), "{sync}");
+    let smoke = row(cmp, "smoke-tests");
+    assert!(smoke.ends_with("| failed here, done in 1 |"), "{smoke}");
+    assert!(row(cmp, "declare").ends_with("| not reached here, done in 1 |"));
+    assert!(row(cmp, "switch-dns").ends_with("|  |"), "the same in both");
+    assert!(cmp.contains("- here: started T+01:00:00, took"), "{cmp}");
+    assert!(cmp.contains("- 1: no rollback"), "{cmp}");
+
+    // A rehearsal of an older version of the runbook (without the preflight step).
+    let old = shipped_copy(&tmp.path().join("c"));
+    let rb = old.join("blue-green.yaml");
+    let y = std::fs::read_to_string(&rb).unwrap();
+    let start = y.find("      - id: preflight").unwrap();
+    let end = start + y[start..].find("      - id: confirm-validation").unwrap();
+    std::fs::write(&rb, format!("{}{}", &y[..start], &y[end..])).unwrap();
+    let c = tmp.path().join("sc");
+    drill_of(&rb, &c, &[]);
+    let out = bin()
+        .arg("report")
+        .arg(&a)
+        .arg("--compare")
+        .arg(&c)
+        .arg(&b)
+        .output()
+        .unwrap();
+    let md = String::from_utf8_lossy(&out.stdout).into_owned();
+    let cmp = section(&md, "Compared with 2 other session(s)");
+    assert!(
+        cmp.contains("a DIFFERENT runbook version")
+            && cmp.contains("steps only in this session's: `preflight`"),
+        "{cmp}"
+    );
+    assert!(
+        row(cmp, "preflight").contains("done here, not in its runbook in 1"),
+        "{cmp}"
+    );
+
+    // A compared folder that is not a session is exit 2 with why.
+    let out = bin()
+        .arg("report")
+        .arg(&a)
+        .arg("--compare")
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a session folder"));
+}

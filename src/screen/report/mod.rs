@@ -3,6 +3,7 @@
 //! the Markdown ([`markdown`]) is a function of them, the runbook (for titles, owners and
 //! planned times) and the journal's chain verdict. Reading the files is the shell's job.
 
+pub mod compare;
 pub mod facts;
 mod markdown;
 

@@ -6,7 +6,7 @@ use crate::config::runbook;
 use crate::core::event::{Event, Record, chain};
 use crate::core::evidence;
 use crate::core::runbook::Runbook;
-use crate::screen::report::{Report, Samples};
+use crate::screen::report::{Report, Samples, compare};
 use std::path::{Path, PathBuf};
 
 /// The journal of session folder `dir`, or why `dir` is not a session (exit 2).
@@ -140,43 +140,58 @@ fn samples_of(path: &Path) -> Option<Samples> {
     Some(s)
 }
 
-/// `cutover report SESSION_DIR`: the session's report as Markdown on stdout. Exit 0, or 2
-/// when the folder is not a session or its journal cannot be read.
-pub fn report(dir: &Path) -> i32 {
-    let path = match journal_of(dir) {
-        Ok(p) => p,
-        Err(why) => {
-            eprintln!("cutover report: {why}");
-            return 2;
-        }
-    };
-    let bytes = match std::fs::read(&path) {
-        Ok(b) => b,
-        Err(e) => {
-            eprintln!("cutover report: {}: {e}", path.display());
-            return 2;
-        }
-    };
-    let records = match records_of(&path, &bytes) {
-        Ok(r) if !r.is_empty() => r,
-        Ok(_) => {
-            eprintln!("cutover report: {}: the journal is empty", path.display());
-            return 2;
-        }
-        Err(why) => {
-            eprintln!("cutover report: {why}");
-            return 2;
-        }
-    };
+/// The report of session folder `dir`, or why there is none.
+fn load(dir: &Path) -> Result<Report, String> {
+    let path = journal_of(dir)?;
+    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let records = records_of(&path, &bytes)?;
+    if records.is_empty() {
+        return Err(format!("{}: the journal is empty", path.display()));
+    }
     let (rb, note) = runbook_of(&records);
-    let report = Report::new(
+    Ok(Report::new(
         records,
         rb,
         note,
         chain::verify(&bytes),
         samples_of(&dir.join("samples.jsonl")),
-    );
+    ))
+}
+
+/// `cutover report SESSION_DIR [--compare OTHER…]`: the session's report as Markdown on
+/// stdout, with a comparison against the other sessions when given. Exit 0, or 2 when a
+/// folder is not a session or its journal cannot be read.
+pub fn report(dir: &Path, compare: &[PathBuf]) -> i32 {
+    let main = match load(dir) {
+        Ok(r) => r,
+        Err(why) => {
+            eprintln!("cutover report: {why}");
+            return 2;
+        }
+    };
+    let mut others = Vec::new();
+    for d in compare {
+        match load(d) {
+            Ok(r) => others.push((d.display().to_string(), r)),
+            Err(why) => {
+                eprintln!("cutover report --compare: {why}");
+                return 2;
+            }
+        }
+    }
+    let mut text = main.markdown();
+    if !others.is_empty() {
+        let list: Vec<compare::Other<'_>> = others
+            .iter()
+            .map(|(name, report)| compare::Other {
+                name: name.clone(),
+                report,
+            })
+            .collect();
+        text.push('\n');
+        text.push_str(&compare::write(&main, &list));
+    }
     // A closed stdout (`| head`) is the reader's choice, not a failure of the report.
-    let _ = std::io::Write::write_all(&mut std::io::stdout(), report.markdown().as_bytes());
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes());
     0
 }

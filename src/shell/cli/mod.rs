@@ -60,6 +60,9 @@ pub enum Cmd {
     Report {
         /// The session folder.
         session: PathBuf,
+        /// Compare with these sessions (its rehearsals, say), step by step by id.
+        #[arg(long, value_name = "SESSION_DIR", num_args = 1..)]
+        compare: Vec<PathBuf>,
     },
     /// Check that a session's journal was not changed since it was written: every event
     /// carries the hash of the one before it. Exit 0 verified, 1 changed (the first changed
