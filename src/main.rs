@@ -18,7 +18,11 @@ fn main() -> ExitCode {
         Cmd::Run(a) => drive(a, Mode::Live),
         Cmd::Preflight { file } => cli::preflight(&file),
         Cmd::Verify { session } => cli::verify(&session),
-        Cmd::Report { session, compare } => cli::report(&session, &compare),
+        Cmd::Report {
+            session,
+            compare,
+            html,
+        } => cli::report(&session, &compare, html.as_deref()),
         Cmd::Watch { .. } => {
             eprintln!(
                 "cutover: `watch` is not in this version yet; read the session's journal.jsonl meanwhile"

@@ -560,3 +560,126 @@ fn compare_names_the_drift_the_failure_the_rollback_and_a_changed_runbook() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a session folder"));
 }
+
+/// Runs Debian's chromium headless on `url` with `args`; fails with the install command
+/// when it is missing.
+fn chromium(profile: &Path, args: &[&str], url: &str) -> std::process::Output {
+    let ok = std::process::Command::new("chromium")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "chromium is not installed: apt-get install -y chromium (./test installs it)"
+    );
+    std::process::Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+        ])
+        .args(["--enable-logging=stderr", "--v=0"])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .arg(url)
+        .output()
+        .unwrap()
+}
+
+/// The value of attribute `name` in tag text `tag`.
+fn attr<'a>(tag: &'a str, name: &str) -> &'a str {
+    let key = format!("{name}=\"");
+    let start = tag
+        .find(&key)
+        .unwrap_or_else(|| panic!("no {name} in {tag}"))
+        + key.len();
+    &tag[start..start + tag[start..].find('"').unwrap()]
+}
+
+#[test]
+fn the_html_report_opens_in_a_real_browser_with_every_chart_and_its_series() {
+    let tmp = tempfile::tempdir().unwrap();
+    let s = drilled(tmp.path(), &["--scenario", "error-spike-after-switch"]);
+    let page = tmp.path().join("report.html");
+    let out = bin()
+        .current_dir(root())
+        .arg("report")
+        .arg(&s)
+        .arg("--html")
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    // Markdown still goes to stdout.
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("# DRILL report"));
+    let html = std::fs::read_to_string(&page).unwrap();
+    // Self-contained: nothing to fetch, nothing to run.
+    for banned in ["<script", "<link", " src=", " href=", "url("] {
+        assert!(!html.contains(banned), "{banned} in the page");
+    }
+    let figures: Vec<&str> = html
+        .match_indices("<figure ")
+        .map(|(i, _)| &html[i..i + html[i..].find('>').unwrap()])
+        .collect();
+    let gantts: Vec<&str> = figures
+        .iter()
+        .copied()
+        .filter(|f| attr(f, "data-kind") == "gantt")
+        .collect();
+    // One per phase of blue-green, and the rollback's.
+    let names: Vec<&str> = gantts.iter().map(|g| attr(g, "data-name")).collect();
+    assert_eq!(names, ["pre-cutover", "window", "post-cutover", "rollback"]);
+    let j = journal(&s);
+    let rolled = j
+        .iter()
+        .filter(|e| e["kind"] == "step_started" && e["procedure"] == "rollback")
+        .count()
+        + j.iter()
+            .filter(|e| e["kind"] == "step_waiting" && e["procedure"] == "rollback")
+            .count();
+    assert_eq!(attr(gantts[3], "data-series"), rolled.to_string());
+    let metrics: Vec<&str> = figures
+        .iter()
+        .copied()
+        .filter(|f| attr(f, "data-kind") == "metric")
+        .collect();
+    assert_eq!(metrics.len(), 6, "one chart per metric of both sides");
+    for m in &metrics {
+        // Every metric chart marks the rollback and the end.
+        assert_eq!(attr(m, "data-markers"), "2", "{m}");
+    }
+    let err = metrics
+        .iter()
+        .find(|m| attr(m, "data-name") == "target-error-rate")
+        .unwrap();
+    // Its samples, and the thresholds of its two triggers (1 % and the early 0.5 %).
+    assert_eq!(attr(err, "data-series"), "3", "{err}");
+    assert_eq!(attr(err, "data-periods"), "1", "one breach: {err}");
+
+    // In a real browser: it renders, logs nothing to the console, and its DOM has every
+    // chart as SVG.
+    let url = format!("file://{}", page.display());
+    let shot = tmp.path().join("shot.png");
+    let out = chromium(
+        &tmp.path().join("profile"),
+        &[
+            "--window-size=1200,3000",
+            &format!("--screenshot={}", shot.display()),
+        ],
+        &url,
+    );
+    assert!(out.status.success(), "{out:?}");
+    let png = std::fs::read(&shot).unwrap();
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 20_000,
+        "{} bytes",
+        png.len()
+    );
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(!log.contains(":CONSOLE("), "console output:\n{log}");
+    let out = chromium(&tmp.path().join("profile2"), &["--dump-dom"], &url);
+    let dom = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(dom.matches("<figure ").count(), figures.len());
+    assert_eq!(dom.matches("<svg ").count(), figures.len());
+}

@@ -3,8 +3,10 @@
 //! the Markdown ([`markdown`]) is a function of them, the runbook (for titles, owners and
 //! planned times) and the journal's chain verdict. Reading the files is the shell's job.
 
+mod charts;
 pub mod compare;
 pub mod facts;
+mod html;
 mod markdown;
 
 use crate::core::event::Record;
@@ -58,5 +60,10 @@ impl Report {
     /// The report as Markdown.
     pub fn markdown(&self) -> String {
         markdown::write(self)
+    }
+
+    /// The report as one self-contained HTML page with its charts.
+    pub fn html(&self) -> String {
+        html::write(self)
     }
 }

@@ -158,10 +158,18 @@ fn load(dir: &Path) -> Result<Report, String> {
     ))
 }
 
-/// `cutover report SESSION_DIR [--compare OTHER…]`: the session's report as Markdown on
-/// stdout, with a comparison against the other sessions when given. Exit 0, or 2 when a
-/// folder is not a session or its journal cannot be read.
-pub fn report(dir: &Path, compare: &[PathBuf]) -> i32 {
+/// Writes `text` to `path` whole or not at all (a temporary file beside it, renamed).
+fn write_whole(path: &Path, text: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension("html.partial");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
+}
+
+/// `cutover report SESSION_DIR [--compare OTHER…] [--html FILE]`: the session's report as
+/// Markdown on stdout, with a comparison against the other sessions when given, and as an
+/// HTML page with charts in FILE. Exit 0, or 2 when a folder is not a session, its journal
+/// cannot be read or FILE cannot be written.
+pub fn report(dir: &Path, compare: &[PathBuf], html: Option<&Path>) -> i32 {
     let main = match load(dir) {
         Ok(r) => r,
         Err(why) => {
@@ -190,6 +198,13 @@ pub fn report(dir: &Path, compare: &[PathBuf]) -> i32 {
             .collect();
         text.push('\n');
         text.push_str(&compare::write(&main, &list));
+    }
+    if let Some(file) = html {
+        if let Err(e) = write_whole(file, &main.html()) {
+            eprintln!("cutover report --html: {}: {e}", file.display());
+            return 2;
+        }
+        eprintln!("wrote {}", file.display());
     }
     // A closed stdout (`| head`) is the reader's choice, not a failure of the report.
     let _ = std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes());

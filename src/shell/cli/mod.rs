@@ -63,6 +63,9 @@ pub enum Cmd {
         /// Compare with these sessions (its rehearsals, say), step by step by id.
         #[arg(long, value_name = "SESSION_DIR", num_args = 1..)]
         compare: Vec<PathBuf>,
+        /// Also write the report as one self-contained HTML page with charts to FILE.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
     },
     /// Check that a session's journal was not changed since it was written: every event
     /// carries the hash of the one before it. Exit 0 verified, 1 changed (the first changed
