@@ -431,6 +431,55 @@ fn late_start_and_projection_follow_delays() {
     assert_eq!(e.projection(14 * 60_000).delay(), 4 * 60_000);
 }
 
+/// Lateness is one figure: when a step's `at` comes before the end the plan gives the step
+/// before it, "late" counts from the plan's start (not from `at`), the same for the header's
+/// STEP LATE, the row (`step_delay`), the journal's `late_s`, and the projected finish.
+#[test]
+fn lateness_is_one_figure_from_the_projection() {
+    // b is written for T+0:05 but a is planned to take until T+0:10: the plan starts b then.
+    let r = with_steps(
+        "      - {id: a, title: A, at: T+0:00, run: a, expect: 10m}
+      - {id: b, title: B, at: T+0:05, owner: o, expect: 5m}
+      - {id: c, title: C, at: T+0:30, run: c, expect: 5m}
+",
+        false,
+    );
+    let manual = Config {
+        auto_ack: false,
+        fail_step: None,
+    };
+    let mut e = Engine::new(r, manual);
+    e.update(Msg::Tick, 0);
+    // a runs 3 minutes over: b is pending at T+0:13, 3 minutes late by the plan (8 by `at`).
+    let now = 13 * 60_000;
+    let p = e.projection(now);
+    assert_eq!(p.current_delay, 3 * 60_000);
+    assert_eq!(e.step_delay("a", now), 3 * 60_000);
+    assert_eq!(e.step_delay("b", now), 3 * 60_000, "not now - at (8m)");
+    assert_eq!(p.step_delay(1), e.step_delay("b", now));
+    // Slack before c absorbs it: the finish is on plan, c is not late.
+    assert_eq!(p.delay(), 0);
+    assert_eq!(e.step_delay("c", now), 0);
+    let fx = e.update(exit("a", 1, 0), now);
+    assert_eq!(kinds(&fx), ["step_done:a", "step_waiting:b"]);
+    match &fx[1] {
+        Effect::Journal(j) => assert_eq!(j.fields()["late_s"], 180.0),
+        _ => unreachable!(),
+    }
+    // Left waiting until T+0:40 (planned end T+0:15), b is 25 minutes late; it pushes c
+    // (due T+0:30) and the finish by the same 10 minutes.
+    let now = 40 * 60_000;
+    let p = e.projection(now);
+    assert_eq!(e.step_delay("b", now), 25 * 60_000);
+    assert_eq!(p.current_delay, 25 * 60_000);
+    assert_eq!(p.step_delay(2), 10 * 60_000);
+    assert_eq!(
+        p.delay(),
+        10 * 60_000,
+        "the finish is as late as its last step"
+    );
+}
+
 /// A journal record of `kind`, read back as the journal reader would: the fields a test does
 /// not care about get neutral values.
 fn ev(seq: u64, kind: &str, step: Option<&str>, data: serde_json::Value) -> Record {
