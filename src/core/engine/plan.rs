@@ -19,6 +19,9 @@ pub struct Projection {
     /// its planned end (never negative). The one figure every "late" on screen, in the
     /// journal and headless comes from, so the header, a row and the detail never disagree.
     pub step_delays: Vec<Ms>,
+    /// Each forward step's planned start, in runbook order: a step still pending is late
+    /// only once this has passed (before, its delay is a forecast, and its row counts down).
+    pub planned_starts: Vec<Ms>,
     /// The first point-of-no-return step not yet done, and when it is projected to start:
     /// a rollback is possible until it is confirmed.
     pub point_of_no_return: Option<(String, Ms)>,
@@ -34,6 +37,18 @@ impl Projection {
     pub fn step_delay(&self, index: usize) -> Ms {
         self.step_delays.get(index).copied().unwrap_or(0)
     }
+
+    /// How late the step at `index` is at `now`: its delay once it has started or its
+    /// planned start has passed; 0 for a step that is not due yet (its lateness is only a
+    /// forecast then, which the projected finish already carries).
+    pub fn late_now(&self, index: usize, started: bool, now: Ms) -> Ms {
+        let due = self.planned_starts.get(index).is_some_and(|p| *p < now);
+        if started || due {
+            self.step_delay(index)
+        } else {
+            0
+        }
+    }
 }
 
 impl Engine {
@@ -43,6 +58,7 @@ impl Engine {
         let mut projected: Option<Ms> = None;
         let mut current_delay = 0;
         let mut step_delays = Vec::new();
+        let mut planned_starts = Vec::new();
         let mut pnr = None;
         let current = if self.rollback.is_none() {
             self.current()
@@ -94,6 +110,7 @@ impl Engine {
                 _ => (end - p_start - work).max(0),
             };
             step_delays.push(delay);
+            planned_starts.push(p_start);
             if current == Some(step.id.as_str()) {
                 current_delay = delay;
             }
@@ -103,6 +120,7 @@ impl Engine {
             projected_end: projected.unwrap_or(0),
             current_delay,
             step_delays,
+            planned_starts,
             point_of_no_return: pnr,
         }
     }
@@ -113,7 +131,10 @@ impl Engine {
     /// rollback step, which has no plan to be late against.
     pub fn step_delay(&self, id: &str, now: Ms) -> Ms {
         match self.rb.steps().position(|s| s.id == id) {
-            Some(i) => self.projection(now).step_delay(i),
+            Some(i) => {
+                let started = self.runs.get(id).is_some_and(|r| r.first_start.is_some());
+                self.projection(now).late_now(i, started, now)
+            }
             None => 0,
         }
     }

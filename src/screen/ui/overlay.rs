@@ -135,6 +135,12 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, header_h: u16) {
     let t = v.theme;
     let e = v.engine;
     urgent(f, area, v, header_h);
+    let below = Rect::new(
+        area.x,
+        area.y + header_h.min(area.height),
+        area.width,
+        area.height.saturating_sub(header_h),
+    );
     match &v.ui.overlay {
         Overlay::None => {}
         Overlay::Help => {
@@ -303,17 +309,10 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, header_h: u16) {
             ];
             boxed(f, area, "Point of no return", lines, v, 70);
         }
-        Overlay::Input(Prompt::Rollback, text) => {
-            // Under the header: the T-clock and the window stay in view while deciding.
-            let below = Rect::new(
-                area.x,
-                area.y + header_h.min(area.height),
-                area.width,
-                area.height.saturating_sub(header_h),
-            );
-            preview::rollback(f, below, v, text)
-        }
-        Overlay::Input(Prompt::Abort, text) => preview::abort(f, area, v, text),
-        Overlay::NoRollback(why) => preview::no_rollback(f, area, v, why),
+        // Under the header: the T-clock and the rollback window stay in view while the
+        // operator decides on a rollback.
+        Overlay::Input(Prompt::Rollback, text) => preview::rollback(f, below, v, text),
+        Overlay::Input(Prompt::Abort, text) => preview::abort(f, below, v, text),
+        Overlay::NoRollback(why) => preview::no_rollback(f, below, v, why),
     }
 }

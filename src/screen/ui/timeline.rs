@@ -212,7 +212,9 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
             if let Row::Step(i, step) = r {
                 let run = e.run_of(&step.id);
                 let state = run.map(|r| r.state.clone()).unwrap_or_default();
-                c[*i] = Some(countdown(step, &state, run, plan.step_delay(*i), v));
+                let started = run.is_some_and(|r| r.first_start.is_some());
+                let late = plan.late_now(*i, started, v.now);
+                c[*i] = Some(countdown(step, &state, run, late, v));
             }
         }
         c
