@@ -884,3 +884,137 @@ fn skipping_the_step_that_arms_the_triggers_is_never_shown_as_watched() {
         .unwrap_or_else(|| panic!("no 4 % on screen:\n{text}"));
     assert_ne!(buf[cell].fg, dark.metric_ok.fg.unwrap(), "{text}");
 }
+
+/// At 80×24 the header gives what decides room first: the clock, the state and the whole
+/// rollback window ("needs 29m" included), moving the window to a row of its own when the
+/// state is long; the banner under it shows the reason and the keys whole, neither drawn
+/// over the other; and the drill badge says the clock runs at 1× for the countdown.
+#[test]
+fn at_80x24_the_header_and_the_banner_cut_nothing_that_decides() {
+    let dark = theme::dark();
+    let (e, now) = grace_counting_down();
+    let term = draw(&e, &Ui::new("ann"), now, 80, 24, &dark);
+    let text = format!("{}", term.backend());
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].contains("DRILL 1× during grace · NOT LIVE"),
+        "{text}"
+    );
+    assert!(lines[1].contains("T+00:56:30") && lines[1].contains("AUTO-ROLLBACK in 1:30"));
+    assert!(
+        lines[2].contains("rollback ok until T+48:00, needs 29m") && !lines[2].contains('…'),
+        "{text}"
+    );
+    let banner = &lines[3..10].join("\n");
+    assert!(
+        banner.contains("AUTOMATIC ROLLBACK in 1:30  v: veto"),
+        "{text}"
+    );
+    let reason = e.monitor.graces[0].reason.clone();
+    let shown: Vec<&str> = banner
+        .lines()
+        .map(|l| l.trim_matches(|c| c == '"' || c == '┃' || c == ' '))
+        .collect();
+    assert!(
+        shown.join(" ").contains(&reason),
+        "the reason `{reason}` is not whole:\n{text}"
+    );
+    insta::assert_snapshot!("grace_80x24", term.backend());
+
+    // A decision: its keys on their own row when they do not fit beside the question.
+    let mut e = engine_at(50 * MIN, None);
+    let mut t = 51 * MIN;
+    while e.monitor.decisions.is_empty() && t < 70 * MIN {
+        sample_then_tick(&mut e, "critical-report-failures", 2.0, t);
+        t += 30_000;
+    }
+    assert!(!e.monitor.decisions.is_empty(), "a decision is open");
+    let term = draw(&e, &Ui::new("ann"), t, 80, 24, &dark);
+    let text = format!("{}", term.backend());
+    assert!(text.contains("DRILL 1× during decision"), "{text}");
+    let keys = text
+        .lines()
+        .find(|l| l.contains("R: roll back · c: continue"))
+        .unwrap_or_else(|| panic!("no whole key line:\n{text}"));
+    assert!(
+        !keys.contains("DECISION"),
+        "keys share the question's row at 80: {keys}"
+    );
+    let d = &e.monitor.decisions[0];
+    let flat: String = text
+        .lines()
+        .map(|l| l.trim_matches(|c| c == '"' || c == '┃' || c == ' '))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        flat.contains(&d.reason),
+        "`{}` not whole:\n{text}",
+        d.reason
+    );
+    insta::assert_snapshot!("decision_80x24", term.backend());
+}
+
+/// `s` acts on the current step, and the screen says which: the footer names it, the skip
+/// prompt names its id and title, and while the prompt is open its timeline row is reversed
+/// with the skip glyph, while the cursor's row (another step) is only underlined.
+#[test]
+fn the_skip_prompt_names_its_step_and_the_timeline_marks_it() {
+    use ratatui::style::Modifier;
+    let (e, now) = window();
+    let mut ui = Ui::new("ann");
+    ui.selected = Some(cutover::screen::app::current_row(&e) + 1);
+    ui.overlay = Overlay::Input(Prompt::Skip("switch-dns".into()), "flaky".into());
+    let term = draw(&e, &ui, now, 120, 40, &theme::dark());
+    let text = format!("{}", term.backend());
+    assert!(
+        text.contains("Skip step `switch-dns`: Update DNS and connection strings to Databricks"),
+        "{text}"
+    );
+    let buf = term.backend().buffer();
+    let row_of = |needle: &str| {
+        (0..buf.area.height)
+            .find(|&y| {
+                let line: String = (0..60).map(|x| buf[(x, y)].symbol()).collect();
+                line.contains(needle)
+            })
+            .unwrap_or_else(|| panic!("no row with {needle}:\n{text}"))
+    };
+    let target = row_of("switch-dns ");
+    assert_eq!(buf[(1, target)].symbol(), "↷");
+    assert!(buf[(12, target)].modifier.contains(Modifier::REVERSED));
+    let cursor = row_of("smoke-tests ");
+    assert!(buf[(12, cursor)].modifier.contains(Modifier::UNDERLINED));
+    assert!(!buf[(12, cursor)].modifier.contains(Modifier::REVERSED));
+    let plain = draw(&e, &Ui::new("ann"), now, 80, 24, &theme::dark());
+    let footer = format!("{}", plain.backend());
+    assert!(footer.lines().last().unwrap().contains("s skip switch-dns"));
+}
+
+/// Before anything was frozen, the preview lists no step that lifts the freeze (the rollback
+/// would not run it), and at 80×24 it leaves the header and its T-clock in view.
+#[test]
+fn the_preview_lists_only_steps_that_apply_and_leaves_the_clock_in_view() {
+    // T+0:02: announce-start is done; freeze-writes (T+0:05) has not run.
+    let e = engine_at(2 * MIN, None);
+    assert!(!e.reached("freeze-writes"));
+    let mut ui = Ui::new("ann");
+    ui.overlay = Overlay::Input(Prompt::Rollback, String::new());
+    let term = draw(&e, &ui, 2 * MIN, 80, 24, &theme::dark());
+    let text = format!("{}", term.backend());
+    assert!(
+        text.lines().nth(1).unwrap().contains("T+00:02:00"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Announce the cutover is called off"),
+        "{text}"
+    );
+    assert!(!text.contains("Lift the Snowflake write freeze"), "{text}");
+    assert!(text.contains("1 step, planned 2m"), "{text}");
+    // Once the freeze is on, lifting it is part of the rollback again.
+    let e = engine_at(10 * MIN, Some("delta-sync"));
+    assert!(e.reached("freeze-writes"));
+    let term = draw(&e, &ui, 10 * MIN, 80, 24, &theme::dark());
+    let text = format!("{}", term.backend());
+    assert!(text.contains("Lift the Snowflake write freeze"), "{text}");
+}

@@ -21,12 +21,12 @@ impl Resolving<'_> {
         self.c.fields.get(key)
     }
 
-    /// `raw` with its `${env:…}` references filled in, as plain text: whether a value is
-    /// secret is the field's to say (`secret`, `url`, headers), not where it came from, so a
+    /// `raw` with its `${env:…}` references filled in. Whether a value is secret is the
+    /// field's to say (`secret`, `url`, headers: `secret` set), not where it came from, so a
     /// key file's path or a host read from the environment stays readable in errors. A
     /// variable that is set but empty is refused like one that is not set: sent as a
     /// credential it would be refused mid-cutover, or worse, let an unauthenticated read pass.
-    fn expand_at(&mut self, key: &str, raw: &str, pos: Pos) -> Option<String> {
+    fn expand_at(&mut self, key: &str, raw: &str, pos: Pos, secret: bool) -> Option<String> {
         let names = match secret::references(raw) {
             Ok(n) => n,
             Err(e) => {
@@ -62,7 +62,13 @@ impl Resolving<'_> {
         if !ok {
             return None;
         }
-        match secret::expand_with(raw, |n| std::env::var(n).ok()) {
+        let get = |n: &str| std::env::var(n).ok();
+        let expanded = if secret {
+            secret::expand_secret_with(raw, get)
+        } else {
+            secret::expand_with(raw, get)
+        };
+        match expanded {
             Ok(v) => Some(v),
             Err(EnvError::Missing(name)) | Err(EnvError::Malformed(name)) => {
                 // Checked just above; only a variable changed meanwhile gets here.
@@ -79,25 +85,22 @@ impl Resolving<'_> {
 
     fn text(&mut self, key: &str) -> Option<String> {
         let (raw, pos) = self.raw(key)?.clone();
-        self.expand_at(key, &raw, pos)
+        self.expand_at(key, &raw, pos, false)
     }
 
     fn secret(&mut self, key: &str) -> Option<Secret> {
         let (raw, pos) = self.raw(key)?.clone();
-        self.expand_at(key, &raw, pos).map(Secret::new)
+        self.expand_at(key, &raw, pos, true).map(Secret::new)
     }
 
     /// A URL from the environment may carry a token in its query, so one that came from
     /// there is registered with the redactor as a secret would be.
     fn url(&mut self, key: &str) -> String {
-        let from_env = self
-            .raw(key)
-            .is_some_and(|(raw, _)| secret::references(raw).is_ok_and(|n| !n.is_empty()));
-        let url = self.text(key).unwrap_or_default();
-        if from_env {
-            let _ = Secret::new(url.as_str());
-        }
-        url.trim_end_matches('/').to_string()
+        let url = match self.raw(key).cloned() {
+            Some((raw, pos)) => self.expand_at(key, &raw, pos, true),
+            None => None,
+        };
+        url.unwrap_or_default().trim_end_matches('/').to_string()
     }
 }
 
@@ -291,7 +294,7 @@ fn prometheus(cx: &mut Resolving) -> Option<ConnectionConfig> {
 fn http_json(cx: &mut Resolving) -> Option<ConnectionConfig> {
     let mut headers = Vec::new();
     for (k, raw, pos) in cx.c.headers.clone() {
-        let v = cx.expand_at(&k, &raw, pos)?;
+        let v = cx.expand_at(&k, &raw, pos, true)?;
         headers.push((k, Secret::new(v)));
     }
     Some(ConnectionConfig::HttpJson(readers::http_json::Config {

@@ -973,3 +973,97 @@ fn a_read_error_is_journaled_when_it_begins_or_changes_and_its_end_once() {
     );
     assert!(reads(&e.update(sample(0.01, 121_000), 121_000)).is_empty());
 }
+
+/// The rollback remembers the trigger that started it (what the metrics panes keep in view),
+/// whether by a breach with no grace, a grace that ran out or a decision answered "roll
+/// back"; a resume finds the same trigger from the journal, which does not name it in
+/// `rollback_started`, and an operator's rollback names none.
+#[test]
+fn the_rollback_keeps_its_trigger_and_replay_finds_it_again() {
+    let runbook = |action: &str| {
+        rb(&format!(
+            r#"{HEAD}metrics:
+  - {{ id: err, side: target, unit: "%", every: 30s, sim: {{ baseline: 0.05 }} }}
+triggers:
+  - {{ id: quiet, when: err > 50%, for: 1m, action: alert }}
+  - {{ id: e, when: err > 1%, for: 1m, {action} }}
+phases:
+  - id: p
+    steps:
+      - {{ id: a, title: A, at: T+1h }}
+rollback:
+  steps:
+    - {{ id: back, title: Back, run: back }}
+"#
+        ))
+    };
+    for action in [
+        "action: rollback",
+        "action: rollback, grace: 2m",
+        "action: decide, decide: { within: 5m, default: continue }",
+    ] {
+        let r = runbook(action);
+        let mut e = Engine::new(r.clone(), auto());
+        let mut log: Vec<Record> = Vec::new();
+        let mut keep = |fx: Vec<Effect>, t: Ms, log: &mut Vec<Record>| {
+            for f in fx {
+                if let Effect::Journal(j) = f {
+                    let n = log.len() as u64 + 1;
+                    log.push(Record::new(n, String::new(), t, Mode::Drill, j));
+                }
+            }
+        };
+        let mut t = 0;
+        while e.rollback.is_none() && t < 10 * 60_000 {
+            let fx = e.update(sample(5.0, t), t);
+            keep(fx, t, &mut log);
+            if !e.monitor.decisions.is_empty() {
+                let fx = e.update(
+                    Msg::Decide {
+                        operator: "ann".into(),
+                        choice: crate::core::runbook::signals::Choice::Rollback,
+                        why: Some("reports broken".into()),
+                    },
+                    t,
+                );
+                keep(fx, t, &mut log);
+            }
+            t += 30_000;
+        }
+        let run = e
+            .rollback
+            .as_ref()
+            .unwrap_or_else(|| panic!("{action}: no rollback"));
+        assert_eq!(run.trigger.as_deref(), Some("e"), "{action}");
+        let mut back = Engine::new(r, auto());
+        back.replay(&log);
+        assert_eq!(
+            back.rollback.as_ref().and_then(|r| r.trigger.as_deref()),
+            Some("e"),
+            "{action}: replay"
+        );
+    }
+    // The operator's own rollback: no trigger, live or replayed.
+    let r = runbook("action: rollback");
+    let mut e = Engine::new(r.clone(), auto());
+    let fx = e.update(
+        Msg::Rollback {
+            operator: "ann".into(),
+            reason: "trigger `e` looks wrong to me".into(),
+        },
+        0,
+    );
+    assert_eq!(e.rollback.as_ref().unwrap().trigger, None);
+    let log: Vec<Record> = fx
+        .into_iter()
+        .filter_map(|f| match f {
+            Effect::Journal(j) => Some(j),
+            _ => None,
+        })
+        .enumerate()
+        .map(|(i, j)| Record::new(i as u64 + 1, String::new(), 0, Mode::Drill, j))
+        .collect();
+    let mut back = Engine::new(r, auto());
+    back.replay(&log);
+    assert_eq!(back.rollback.as_ref().unwrap().trigger, None);
+}

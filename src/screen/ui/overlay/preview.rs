@@ -203,7 +203,8 @@ fn budget(v: &View, p: &Procedure, inner: usize) -> Vec<Line<'static>> {
     let planned = e.rollback_planned(p);
     let n = e.rollback_steps_of(p).count();
     let needs = e.rollback_needs().unwrap_or(planned);
-    let mut budget = format!("{n} steps, planned {}", human(planned));
+    let steps = if n == 1 { "step" } else { "steps" };
+    let mut budget = format!("{n} {steps}, planned {}", human(planned));
     if needs > planned {
         budget.push_str(&format!(
             " + {} to undo started steps = {}",
