@@ -902,12 +902,17 @@ fn at_80x24_the_header_and_the_banner_cut_nothing_that_decides() {
     );
     assert!(lines[1].contains("T+00:56:30") && lines[1].contains("AUTO-ROLLBACK in 1:30"));
     assert!(
-        lines[2].contains("rollback ok until T+48:00, needs 29m") && !lines[2].contains('…'),
+        lines[1].contains("rollback ok until T+48:00, needs 29m") && !lines[1].contains('…'),
         "{text}"
     );
-    let banner = &lines[3..10].join("\n");
+    let top = lines
+        .iter()
+        .position(|l| l.contains("Needs you now"))
+        .unwrap();
+    assert_eq!(top, 2, "the banner sits right under the header:\n{text}");
+    let banner = &lines[top..top + 5].join("\n");
     assert!(
-        banner.contains("AUTOMATIC ROLLBACK in 1:30  v: veto"),
+        banner.contains("AUTOMATIC ROLLBACK in 1:30   v: veto"),
         "{text}"
     );
     let reason = e.monitor.graces[0].reason.clone();
@@ -920,6 +925,29 @@ fn at_80x24_the_header_and_the_banner_cut_nothing_that_decides() {
         "the reason `{reason}` is not whole:\n{text}"
     );
     insta::assert_snapshot!("grace_80x24", term.backend());
+
+    // A longer state (a veto, who gave it) leaves no room beside it: the window moves to a
+    // row of its own, whole, rather than lose "needs 29m".
+    let mut vetoed = e.clone();
+    vetoed.update(
+        Msg::Veto {
+            operator: "ann-marie.lindqvist".into(),
+        },
+        now,
+    );
+    let text = format!(
+        "{}",
+        draw(&vetoed, &Ui::new("ann"), now, 80, 24, &dark).backend()
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[1].contains("⊘ VETOED error-rate by ann-marie.lindqvist"),
+        "{text}"
+    );
+    assert!(
+        lines[2].contains("rollback ok until T+48:00, needs 29m") && !lines[2].contains('…'),
+        "{text}"
+    );
 
     // A decision: its keys on their own row when they do not fit beside the question.
     let mut e = engine_at(50 * MIN, None);
@@ -966,8 +994,10 @@ fn the_skip_prompt_names_its_step_and_the_timeline_marks_it() {
     ui.overlay = Overlay::Input(Prompt::Skip("switch-dns".into()), "flaky".into());
     let term = draw(&e, &ui, now, 120, 40, &theme::dark());
     let text = format!("{}", term.backend());
+    // The box wraps the title on words.
     assert!(
-        text.contains("Skip step `switch-dns`: Update DNS and connection strings to Databricks"),
+        text.contains("Skip step `switch-dns`: Update DNS and connection strings to")
+            && text.contains("┃Databricks "),
         "{text}"
     );
     let buf = term.backend().buffer();
@@ -1017,4 +1047,34 @@ fn the_preview_lists_only_steps_that_apply_and_leaves_the_clock_in_view() {
     let term = draw(&e, &ui, 10 * MIN, 80, 24, &theme::dark());
     let text = format!("{}", term.backend());
     assert!(text.contains("Lift the Snowflake write freeze"), "{text}");
+}
+
+/// A baseline that could not be captured (journaled `baseline_missing`) is on screen where
+/// it matters: beside the metric whose trigger needs it, and on that trigger's row, before
+/// the trigger is even armed.
+#[test]
+fn a_missing_baseline_is_shown_beside_its_metric_and_trigger() {
+    let rb = cutover::config::runbook::load(&root().join("runbooks/blue-green.yaml"))
+        .runbook
+        .unwrap();
+    // No sample of anything: the Snowflake p95 window T-1h..T-0 closes empty.
+    let mut e = Engine::new(rb, cutover::core::engine::Config::default());
+    let mut kinds = Vec::new();
+    for t in [-24 * 60 * MIN, -60 * MIN, 0, 10 * MIN, 20 * MIN] {
+        for f in e.update(Msg::Tick, t) {
+            if let Effect::Journal(j) = f {
+                kinds.push(j.kind().to_string());
+            }
+        }
+    }
+    assert!(kinds.iter().any(|k| k == "baseline_missing"), "{kinds:?}");
+    let text = format!(
+        "{}",
+        draw(&e, &Ui::new("ann"), 20 * MIN, 200, 60, &theme::dark()).backend()
+    );
+    assert!(text.contains("NO BASELINE"), "beside the metric:\n{text}");
+    assert!(
+        text.contains("latency") && text.contains("· NO BASELINE: no samples in the window"),
+        "on the trigger's row:\n{text}"
+    );
 }

@@ -678,8 +678,10 @@ impl Driver {
                 p.failed = q.failed;
                 break;
             }
+            // At once, not after the batch: at ×600 the rest of a batch of samples and
+            // their journal writes would take a grace's minutes before it is slowed.
+            self.pace(&mut p);
         }
-        self.pace(&mut p);
         self.mark_clock(&mut p);
         p
     }

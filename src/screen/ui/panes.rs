@@ -546,7 +546,19 @@ pub(super) fn triggers(f: &mut Frame, area: Rect, v: &View) {
                 {
                     ("✗", t.metric_breach, why.clone())
                 }
-                TriggerState::Inactive(why) => ("·", t.dim, why.clone()),
+                // Not armed yet, but already without the baseline it will compare with:
+                // said now, while there is time to do something about it.
+                TriggerState::Inactive(why) => match tr
+                    .baseline_key()
+                    .and_then(|k| v.engine.monitor.baseline_missing(k))
+                {
+                    Some(missing) => (
+                        "?",
+                        t.metric_stale,
+                        format!("{why} · NO BASELINE: {missing}"),
+                    ),
+                    None => ("·", t.dim, why.clone()),
+                },
             },
         };
         let past_pnr = v.engine.point_of_no_return_passed().is_some();
