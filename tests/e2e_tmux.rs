@@ -888,7 +888,7 @@ scenarios:
         notes
             .iter()
             .any(|n| n.starts_with("drill clock at 1× (real time) during the grace"))
-            && notes.iter().any(|n| *n == "drill clock back at ×600"),
+            && notes.contains(&"drill clock back at ×600"),
         "{notes:?}"
     );
     assert!(!j.iter().any(|e| e["kind"] == "rollback_started"));

@@ -1005,7 +1005,7 @@ rollback:
         let r = runbook(action);
         let mut e = Engine::new(r.clone(), auto());
         let mut log: Vec<Record> = Vec::new();
-        let mut keep = |fx: Vec<Effect>, t: Ms, log: &mut Vec<Record>| {
+        let keep = |fx: Vec<Effect>, t: Ms, log: &mut Vec<Record>| {
             for f in fx {
                 if let Effect::Journal(j) = f {
                     let n = log.len() as u64 + 1;
