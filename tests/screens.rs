@@ -809,6 +809,7 @@ fn the_timeline_never_cuts_owners_offsets_or_countdowns() {
             .runbook
             .unwrap();
         let owners: Vec<String> = rb.steps().filter_map(|s| s.owner.clone()).collect();
+        let ids: Vec<String> = rb.steps().map(|s| s.id.clone()).collect();
         let first = rb.steps().filter_map(|s| s.at).min().unwrap_or(0);
         // Stopped before its first step and seen a day and a half later: every row is late.
         let e = cutover::core::engine::demo::run_until(rb, first - 1, None);
@@ -828,6 +829,12 @@ fn the_timeline_never_cuts_owners_offsets_or_countdowns() {
             assert!(
                 words.len() >= 2 && !words[1].ends_with('…'),
                 "{name}: offset cut: {row}"
+            );
+            // At 200 columns every id is whole (`panther-tools-warehouses` was cut at 24).
+            // A cut id would match none of the runbook's.
+            assert!(
+                words.iter().any(|w| ids.iter().any(|id| id == w)),
+                "{name}: an id is cut: {row}"
             );
             let owner = words.last().copied().unwrap_or_default();
             assert!(
