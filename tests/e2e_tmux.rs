@@ -384,7 +384,7 @@ metrics:
   - {{ id: lat, title: Databricks p95 latency, side: target, unit: ms, every: 30s, sim: {{ baseline: 800 }} }}
   - {{ id: src, title: Snowflake p95 latency, side: source, unit: ms, every: 30s, sim: {{ baseline: 700 }} }}
 triggers:
-  - {{ id: errors, when: err > 1%, for: 2m, action: rollback, grace: 20m, veto_for: 3m }}
+  - {{ id: errors, when: err > 1%, for: 2m, action: rollback, grace: 20m, veto_for: 10m }}
   - {{ id: slow, when: lat > 1000ms, for: 1m, action: decide, decide: {{ within: 30m, default: rollback }} }}
 phases:
   - id: p
@@ -398,7 +398,7 @@ scenarios:
   - name: both
     faults:
       - {{ metric: err, at: T+0:05, for: 20m, spike: 3 }}
-      - {{ metric: lat, at: T+0:12, for: 2m, drift: 2500 }}
+      - {{ metric: lat, at: T+0:08, for: 2m, drift: 2500 }}
     trips: [errors, slow]
 "#
         ),
@@ -428,16 +428,10 @@ scenarios:
             |e| e["kind"] == "veto_explained" && e["why"] == "known retry storm"
         )));
     t.wait_for("VETOED errors by ann");
-    // `veto_for: 3m`: then the breach, still there, counts down again.
-    assert!(wait_until(Duration::from_secs(15), || {
-        let j = journal(&s);
-        j.iter().any(|e| e["kind"] == "veto_ended")
-            && j.iter()
-                .filter(|e| e["kind"] == "rollback_grace_started")
-                .count()
-                == 2
-    }));
+    // While the veto holds (10 drill minutes) the latency asks for a decision, which the
+    // drill gives real time to answer.
     let screen = t.wait_for("DECISION: roll back or continue?");
+    assert!(screen.contains("1× during decision"), "{screen}");
     assert!(screen.contains("c: continue"), "{screen}");
     t.keys(&["c"]);
     t.wait_for("Continue despite `slow`?");
@@ -451,6 +445,16 @@ scenarios:
             && e["operator"] == "ann"
             && e["choice"] == "continue"
             && e["why"] == "latency is the cache warming")));
+    // `veto_for: 10m`: then the breach, still there, counts down again, at real time.
+    assert!(wait_until(Duration::from_secs(20), || {
+        let j = journal(&s);
+        j.iter().any(|e| e["kind"] == "veto_ended")
+            && j.iter()
+                .filter(|e| e["kind"] == "rollback_grace_started")
+                .count()
+                == 2
+    }));
+    t.wait_for("1× during grace");
     let j = journal(&s);
     assert!(
         !j.iter().any(|e| e["kind"] == "rollback_started"),
@@ -471,7 +475,7 @@ fn a_trigger_rolls_back_after_its_grace_and_a_failing_rollback_step_is_retried()
 metrics:
   - {{ id: err, title: Databricks error rate, side: target, unit: "%", every: 30s, sim: {{ baseline: 0.2 }} }}
 triggers:
-  - {{ id: errors, when: err > 1%, for: 2m, action: rollback, grace: 5m }}
+  - {{ id: errors, when: err > 1%, for: 2m, action: rollback, grace: 5s }}
 phases:
   - id: p
     steps:
@@ -491,7 +495,9 @@ scenarios:
     );
     let s = tmp.path().join("s");
     let t = Tmux::start(120, 40, &cutover_cmd(&rb, &s, "--scenario errors"));
-    t.wait_for("AUTOMATIC ROLLBACK in");
+    // The grace counts down at real time (5 real seconds, not 5 ms at ×60), and says so.
+    let screen = t.wait_for("AUTOMATIC ROLLBACK in 0:0");
+    assert!(screen.contains("DRILL 1× during grace"), "{screen}");
     // Nobody vetoes: the grace runs out and the rollback starts on its own; its first step
     // fails, and the run stops and asks.
     let screen = t.wait_for("ROLLBACK PAUSED");
@@ -811,4 +817,81 @@ fn a_killed_drill_resumes_its_clock_no_earlier_than_the_screen_showed() {
     );
     // At most one mark's interval (a minute of T at ×60) plus the resume's own seconds.
     assert!(after - last_shown <= 60 + 30, "{after} vs {last_shown}");
+}
+
+/// At --speed 600 a 2-minute grace would be gone in 0.2 s: the cockpit runs the drill's
+/// clock at real time while it counts down (the badge says so, the countdown loses a second
+/// per second), `v` vetoes it, and the drill goes back to ×600; both changes are journaled.
+#[test]
+fn at_speed_600_a_grace_counts_down_in_real_time_and_the_drill_speeds_up_after_the_veto() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rb = runbook(
+        tmp.path(),
+        &format!(
+            r#"{HEAD}rollback_window: 48h
+metrics:
+  - {{ id: err, title: Databricks error rate, side: target, unit: "%", every: 30s, sim: {{ baseline: 0.2 }} }}
+triggers:
+  - {{ id: errors, when: err > 1%, for: 2m, action: rollback, grace: 2m, veto_for: 1h }}
+phases:
+  - id: p
+    steps:
+      - {{ id: switch, title: Switch, at: T+0:00, run: "true", owner: eng, expect: 1m }}
+      - {{ id: later, title: Later, at: T+3:00, owner: eng, expect: 1m }}
+rollback:
+  steps:
+    - {{ id: back, title: Back, run: "echo back" }}
+scenarios:
+  - name: errors
+    faults:
+      - {{ metric: err, at: T+0:05, for: 1h, spike: 3 }}
+    trips: [errors]
+"#
+        ),
+    );
+    let s = tmp.path().join("s");
+    let cmd = cutover_cmd(&rb, &s, "--scenario errors").replace("--speed 60", "--speed 600");
+    let t = Tmux::start(80, 24, &cmd);
+    // The grace's first instants pass at ×600 until the message that started it is done
+    // (its journal writes included): a few drill seconds, then real time.
+    let screen = t.wait_for("AUTOMATIC ROLLBACK in 1:");
+    assert!(
+        screen.contains("DRILL 1× during grace · NOT LIVE"),
+        "{screen}"
+    );
+    let left = |screen: &str| -> Option<i64> {
+        let at = screen.find("AUTOMATIC ROLLBACK in ")? + "AUTOMATIC ROLLBACK in ".len();
+        let (m, s) = screen[at..].split_whitespace().next()?.split_once(':')?;
+        Some(m.parse::<i64>().ok()? * 60 + s.parse::<i64>().ok()?)
+    };
+    let first = left(&screen).unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let screen = t.screen();
+    let second = left(&screen).unwrap_or_else(|| panic!("the grace is gone:\n{screen}"));
+    assert!(
+        (2..=5).contains(&(first - second)),
+        "3 real seconds took {}s off the countdown:\n{screen}",
+        first - second
+    );
+    t.keys(&["v"]);
+    t.wait_for("why? (journaled)");
+    t.keys(&["Escape"]);
+    t.wait_for("DRILL ×600 · NOT LIVE");
+    let j = journal(&s);
+    let notes: Vec<&str> = j
+        .iter()
+        .filter(|e| e["kind"] == "note" && e["operator"] == "system")
+        .filter_map(|e| e["text"].as_str())
+        .collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("drill clock at 1× (real time) during the grace"))
+            && notes.contains(&"drill clock back at ×600"),
+        "{notes:?}"
+    );
+    assert!(!j.iter().any(|e| e["kind"] == "rollback_started"));
+    assert_journal_contract(&j, "drill");
+    t.keys(&["q"]);
+    t.wait_for("Leave the cockpit");
 }

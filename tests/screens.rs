@@ -99,13 +99,31 @@ fn rollback_preview() {
 #[test]
 fn overdue_step() {
     // smoke-tests started at T+1:00 and is still running at T+1:22 (expect 15m): over by 7m,
-    // and consumer-connectivity (due T+1:15) is late.
+    // and consumer-connectivity (due T+1:15) is late by as much. One figure everywhere: the
+    // header's STEP LATE, both rows and the detail say 7:00, in one form.
     let e = engine_at(60 * MIN, Some("smoke-tests"));
     let term = draw(&e, &Ui::new("ann"), 82 * MIN, 120, 40, &theme::dark());
     let text = format!("{}", term.backend());
-    assert!(text.contains("over 7:00"), "{text}");
-    assert!(text.contains("late 7:00"), "{text}");
-    assert!(text.contains("LATE +7m"), "{text}");
+    for id in ["smoke-tests ", "consumer-connectivity "] {
+        // The timeline's cell of the row (the detail pane shares the terminal's line).
+        let row = text
+            .lines()
+            .filter_map(|l| l.split('┃').nth(1))
+            .find(|left| left.contains(id))
+            .unwrap_or_else(|| panic!("no row for {id}:\n{text}"));
+        assert!(row.trim_end().ends_with("late 7:00"), "{row}");
+    }
+    // declare (T+1:30) is not due yet: its row counts down; the projected finish carries
+    // the forecast.
+    assert!(
+        text.contains("declare                Declare c…       in 8:00"),
+        "{text}"
+    );
+    assert!(text.contains("▲ STEP LATE +7:00"), "{text}");
+    assert!(
+        text.contains("22:00 · times out in 14:38 · late 7:00"),
+        "{text}"
+    );
     insta::assert_snapshot!(term.backend());
 }
 
@@ -691,7 +709,7 @@ fn an_until_step_shows_its_value_against_the_target_and_the_time_left() {
     for want in [
         "until backfill-copied >= 1.25PB · waits at most 8d, after its command",
         "waiting until backfill-copied >= 1.25PB: 0.555 / 1.25 PB · value 0s old",
-        "times out in 5d 0h",
+        "times out in 5d 00:01",
     ] {
         assert!(text.contains(want), "`{want}` missing:\n{text}");
     }
@@ -791,6 +809,7 @@ fn the_timeline_never_cuts_owners_offsets_or_countdowns() {
             .runbook
             .unwrap();
         let owners: Vec<String> = rb.steps().filter_map(|s| s.owner.clone()).collect();
+        let ids: Vec<String> = rb.steps().map(|s| s.id.clone()).collect();
         let first = rb.steps().filter_map(|s| s.at).min().unwrap_or(0);
         // Stopped before its first step and seen a day and a half later: every row is late.
         let e = cutover::core::engine::demo::run_until(rb, first - 1, None);
@@ -810,6 +829,12 @@ fn the_timeline_never_cuts_owners_offsets_or_countdowns() {
             assert!(
                 words.len() >= 2 && !words[1].ends_with('…'),
                 "{name}: offset cut: {row}"
+            );
+            // At 200 columns every id is whole (`panther-tools-warehouses` was cut at 24).
+            // A cut id would match none of the runbook's.
+            assert!(
+                words.iter().any(|w| ids.iter().any(|id| id == w)),
+                "{name}: an id is cut: {row}"
             );
             let owner = words.last().copied().unwrap_or_default();
             assert!(
@@ -865,4 +890,198 @@ fn skipping_the_step_that_arms_the_triggers_is_never_shown_as_watched() {
         })
         .unwrap_or_else(|| panic!("no 4 % on screen:\n{text}"));
     assert_ne!(buf[cell].fg, dark.metric_ok.fg.unwrap(), "{text}");
+}
+
+/// At 80×24 the header gives what decides room first: the clock, the state and the whole
+/// rollback window ("needs 29m" included), moving the window to a row of its own when the
+/// state is long; the banner under it shows the reason and the keys whole, neither drawn
+/// over the other; and the drill badge says the clock runs at 1× for the countdown.
+#[test]
+fn at_80x24_the_header_and_the_banner_cut_nothing_that_decides() {
+    let dark = theme::dark();
+    let (e, now) = grace_counting_down();
+    let term = draw(&e, &Ui::new("ann"), now, 80, 24, &dark);
+    let text = format!("{}", term.backend());
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].contains("DRILL 1× during grace · NOT LIVE"),
+        "{text}"
+    );
+    assert!(lines[1].contains("T+00:56:30") && lines[1].contains("AUTO-ROLLBACK in 1:30"));
+    assert!(
+        lines[1].contains("rollback ok until T+48:00, needs 29m") && !lines[1].contains('…'),
+        "{text}"
+    );
+    let top = lines
+        .iter()
+        .position(|l| l.contains("Needs you now"))
+        .unwrap();
+    assert_eq!(top, 2, "the banner sits right under the header:\n{text}");
+    let banner = &lines[top..top + 5].join("\n");
+    assert!(
+        banner.contains("AUTOMATIC ROLLBACK in 1:30   v: veto"),
+        "{text}"
+    );
+    let reason = e.monitor.graces[0].reason.clone();
+    let shown: Vec<&str> = banner
+        .lines()
+        .map(|l| l.trim_matches(|c| c == '"' || c == '┃' || c == ' '))
+        .collect();
+    assert!(
+        shown.join(" ").contains(&reason),
+        "the reason `{reason}` is not whole:\n{text}"
+    );
+    insta::assert_snapshot!("grace_80x24", term.backend());
+
+    // A longer state (a veto, who gave it) leaves no room beside it: the window moves to a
+    // row of its own, whole, rather than lose "needs 29m".
+    let mut vetoed = e.clone();
+    vetoed.update(
+        Msg::Veto {
+            operator: "ann-marie.lindqvist".into(),
+        },
+        now,
+    );
+    let text = format!(
+        "{}",
+        draw(&vetoed, &Ui::new("ann"), now, 80, 24, &dark).backend()
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[1].contains("⊘ VETOED error-rate by ann-marie.lindqvist"),
+        "{text}"
+    );
+    assert!(
+        lines[2].contains("rollback ok until T+48:00, needs 29m") && !lines[2].contains('…'),
+        "{text}"
+    );
+
+    // A decision: its keys on their own row when they do not fit beside the question.
+    let mut e = engine_at(50 * MIN, None);
+    let mut t = 51 * MIN;
+    while e.monitor.decisions.is_empty() && t < 70 * MIN {
+        sample_then_tick(&mut e, "critical-report-failures", 2.0, t);
+        t += 30_000;
+    }
+    assert!(!e.monitor.decisions.is_empty(), "a decision is open");
+    let term = draw(&e, &Ui::new("ann"), t, 80, 24, &dark);
+    let text = format!("{}", term.backend());
+    assert!(text.contains("DRILL 1× during decision"), "{text}");
+    let keys = text
+        .lines()
+        .find(|l| l.contains("R: roll back · c: continue"))
+        .unwrap_or_else(|| panic!("no whole key line:\n{text}"));
+    assert!(
+        !keys.contains("DECISION"),
+        "keys share the question's row at 80: {keys}"
+    );
+    let d = &e.monitor.decisions[0];
+    let flat: String = text
+        .lines()
+        .map(|l| l.trim_matches(|c| c == '"' || c == '┃' || c == ' '))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        flat.contains(&d.reason),
+        "`{}` not whole:\n{text}",
+        d.reason
+    );
+    insta::assert_snapshot!("decision_80x24", term.backend());
+}
+
+/// `s` acts on the current step, and the screen says which: the footer names it, the skip
+/// prompt names its id and title, and while the prompt is open its timeline row is reversed
+/// with the skip glyph, while the cursor's row (another step) is only underlined.
+#[test]
+fn the_skip_prompt_names_its_step_and_the_timeline_marks_it() {
+    use ratatui::style::Modifier;
+    let (e, now) = window();
+    let mut ui = Ui::new("ann");
+    ui.selected = Some(cutover::screen::app::current_row(&e) + 1);
+    ui.overlay = Overlay::Input(Prompt::Skip("switch-dns".into()), "flaky".into());
+    let term = draw(&e, &ui, now, 120, 40, &theme::dark());
+    let text = format!("{}", term.backend());
+    // The box wraps the title on words.
+    assert!(
+        text.contains("Skip step `switch-dns`: Update DNS and connection strings to")
+            && text.contains("┃Databricks "),
+        "{text}"
+    );
+    let buf = term.backend().buffer();
+    let row_of = |needle: &str| {
+        (0..buf.area.height)
+            .find(|&y| {
+                let line: String = (0..60).map(|x| buf[(x, y)].symbol()).collect();
+                line.contains(needle)
+            })
+            .unwrap_or_else(|| panic!("no row with {needle}:\n{text}"))
+    };
+    let target = row_of("switch-dns ");
+    assert_eq!(buf[(1, target)].symbol(), "↷");
+    assert!(buf[(12, target)].modifier.contains(Modifier::REVERSED));
+    let cursor = row_of("smoke-tests ");
+    assert!(buf[(12, cursor)].modifier.contains(Modifier::UNDERLINED));
+    assert!(!buf[(12, cursor)].modifier.contains(Modifier::REVERSED));
+    let plain = draw(&e, &Ui::new("ann"), now, 80, 24, &theme::dark());
+    let footer = format!("{}", plain.backend());
+    assert!(footer.lines().last().unwrap().contains("s skip switch-dns"));
+}
+
+/// Before anything was frozen, the preview lists no step that lifts the freeze (the rollback
+/// would not run it), and at 80×24 it leaves the header and its T-clock in view.
+#[test]
+fn the_preview_lists_only_steps_that_apply_and_leaves_the_clock_in_view() {
+    // T+0:02: announce-start is done; freeze-writes (T+0:05) has not run.
+    let e = engine_at(2 * MIN, None);
+    assert!(!e.reached("freeze-writes"));
+    let mut ui = Ui::new("ann");
+    ui.overlay = Overlay::Input(Prompt::Rollback, String::new());
+    let term = draw(&e, &ui, 2 * MIN, 80, 24, &theme::dark());
+    let text = format!("{}", term.backend());
+    assert!(
+        text.lines().nth(1).unwrap().contains("T+00:02:00"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Announce the cutover is called off"),
+        "{text}"
+    );
+    assert!(!text.contains("Lift the Snowflake write freeze"), "{text}");
+    assert!(text.contains("1 step, planned 2m"), "{text}");
+    // Once the freeze is on, lifting it is part of the rollback again.
+    let e = engine_at(10 * MIN, Some("delta-sync"));
+    assert!(e.reached("freeze-writes"));
+    let term = draw(&e, &ui, 10 * MIN, 80, 24, &theme::dark());
+    let text = format!("{}", term.backend());
+    assert!(text.contains("Lift the Snowflake write freeze"), "{text}");
+}
+
+/// A baseline that could not be captured (journaled `baseline_missing`) is on screen where
+/// it matters: beside the metric whose trigger needs it, and on that trigger's row, before
+/// the trigger is even armed.
+#[test]
+fn a_missing_baseline_is_shown_beside_its_metric_and_trigger() {
+    let rb = cutover::config::runbook::load(&root().join("runbooks/blue-green.yaml"))
+        .runbook
+        .unwrap();
+    // No sample of anything: the Snowflake p95 window T-1h..T-0 closes empty.
+    let mut e = Engine::new(rb, cutover::core::engine::Config::default());
+    let mut kinds = Vec::new();
+    for t in [-24 * 60 * MIN, -60 * MIN, 0, 10 * MIN, 20 * MIN] {
+        for f in e.update(Msg::Tick, t) {
+            if let Effect::Journal(j) = f {
+                kinds.push(j.kind().to_string());
+            }
+        }
+    }
+    assert!(kinds.iter().any(|k| k == "baseline_missing"), "{kinds:?}");
+    let text = format!(
+        "{}",
+        draw(&e, &Ui::new("ann"), 20 * MIN, 200, 60, &theme::dark()).backend()
+    );
+    assert!(text.contains("NO BASELINE"), "beside the metric:\n{text}");
+    assert!(
+        text.contains("latency") && text.contains("· NO BASELINE: no samples in the window"),
+        "on the trigger's row:\n{text}"
+    );
 }

@@ -131,6 +131,23 @@ pub fn t_clock(t: Ms) -> String {
     }
 }
 
+/// A countdown or span by the T-times' rule (one rule for every clock on screen): `M:SS`
+/// under an hour, `H:MM:SS` under 100 hours, then days and `HH:MM` as T-offsets read
+/// (`4d 23:00`, as `T+4d 23:00`), never `Nd Hh` beside a `95:31:49` that means the same kind
+/// of thing. Past 100 hours the seconds are noise, and they would cost every countdown
+/// column three more cells.
+pub fn clock_span(ms: Ms) -> String {
+    let s = ms.max(0).unsigned_abs() / 1000;
+    let (h, m, sec) = (s / 3600, (s / 60) % 60, s % 60);
+    if h == 0 {
+        format!("{m}:{sec:02}")
+    } else if h < DAYS_FROM_HOURS {
+        format!("{h}:{m:02}:{sec:02}")
+    } else {
+        format!("{}d {:02}:{m:02}", h / 24, h % 24)
+    }
+}
+
 /// The T-clock in hours however far it is (`T+745:00:00`): only for keys that were journaled
 /// in this form (a baseline window's name), which must stay the same across versions.
 pub fn t_clock_hours(t: Ms) -> String {
@@ -215,6 +232,14 @@ impl Speed {
             _ => Err(format!(
                 "`{s}` is not a speed: use a factor from 0.001 to 100000 (e.g. 60) or `max`"
             )),
+        }
+    }
+
+    /// True when T-time runs faster than real time (`max`, or a factor above 1).
+    pub fn faster_than_real(&self) -> bool {
+        match self {
+            Speed::Max => true,
+            Speed::Factor(f) => *f > 1.0,
         }
     }
 
@@ -346,5 +371,29 @@ mod tests {
         assert_eq!(human(125 * SEC), "2m05s");
         assert_eq!(human(90 * MIN), "1h30m");
         assert_eq!(human(2 * DAY + 3 * HOUR), "2d3h");
+    }
+
+    /// Spans follow the T-times' rule: the same amount reads the same way as a countdown
+    /// and as a T-offset, and the switch to days happens at the same hour for both.
+    #[test]
+    fn spans_read_as_the_t_clock_does() {
+        assert_eq!(clock_span(2 * MIN + 12 * SEC), "2:12");
+        assert_eq!(clock_span(95 * HOUR + 31 * MIN + 49 * SEC), "95:31:49");
+        assert_eq!(clock_span(119 * HOUR), "4d 23:00");
+        assert_eq!(clock_span(-5 * SEC), "0:00");
+        for t in [
+            3 * HOUR,
+            99 * HOUR + 59 * MIN,
+            100 * HOUR,
+            745 * HOUR + 12 * SEC,
+        ] {
+            let c = t_clock(t);
+            let days = c.contains('d');
+            assert_eq!(clock_span(t).contains('d'), days, "{t}: {c}");
+            if days {
+                // The T-offset's form exactly: `T+31d 01:00` and `31d 01:00`.
+                assert_eq!(format!("T+{}", clock_span(t)), t_offset(t - t % MIN));
+            }
+        }
     }
 }

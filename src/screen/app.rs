@@ -42,8 +42,9 @@ impl Pane {
 /// A text prompt's purpose.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Prompt {
-    /// Reason for skipping the current step.
-    Skip,
+    /// Reason for skipping this step: the current one when `s` was pressed. It is bound
+    /// there, so a run that moves on while the reason is typed never skips the next step.
+    Skip(String),
     /// A skip that disables something (listed): its reason, then the step's id typed to
     /// confirm.
     SkipConfirm {
@@ -257,8 +258,11 @@ fn on_complete(ui: &mut Ui, engine: &Engine, now: Ms) -> Vec<Request> {
 
 /// Asks for the reason a skip needs.
 fn on_skip(ui: &mut Ui, engine: &Engine, now: Ms) -> Vec<Request> {
-    if engine.current().is_some() && engine.outcome.is_none() {
-        return open(ui, Overlay::Input(Prompt::Skip, String::new()));
+    if let Some(id) = engine.current().filter(|_| engine.outcome.is_none()) {
+        return open(
+            ui,
+            Overlay::Input(Prompt::Skip(id.to_string()), String::new()),
+        );
     }
     flash(ui, "no step to skip", now);
     Vec::new()
@@ -474,8 +478,15 @@ fn on_prompt(
         Code::Enter => {
             let t = text.trim().to_string();
             match prompt {
-                Prompt::Skip if !t.is_empty() => {
-                    let step = engine.current().unwrap_or_default().to_string();
+                Prompt::Skip(step) if engine.current() != Some(step.as_str()) => {
+                    ui.overlay = Overlay::None;
+                    flash(
+                        ui,
+                        format!("not skipped: `{step}` is no longer the current step"),
+                        now,
+                    );
+                }
+                Prompt::Skip(step) if !t.is_empty() => {
                     let disables = engine.skip_disables(&step);
                     if disables.is_empty() {
                         ui.overlay = Overlay::None;
@@ -494,7 +505,7 @@ fn on_prompt(
                         String::new(),
                     );
                 }
-                Prompt::Skip => flash(ui, "a skip needs a reason: type it, then Enter", now),
+                Prompt::Skip(_) => flash(ui, "a skip needs a reason: type it, then Enter", now),
                 Prompt::SkipConfirm { step, reason, .. } if t == step => {
                     ui.overlay = Overlay::None;
                     // The step may have moved on while the box was open: skip only the one
@@ -681,12 +692,12 @@ fn scroll(ui: &mut Ui, engine: &Engine, action: Action) {
 pub fn row_ids(engine: &Engine) -> Vec<&str> {
     // Once a rollback runs its view replaces the timeline: the forward steps are not on
     // screen, so moving around must not land on them.
-    match engine
-        .rollback
-        .as_ref()
-        .and_then(|_| engine.rollback_procedure())
-    {
-        Some(p) => p.steps.iter().map(|s| s.id.as_str()).collect(),
+    match engine.rollback {
+        Some(_) => engine
+            .rollback_run_steps()
+            .into_iter()
+            .map(|s| s.id.as_str())
+            .collect(),
         None => engine.runbook().steps().map(|s| s.id.as_str()).collect(),
     }
 }

@@ -19,6 +19,14 @@ pub trait Clock: Send {
     fn real_wait(&self, t: Ms) -> Option<Duration>;
     /// Moves T-time forward to `t` (only clocks that jump honour it).
     fn jump_to(&mut self, t: Ms);
+    /// Runs at real time (1×) while `on`, from the T-time it reads now, whatever its speed:
+    /// a drill's clock does so while the operator has a countdown to act on. Only drill
+    /// clocks can; the others already run at real time or as told.
+    fn set_real_time(&mut self, _on: bool) {}
+    /// True while `set_real_time(true)` holds.
+    fn real_time(&self) -> bool {
+        false
+    }
 }
 
 /// Live: T-time is the wall clock against a fixed T-0.
@@ -51,6 +59,8 @@ pub struct DrillClock {
     start: Ms,
     jumped: Ms,
     speed: Speed,
+    /// At 1× for now (see `Clock::set_real_time`).
+    real_time: bool,
 }
 
 impl DrillClock {
@@ -61,11 +71,13 @@ impl DrillClock {
             start,
             jumped: 0,
             speed,
+            real_time: false,
         }
     }
 
     fn factor(&self) -> f64 {
         match self.speed {
+            _ if self.real_time => 1.0,
             Speed::Factor(f) => f,
             Speed::Max => 1.0,
         }
@@ -79,19 +91,38 @@ impl Clock for DrillClock {
     }
     fn real_wait(&self, t: Ms) -> Option<Duration> {
         match self.speed {
-            Speed::Max => None,
-            Speed::Factor(f) => {
+            Speed::Max if !self.real_time => None,
+            _ => {
                 let sim = (t - self.now()).max(0) as f64;
-                Some(Duration::from_secs_f64(sim / f / 1000.0))
+                Some(Duration::from_secs_f64(sim / self.factor() / 1000.0))
             }
         }
     }
     fn jump_to(&mut self, t: Ms) {
-        if self.speed == Speed::Max {
+        if self.speed == Speed::Max && !self.real_time {
             let now = self.now();
             if t > now {
                 self.jumped += t - now;
             }
+        }
+    }
+    fn set_real_time(&mut self, on: bool) {
+        self.switch(on);
+    }
+    fn real_time(&self) -> bool {
+        self.real_time
+    }
+}
+
+impl DrillClock {
+    /// Changes rate from the T-time it reads now: counting starts again from there, so a
+    /// change of rate never moves T-time itself.
+    fn switch(&mut self, on: bool) {
+        if on != self.real_time {
+            self.start = self.now();
+            self.jumped = 0;
+            self.origin = Instant::now();
+            self.real_time = on;
         }
     }
 }
@@ -136,6 +167,35 @@ mod tests {
         assert!(c.now() >= 60_000 && c.now() < 61_000);
         c.jump_to(0);
         assert!(c.now() >= 60_000);
+    }
+
+    /// At real time the clock neither jumps nor hurries, and switching either way keeps the
+    /// T-time it read: nothing on screen goes back or leaps.
+    #[test]
+    fn real_time_holds_the_reading_and_runs_at_one_x() {
+        for speed in [Speed::Factor(600.0), Speed::Max] {
+            let mut c = DrillClock::new(60_000, speed);
+            c.set_real_time(true);
+            assert!(c.real_time());
+            let at = c.now();
+            assert!((60_000..61_000).contains(&at), "{speed:?}: {at}");
+            // A 2-minute grace is two real minutes away, and the clock will not jump to it.
+            let w = c.real_wait(at + 120_000).unwrap_or_default();
+            assert!(w > Duration::from_secs(119) && w <= Duration::from_secs(120));
+            c.jump_to(at + 120_000);
+            assert!(c.now() < at + 1_000, "{speed:?} jumped at real time");
+            std::thread::sleep(Duration::from_millis(20));
+            let before = c.now();
+            c.set_real_time(false);
+            assert!(!c.real_time());
+            assert!(c.now() >= before, "{speed:?}: switching back went back");
+            assert!(c.now() < before + 1_000, "{speed:?}: switching back leapt");
+        }
+        let mut fast = DrillClock::new(0, Speed::Factor(600.0));
+        fast.set_real_time(true);
+        fast.set_real_time(false);
+        let w = fast.real_wait(fast.now() + 60_000).unwrap_or_default();
+        assert!(w <= Duration::from_millis(100), "×600 again: {w:?}");
     }
 
     #[test]

@@ -214,6 +214,7 @@ impl FrontEnd for Cockpit<'_> {
 pub async fn run(opts: Options, theme: Theme, keymap: Keymap) -> Result<i32, RunError> {
     let s = runtime::open(&opts)?;
     let mut d = Driver::new(&opts, s);
+    d.operator_present(&opts);
     if let Some((msg, code)) = d.already_ended(&opts.session) {
         println!("{msg}");
         return Ok(code);

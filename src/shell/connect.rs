@@ -5,7 +5,7 @@
 use crate::core::runbook::signals::{Connection, LiveRead};
 use crate::core::runbook::{Diagnostic, Pos, Runbook};
 use crate::readers::{self, ConnectionConfig};
-use crate::shell::secret::{self, EnvError, Expanded, Secret};
+use crate::shell::secret::{self, EnvError, Secret};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -21,27 +21,62 @@ impl Resolving<'_> {
         self.c.fields.get(key)
     }
 
-    fn expand_at(&mut self, key: &str, raw: &str, pos: Pos) -> Option<Expanded> {
-        match secret::expand(raw) {
-            Ok(v) => Some(v),
-            Err(EnvError::Missing(name)) => {
-                self.diags.push(Diagnostic::error(
-                    &self.rb.path,
-                    pos,
-                    format!(
-                        "environment variable `{name}` is not set (needed by `{key}` of connection `{}`)",
-                        self.c.name
-                    ),
-                    format!("export {name}=… before `cutover run`; secrets never go in the runbook"),
-                ));
-                None
-            }
+    /// `raw` with its `${env:…}` references filled in. Whether a value is secret is the
+    /// field's to say (`secret`, `url`, headers: `secret` set), not where it came from, so a
+    /// key file's path or a host read from the environment stays readable in errors. A
+    /// variable that is set but empty is refused like one that is not set: sent as a
+    /// credential it would be refused mid-cutover, or worse, let an unauthenticated read pass.
+    fn expand_at(&mut self, key: &str, raw: &str, pos: Pos, secret: bool) -> Option<String> {
+        let names = match secret::references(raw) {
+            Ok(n) => n,
             Err(e) => {
                 self.diags.push(Diagnostic::error(
                     &self.rb.path,
                     pos,
                     format!("`{key}` of connection `{}`: {e}", self.c.name),
                     "write `${env:NAME}`",
+                ));
+                return None;
+            }
+        };
+        let mut ok = true;
+        for name in names {
+            let problem = match std::env::var(&name) {
+                Ok(v) if v.is_empty() => "is set but empty",
+                Ok(_) => continue,
+                Err(_) => "is not set",
+            };
+            ok = false;
+            self.diags.push(Diagnostic::error(
+                &self.rb.path,
+                pos,
+                format!(
+                    "environment variable `{name}` {problem} (needed by `{key}` of connection `{}`)",
+                    self.c.name
+                ),
+                format!(
+                    "export {name}=… with its value before `cutover run`; secrets never go in the runbook"
+                ),
+            ));
+        }
+        if !ok {
+            return None;
+        }
+        let get = |n: &str| std::env::var(n).ok();
+        let expanded = if secret {
+            secret::expand_secret_with(raw, get)
+        } else {
+            secret::expand_with(raw, get)
+        };
+        match expanded {
+            Ok(v) => Some(v),
+            Err(EnvError::Missing(name)) | Err(EnvError::Malformed(name)) => {
+                // Checked just above; only a variable changed meanwhile gets here.
+                self.diags.push(Diagnostic::error(
+                    &self.rb.path,
+                    pos,
+                    format!("environment variable `{name}` could not be read"),
+                    "export it before `cutover run`",
                 ));
                 None
             }
@@ -50,21 +85,22 @@ impl Resolving<'_> {
 
     fn text(&mut self, key: &str) -> Option<String> {
         let (raw, pos) = self.raw(key)?.clone();
-        self.expand_at(key, &raw, pos)
-            .map(|e| e.expose().to_string())
+        self.expand_at(key, &raw, pos, false)
     }
 
     fn secret(&mut self, key: &str) -> Option<Secret> {
         let (raw, pos) = self.raw(key)?.clone();
-        self.expand_at(key, &raw, pos)
-            .map(|e| Secret::new(e.expose()))
+        self.expand_at(key, &raw, pos, true).map(Secret::new)
     }
 
+    /// A URL from the environment may carry a token in its query, so one that came from
+    /// there is registered with the redactor as a secret would be.
     fn url(&mut self, key: &str) -> String {
-        self.text(key)
-            .unwrap_or_default()
-            .trim_end_matches('/')
-            .to_string()
+        let url = match self.raw(key).cloned() {
+            Some((raw, pos)) => self.expand_at(key, &raw, pos, true),
+            None => None,
+        };
+        url.unwrap_or_default().trim_end_matches('/').to_string()
     }
 }
 
@@ -258,8 +294,8 @@ fn prometheus(cx: &mut Resolving) -> Option<ConnectionConfig> {
 fn http_json(cx: &mut Resolving) -> Option<ConnectionConfig> {
     let mut headers = Vec::new();
     for (k, raw, pos) in cx.c.headers.clone() {
-        let v = cx.expand_at(&k, &raw, pos)?;
-        headers.push((k, Secret::new(v.expose())));
+        let v = cx.expand_at(&k, &raw, pos, true)?;
+        headers.push((k, Secret::new(v)));
     }
     Some(ConnectionConfig::HttpJson(readers::http_json::Config {
         url: cx.url("url"),

@@ -164,7 +164,8 @@ pub fn open(opts: &Options) -> Result<Session, RunError> {
     let scenario = find_scenario(&opts.runbook, scenario_name.as_deref())?;
     let mut engine = replayed_engine(opts, scenario.as_ref(), &events);
     let already_ended = engine.outcome;
-    let clock = start_clock(opts, started.as_ref(), &events);
+    let real_time = engine.real_time_needed().is_some();
+    let clock = start_clock(opts, started.as_ref(), &events, real_time);
 
     // An ended session only reports its outcome, so nothing new goes into its journal.
     let mut pending = Vec::new();
@@ -290,10 +291,19 @@ fn replayed_engine(opts: &Options, scenario: Option<&Scenario>, events: &[Record
     engine
 }
 
-fn start_clock(opts: &Options, started: Option<&Started>, events: &[Record]) -> Box<dyn Clock> {
+/// `real_time`: the journal leaves a countdown open that the drill ran at 1× for.
+fn start_clock(
+    opts: &Options,
+    started: Option<&Started>,
+    events: &[Record],
+    real_time: bool,
+) -> Box<dyn Clock> {
     match opts.mode {
         Mode::Live => Box::new(WallClock::new(live_t0(opts, started))),
-        Mode::Drill => Box::new(DrillClock::new(drill_start(opts, events), opts.speed)),
+        Mode::Drill => Box::new(DrillClock::new(
+            drill_start(opts, events, real_time),
+            opts.speed,
+        )),
     }
 }
 
@@ -313,7 +323,10 @@ fn live_t0(opts: &Options, started: Option<&Started>) -> DateTime<Utc> {
 /// screen showed before the crash is never ahead of where it resumes. A new drill starts at
 /// `--t0`'s offset from now, or else no later than the earliest timed step, so none is
 /// skipped.
-fn drill_start(opts: &Options, events: &[Record]) -> Ms {
+///
+/// While a countdown was open (`real_time`) the drill ran at 1×, so the time since the last
+/// line counts at 1× too: a resume must not eat a grace or a decision's deadline.
+fn drill_start(opts: &Options, events: &[Record], real_time: bool) -> Ms {
     match events.last() {
         Some(last) => {
             let since = DateTime::parse_from_rfc3339(&last.at)
@@ -324,6 +337,7 @@ fn drill_start(opts: &Options, events: &[Record]) -> Ms {
                 })
                 .unwrap_or(0);
             let passed = match (opts.speed, drill_mark_every(opts.speed)) {
+                (Speed::Factor(_), Some(cap)) if real_time => since.min(cap),
                 (Speed::Factor(f), Some(cap)) => ((since as f64 * f) as Ms).min(cap),
                 _ => 0,
             };
@@ -462,6 +476,10 @@ pub struct Driver {
     marks: Option<ClockMarks>,
     /// Every sample handed to the engine, kept as the session's metric evidence.
     evidence: crate::shell::evidence::Recorder,
+    /// The drill's speed when an operator is at the cockpit to act on a countdown: its
+    /// clock then runs at real time while one is open (see `pace`). None headless and live:
+    /// nobody is there to press a key, and a headless drill runs at its full speed.
+    paced: Option<Speed>,
 }
 
 /// When a drill last journaled anything, so its clock is journaled at least every
@@ -562,7 +580,42 @@ impl Driver {
             logs,
             marks,
             evidence: crate::shell::evidence::Recorder::open(&opts.session),
+            paced: None,
         }
+    }
+
+    /// An operator is at this session's screen: a drill faster than real time runs at 1×
+    /// while an automatic rollback's grace or a decision counts down (`pace`).
+    pub fn operator_present(&mut self, opts: &Options) {
+        self.paced =
+            (opts.mode == Mode::Drill && opts.speed.faster_than_real()).then_some(opts.speed);
+    }
+
+    /// Puts the drill clock at real time while the engine has a countdown for the operator
+    /// (`Engine::real_time_needed`), and back to the drill's speed after, journaling each
+    /// change: the journal says why the drill took real minutes there, and a resume finds
+    /// the same countdown and does the same.
+    fn pace(&mut self, p: &mut Performed) {
+        let Some(speed) = self.paced else { return };
+        if p.failed.is_some() {
+            return;
+        }
+        let why = self.session.engine.real_time_needed();
+        let clock = &mut self.session.clock;
+        if why.is_some() == clock.real_time() {
+            return;
+        }
+        clock.set_real_time(why.is_some());
+        let text = match why {
+            Some(w) => format!(
+                "drill clock at 1× (real time) during the {w}, so it can be acted on; {} again after it",
+                speed.label()
+            ),
+            None => format!("drill clock back at {}", speed.label()),
+        };
+        let q = self.perform(vec![Effect::Journal(Event::Note { text }.by_system())]);
+        p.events.extend(q.events);
+        p.failed = q.failed;
     }
 
     /// Journals the drill clock when it has gone a mark's interval with nothing journaled.
@@ -601,7 +654,9 @@ impl Driver {
                 .engine
                 .update(Msg::Tick, self.session.clock.now()),
         );
-        self.perform(effects)
+        let mut p = self.perform(effects);
+        self.pace(&mut p);
+        p
     }
 
     /// Hands `msg` to the engine at the current T-time and performs the effects.
@@ -630,6 +685,9 @@ impl Driver {
                 p.failed = q.failed;
                 break;
             }
+            // At once, not after the batch: at ×600 the rest of a batch of samples and
+            // their journal writes would take a grace's minutes before it is slowed.
+            self.pace(&mut p);
         }
         self.mark_clock(&mut p);
         p

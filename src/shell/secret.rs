@@ -80,14 +80,36 @@ pub fn references(s: &str) -> Result<Vec<String>, EnvError> {
 }
 
 /// Replaces every `${env:NAME}` in `s` with the variable's value, looked up with `get`.
+/// Nothing is registered with the redactor: whether a value is secret is the field's to say
+/// (a token is, a key file's path or a host is not), see `expand_secret_with`.
 pub fn expand_with(s: &str, get: impl Fn(&str) -> Option<String>) -> Result<String, EnvError> {
     let names = references(s)?;
     let mut out = s.to_string();
     for n in names {
         let v = get(&n).ok_or_else(|| EnvError::Missing(n.clone()))?;
-        register(&v);
         out = out.replacen(&format!("${{env:{n}}}"), &v, 1);
     }
+    Ok(out)
+}
+
+/// `expand_with` for a secret field: each value taken from the environment, and the whole,
+/// are registered with the redactor, so an error that echoes a part is blanked too. A value
+/// with no reference is the runbook's own text (a URL's host), and stays readable.
+pub fn expand_secret_with(
+    s: &str,
+    get: impl Fn(&str) -> Option<String>,
+) -> Result<String, EnvError> {
+    let names = references(s)?;
+    if names.is_empty() {
+        return Ok(s.to_string());
+    }
+    for n in names {
+        if let Some(v) = get(&n) {
+            register(&v);
+        }
+    }
+    let out = expand_with(s, get)?;
+    register(&out);
     Ok(out)
 }
 
@@ -95,7 +117,11 @@ pub fn expand_with(s: &str, get: impl Fn(&str) -> Option<String>) -> Result<Stri
 /// reference (a URL with a token in it is as secret as the token).
 pub fn expand(s: &str) -> Result<Expanded, EnvError> {
     let had = !references(s)?.is_empty();
-    let v = expand_with(s, |n| std::env::var(n).ok())?;
+    let v = if had {
+        expand_secret_with(s, |n| std::env::var(n).ok())?
+    } else {
+        s.to_string()
+    };
     Ok(if had {
         Expanded::Secret(Secret::new(v))
     } else {
@@ -176,7 +202,14 @@ mod tests {
 
     #[test]
     fn expands_and_redacts() {
-        let v = expand_with("Bearer ${env:TOK}", |n| {
+        // A plain field's value (a path, a host) stays readable in errors.
+        let path = expand_with("${env:KEY_FILE}", |_| Some("/keys/plain-path.p8".into()));
+        assert_eq!(path.as_deref(), Ok("/keys/plain-path.p8"));
+        assert_eq!(
+            redact("cannot read /keys/plain-path.p8"),
+            "cannot read /keys/plain-path.p8"
+        );
+        let v = expand_secret_with("Bearer ${env:TOK}", |n| {
             (n == "TOK").then(|| "s3cr3t-value-xyz".to_string())
         })
         .unwrap();

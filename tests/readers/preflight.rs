@@ -481,3 +481,51 @@ async fn a_failing_query_fails_its_metric_and_not_its_connection() {
         "{out}"
     );
 }
+
+#[tokio::test]
+async fn an_empty_secret_fails_naming_it_and_a_key_file_path_is_shown_not_blanked() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("keys").join("no-such-key.p8");
+    let sf = snowflake().await;
+    let connections = [
+        databricks_conn(&databricks(false).await),
+        format!(
+            "  snowflake:\n    kind: snowflake_sql\n    account: TEST-PF\n    url: {sf}\n    user: PF_USER\n    private_key_file: ${{env:PF_SF_KEY_FILE}}\n"
+        ),
+    ]
+    .concat();
+    let metrics: String = METRICS
+        .lines()
+        .filter(|l| l.contains("from: databricks") || l.contains("from: snowflake"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let rb = runbook(dir.path(), &connections, &metrics, "./scripts/switch.sh");
+    let key = key_file.display().to_string();
+    let vars = [
+        ("PF_DATABRICKS_TOKEN", ""),
+        ("PF_SF_KEY_FILE", key.as_str()),
+    ];
+    let (code, out) = preflight(&rb, &vars).await;
+    assert_eq!(code, 2, "{out}");
+    // Set but empty: a failure that names the variable, and its connection is not opened
+    // (an empty token must never pass for one that works).
+    assert_eq!(
+        row(&out, "✗", "PF_DATABRICKS_TOKEN")[2..],
+        ["EMPTY", "databricks.token"]
+    );
+    assert_eq!(
+        row(&out, "✗", "databricks")[2..],
+        ["NOT", "SET", "UP", "databricks_sql"]
+    );
+    assert_eq!(
+        reason(&out, "databricks"),
+        "needs `PF_DATABRICKS_TOKEN`, set but empty (see secrets)"
+    );
+    // The key file's path is not a secret: the reason says which file could not be read.
+    assert_eq!(row(&out, "✓", "PF_SF_KEY_FILE")[2], "set");
+    let why = reason(&out, "snowflake");
+    assert!(
+        why.contains("no-such-key.p8") && !why.contains("***"),
+        "the key file's path is blanked or missing: {why}"
+    );
+}

@@ -222,6 +222,9 @@ pub struct Engine {
     pub last_now: Ms,
     /// Grace countdowns found running in the journal on resume.
     open_graces: Vec<String>,
+    /// Replay only: the last trigger that asked for a rollback (a breach with no grace, a
+    /// decision to roll back) and when, for the rollback_started that follows it.
+    rollback_cause: Option<(String, Ms)>,
 }
 
 impl Engine {
@@ -246,6 +249,7 @@ impl Engine {
             monitor,
             last_now: 0,
             open_graces: Vec::new(),
+            rollback_cause: None,
             rb,
             cfg,
             forward,
@@ -302,6 +306,22 @@ impl Engine {
     /// True while a command of some step is running.
     pub fn busy(&self) -> bool {
         self.runs.values().any(|r| r.state.command_running())
+    }
+
+    /// What has a countdown the operator must be able to act on in real time: an automatic
+    /// rollback's grace (`v` vetoes it) or an open decision. A drill faster than real time
+    /// runs its clock at 1× while there is one and an operator is at the cockpit, so a veto
+    /// or an answer can be rehearsed; the header says so.
+    pub fn real_time_needed(&self) -> Option<&'static str> {
+        if self.outcome.is_some() {
+            None
+        } else if !self.monitor.graces.is_empty() {
+            Some("grace")
+        } else if !self.monitor.decisions.is_empty() {
+            Some("decision")
+        } else {
+            None
+        }
     }
 
     /// What the run waits for from the operator, if anything.
@@ -430,7 +450,7 @@ impl Engine {
                 out.push(Effect::Journal(Event::Note { text }.by(&operator)));
             }
             Msg::Rollback { operator, reason } => {
-                self.start_rollback(&operator, &reason, None, now, &mut out)
+                self.start_rollback(&operator, &reason, None, None, now, &mut out)
             }
             Msg::Sample { metric, at, value } => {
                 let watched = self.monitor.watches(&metric);
@@ -520,8 +540,8 @@ impl Engine {
         for o in outs {
             match o {
                 Reaction::Journal(e) => out.push(Effect::Journal(e)),
-                Reaction::Rollback { reason } => {
-                    self.start_rollback(SYSTEM, &reason, None, now, out)
+                Reaction::Rollback { reason, trigger } => {
+                    self.start_rollback(SYSTEM, &reason, None, Some(&trigger), now, out)
                 }
                 Reaction::Hold { reason } => {
                     if !self.held && self.rollback.is_none() {
@@ -612,6 +632,7 @@ impl Engine {
                     SYSTEM,
                     &format!("step `{id}`: {reason}"),
                     Some(id),
+                    None,
                     now,
                     out,
                 );
@@ -805,8 +826,10 @@ impl Engine {
     }
 
     fn start(&mut self, step: &Step, attempt: u32, now: Ms, out: &mut Vec<Effect>) {
+        // The projection's lateness, the figure the cockpit shows for this step, so the
+        // journal (and headless, which prints it) says what the screen said.
         let late = if self.rollback.is_none() {
-            step.at.map(|at| now - at).filter(|l| *l >= LATE_NOISE)
+            Some(self.step_delay(&step.id, now)).filter(|l| *l >= LATE_NOISE)
         } else {
             None
         };
@@ -1243,6 +1266,7 @@ impl Engine {
                 SYSTEM,
                 &format!("step `{}` failed: {reason}", step.id),
                 None,
+                None,
                 now,
                 out,
             );
@@ -1305,6 +1329,7 @@ impl Engine {
                     SYSTEM,
                     &format!("step `{}` failed: {reason}", step.id),
                     Some(&step.id),
+                    None,
                     now,
                     out,
                 );

@@ -15,6 +15,13 @@ pub struct Projection {
     /// How far the current step is behind its own planned end: lateness the operator feels
     /// now, even when slack later in the runbook keeps the overall finish on plan.
     pub current_delay: Ms,
+    /// Each forward step's lateness, in runbook order: how far its projected end is behind
+    /// its planned end (never negative). The one figure every "late" on screen, in the
+    /// journal and headless comes from, so the header, a row and the detail never disagree.
+    pub step_delays: Vec<Ms>,
+    /// Each forward step's planned start, in runbook order: a step still pending is late
+    /// only once this has passed (before, its delay is a forecast, and its row counts down).
+    pub planned_starts: Vec<Ms>,
     /// The first point-of-no-return step not yet done, and when it is projected to start:
     /// a rollback is possible until it is confirmed.
     pub point_of_no_return: Option<(String, Ms)>,
@@ -25,6 +32,23 @@ impl Projection {
     pub fn delay(&self) -> Ms {
         self.projected_end - self.planned_end
     }
+
+    /// The lateness of the forward step at `index` (runbook order), 0 for none.
+    pub fn step_delay(&self, index: usize) -> Ms {
+        self.step_delays.get(index).copied().unwrap_or(0)
+    }
+
+    /// How late the step at `index` is at `now`: its delay once it has started or its
+    /// planned start has passed; 0 for a step that is not due yet (its lateness is only a
+    /// forecast then, which the projected finish already carries).
+    pub fn late_now(&self, index: usize, started: bool, now: Ms) -> Ms {
+        let due = self.planned_starts.get(index).is_some_and(|p| *p < now);
+        if started || due {
+            self.step_delay(index)
+        } else {
+            0
+        }
+    }
 }
 
 impl Engine {
@@ -33,6 +57,8 @@ impl Engine {
         let mut planned: Option<Ms> = None;
         let mut projected: Option<Ms> = None;
         let mut current_delay = 0;
+        let mut step_delays = Vec::new();
+        let mut planned_starts = Vec::new();
         let mut pnr = None;
         let current = if self.rollback.is_none() {
             self.current()
@@ -74,20 +100,45 @@ impl Engine {
                 pnr = Some((step.id.clone(), (end - work).max(now)));
             }
             projected = Some(end);
+            // A skipped step, or one that failed and was passed over, is no later than the
+            // step before it: its "end" is borrowed from there.
+            let delay = match run.state {
+                StepState::Skipped { .. }
+                | StepState::Failed {
+                    blocking: false, ..
+                } => 0,
+                _ => (end - p_start - work).max(0),
+            };
+            step_delays.push(delay);
+            planned_starts.push(p_start);
             if current == Some(step.id.as_str()) {
-                current_delay = (end - p_start - work).max(0);
+                current_delay = delay;
             }
         }
         Projection {
             planned_end: planned.unwrap_or(0),
             projected_end: projected.unwrap_or(0),
             current_delay,
+            step_delays,
+            planned_starts,
             point_of_no_return: pnr,
         }
     }
 }
 
 impl Engine {
+    /// How late forward step `id` is at `now` (see `Projection::step_delays`); 0 for a
+    /// rollback step, which has no plan to be late against.
+    pub fn step_delay(&self, id: &str, now: Ms) -> Ms {
+        match self.rb.steps().position(|s| s.id == id) {
+            Some(i) => {
+                let started = self.runs.get(id).is_some_and(|r| r.first_start.is_some());
+                self.projection(now).late_now(i, started, now)
+            }
+            None => 0,
+        }
+    }
+
     /// The forward step marked `point_of_no_return` that is done, if any, and when.
     pub fn point_of_no_return_passed(&self) -> Option<(&str, Ms)> {
         self.rb

@@ -15,6 +15,27 @@ impl Engine {
                 self.replay_run(rec);
             }
         }
+        // A journal written before rollbacks left out steps with nothing to undo may have
+        // run such a step: it belongs to the rollback that ran it, in procedure order.
+        if let Some(p) = self
+            .rollback
+            .as_ref()
+            .and_then(|r| self.rb.procedure(&r.procedure))
+        {
+            let ran: Vec<String> = p
+                .steps
+                .iter()
+                .filter(|s| {
+                    self.back.contains(&s.id)
+                        || self
+                            .runs
+                            .get(&s.id)
+                            .is_some_and(|r| r.first_start.is_some())
+                })
+                .map(|s| s.id.clone())
+                .collect();
+            self.back = ran;
+        }
         // Whatever was running died with the process that ran it.
         for r in self.runs.values_mut() {
             if let StepState::Running {
@@ -172,8 +193,24 @@ impl Engine {
             Event::RollbackStarted {
                 reason,
                 procedure_id,
+                failed_step,
                 ..
             } => {
+                // The event does not name the trigger; the events before it do, without a
+                // change to the journal's format: a rollback the system started with no
+                // failed step was asked for by the trigger whose grace had run out, or, in
+                // the same instant, by a breach with no grace or a decision to roll back.
+                let trigger = if rec.operator == super::SYSTEM && failed_step.is_none() {
+                    self.open_graces.first().cloned().or_else(|| {
+                        self.rollback_cause
+                            .take()
+                            .filter(|(_, at)| *at == t)
+                            .map(|(id, _)| id)
+                    })
+                } else {
+                    None
+                };
+                self.rollback_cause = None;
                 self.open_graces.clear();
                 let procedure_id = match procedure_id.as_str() {
                     "" => self
@@ -184,11 +221,12 @@ impl Engine {
                         .unwrap_or_default(),
                     id => id.to_string(),
                 };
-                self.back = self
+                // The steps that applied when it started, by the rule it started with.
+                let back = self
                     .rb
                     .procedure(&procedure_id)
-                    .map(|p| p.steps.iter().map(|s| s.id.clone()).collect())
-                    .unwrap_or_default();
+                    .map(|p| self.rollback_steps_of(p).map(|s| s.id.clone()).collect());
+                self.back = back.unwrap_or_default();
                 self.paused = None;
                 self.held = false;
                 self.rollback = Some(RollbackRun {
@@ -199,6 +237,7 @@ impl Engine {
                     aborted: None,
                     aborted_by: None,
                     procedure: procedure_id,
+                    trigger,
                 });
             }
             Event::RollbackAborted { reason, .. } => {
@@ -216,6 +255,9 @@ impl Engine {
             Event::BaselineCaptured {
                 baseline, value, ..
             } => self.monitor.restore_baseline(baseline, *value),
+            Event::BaselineMissing {
+                baseline, reason, ..
+            } => self.monitor.restore_baseline_missing(baseline, reason),
             Event::DecisionRequested {
                 trigger,
                 reason,
@@ -227,8 +269,21 @@ impl Engine {
                 deadline: deadline.ms(),
                 default: *default,
             }),
-            Event::DecisionMade { trigger, .. } | Event::DecisionCancelled { trigger, .. } => {
+            Event::DecisionMade {
+                trigger, choice, ..
+            } => {
+                if *choice == crate::core::runbook::signals::Choice::Rollback {
+                    self.rollback_cause = Some((trigger.clone(), t));
+                }
                 self.monitor.restore_decided(trigger);
+            }
+            Event::DecisionCancelled { trigger, .. } => {
+                self.monitor.restore_decided(trigger);
+            }
+            Event::TriggerBreach { breach, action } => {
+                if *action == crate::core::runbook::signals::TriggerAction::Rollback {
+                    self.rollback_cause = Some((breach.trigger.clone(), t));
+                }
             }
             Event::RollbackGraceStarted { trigger, .. } => {
                 self.open_graces.push(trigger.clone());
@@ -299,13 +354,11 @@ impl Engine {
             | Event::RollbackRequestIgnored { .. }
             | Event::RollbackUnavailable { .. }
             | Event::TriggerArmed { .. }
-            | Event::TriggerBreach { .. }
             | Event::TriggerDryRun { .. }
             | Event::TriggerUnknown { .. }
             | Event::MetricReadFailed { .. }
             | Event::MetricReadRecovered { .. }
-            | Event::TriggerRecovered { .. }
-            | Event::BaselineMissing { .. } => {}
+            | Event::TriggerRecovered { .. } => {}
         }
     }
 }

@@ -15,13 +15,39 @@ impl Engine {
     /// plus the `undo_cost` of every forward step that has started (and was not skipped).
     pub fn rollback_needs(&self) -> Option<Ms> {
         let p = self.rollback_procedure()?;
+        let planned = match &self.rollback {
+            Some(_) => self.back_planned(p),
+            None => self.rollback_planned(p),
+        };
         let extra: Ms = self
             .rb
             .steps()
             .filter(|s| self.reached(&s.id))
             .filter_map(|s| s.undo_cost)
             .sum();
-        Some(p.planned() + extra)
+        Some(planned + extra)
+    }
+
+    /// The planned time of the running rollback's steps (those it took on when it started).
+    pub fn back_planned(&self, p: &Procedure) -> Ms {
+        p.steps
+            .iter()
+            .filter(|s| self.back.contains(&s.id))
+            .filter_map(|s| s.expect)
+            .sum()
+    }
+
+    /// The running rollback's steps, in order: the procedure's steps that applied when it
+    /// started. Empty before a rollback.
+    pub fn rollback_run_steps(&self) -> Vec<&crate::core::runbook::Step> {
+        match self.rollback_procedure() {
+            Some(p) if self.rollback.is_some() => p
+                .steps
+                .iter()
+                .filter(|s| self.back.contains(&s.id))
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// The rollback procedure: the one running, or the one that applies now. A procedure's
@@ -41,6 +67,29 @@ impl Engine {
         )
     }
 
+    /// True when rollback step `s` has something to do given what ran: a step that names
+    /// what it `undoes` applies only once one of those forward steps was reached (lifting a
+    /// freeze that never went on would do nothing, or worse, and costs the rollback time);
+    /// a step that names none (announce, replay, smoke tests) always applies.
+    pub fn rollback_step_applies(&self, s: &crate::core::runbook::Step) -> bool {
+        s.undoes.is_empty() || s.undoes.iter().any(|u| self.reached(u))
+    }
+
+    /// The steps of procedure `p` that a rollback started now runs, in order (see
+    /// `rollback_step_applies`): what the preview lists, what `start_rollback` runs and what
+    /// replay restores, from one rule.
+    pub fn rollback_steps_of<'a>(
+        &self,
+        p: &'a Procedure,
+    ) -> impl Iterator<Item = &'a crate::core::runbook::Step> + use<'a, '_> {
+        p.steps.iter().filter(|s| self.rollback_step_applies(s))
+    }
+
+    /// The planned time of the steps of `p` that apply (see `rollback_steps_of`).
+    pub fn rollback_planned(&self, p: &Procedure) -> Ms {
+        self.rollback_steps_of(p).filter_map(|s| s.expect).sum()
+    }
+
     /// True when a forward step has started (and was not skipped): it may have taken effect
     /// even if it failed or was cut short, so a rollback must account for it.
     pub fn reached(&self, id: &str) -> bool {
@@ -54,6 +103,7 @@ impl Engine {
         operator: &str,
         reason: &str,
         failed: Option<&str>,
+        trigger: Option<&str>,
         now: Ms,
         out: &mut Vec<Effect>,
     ) {
@@ -137,7 +187,11 @@ impl Engine {
         }
         self.held = false;
         self.paused = None;
-        self.back = proc_.steps.iter().map(|s| s.id.clone()).collect();
+        self.back = self
+            .rollback_steps_of(&proc_)
+            .map(|s| s.id.clone())
+            .collect();
+        let planned = self.rollback_planned(&proc_);
         self.rollback = Some(RollbackRun {
             reason: reason.into(),
             started: now,
@@ -146,20 +200,23 @@ impl Engine {
             aborted: None,
             aborted_by: None,
             procedure: proc_.id.clone(),
+            trigger: trigger.map(str::to_string),
         });
         let e = Event::RollbackStarted {
             reason: reason.to_string(),
             procedure: proc_.title.clone(),
             procedure_id: proc_.id.clone(),
-            steps: proc_.steps.len(),
-            planned: Period(proc_.planned()),
+            steps: self.back.len(),
+            planned: Period(planned),
             failed_step: failed.map(StepId::from),
         };
         out.push(Effect::Journal(e.by(operator)));
     }
 
     pub(super) fn rollback_done(&mut self, now: Ms, out: &mut Vec<Effect>) {
-        let planned = self.rollback_procedure().map_or(0, |p| p.planned());
+        let planned = self
+            .rollback_procedure()
+            .map_or(0, |p| self.back_planned(p));
         let started = self.rollback.as_ref().map(|r| r.started).unwrap_or(now);
         if let Some(r) = self.rollback.as_mut() {
             r.ended = Some(now);

@@ -179,6 +179,9 @@ pub struct RollbackRun {
     pub aborted_by: Option<(String, String)>,
     /// Which procedure runs (its id).
     pub procedure: String,
+    /// The trigger that started it (its breach, its grace running out, or the decision it
+    /// asked for); None when an operator or a failed step started it.
+    pub trigger: Option<String>,
 }
 
 /// How a run ended.

@@ -431,6 +431,55 @@ fn late_start_and_projection_follow_delays() {
     assert_eq!(e.projection(14 * 60_000).delay(), 4 * 60_000);
 }
 
+/// Lateness is one figure: when a step's `at` comes before the end the plan gives the step
+/// before it, "late" counts from the plan's start (not from `at`), the same for the header's
+/// STEP LATE, the row (`step_delay`), the journal's `late_s`, and the projected finish.
+#[test]
+fn lateness_is_one_figure_from_the_projection() {
+    // b is written for T+0:05 but a is planned to take until T+0:10: the plan starts b then.
+    let r = with_steps(
+        "      - {id: a, title: A, at: T+0:00, run: a, expect: 10m}
+      - {id: b, title: B, at: T+0:05, owner: o, expect: 5m}
+      - {id: c, title: C, at: T+0:30, run: c, expect: 5m}
+",
+        false,
+    );
+    let manual = Config {
+        auto_ack: false,
+        fail_step: None,
+    };
+    let mut e = Engine::new(r, manual);
+    e.update(Msg::Tick, 0);
+    // a runs 3 minutes over: b is pending at T+0:13, 3 minutes late by the plan (8 by `at`).
+    let now = 13 * 60_000;
+    let p = e.projection(now);
+    assert_eq!(p.current_delay, 3 * 60_000);
+    assert_eq!(e.step_delay("a", now), 3 * 60_000);
+    assert_eq!(e.step_delay("b", now), 3 * 60_000, "not now - at (8m)");
+    assert_eq!(p.step_delay(1), e.step_delay("b", now));
+    // Slack before c absorbs it: the finish is on plan, c is not late.
+    assert_eq!(p.delay(), 0);
+    assert_eq!(e.step_delay("c", now), 0);
+    let fx = e.update(exit("a", 1, 0), now);
+    assert_eq!(kinds(&fx), ["step_done:a", "step_waiting:b"]);
+    match &fx[1] {
+        Effect::Journal(j) => assert_eq!(j.fields()["late_s"], 180.0),
+        _ => unreachable!(),
+    }
+    // Left waiting until T+0:40 (planned end T+0:15), b is 25 minutes late; it pushes c
+    // (due T+0:30) and the finish by the same 10 minutes.
+    let now = 40 * 60_000;
+    let p = e.projection(now);
+    assert_eq!(e.step_delay("b", now), 25 * 60_000);
+    assert_eq!(p.current_delay, 25 * 60_000);
+    assert_eq!(p.step_delay(2), 10 * 60_000);
+    assert_eq!(
+        p.delay(),
+        10 * 60_000,
+        "the finish is as late as its last step"
+    );
+}
+
 /// A journal record of `kind`, read back as the journal reader would: the fields a test does
 /// not care about get neutral values.
 fn ev(seq: u64, kind: &str, step: Option<&str>, data: serde_json::Value) -> Record {
@@ -923,4 +972,98 @@ fn a_read_error_is_journaled_when_it_begins_or_changes_and_its_end_once() {
         ["metric_read_recovered"]
     );
     assert!(reads(&e.update(sample(0.01, 121_000), 121_000)).is_empty());
+}
+
+/// The rollback remembers the trigger that started it (what the metrics panes keep in view),
+/// whether by a breach with no grace, a grace that ran out or a decision answered "roll
+/// back"; a resume finds the same trigger from the journal, which does not name it in
+/// `rollback_started`, and an operator's rollback names none.
+#[test]
+fn the_rollback_keeps_its_trigger_and_replay_finds_it_again() {
+    let runbook = |action: &str| {
+        rb(&format!(
+            r#"{HEAD}metrics:
+  - {{ id: err, side: target, unit: "%", every: 30s, sim: {{ baseline: 0.05 }} }}
+triggers:
+  - {{ id: quiet, when: err > 50%, for: 1m, action: alert }}
+  - {{ id: e, when: err > 1%, for: 1m, {action} }}
+phases:
+  - id: p
+    steps:
+      - {{ id: a, title: A, at: T+1h }}
+rollback:
+  steps:
+    - {{ id: back, title: Back, run: back }}
+"#
+        ))
+    };
+    for action in [
+        "action: rollback",
+        "action: rollback, grace: 2m",
+        "action: decide, decide: { within: 5m, default: continue }",
+    ] {
+        let r = runbook(action);
+        let mut e = Engine::new(r.clone(), auto());
+        let mut log: Vec<Record> = Vec::new();
+        let keep = |fx: Vec<Effect>, t: Ms, log: &mut Vec<Record>| {
+            for f in fx {
+                if let Effect::Journal(j) = f {
+                    let n = log.len() as u64 + 1;
+                    log.push(Record::new(n, String::new(), t, Mode::Drill, j));
+                }
+            }
+        };
+        let mut t = 0;
+        while e.rollback.is_none() && t < 10 * 60_000 {
+            let fx = e.update(sample(5.0, t), t);
+            keep(fx, t, &mut log);
+            if !e.monitor.decisions.is_empty() {
+                let fx = e.update(
+                    Msg::Decide {
+                        operator: "ann".into(),
+                        choice: crate::core::runbook::signals::Choice::Rollback,
+                        why: Some("reports broken".into()),
+                    },
+                    t,
+                );
+                keep(fx, t, &mut log);
+            }
+            t += 30_000;
+        }
+        let run = e
+            .rollback
+            .as_ref()
+            .unwrap_or_else(|| panic!("{action}: no rollback"));
+        assert_eq!(run.trigger.as_deref(), Some("e"), "{action}");
+        let mut back = Engine::new(r, auto());
+        back.replay(&log);
+        assert_eq!(
+            back.rollback.as_ref().and_then(|r| r.trigger.as_deref()),
+            Some("e"),
+            "{action}: replay"
+        );
+    }
+    // The operator's own rollback: no trigger, live or replayed.
+    let r = runbook("action: rollback");
+    let mut e = Engine::new(r.clone(), auto());
+    let fx = e.update(
+        Msg::Rollback {
+            operator: "ann".into(),
+            reason: "trigger `e` looks wrong to me".into(),
+        },
+        0,
+    );
+    assert_eq!(e.rollback.as_ref().unwrap().trigger, None);
+    let log: Vec<Record> = fx
+        .into_iter()
+        .filter_map(|f| match f {
+            Effect::Journal(j) => Some(j),
+            _ => None,
+        })
+        .enumerate()
+        .map(|(i, j)| Record::new(i as u64 + 1, String::new(), 0, Mode::Drill, j))
+        .collect();
+    let mut back = Engine::new(r, auto());
+    back.replay(&log);
+    assert_eq!(back.rollback.as_ref().unwrap().trigger, None);
 }

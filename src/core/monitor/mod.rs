@@ -31,6 +31,9 @@ pub enum Reaction {
     Rollback {
         /// Why (shown and journaled).
         reason: String,
+        /// The trigger whose breach, grace or decision asks for it: what the metrics panes
+        /// keep in view while the rollback runs.
+        trigger: String,
     },
     /// Hold the runbook.
     Hold {
@@ -107,6 +110,13 @@ pub struct TriggerRun {
     unknown_since: Option<Ms>,
     unknown_acted: bool,
     baseline_key: Option<String>,
+}
+
+impl TriggerRun {
+    /// The baseline key this trigger's limit needs, if it has one.
+    pub fn baseline_key(&self) -> Option<&str> {
+        self.baseline_key.as_deref()
+    }
 }
 
 /// A canary gate being watched.
@@ -194,6 +204,9 @@ pub struct Monitor {
     gates: BTreeMap<String, Vec<GateRun>>,
     stages: BTreeMap<String, CanaryStage>,
     captured: HashMap<String, f64>,
+    /// Baselines whose capture failed, by key, with why (journaled `baseline_missing`): a
+    /// trigger or gate that needs one says so where it is shown, not only the journal.
+    missing: HashMap<String, String>,
     at_step: Vec<(String, String, usize)>,
     windows: HashMap<String, Window>,
     /// Grace countdowns running.
@@ -350,8 +363,11 @@ impl Monitor {
             Some(Baseline::AtStep { step, of }) => key
                 .and_then(|k| self.captured.get(k))
                 .map(|v| Some(*v))
-                .ok_or_else(|| {
-                    format!("no baseline yet: `{of}` is captured when `{step}` is done")
+                .ok_or_else(|| match key.and_then(|k| self.missing.get(k)) {
+                    Some(why) => format!(
+                        "no baseline: `{of}` was not captured when `{step}` was done ({why})"
+                    ),
+                    None => format!("no baseline yet: `{of}` is captured when `{step}` is done"),
                 }),
             Some(Baseline::Mean { from, to, of }) => {
                 if let Some(v) = key.and_then(|k| self.captured.get(k)) {
@@ -482,21 +498,39 @@ impl Monitor {
                     ));
                 }
                 Status::Fresh(_) => {}
-                Status::Unknown(r) => out.push(Reaction::Journal(
-                    Event::BaselineMissing {
-                        step: Some(step.to_string().into()),
-                        baseline: key,
-                        metric: id,
-                        reason: r,
-                    }
-                    .by_system(),
-                )),
+                Status::Unknown(r) => {
+                    self.missing.insert(key.clone(), r.clone());
+                    out.push(Reaction::Journal(
+                        Event::BaselineMissing {
+                            step: Some(step.to_string().into()),
+                            baseline: key,
+                            metric: id,
+                            reason: r,
+                        }
+                        .by_system(),
+                    ))
+                }
             }
         }
         out
     }
 
     /// Restores a baseline from the journal on resume.
+    /// Replay: a baseline whose capture failed (journaled `baseline_missing`).
+    pub fn restore_baseline_missing(&mut self, key: &str, reason: &str) {
+        if !self.captured.contains_key(key) {
+            self.missing.insert(key.to_string(), reason.to_string());
+        }
+        if let Some(w) = self.windows.get_mut(key) {
+            w.closed = true;
+        }
+    }
+
+    /// Why baseline `key` could not be captured, once its capture failed.
+    pub fn baseline_missing(&self, key: &str) -> Option<&str> {
+        self.missing.get(key).map(String::as_str)
+    }
+
     pub fn restore_baseline(&mut self, key: &str, value: f64) {
         self.captured.insert(key.to_string(), value);
         if let Some(w) = self.windows.get_mut(key) {
@@ -783,6 +817,7 @@ impl Monitor {
                     "decision by {operator} on trigger `{}`: {}",
                     d.trigger, d.reason
                 ),
+                trigger: d.trigger.clone(),
             });
         }
         out
@@ -868,6 +903,8 @@ impl Monitor {
                     .by_system(),
                 ));
             } else {
+                self.missing
+                    .insert(k.clone(), "no samples in the window".into());
                 out.push(Reaction::Journal(
                     Event::BaselineMissing {
                         step: None,
@@ -1198,7 +1235,10 @@ impl Monitor {
                 ));
                 self.graces.push(g);
             }
-            TriggerAction::Rollback => out.push(Reaction::Rollback { reason }),
+            TriggerAction::Rollback => out.push(Reaction::Rollback {
+                reason,
+                trigger: def.id.clone(),
+            }),
         }
     }
 
@@ -1219,7 +1259,10 @@ impl Monitor {
             match state {
                 // Still breaching on fresh data: roll back.
                 Some(TriggerState::Breach { .. }) if ctx.past_pnr.is_none() => {
-                    out.push(Reaction::Rollback { reason: g.reason })
+                    out.push(Reaction::Rollback {
+                        reason: g.reason,
+                        trigger: g.trigger,
+                    })
                 }
                 other => {
                     let why = match other {
@@ -1265,6 +1308,7 @@ impl Monitor {
                         "no decision within the deadline on trigger `{}` (default: roll back): {}",
                         d.trigger, d.reason
                     ),
+                    trigger: d.trigger.clone(),
                 });
             }
         }

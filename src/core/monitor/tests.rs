@@ -414,6 +414,42 @@ fn window_mean_baseline_is_captured_and_journaled() {
     assert_eq!(kinds(&out), vec!["trigger_breach"]);
 }
 
+/// A baseline whose capture failed is not only journaled: the trigger that needs it says
+/// so in its state (what the strip shows) and the monitor answers `baseline_missing`, and a
+/// replayed monitor (from the `baseline_missing` record) says the same.
+#[test]
+fn a_missing_baseline_is_stated_where_its_trigger_is() {
+    let t = "  - { id: b, when: lat 20% above baseline, baseline: { at_step: switch, of: src-lat }, for: 1m, action: alert }";
+    let mut r = Run::new(t);
+    // src-lat never read: nothing to capture when `switch` is done.
+    let out = r.m.step_done("switch", 0);
+    assert_eq!(kinds(&out), vec!["baseline_missing"]);
+    r.done.push("switch".into());
+    let key = r.m.triggers[0].baseline_key().map(str::to_string).unwrap();
+    assert!(r.m.baseline_missing(&key).is_some());
+    r.m.sample("lat", 30 * S, Ok(900.0), 30 * S);
+    r.eval(30 * S);
+    let reason = match &r.m.triggers[0].state {
+        TriggerState::Unknown { reason, .. } => reason.clone(),
+        s => panic!("not UNKNOWN: {s:?}"),
+    };
+    assert!(
+        reason.contains("`src-lat` was not captured when `switch` was done"),
+        "{reason}"
+    );
+    // Replay: the record restores it.
+    let mut again = Run::new(t);
+    let why = match &out[0] {
+        Reaction::Journal(e) => e.fields()["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        _ => unreachable!(),
+    };
+    again.m.restore_baseline_missing(&key, &why);
+    assert_eq!(again.m.baseline_missing(&key), Some(why.as_str()));
+}
+
 #[test]
 fn canary_gates_pass_only_on_fresh_data_from_after_the_stage_began() {
     let mut r = Run::new(ERR_5M);

@@ -491,3 +491,40 @@ fn log_scrolling_stops_at_the_oldest_record_and_a_level_change_starts_at_the_new
     on_key(&mut ui, &e, &km, ch('g'), 0);
     assert_eq!(ui.log_scroll, 0, "nothing at WARN to scroll through");
 }
+
+/// `s` is bound to the step current when it was pressed: if the run moves on while the
+/// reason is typed, Enter skips nothing (and says so) rather than the next step.
+#[test]
+fn a_skip_is_bound_to_the_step_it_was_asked_for() {
+    let mut e = engine(
+        "      - {id: a, title: A, run: a}\n      - {id: b, title: B, run: b}\n",
+        false,
+    );
+    e.update(Msg::Tick, 0);
+    let km = default_keymap();
+    let mut ui = Ui::new("ann");
+    on_key(&mut ui, &e, &km, ch('s'), 0);
+    assert_eq!(
+        ui.overlay,
+        Overlay::Input(Prompt::Skip("a".into()), String::new())
+    );
+    typed(&mut ui, &e, "flaky");
+    // `a` finishes meanwhile; `b` is current now.
+    e.update(
+        Msg::Exited {
+            step: "a".into(),
+            attempt: 1,
+            stage: crate::core::engine::Stage::Run,
+            result: crate::core::engine::ExecResult::Exit(0),
+        },
+        1000,
+    );
+    assert_eq!(e.current(), Some("b"));
+    assert!(on_key(&mut ui, &e, &km, key(Code::Enter), 1000).is_empty());
+    assert_eq!(ui.overlay, Overlay::None);
+    let (msg, _) = ui.flash.clone().unwrap();
+    assert!(
+        msg.contains("not skipped: `a` is no longer the current step"),
+        "{msg}"
+    );
+}

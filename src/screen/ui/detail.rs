@@ -178,6 +178,13 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
             }
         ),
     };
+    // The projection's lateness, as the row and the header show it.
+    let late = e.step_delay(&step.id, v.now);
+    let status = if late >= super::timeline::LATE_SHOWN && !state.finished() {
+        format!("{status} · late {}", clock_span(late))
+    } else {
+        status
+    };
     lines.push(Line::from(Span::styled(status, gs)));
     lines.extend(gate_lines(v, &step.id));
     match &step.run {

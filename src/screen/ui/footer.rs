@@ -52,8 +52,9 @@ pub fn step_keys(v: &View) -> String {
         }
         _ => {}
     }
-    if state.is_some() {
-        out.push(format!("{} skip", key(v, Action::Skip)));
+    // Named: `s` acts on the current step, not on the row the cursor is on.
+    if let (Some(_), Some(id)) = (&state, e.current()) {
+        out.push(format!("{} skip {id}", key(v, Action::Skip)));
     }
     // A rollback that cannot go on may have to be abandoned and finished by hand.
     if e.rollback.is_some() {

@@ -106,11 +106,15 @@ pub fn overall(v: &View, p: &crate::core::engine::Projection) -> (String, Style)
     // LATE is the finish's lateness, the one the finish beside it shows; a step running
     // late while slack keeps the finish on plan says so in its own words.
     if p.delay() >= 60_000 {
-        return (format!("▲ LATE +{}", human(p.delay())), t.state_late);
-    }
-    if p.current_delay >= 60_000 {
         return (
-            format!("▲ STEP LATE +{}", human(p.current_delay)),
+            format!("▲ LATE +{}", super::clock_span(p.delay())),
+            t.state_late,
+        );
+    }
+    if p.current_delay >= super::timeline::LATE_SHOWN {
+        return (
+            // Written as the timeline's row writes it (`late 12:00`): one figure, one form.
+            format!("▲ STEP LATE +{}", super::clock_span(p.current_delay)),
             t.state_late,
         );
     }
@@ -120,16 +124,18 @@ pub fn overall(v: &View, p: &crate::core::engine::Projection) -> (String, Style)
 fn badge(v: &View) -> (String, Style) {
     match v.mode {
         Mode::Live => (" ● LIVE ".into(), v.theme.badge_live),
-        Mode::Drill => (
-            format!(
-                " DRILL {} · NOT LIVE ",
-                match v.speed {
+        Mode::Drill => {
+            // The cockpit's drill runs at real time while a countdown is open (the driver's
+            // `pace`, from the same `real_time_needed`): the badge must not claim ×600.
+            let speed = match v.engine.real_time_needed() {
+                Some(why) if v.speed.faster_than_real() => format!("1× during {why}"),
+                _ => match v.speed {
                     Speed::Max => "×max".into(),
                     s => s.label(),
-                }
-            ),
-            v.theme.badge_drill,
-        ),
+                },
+            };
+            (format!(" DRILL {speed} · NOT LIVE "), v.theme.badge_drill)
+        }
     }
 }
 
@@ -138,7 +144,7 @@ fn badge(v: &View) -> (String, Style) {
 /// rolled back, so it keeps what matters most after that.
 fn rollback_text(v: &View, r: &crate::core::engine::RollbackRun, short: bool) -> String {
     let e = v.engine;
-    let planned = e.rollback_procedure().map_or(0, |p| p.planned());
+    let planned = e.rollback_procedure().map_or(0, |p| e.back_planned(p));
     let who = format!("by {}: {}", r.operator, r.reason);
     if let (Some(at), Some((op, why))) = (r.aborted, &r.aborted_by) {
         return if short {
@@ -193,7 +199,7 @@ fn rollback_finish(v: &View, r: &crate::core::engine::RollbackRun) -> String {
         return String::new();
     };
     let mut left = 0;
-    for s in &p.steps {
+    for s in e.rollback_run_steps() {
         let run = e.run_of(&s.id);
         let state = run.map(|r| &r.state);
         if state.is_some_and(|st| st.finished()) {
@@ -210,7 +216,7 @@ fn rollback_finish(v: &View, r: &crate::core::engine::RollbackRun) -> String {
     format!(
         "rollback done ≈{} (plan {})",
         t_clock(v.now + left),
-        t_clock(r.started + p.planned())
+        t_clock(r.started + e.back_planned(p))
     )
 }
 
@@ -304,7 +310,15 @@ pub fn rollback_window(v: &View, short: bool) -> (String, Style) {
     }
 }
 
-pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
+pub(super) fn render(f: &mut Frame, area: Rect, v: &View, lines: Vec<Line>) {
+    super::fill(f, area, v.theme.base);
+    super::rows(f, area, lines);
+}
+
+/// The header's rows at this width: the full layout's three, the compact one's two, or
+/// three when the rollback window does not fit whole beside the clock and the state (it
+/// decides, so it gets a row of its own rather than being cut).
+pub(super) fn lines<'a>(v: &View, w: usize, large: bool) -> Vec<Line<'a>> {
     let e = v.engine;
     let rb = e.runbook();
     let t = v.theme;
@@ -351,13 +365,12 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
         rb.source.name,
         rb.target.name
     );
-    let w = area.width as usize;
-    let pad = w.saturating_sub(title.chars().count() + badge.chars().count());
+    let badge_w = super::width(&badge);
+    // The badge (LIVE or DRILL) is never cut; the title takes what is left.
+    let title = super::fit(&title, w.saturating_sub(badge_w));
+    let pad = w.saturating_sub(super::width(&title) + badge_w);
     let line1 = Line::from(vec![
-        Span::styled(
-            super::fit(&title, w.saturating_sub(badge.chars().count())),
-            t.title,
-        ),
+        Span::styled(title, t.title),
         Span::raw(" ".repeat(pad)),
         Span::styled(badge, badge_style),
     ]);
@@ -368,12 +381,20 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
     );
     let mut lines = vec![line1];
     if large {
+        // The phase is the one part of this row that does not decide: it gives way first.
+        let fixed = super::width(&clock.content)
+            + super::width(&state)
+            + super::width(&finish)
+            + 3 * 3
+            + e.canary_weight()
+                .map_or(0, |(_, w)| format!("canary {w} %").len() + 3);
+        let phase = super::fit(&format!("phase: {phase}"), w.saturating_sub(fixed));
         lines.push(Line::from(vec![
             clock,
             sep.clone(),
             Span::styled(state, state_style),
             sep.clone(),
-            Span::styled(format!("phase: {phase}"), t.base),
+            Span::styled(phase, t.base),
             sep.clone(),
             Span::styled(finish, t.base),
         ]));
@@ -388,24 +409,32 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
             Span::styled(format!("operator {}", v.ui.operator), t.dim),
         ]));
     } else {
-        let mut spans = vec![
-            clock,
-            sep.clone(),
-            Span::styled(state, state_style),
-            sep.clone(),
-        ];
-        // What the row has left after the clock and the state, measured, not guessed.
-        let used: usize = spans.iter().map(|s| super::width(&s.content)).sum();
-        let mut room = w.saturating_sub(used);
+        let mut spans = vec![clock, sep.clone(), Span::styled(state, state_style)];
         if let Some((_, wt)) = e.canary_weight() {
-            let s = format!("canary {wt} %");
-            room = room.saturating_sub(s.chars().count() + 3);
-            spans.push(Span::styled(s, t.title));
-            spans.push(sep);
+            spans.push(sep.clone());
+            spans.push(Span::styled(format!("canary {wt} %"), t.title));
         }
-        spans.push(Span::styled(super::fit(&window, room), window_style));
-        lines.push(Line::from(spans));
+        // What the row has left after the clock, the state and the weight, measured.
+        let used: usize = spans.iter().map(|s| super::width(&s.content)).sum();
+        let room = w.saturating_sub(used + 3);
+        // A rollback under way says who and why here only as far as it fits: the rollback
+        // view under the header shows the reason whole. Anything else about the window
+        // (until when, what it needs) decides, so it moves to a row of its own, wrapped on
+        // words, rather than lose its end.
+        if e.rollback.is_some() || super::width(&window) <= room {
+            spans.push(sep);
+            spans.push(Span::styled(super::fit(&window, room), window_style));
+            lines.push(Line::from(spans));
+        } else {
+            lines.push(Line::from(spans));
+            let inner = w.saturating_sub(1);
+            for l in super::wrap_words(&window, inner, inner, 2) {
+                lines.push(Line::from(vec![
+                    Span::raw(" "),
+                    Span::styled(l, window_style),
+                ]));
+            }
+        }
     }
-    super::fill(f, area, t.base);
-    super::rows(f, area, lines);
+    lines
 }

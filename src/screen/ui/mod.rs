@@ -72,14 +72,15 @@ pub fn render(f: &mut Frame, v: &View) {
     // every cell of the screen to what it already is, once a second.
     fill(f, area, v.theme.base);
     let large = is_large(area);
-    let header_h = if large { 3 } else { 2 };
+    let head = header::lines(v, usize::from(area.width), large);
+    let header_h = u16::try_from(head.len()).unwrap_or(3);
     let rows = Layout::vertical([
         Constraint::Length(header_h),
         Constraint::Min(3),
         Constraint::Length(1),
     ])
     .split(area);
-    header::render(f, rows[0], v, large);
+    header::render(f, rows[0], v, head);
     footer::render(f, rows[2], v);
     if large {
         let cols = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
@@ -122,7 +123,7 @@ pub fn render(f: &mut Frame, v: &View) {
             _ => detail::render(f, parts[2], v),
         }
     }
-    overlay::render(f, area, v);
+    overlay::render(f, area, v, header_h);
 }
 
 /// Gives every cell of `area` the style `s`, unless `s` would leave a fresh cell as it is.
@@ -153,17 +154,8 @@ fn steps(f: &mut Frame, area: Rect, v: &View, large: bool) {
     }
 }
 
-/// `M:SS` under an hour, `H:MM:SS` under 100 hours, then `Nd Hh`.
-pub fn clock_span(ms: Ms) -> String {
-    let s = ms.max(0) / 1000;
-    if s < 3600 {
-        format!("{}:{:02}", s / 60, s % 60)
-    } else if s < 100 * 3600 {
-        format!("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60)
-    } else {
-        format!("{}d {}h", s / 86_400, (s / 3600) % 24)
-    }
-}
+/// Countdowns and spans on screen: one rule with the T-clock's (see `core::time`).
+pub use crate::core::time::clock_span;
 
 /// Cuts `s` to `w` terminal columns with an ellipsis. Columns, not chars: a wide glyph
 /// counted as one pushes every cell after it along and cuts the row's last column.

@@ -52,7 +52,7 @@ fn input_line<'a>(label: &str, text: &str, v: &View) -> Line<'a> {
 
 /// The banner for what needs the operator now: an automatic rollback counting down, or an
 /// open decision with its deadline. Drawn under the header, over everything else.
-fn urgent(f: &mut Frame, area: Rect, v: &View) {
+fn urgent(f: &mut Frame, area: Rect, v: &View, top: u16) {
     let t = v.theme;
     let mon = &v.engine.monitor;
     let key = |a| {
@@ -62,44 +62,56 @@ fn urgent(f: &mut Frame, area: Rect, v: &View) {
             .map(|k| k.to_string())
             .unwrap_or_else(|| "?".into())
     };
-    let mut lines = Vec::new();
+    // Laid out here, not by the paragraph's wrapping: the state and the keys share a row only
+    // when both fit whole, else the keys get their own; the reason wraps on words and is shown
+    // whole (it is what the operator decides on), so nothing is drawn over anything else.
+    let inner = usize::from(area.width.saturating_sub(2));
+    let mut lines: Vec<Line> = Vec::new();
+    let item = |lines: &mut Vec<Line>, head: String, style, keys: String, reason: &str| {
+        let keys = format!("  {keys}");
+        if super::width(&head) + super::width(&keys) <= inner {
+            lines.push(Line::from(vec![
+                Span::styled(head, style),
+                Span::styled(keys, t.key),
+            ]));
+        } else {
+            lines.push(Line::from(Span::styled(super::fit(&head, inner), style)));
+            lines.push(Line::from(Span::styled(keys, t.key)));
+        }
+        let w = inner.saturating_sub(1);
+        for l in super::wrap_words(reason, w, w, usize::MAX) {
+            lines.push(Line::from(Span::styled(format!(" {l}"), t.base)));
+        }
+    };
     if let Some(g) = mon.graces.first() {
-        lines.push(Line::from(vec![
-            Span::styled(
-                format!(
-                    " ⟲ AUTOMATIC ROLLBACK in {} ",
-                    super::clock_span(g.deadline - v.now)
-                ),
-                t.metric_breach
-                    .add_modifier(ratatui::style::Modifier::REVERSED),
+        item(
+            &mut lines,
+            format!(
+                " ⟲ AUTOMATIC ROLLBACK in {} ",
+                super::clock_span(g.deadline - v.now)
             ),
-            Span::styled(
-                format!("  {}: veto", key(crate::config::keymap::Action::Veto)),
-                t.key,
-            ),
-        ]));
-        lines.push(Line::from(Span::styled(format!(" {}", g.reason), t.base)));
+            t.metric_breach
+                .add_modifier(ratatui::style::Modifier::REVERSED),
+            format!("{}: veto", key(crate::config::keymap::Action::Veto)),
+            &g.reason,
+        );
     }
     if let Some(d) = mon.decisions.front() {
-        lines.push(Line::from(vec![
-            Span::styled(
-                format!(
-                    " ? DECISION: roll back or continue? {} left, then {} ",
-                    super::clock_span(d.deadline - v.now),
-                    d.default.as_str()
-                ),
-                t.metric_breach,
+        item(
+            &mut lines,
+            format!(
+                " ? DECISION: roll back or continue? {} left, then {} ",
+                super::clock_span(d.deadline - v.now),
+                d.default.as_str()
             ),
-            Span::styled(
-                format!(
-                    "  {}: roll back · {}: continue",
-                    key(crate::config::keymap::Action::Rollback),
-                    key(crate::config::keymap::Action::Continue)
-                ),
-                t.key,
+            t.metric_breach,
+            format!(
+                "{}: roll back · {}: continue",
+                key(crate::config::keymap::Action::Rollback),
+                key(crate::config::keymap::Action::Continue)
             ),
-        ]));
-        lines.push(Line::from(Span::styled(format!(" {}", d.reason), t.base)));
+            &d.reason,
+        );
         if mon.decisions.len() > 1 {
             lines.push(Line::from(Span::styled(
                 format!(" and {} more decisions waiting", mon.decisions.len() - 1),
@@ -110,21 +122,25 @@ fn urgent(f: &mut Frame, area: Rect, v: &View) {
     if lines.is_empty() {
         return;
     }
-    let top = if super::is_large(area) { 3 } else { 2 };
     let h = (lines.len() as u16 + 2).min(area.height.saturating_sub(top));
     let r = Rect::new(area.x, area.y + top, area.width, h);
     f.render_widget(Clear, r);
     let block = super::block("Needs you now", true, t).style(t.modal);
-    f.render_widget(
-        Paragraph::new(lines).block(block).wrap(Wrap { trim: true }),
-        r,
-    );
+    f.render_widget(Paragraph::new(lines).block(block), r);
 }
 
-pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
+/// `header_h`: the header's rows, which the banner and the rollback preview leave in view
+/// (the T-clock is on them).
+pub(super) fn render(f: &mut Frame, area: Rect, v: &View, header_h: u16) {
     let t = v.theme;
     let e = v.engine;
-    urgent(f, area, v);
+    urgent(f, area, v, header_h);
+    let below = Rect::new(
+        area.x,
+        area.y + header_h.min(area.height),
+        area.width,
+        area.height.saturating_sub(header_h),
+    );
     match &v.ui.overlay {
         Overlay::None => {}
         Overlay::Help => {
@@ -172,12 +188,14 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
             ];
             boxed(f, area, "Quit", lines, v, 80);
         }
-        Overlay::Input(Prompt::Skip, text) => {
-            let id = e.current().unwrap_or("?");
-            let mut lines = vec![Line::from(Span::styled(
-                format!(" Skip step `{id}`: why? (journaled)"),
-                t.base,
-            ))];
+        Overlay::Input(Prompt::Skip(id), text) => {
+            // Which step, by id and title: the one highlighted `s` in the timeline, which
+            // may not be the row the cursor is on.
+            let title = e.runbook().step(id).map_or("", |s| s.title.as_str());
+            let mut lines = vec![
+                Line::from(Span::styled(format!(" Skip step `{id}`: {title}"), t.title)),
+                Line::from(Span::styled(" why? (journaled)", t.base)),
+            ];
             // Skipping an undo step leaves what it undoes in place: say which, before it is.
             let undoes = e
                 .runbook()
@@ -291,8 +309,10 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
             ];
             boxed(f, area, "Point of no return", lines, v, 70);
         }
-        Overlay::Input(Prompt::Rollback, text) => preview::rollback(f, area, v, text),
-        Overlay::Input(Prompt::Abort, text) => preview::abort(f, area, v, text),
-        Overlay::NoRollback(why) => preview::no_rollback(f, area, v, why),
+        // Under the header: the T-clock and the rollback window stay in view while the
+        // operator decides on a rollback.
+        Overlay::Input(Prompt::Rollback, text) => preview::rollback(f, below, v, text),
+        Overlay::Input(Prompt::Abort, text) => preview::abort(f, below, v, text),
+        Overlay::NoRollback(why) => preview::no_rollback(f, below, v, why),
     }
 }

@@ -55,6 +55,14 @@ fn threshold(v: &View, id: &str) -> Option<(String, bool, bool)> {
         }
         _ => match t.def.when.limit(None) {
             Some(l) => format!("{}{}", t.def.when.op.as_str(), num(l)),
+            // A baseline that could not be captured leaves the trigger nothing to compare
+            // with: said beside the metric, not only in the journal.
+            None if t
+                .baseline_key()
+                .is_some_and(|k| v.engine.monitor.baseline_missing(k).is_some()) =>
+            {
+                "NO BASELINE".to_string()
+            }
             None => format!("{}base", t.def.when.op.as_str()),
         },
     };
@@ -81,14 +89,14 @@ fn deciding(v: &View, id: &str) -> bool {
         .triggers
         .iter()
         .filter(|t| t.def.when.metric == id);
-    let started = e.rollback.as_ref().map(|r| r.reason.as_str());
+    let started = e.rollback.as_ref().and_then(|r| r.trigger.as_deref());
     let hot = trig.clone().any(|t| {
         t.veto.is_some()
             || matches!(
                 t.state,
                 TriggerState::Pending { .. } | TriggerState::Breach { .. }
             )
-            || started.is_some_and(|r| r.contains(&format!("`{}`", t.def.id)))
+            || started == Some(t.def.id.as_str())
     });
     hot || e.current().is_some_and(|step| {
         e.monitor
@@ -98,15 +106,18 @@ fn deciding(v: &View, id: &str) -> bool {
     })
 }
 
-/// The side's metrics in the order they are listed: deciding ones first, then the runbook's.
-fn listed(v: &View, side: Side) -> Vec<usize> {
+/// The side's metrics in the order they are listed, each with whether it is deciding
+/// something now: deciding ones first, then the runbook's.
+fn listed(v: &View, side: Side) -> Vec<(usize, bool)> {
     let mon = &v.engine.monitor;
-    let mut ids: Vec<usize> = (0..mon.metrics.len())
+    // Whether a metric decides is worked out once per metric and frame (it walks the
+    // triggers and the stage's gates), then sorted on and handed to whoever needs it.
+    let mut ids: Vec<(usize, bool)> = (0..mon.metrics.len())
         .filter(|&i| mon.metrics[i].side == side)
+        .map(|i| (i, deciding(v, &mon.metrics[i].id)))
         .collect();
-    // A stable sort, the runbook's order holding within each group; each metric's key is
-    // worked out once (it walks the triggers and the stage's gates), not once per comparison.
-    ids.sort_by_cached_key(|&i| !deciding(v, &mon.metrics[i].id));
+    // A stable sort: the runbook's order holds within each group.
+    ids.sort_by_key(|&(_, d)| !d);
     ids
 }
 
@@ -123,7 +134,7 @@ fn name(title: &str, id: &str, w: usize, by_id: bool) -> String {
 fn metric_lines<'a>(v: &View, side: Side, w: usize, h: usize) -> Vec<Line<'a>> {
     let t = v.theme;
     let mon = &v.engine.monitor;
-    let ids = listed(v, side);
+    let ids: Vec<usize> = listed(v, side).into_iter().map(|(i, _)| i).collect();
     if ids.is_empty() {
         return vec![
             Line::from(Span::styled("NO DATA", t.metric_stale)),
@@ -350,15 +361,11 @@ pub(super) fn metrics_compact(f: &mut Frame, area: Rect, v: &View) {
     // The metrics deciding something now are never the hidden ones: the box grows to hold
     // them (and a "… N more" line), the strip giving up rows down to its heading and one
     // trigger, which is the troubled one first.
-    let mon = &v.engine.monitor;
     let needed = [Side::Source, Side::Target]
         .into_iter()
         .map(|side| {
             let all = listed(v, side);
-            let hot = all
-                .iter()
-                .filter(|&&i| deciding(v, &mon.metrics[i].id))
-                .count();
+            let hot = all.iter().filter(|&&(_, d)| d).count();
             hot + usize::from(hot < all.len())
         })
         .max()
@@ -539,7 +546,19 @@ pub(super) fn triggers(f: &mut Frame, area: Rect, v: &View) {
                 {
                     ("✗", t.metric_breach, why.clone())
                 }
-                TriggerState::Inactive(why) => ("·", t.dim, why.clone()),
+                // Not armed yet, but already without the baseline it will compare with:
+                // said now, while there is time to do something about it.
+                TriggerState::Inactive(why) => match tr
+                    .baseline_key()
+                    .and_then(|k| v.engine.monitor.baseline_missing(k))
+                {
+                    Some(missing) => (
+                        "?",
+                        t.metric_stale,
+                        format!("{why} · NO BASELINE: {missing}"),
+                    ),
+                    None => ("·", t.dim, why.clone()),
+                },
             },
         };
         let past_pnr = v.engine.point_of_no_return_passed().is_some();

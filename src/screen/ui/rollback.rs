@@ -50,14 +50,18 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
         v.now
     };
     let mut head = summary(v, run, p, now, w, large);
-    let (list, focus) = steps(v, p, now, w, large);
+    let (list, focus) = steps(v, now, w, large);
     if large {
         head.extend(started(v, run, w, 3));
         head.push(Line::default());
-    } else if head.len() + 1 + list.len() <= h {
-        // Who started it and why, when the compact rows allow: the header has no room left.
-        let spare = h - head.len() - list.len();
-        head.extend(started(v, run, w, spare.min(3)));
+    } else {
+        // Who started it and why: the compact header cuts the reason, so it is whole here,
+        // before the step list, which keeps three rows (scrolled to the current step).
+        let need = started(v, run, w, usize::MAX).len();
+        let room = h.saturating_sub(head.len() + list.len().min(3));
+        if room > 0 {
+            head.extend(started(v, run, w, need.min(room)));
+        }
     }
     let room = h.saturating_sub(head.len());
     // The forward summary sits on the last row, a blank row above it, only when the steps
@@ -91,7 +95,10 @@ fn summary<'a>(
 ) -> Vec<Line<'a>> {
     let e = v.engine;
     let t = v.theme;
-    let planned = p.planned();
+    // The steps it took on when it started (those with something to undo), not the whole
+    // procedure: what the list below shows.
+    let planned = e.back_planned(p);
+    let run_steps = e.rollback_run_steps();
     let elapsed = run.ended.or(run.aborted).unwrap_or(now) - run.started;
     let (progress, plan) = match (run.ended, run.aborted) {
         (Some(_), _) => (
@@ -105,10 +112,10 @@ fn summary<'a>(
         (None, None) => {
             let n = e
                 .current()
-                .and_then(|c| p.steps.iter().position(|s| s.id == c))
-                .map_or(p.steps.len(), |i| i + 1);
+                .and_then(|c| run_steps.iter().position(|s| s.id == c))
+                .map_or(run_steps.len(), |i| i + 1);
             (
-                format!("step {n} of {} · {}", p.steps.len(), clock_span(elapsed)),
+                format!("step {n} of {} · {}", run_steps.len(), clock_span(elapsed)),
                 format!(" of planned {}", clock_span(planned)),
             )
         }
@@ -207,20 +214,15 @@ impl Row<'_> {
 }
 
 /// The step rows with the current step's details under it, and the lines to keep in view.
-fn steps<'a>(
-    v: &View<'a>,
-    p: &'a Procedure,
-    now: Ms,
-    w: usize,
-    large: bool,
-) -> (Vec<Line<'a>>, Range<usize>) {
+fn steps<'a>(v: &View<'a>, now: Ms, w: usize, large: bool) -> (Vec<Line<'a>>, Range<usize>) {
     let e = v.engine;
     let t = v.theme;
     let current = e.current();
+    let run_steps = e.rollback_run_steps();
     let next = if e.outcome.is_some() {
         None
     } else {
-        p.steps
+        run_steps
             .iter()
             .find(|s| {
                 e.run_of(&s.id)
@@ -228,10 +230,9 @@ fn steps<'a>(
             })
             .map(|s| s.id.as_str())
     };
-    let rows: Vec<Row> = p
-        .steps
+    let rows: Vec<Row> = run_steps
         .iter()
-        .map(|step| {
+        .map(|&step| {
             let run = e.run_of(&step.id);
             let state = run.map(|r| r.state.clone()).unwrap_or_default();
             let is_next = next == Some(step.id.as_str());
@@ -245,7 +246,7 @@ fn steps<'a>(
             }
         })
         .collect();
-    let num_w = p.steps.len().to_string().len();
+    let num_w = run_steps.len().to_string().len();
     let id_w = widest(&rows, |r| r.step.id.chars().count()).min(24);
     // The state word and its time read as one phrase (`took 1:02 / 2:00`), right-aligned so
     // that every step's planned time lines up.
@@ -262,7 +263,7 @@ fn steps<'a>(
     let detail_w = w.saturating_sub(indent.chars().count() + 2);
     let selected = selected_id(v);
     let focus_id = selected
-        .filter(|s| p.steps.iter().any(|x| x.id == *s))
+        .filter(|s| run_steps.iter().any(|x| x.id == *s))
         .or(current);
     let mut lines = Vec::new();
     let mut focus = 0..0;

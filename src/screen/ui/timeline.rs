@@ -6,7 +6,11 @@
 use super::{View, clock_span, fit};
 use crate::core::engine::{Stage, StepRun, StepState};
 use crate::core::runbook::Step;
-use crate::core::time::t_offset;
+use crate::core::time::{Ms, t_offset};
+
+/// From this lateness on a step reads as late: the header's STEP LATE threshold, so a row
+/// and the header say late at the same moment.
+pub const LATE_SHOWN: Ms = 60_000;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -32,12 +36,23 @@ pub fn glyph(state: &StepState, v: &View) -> (&'static str, Style) {
 }
 
 /// The countdown column: `in 12:48`, `late 2:12`, `run 0:42`, `over 1:10`, `took 3:02`.
-fn countdown(step: &Step, state: &StepState, run: Option<&StepRun>, v: &View) -> (String, Style) {
+///
+/// `late` is the step's lateness from the projection (`Engine::step_delay`), the figure the
+/// header's STEP LATE and the detail show: a row never computes its own.
+fn countdown(
+    step: &Step,
+    state: &StepState,
+    run: Option<&StepRun>,
+    late: Ms,
+    v: &View,
+) -> (String, Style) {
     let started = run.and_then(|r| r.started);
     let took = run.and_then(|r| r.took);
     let t = v.theme;
     let now = v.now;
+    let is_late = late >= LATE_SHOWN;
     match state {
+        StepState::Pending if is_late => (format!("late {}", clock_span(late)), t.countdown_late),
         StepState::Pending => match step.at {
             Some(at) if at > now => (
                 format!("in {}", clock_span(at - now)),
@@ -47,13 +62,11 @@ fn countdown(step: &Step, state: &StepState, run: Option<&StepRun>, v: &View) ->
                     t.countdown_ok
                 },
             ),
-            Some(at) => (format!("late {}", clock_span(now - at)), t.countdown_late),
+            Some(_) => ("due now".into(), t.countdown_warn),
             None => ("next".into(), t.dim),
         },
-        StepState::Waiting => match step.at.filter(|at| now - at >= 60_000) {
-            Some(at) => (format!("late {}", clock_span(now - at)), t.countdown_late),
-            None => ("due now".into(), t.countdown_warn),
-        },
+        StepState::Waiting if is_late => (format!("late {}", clock_span(late)), t.countdown_late),
+        StepState::Waiting => ("due now".into(), t.countdown_warn),
         StepState::Running {
             stage: Stage::Hold { until },
             ..
@@ -81,6 +94,11 @@ fn countdown(step: &Step, state: &StepState, run: Option<&StepRun>, v: &View) ->
             }
             None => ("waiting".into(), t.countdown_ok),
         },
+        // A running step behind plan (started late, or past its `expect`) reads as late by
+        // the header's figure; the detail pane has how long it has run.
+        StepState::Running { .. } if is_late => {
+            (format!("late {}", clock_span(late)), t.countdown_late)
+        }
         StepState::Running { .. } => {
             let ran = started.map_or(0, |s| now - s);
             match step.expect {
@@ -187,13 +205,16 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
         .min(items.len().saturating_sub(h));
     // Countdowns only for the rows in view (they are formatted anew every frame); the column
     // is as wide as the longest of them.
+    let plan = e.projection(v.now);
     let countdowns: Vec<Option<(String, Style)>> = {
         let mut c = vec![None; rows.len()];
         for r in items[start..].iter().take(h) {
             if let Row::Step(i, step) = r {
                 let run = e.run_of(&step.id);
                 let state = run.map(|r| r.state.clone()).unwrap_or_default();
-                c[*i] = Some(countdown(step, &state, run, v));
+                let started = run.is_some_and(|r| r.first_start.is_some());
+                let late = plan.late_now(*i, started, v.now);
+                c[*i] = Some(countdown(step, &state, run, late, v));
             }
         }
         c
@@ -219,7 +240,14 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
     } else {
         0
     };
-    let id_w = longest.min(24).min(rest.saturating_sub(owner_w));
+    // The id whole whenever that leaves the title a readable 20 columns; a long id is cut
+    // at 24 only on a narrow pane (the detail pane shows it whole).
+    let id_w = if rest >= longest + 1 + 20 + owner_w {
+        longest
+    } else {
+        longest.min(24)
+    }
+    .min(rest.saturating_sub(owner_w));
     // The title's span and the owner's each begin with a space.
     let title_w = rest.saturating_sub(id_w + 1 + if owner_w > 0 { owner_w + 1 } else { 0 });
     let cols = Columns {
@@ -298,17 +326,38 @@ fn step_line<'a>(
             t.dim,
         ));
     }
+    use ratatui::style::Modifier;
+    // The step `s` would skip, while its prompt is open, stands out from every other row:
+    // reversed, with the skip glyph in front.
+    if skip_target(v) == Some(step.id.as_str()) {
+        spans[0] = Span::styled("↷ ", gs.add_modifier(Modifier::REVERSED));
+        return Line::from(spans).style(t.step_current.add_modifier(Modifier::REVERSED));
+    }
     let mut line = Line::from(spans);
     if is_cur {
         line = line.style(t.step_current);
     }
-    if Some(i) == v.ui.selected {
-        line = line.style(
-            t.step_current
-                .add_modifier(ratatui::style::Modifier::UNDERLINED),
-        );
+    // The cursor's row is underlined, not drawn as the current step: keys that act on a step
+    // (`s`, Enter) act on the current one, and two rows that look current would leave the
+    // operator guessing which.
+    if Some(i) == v.ui.selected && !is_cur {
+        line = line.style(Style::default().add_modifier(Modifier::UNDERLINED));
+    } else if Some(i) == v.ui.selected {
+        line = line.style(t.step_current.add_modifier(Modifier::UNDERLINED));
     }
     line
+}
+
+/// The step an open skip prompt is about.
+fn skip_target<'a>(v: &'a View) -> Option<&'a str> {
+    match &v.ui.overlay {
+        crate::screen::app::Overlay::Input(crate::screen::app::Prompt::Skip(id), _)
+        | crate::screen::app::Overlay::Input(
+            crate::screen::app::Prompt::SkipConfirm { step: id, .. },
+            _,
+        ) => Some(id.as_str()),
+        _ => None,
+    }
 }
 
 fn phase_title(v: &View, id: &str) -> String {

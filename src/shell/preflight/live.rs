@@ -131,14 +131,22 @@ fn kind_of(rb: &Runbook, name: &str) -> String {
 /// rows say where and how to fix it), else each problem with its place and fix.
 fn not_set_up(rb: &Runbook, name: &str, diags: &[Diagnostic]) -> String {
     let conn = rb.signals.connections.iter().find(|c| c.name == name);
-    let unset: Vec<String> = conn
-        .map(super::secrets::unset)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|n| format!("`{n}`"))
-        .collect();
+    let (unset, empty) = conn.map(super::secrets::unusable).unwrap_or_default();
+    let quoted = |v: Vec<String>| {
+        v.into_iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut needs = Vec::new();
     if !unset.is_empty() {
-        return format!("needs {}, not set (see secrets)", unset.join(", "));
+        needs.push(format!("needs {}, not set", quoted(unset)));
+    }
+    if !empty.is_empty() {
+        needs.push(format!("needs {}, set but empty", quoted(empty)));
+    }
+    if !needs.is_empty() {
+        return format!("{} (see secrets)", needs.join("; "));
     }
     if diags.is_empty() {
         let pos = conn.map(|c| c.pos).unwrap_or_default();

@@ -53,12 +53,19 @@ pub fn names(c: &Connection) -> Vec<String> {
     out
 }
 
-/// The variables `c` needs that are not set, each once.
-pub fn unset(c: &Connection) -> Vec<String> {
-    names(c)
-        .into_iter()
-        .filter(|n| std::env::var(n).is_err())
-        .collect()
+/// The variables `c` needs that are not set, then those set but empty, each once: neither
+/// can be used (the connection refuses an empty one as it refuses a missing one).
+pub fn unusable(c: &Connection) -> (Vec<String>, Vec<String>) {
+    let mut unset = Vec::new();
+    let mut empty = Vec::new();
+    for n in names(c) {
+        match std::env::var(&n) {
+            Err(_) => unset.push(n),
+            Ok(v) if v.is_empty() => empty.push(n),
+            Ok(_) => {}
+        }
+    }
+    (unset, empty)
 }
 
 /// One row per variable, in the order the file first names it, with every `connection.key`

@@ -440,3 +440,93 @@ fn a_crash_while_a_rollback_step_waits_after_failing_restores_the_rollback_promp
         Some(("bob".to_string(), "taking over by hand".to_string()))
     );
 }
+
+/// A rollback step that undoes a forward step applies only once that step was reached:
+/// started before `a` ran, the rollback leaves out `r1` (it undoes `a`), journals the steps
+/// and planned time it took on, and a resume from its journal restores the same steps.
+#[test]
+fn a_step_that_undoes_what_never_ran_is_left_out_and_replay_agrees() {
+    let mut e = Engine::new(fixture(), Config::default());
+    let mut log = Vec::new();
+    // Before T+0m nothing has run: `a` is not reached.
+    let fx = e.update(ann_rolls_back(), -60_000);
+    for f in &fx {
+        if let Effect::Journal(j) = f {
+            log.push((-60_000, j.clone()));
+        }
+    }
+    let p = e.rollback_procedure().cloned().unwrap();
+    let ids: Vec<&str> = e.rollback_steps_of(&p).map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["r2", "r3", "r4"]);
+    let run: Vec<&str> = e
+        .rollback_run_steps()
+        .iter()
+        .map(|s| s.id.as_str())
+        .collect();
+    assert_eq!(run, ["r2", "r3", "r4"]);
+    let started = journal_of(&fx, "rollback_started");
+    assert_eq!(started.fields()["steps"], 3.0);
+    assert_eq!(
+        started.fields()["planned_s"],
+        240.0,
+        "2m + 1m + 1m, not r1's"
+    );
+    assert_eq!(e.current(), Some("r2"), "r1 is not run");
+    assert_eq!(e.rollback_needs(), Some(4 * 60_000));
+    // The same steps after a crash.
+    let mut back = Engine::new(fixture(), Config::default());
+    back.replay(&events(&log));
+    let run: Vec<&str> = back
+        .rollback_run_steps()
+        .iter()
+        .map(|s| s.id.as_str())
+        .collect();
+    assert_eq!(run, ["r2", "r3", "r4"]);
+    assert_eq!(back.current(), Some("r2"));
+
+    // Once `a` has started, r1 is part of it again.
+    let (e, _) = rolling_back(Config::default());
+    let run: Vec<&str> = e
+        .rollback_run_steps()
+        .iter()
+        .map(|s| s.id.as_str())
+        .collect();
+    assert_eq!(run, ["r1", "r2", "r3", "r4"]);
+}
+
+/// An operator's rollback names no trigger; a journal from an older version whose rollback
+/// ran a step the rule now leaves out still resumes with that step in it.
+#[test]
+fn an_old_journal_that_ran_a_left_out_step_resumes_with_it() {
+    let mut e = Engine::new(fixture(), Config::default());
+    let mut log = Vec::new();
+    let fx = e.update(ann_rolls_back(), -60_000);
+    assert_eq!(e.rollback.as_ref().unwrap().trigger, None);
+    for f in &fx {
+        if let Effect::Journal(j) = f {
+            log.push((-60_000, j.clone()));
+        }
+    }
+    // What an older version journaled next: r1 ran first.
+    let old = Event::StepStarted {
+        step: "r1".into(),
+        title: "R1".into(),
+        attempt: 1,
+        late: Default::default(),
+        procedure: Some(crate::core::event::Procedure::Rollback),
+        command: "r1".into(),
+    };
+    log.push((-59_000, old.by_system()));
+    let mut back = Engine::new(fixture(), Config::default());
+    back.replay(&events(&log));
+    let run: Vec<&str> = back
+        .rollback_run_steps()
+        .iter()
+        .map(|s| s.id.as_str())
+        .collect();
+    assert_eq!(run, ["r1", "r2", "r3", "r4"]);
+    assert!(matches!(
+        back.run_of("r1").unwrap().state,
+        StepState::Interrupted { .. }
+    ));
+}

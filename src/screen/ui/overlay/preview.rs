@@ -200,12 +200,15 @@ fn breaching(v: &View, inner: usize) -> Vec<Line<'static>> {
 /// warning when the window is too short or already closed.
 fn budget(v: &View, p: &Procedure, inner: usize) -> Vec<Line<'static>> {
     let e = v.engine;
-    let needs = e.rollback_needs().unwrap_or_else(|| p.planned());
-    let mut budget = format!("{} steps, planned {}", p.steps.len(), human(p.planned()));
-    if needs > p.planned() {
+    let planned = e.rollback_planned(p);
+    let n = e.rollback_steps_of(p).count();
+    let needs = e.rollback_needs().unwrap_or(planned);
+    let steps = if n == 1 { "step" } else { "steps" };
+    let mut budget = format!("{n} {steps}, planned {}", human(planned));
+    if needs > planned {
         budget.push_str(&format!(
             " + {} to undo started steps = {}",
-            human(needs - p.planned()),
+            human(needs - planned),
             human(needs)
         ));
     }
@@ -240,10 +243,12 @@ fn budget(v: &View, p: &Procedure, inner: usize) -> Vec<Line<'static>> {
 
 /// The procedure's steps as a table: number, kind, title, expected time and extras.
 fn steps(v: &View, p: &Procedure, inner: usize) -> Vec<Line<'static>> {
-    let extras: Vec<String> = p.steps.iter().map(step_extras).collect();
+    // Only the steps that apply given what ran: a step that undoes something never done
+    // is not run (`Engine::rollback_step_applies`), so it is not listed either.
+    let steps: Vec<&Step> = v.engine.rollback_steps_of(p).collect();
+    let extras: Vec<String> = steps.iter().map(|s| step_extras(s)).collect();
     let extra_w = extras.iter().map(|x| x.chars().count()).max().unwrap_or(0);
-    let longest = p
-        .steps
+    let longest = steps
         .iter()
         .map(|s| s.title.chars().count())
         .max()
@@ -253,7 +258,7 @@ fn steps(v: &View, p: &Procedure, inner: usize) -> Vec<Line<'static>> {
         .saturating_sub(6 + 7 + 1 + 6 + 2 + extra_w)
         .clamp(10, longest.max(10));
     let mut lines = Vec::new();
-    for (i, (s, extra)) in p.steps.iter().zip(&extras).enumerate() {
+    for (i, (s, extra)) in steps.iter().zip(&extras).enumerate() {
         let x = s.expect.map(human).unwrap_or_else(|| "?".into());
         let kind = if s.is_manual() { "manual" } else { "auto" };
         let row = format!(
@@ -291,9 +296,9 @@ fn undoes(v: &View, p: &Procedure, inner: usize) -> Vec<Line<'static>> {
     for s in e.runbook().steps().filter(|s| e.reached(&s.id)) {
         let state = e.run_of(&s.id).map(|r| r.state.clone()).unwrap_or_default();
         let mark = reached_mark(&state);
-        let by: Vec<String> = p
-            .steps
-            .iter()
+        // Numbered as the list above numbers them: the steps that apply.
+        let by: Vec<String> = e
+            .rollback_steps_of(p)
             .enumerate()
             .filter(|(_, r)| r.undoes.iter().any(|u| u == &s.id))
             .map(|(i, _)| format!("step {}", i + 1))
@@ -461,17 +466,13 @@ pub(super) fn abort(f: &mut Frame, area: Rect, v: &View, text: &str) {
                 t.base,
             ));
             let steps: Vec<String> = e
-                .rollback_procedure()
-                .map(|p| {
-                    p.steps
-                        .iter()
-                        .map(|s| {
-                            let w = e.run_of(&s.id).map_or("pending", |r| r.state.word());
-                            format!("{} ({w})", s.id)
-                        })
-                        .collect()
+                .rollback_run_steps()
+                .into_iter()
+                .map(|s| {
+                    let w = e.run_of(&s.id).map_or("pending", |r| r.state.word());
+                    format!("{} ({w})", s.id)
                 })
-                .unwrap_or_default();
+                .collect();
             middle.extend(styled(
                 wrap(&format!("steps: {}", steps.join(", ")), inner, " "),
                 t.dim,
