@@ -172,6 +172,8 @@ impl<'a> Progress<'a> {
             } => ("■", ended(*outcome, *exit_code, reason)),
             Event::Note { text } => ("✎", format!("note{by}: {text}")),
             Event::DrillClock {} => ("·", "drill clock".to_string()),
+            Event::WatcherJoined { user, .. } => ("◉", format!("{user} is watching")),
+            Event::WatcherLeft { user, .. } => ("○", format!("{user} stopped watching")),
             Event::Hold { reason } => (
                 "⏸",
                 format!(

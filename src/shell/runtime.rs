@@ -460,6 +460,23 @@ pub struct Driver {
     logs: OutputLogs,
     /// A drill's clock marks (none live, where the wall clock is the record).
     marks: Option<ClockMarks>,
+    /// What watchers are told about this run.
+    pub sharing: Sharing,
+}
+
+/// What the watch socket tells watchers about the run, besides its records.
+#[derive(Debug, Clone)]
+pub struct Sharing {
+    /// The session folder.
+    pub session: PathBuf,
+    /// live or drill.
+    pub mode: Mode,
+    /// The drill clock's speed (1 live).
+    pub speed: Speed,
+    /// The runbook file.
+    pub runbook: PathBuf,
+    /// `--operator`.
+    pub operator: String,
 }
 
 /// When a drill last journaled anything, so its clock is journaled at least every
@@ -490,6 +507,9 @@ pub struct Performed {
     pub finished: Option<Outcome>,
     /// The journal could not be written: nothing after the failed event was done.
     pub failed: Option<JournalError>,
+    /// The metric reads handed to the engine, in order (for watchers: samples are not
+    /// journaled).
+    pub samples: Vec<(String, Ms, Result<f64, String>)>,
 }
 
 /// A line of command output.
@@ -552,6 +572,14 @@ impl Driver {
                 last_t: s.clock.now(),
                 last_real: std::time::Instant::now(),
             });
+        let sharing = Sharing {
+            session: opts.session.clone(),
+            mode: opts.mode,
+            speed: opts.speed,
+            runbook: std::fs::canonicalize(&opts.runbook.path)
+                .unwrap_or_else(|_| opts.runbook.path.clone()),
+            operator: opts.operator.clone(),
+        };
         Self {
             session: s,
             feed,
@@ -559,6 +587,7 @@ impl Driver {
             rx,
             logs,
             marks,
+            sharing,
         }
     }
 
@@ -615,6 +644,11 @@ impl Driver {
         let mut all: Vec<Msg> = arrived.into_iter().collect();
         all.extend(self.feed.due(self.session.clock.now(), SAMPLES_PER_PASS));
         all.extend(msgs);
+        for m in &all {
+            if let Msg::Sample { metric, at, value } = m {
+                p.samples.push((metric.clone(), *at, value.clone()));
+            }
+        }
         for m in all.into_iter().chain(std::iter::once(Msg::Tick)) {
             let q = self.apply(m);
             p.events.extend(q.events);
