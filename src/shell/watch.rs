@@ -267,8 +267,6 @@ impl Watcher {
             Server::Other(ServerFrame::Refused { reason }) => {
                 self.ui.log.push(Level::Error, &format!("the driver refused: {reason}"));
             }
-            // Parsed as `Server::Record` above.
-            Server::Other(ServerFrame::Record { .. }) => {}
         }
     }
 
