@@ -15,7 +15,7 @@ pub enum Share {
     },
     /// This screen watches a run another process drives: read-only.
     Watching {
-        /// The driver as `user@host`.
+        /// The driver as `user@host`, with `--operator` when it names someone else.
         driver: String,
         /// The driver's OS user, for "only the driver ann can …".
         driver_user: String,

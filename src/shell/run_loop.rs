@@ -94,22 +94,36 @@ impl End {
     }
 }
 
-/// Runs an open session to its end (or stop) with `fe` subscribed.
+/// Runs an open session to its end (or stop) with `fe` subscribed, serving it to watchers.
 pub async fn run<F: FrontEnd>(
     d: &mut Driver,
     fe: &mut F,
     operator: &str,
 ) -> Result<End, runtime::RunError> {
+    let mut server = serve(d);
+    let end = drive(d, fe, operator, &mut server).await;
+    if let Some(s) = server.as_ref() {
+        // Watchers see the run's last records (its end, its stop) before the socket goes.
+        s.drain(Duration::from_millis(300)).await;
+    }
+    end
+}
+
+async fn drive<F: FrontEnd>(
+    d: &mut Driver,
+    fe: &mut F,
+    operator: &str,
+    server: &mut Option<crate::shell::serve::Server>,
+) -> Result<End, runtime::RunError> {
     let rb = d.session.engine.runbook().clone();
     let mut signals = StopSignals::new()?;
-    let mut server = serve(d);
     let mut p = d.start();
     let mut ended: Option<Outcome> = None;
     let mut woke = Instant::now();
     let mut timer = crate::shell::timer::Timer::new();
     loop {
         publish(fe, &rb, &p.events);
-        if let Some(s) = &server {
+        if let Some(s) = server.as_ref() {
             for rec in &p.events {
                 s.record(rec);
             }
@@ -135,7 +149,7 @@ pub async fn run<F: FrontEnd>(
             log::error!(target: "cutover", "a background task panicked: {panic}");
             if let Ok(rec) = d.journal(Event::TaskPanicked { message: panic }.by_system()) {
                 publish(fe, &rb, std::slice::from_ref(&rec));
-                if let Some(s) = &server {
+                if let Some(s) = server.as_ref() {
                     s.record(&rec);
                 }
             }
@@ -147,7 +161,7 @@ pub async fn run<F: FrontEnd>(
         {
             let reason = format!("{why} (headless: no operator at the keys)");
             return Ok(stop(
-                (d, &server),
+                (d, &*server),
                 fe,
                 &rb,
                 crate::core::event::SYSTEM,
@@ -196,7 +210,7 @@ pub async fn run<F: FrontEnd>(
                     let (m, line) = d.exec_msg(ev);
                     if let Some(l) = line {
                         fe.output(&l);
-                        if let Some(s) = &server {
+                        if let Some(s) = server.as_ref() {
                             s.output(&l.step, &l.line, l.stderr);
                         }
                     }
@@ -206,7 +220,7 @@ pub async fn run<F: FrontEnd>(
                 fe.changed();
             }
             m = feed.arrived(), if ended.is_none() => arrived = Some(m),
-            who = presence(&mut server) => {
+            who = presence(server) => {
                 fe.watchers(who.watchers());
                 fe.changed();
                 // The journal says who watched the run, not who looked at its end.
@@ -214,7 +228,7 @@ pub async fn run<F: FrontEnd>(
                     && let Ok(rec) = d.journal(who.event())
                 {
                     publish(fe, &rb, std::slice::from_ref(&rec));
-                    if let Some(s) = &server {
+                    if let Some(s) = server.as_ref() {
                         s.record(&rec);
                     }
                 }
@@ -225,7 +239,7 @@ pub async fn run<F: FrontEnd>(
                     return Ok(End::Finished(o));
                 }
                 let reason = format!("stopped by {sig}");
-                return Ok(stop((d, &server), fe, &rb, operator, &reason, Stop::Signal(sig)).await);
+                return Ok(stop((d, &*server), fe, &rb, operator, &reason, Stop::Signal(sig)).await);
             }
         }
         if quit {
@@ -233,7 +247,7 @@ pub async fn run<F: FrontEnd>(
                 return Ok(End::Finished(o));
             }
             let reason = "the operator left the cockpit";
-            return Ok(stop((d, &server), fe, &rb, operator, reason, Stop::Left).await);
+            return Ok(stop((d, &*server), fe, &rb, operator, reason, Stop::Left).await);
         }
         woke = Instant::now();
         p = if ended.is_none() {

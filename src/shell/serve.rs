@@ -98,8 +98,8 @@ struct Hub {
     samples: HashMap<String, VecDeque<Arc<str>>>,
     /// The driver's T-time at an instant, and how fast it runs (0 for a jumping clock).
     clock: (Ms, Instant, f64),
-    /// Connection id and OS user of each watcher.
-    watchers: Vec<(u64, String)>,
+    /// Connection id, OS user and how far it has been sent, of each watcher.
+    watchers: Vec<(u64, String, u64)>,
     next_id: u64,
     /// Snapshots sent to watchers that fell behind (for tests and the log).
     resyncs: u64,
@@ -124,7 +124,7 @@ impl Hub {
     }
 
     fn names(&self) -> Vec<String> {
-        self.watchers.iter().map(|(_, u)| u.clone()).collect()
+        self.watchers.iter().map(|(_, u, _)| u.clone()).collect()
     }
 }
 
@@ -268,6 +268,24 @@ impl Server {
     pub fn path(&self) -> &Path {
         &self.path
     }
+
+    /// Gives watchers up to `limit` to be sent what was published (the run's last records),
+    /// before the driver exits and their connections close. A stalled watcher is not waited
+    /// for past `limit`; it reads the rest from the journal file.
+    pub async fn drain(&self, limit: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            let done = {
+                let h = lock(&self.hub);
+                let end = h.next_seq();
+                h.watchers.iter().all(|w| w.2 >= end)
+            };
+            if done {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
 }
 
 impl Drop for Server {
@@ -320,7 +338,7 @@ async fn accept_loop(
             let mut h = lock(&hub);
             h.next_id += 1;
             let id = h.next_id;
-            h.watchers.push((id, user.clone()));
+            h.watchers.push((id, user.clone(), 0));
             let _ = presence.send(Presence::Joined {
                 user: user.clone(),
                 uid,
@@ -331,9 +349,9 @@ async fn accept_loop(
         let (hub, rx, presence) = (hub.clone(), bump.subscribe(), presence.clone());
         log::info!(target: "cutover", "watch socket: {user} (uid {uid}) is watching");
         tokio::spawn(async move {
-            connection(stream, &hub, rx, &user).await;
+            connection(stream, &hub, rx, (id, &user)).await;
             let mut h = lock(&hub);
-            h.watchers.retain(|(i, _)| *i != id);
+            h.watchers.retain(|(i, _, _)| *i != id);
             let _ = presence.send(Presence::Left {
                 user,
                 uid,
@@ -344,12 +362,17 @@ async fn accept_loop(
 }
 
 /// Serves one watcher until it leaves, sends garbage, or the driver ends.
-async fn connection(stream: UnixStream, hub: &Mutex<Hub>, rx: watch::Receiver<u64>, user: &str) {
+async fn connection(
+    stream: UnixStream,
+    hub: &Mutex<Hub>,
+    rx: watch::Receiver<u64>,
+    (id, user): (u64, &str),
+) {
     let (rd, mut wr) = stream.into_split();
     let (bad_tx, mut bad_rx) = tokio::sync::oneshot::channel::<String>();
     let reader = tokio::spawn(read_requests(rd, bad_tx, user.to_string()));
     let why = tokio::select! {
-        r = feed(&mut wr, hub, rx, user) => r.err().map(|e| e.to_string()),
+        r = feed(&mut wr, hub, rx, (id, user)) => r.err().map(|e| e.to_string()),
         bad = &mut bad_rx => bad.ok(),
     };
     if let Some(reason) = why {
@@ -408,7 +431,7 @@ async fn feed(
     wr: &mut tokio::net::unix::OwnedWriteHalf,
     hub: &Mutex<Hub>,
     mut rx: watch::Receiver<u64>,
-    user: &str,
+    (id, user): (u64, &str),
 ) -> std::io::Result<()> {
     let hello = {
         let h = lock(hub);
@@ -425,6 +448,9 @@ async fn feed(
     loop {
         let mut cursor = snapshot(wr, hub, first).await?;
         first = false;
+        if let Some(w) = lock(hub).watchers.iter_mut().find(|w| w.0 == id) {
+            w.2 = cursor;
+        }
         loop {
             let batch = {
                 let h = lock(hub);
@@ -463,6 +489,9 @@ async fn feed(
             }
             drop(frames);
             wr.write_all(buf.as_bytes()).await?;
+            if let Some(w) = lock(hub).watchers.iter_mut().find(|w| w.0 == id) {
+                w.2 = cursor;
+            }
         }
     }
 }

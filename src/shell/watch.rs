@@ -213,7 +213,11 @@ impl Watcher {
                 self.seen = r.seq;
             }
             Server::Other(ServerFrame::Hello { driver, you, .. }) => {
-                self.driver = format!("{}@{}", driver.user, driver.host);
+                self.driver = if driver.operator == driver.user {
+                    format!("{}@{}", driver.user, driver.host)
+                } else {
+                    format!("{}@{} (operator {})", driver.user, driver.host, driver.operator)
+                };
                 self.driver_user = driver.user.clone();
                 self.me = you;
                 let speed = match driver.speed.as_str() {

@@ -20,7 +20,8 @@ fn key(v: &View, a: Action) -> String {
 /// The step actions that apply now, e.g. `Enter confirm · s skip`.
 pub fn step_keys(v: &View) -> String {
     let e = v.engine;
-    if e.outcome.is_some() {
+    // A watcher's keys do not act on the run: offering them would mislead.
+    if e.outcome.is_some() || v.ui.share.read_only() {
         return String::new();
     }
     let state = e
