@@ -812,3 +812,105 @@ fn a_killed_drill_resumes_its_clock_no_earlier_than_the_screen_showed() {
     // At most one mark's interval (a minute of T at ×60) plus the resume's own seconds.
     assert!(after - last_shown <= 60 + 30, "{after} vs {last_shown}");
 }
+
+/// `cutover watch` on a session another tmux drives: a watcher at 80×24 and one at 200×60,
+/// each in its own terminal. Read-only (their keys leave the journal as it is, and say why),
+/// a step confirmed in the driver shows done in both within a second, the driver's header
+/// counts them, kill -9 of the driver puts NOT LIVE on both within 2 s, and a resume of the
+/// session brings both back to WATCHING by themselves.
+#[test]
+fn watchers_follow_the_driver_read_only_and_outlive_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rb = fixture(tmp.path());
+    let s = tmp.path().join("s");
+    let drv = Tmux::start(120, 40, &cutover_cmd(&rb, &s, ""));
+    drv.wait_for("go-no-go");
+    let watch = format!(
+        "{} watch {}; echo EXIT=$?; sleep 60",
+        env!("CARGO_BIN_EXE_cutover"),
+        s.display()
+    );
+    let small = Tmux::start(80, 24, &watch);
+    let big = Tmux::start(200, 60, &watch);
+    for w in [&small, &big] {
+        let screen = w.wait_for("WATCHING · read-only · driver ");
+        assert!(screen.contains("(operator ann)"), "{screen}");
+        assert!(screen.contains("go-no-go"), "{screen}");
+        // Only keys that look around are offered.
+        assert!(screen.contains("read-only") && screen.contains("stop watching"));
+        assert!(!screen.contains("ROLLBACK") && !screen.contains("confirm ·"), "{screen}");
+    }
+    drv.wait_for("◉ 2 watching");
+
+    // Every key that would change the run, pressed in both watchers.
+    let acts = |j: &[serde_json::Value]| {
+        j.iter()
+            .filter(|e| {
+                !matches!(
+                    e["kind"].as_str(),
+                    Some("drill_clock" | "watcher_joined" | "watcher_left")
+                )
+            })
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let before = acts(&journal(&s));
+    for w in [&small, &big] {
+        for k in ["Enter", "R", "h", "s", "n", "x", "v", "c", "X", "r"] {
+            w.keys(&[k]);
+        }
+        w.text("rollback");
+        w.keys(&["Enter"]);
+    }
+    small.wait_for("read-only: only the driver");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(acts(&journal(&s)), before, "a watcher's keys reached the run");
+
+    // The driver confirms; both watchers show it done within a second.
+    drv.keys(&["Enter"]);
+    let done = |w: &Tmux| {
+        w.screen()
+            .lines()
+            .any(|l| l.contains("✓") && l.contains("go-no-go"))
+    };
+    for w in [&small, &big] {
+        assert!(
+            wait_until(Duration::from_secs(1), || done(w)),
+            "the watcher did not show the confirmed step within a second:\n{}",
+            w.screen()
+        );
+    }
+
+    // kill -9 of the driver: NOT LIVE on both within 2 s.
+    let lock: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(s.join("lock")).unwrap()).unwrap();
+    let pid = lock["pid"].as_i64().unwrap() as i32;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    for w in [&small, &big] {
+        assert!(
+            wait_until(Duration::from_secs(2), || w
+                .screen()
+                .contains("NOT LIVE · driver gone since")),
+            "no NOT LIVE banner within 2 s:\n{}",
+            w.screen()
+        );
+    }
+    assert!(big.screen().contains("values shown are old"));
+    drv.wait_for("EXIT=137");
+
+    // A resume (the same command, the same --session) and both reconnect by themselves.
+    let again = Tmux::start(120, 40, &cutover_cmd(&rb, &s, ""));
+    again.wait_for("long-sync");
+    for w in [&small, &big] {
+        let screen = w.wait_for("WATCHING · read-only");
+        assert!(!screen.contains("NOT LIVE · driver"), "{screen}");
+    }
+    again.wait_for("◉ 2 watching");
+    // Leaving a watcher leaves its terminal as it found it.
+    small.keys(&["q"]);
+    small.wait_for("EXIT=0");
+}
