@@ -838,7 +838,10 @@ fn watchers_follow_the_driver_read_only_and_outlive_it() {
         assert!(screen.contains("go-no-go"), "{screen}");
         // Only keys that look around are offered.
         assert!(screen.contains("read-only") && screen.contains("stop watching"));
-        assert!(!screen.contains("ROLLBACK") && !screen.contains("confirm ·"), "{screen}");
+        assert!(
+            !screen.contains("ROLLBACK") && !screen.contains("confirm ·"),
+            "{screen}"
+        );
     }
     drv.wait_for("◉ 2 watching");
 
@@ -864,7 +867,11 @@ fn watchers_follow_the_driver_read_only_and_outlive_it() {
     }
     small.wait_for("read-only: only the driver");
     std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(acts(&journal(&s)), before, "a watcher's keys reached the run");
+    assert_eq!(
+        acts(&journal(&s)),
+        before,
+        "a watcher's keys reached the run"
+    );
 
     // The driver confirms; both watchers show it done within a second.
     drv.keys(&["Enter"]);

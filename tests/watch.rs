@@ -29,7 +29,13 @@ fn load_runbook(dir: &Path) -> PathBuf {
 
 fn drill(rb: &Path, session: &Path) -> Child {
     bin()
-        .args(["drill", rb.to_str().unwrap(), "--headless", "--speed", "600"])
+        .args([
+            "drill",
+            rb.to_str().unwrap(),
+            "--headless",
+            "--speed",
+            "600",
+        ])
         .args(["--session", session.to_str().unwrap()])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -96,17 +102,26 @@ fn a_watcher_gets_the_snapshot_then_every_record_live_as_journaled() {
     let s = tmp.path().join("s");
     let mut d = drill(&rb, &s);
     let mut sock = connect(&s);
-    sock.write_all(b"{\"type\":\"hello\",\"protocol\":1}\n").unwrap();
+    sock.write_all(b"{\"type\":\"hello\",\"protocol\":1}\n")
+        .unwrap();
     let frames = read_all(sock);
     assert!(d.wait().unwrap().success());
 
     let hello = &frames[0];
     assert_eq!(hello["type"], "hello", "{hello}");
-    assert_eq!(hello["you"], me().as_str(), "who connected is the kernel's answer");
+    assert_eq!(
+        hello["you"],
+        me().as_str(),
+        "who connected is the kernel's answer"
+    );
     assert_eq!(hello["driver"]["mode"], "drill");
     assert_eq!(hello["driver"]["pid"], d.id());
     assert_eq!(frames[1]["type"], "reset");
-    assert_eq!(of_type(&frames, "reset").len(), 1, "a reader that keeps up is never resynced");
+    assert_eq!(
+        of_type(&frames, "reset").len(),
+        1,
+        "a reader that keeps up is never resynced"
+    );
     let live = frames.iter().position(|f| f["type"] == "live").unwrap();
 
     // Snapshot plus live records are the journal, line for line, with nothing twice.
@@ -118,7 +133,10 @@ fn a_watcher_gets_the_snapshot_then_every_record_live_as_journaled() {
         frames[live..].iter().any(|f| f["type"] == "record"),
         "no live record"
     );
-    assert!(of_type(&frames, "sample").len() > 1000, "samples reach watchers");
+    assert!(
+        of_type(&frames, "sample").len() > 1000,
+        "samples reach watchers"
+    );
     assert!(
         of_type(&frames, "output")
             .iter()
@@ -133,7 +151,10 @@ fn a_watcher_gets_the_snapshot_then_every_record_live_as_journaled() {
     assert_eq!(joined.len(), 1, "{joined:?}");
     assert_eq!(joined[0]["user"], me().as_str());
     assert_eq!(joined[0]["uid"], nix::unistd::getuid().as_raw());
-    assert!(!s.join("watch.sock").exists(), "the socket goes with the driver");
+    assert!(
+        !s.join("watch.sock").exists(),
+        "the socket goes with the driver"
+    );
 }
 
 #[test]
@@ -188,11 +209,11 @@ fn refused(mut sock: UnixStream, send: &[u8]) -> String {
     // the refusal arriving early.
     let _ = sock.write_all(send);
     let _ = sock.shutdown(std::net::Shutdown::Write);
-    sock.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     let mut text = String::new();
     let _ = sock.read_to_string(&mut text);
-    let last = text.lines().last().unwrap_or_default().to_string();
-    last
+    text.lines().last().unwrap_or_default().to_string()
 }
 
 #[test]
@@ -211,7 +232,10 @@ fn garbage_and_oversized_requests_are_refused_and_the_run_goes_on() {
     let mut big = vec![b'x'; 1 << 20];
     big.push(b'\n');
     let last = refused(connect(&s), &big);
-    assert!(last.contains("\"refused\"") && last.contains("longer"), "{last}");
+    assert!(
+        last.contains("\"refused\"") && last.contains("longer"),
+        "{last}"
+    );
     // A client that says nothing and leaves is no error.
     drop(connect(&s));
     assert!(d.wait().unwrap().success(), "the run completes");

@@ -297,7 +297,9 @@ fn serve(d: &Driver) -> Option<crate::shell::serve::Server> {
     }
 }
 
-async fn presence(server: &mut Option<crate::shell::serve::Server>) -> crate::shell::serve::Presence {
+async fn presence(
+    server: &mut Option<crate::shell::serve::Server>,
+) -> crate::shell::serve::Presence {
     match server {
         Some(s) => s.presence().await,
         None => std::future::pending().await,

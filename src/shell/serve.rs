@@ -404,7 +404,10 @@ async fn read_requests(
         let body = line.strip_suffix(b"\n").unwrap_or(&line);
         if n as u64 == limit && !line.ends_with(b"\n") {
             log::warn!(target: "cutover", "watch socket: {user} sent an oversized request; connection closed");
-            let _ = bad.send(format!("request longer than {} bytes", wire::MAX_CLIENT_FRAME));
+            let _ = bad.send(format!(
+                "request longer than {} bytes",
+                wire::MAX_CLIENT_FRAME
+            ));
             return;
         }
         match wire::parse_client(body) {
@@ -458,7 +461,8 @@ async fn feed(
                     None
                 } else {
                     let from = (cursor - h.ring_start) as usize;
-                    let frames: Vec<Arc<str>> = h.ring.iter().skip(from).take(BATCH).cloned().collect();
+                    let frames: Vec<Arc<str>> =
+                        h.ring.iter().skip(from).take(BATCH).cloned().collect();
                     Some(frames)
                 }
             };

@@ -104,11 +104,13 @@ impl Watcher {
     }
 
     /// Shows the session from its journal file: at start, before any driver answered.
-    fn from_journal(&mut self) {
+    fn show_journal(&mut self) {
         let records = match crate::shell::journal::read(&self.o.session) {
             Ok(r) => r,
             Err(e) => {
-                self.ui.log.push(Level::Error, &format!("cannot read the journal: {e}"));
+                self.ui
+                    .log
+                    .push(Level::Error, &format!("cannot read the journal: {e}"));
                 return;
             }
         };
@@ -169,7 +171,9 @@ impl Watcher {
             // The frozen clock is where the driver was last seen.
             self.clock = (self.now_at_loss(), Instant::now(), 0.0);
             self.gone_since = Local::now();
-            self.ui.log.push(Level::Warn, &format!("driver gone: {why}"));
+            self.ui
+                .log
+                .push(Level::Warn, &format!("driver gone: {why}"));
             self.catch_up_from_journal();
         }
         self.set_share(Some(Vec::new()));
@@ -216,7 +220,10 @@ impl Watcher {
                 self.driver = if driver.operator == driver.user {
                     format!("{}@{}", driver.user, driver.host)
                 } else {
-                    format!("{}@{} (operator {})", driver.user, driver.host, driver.operator)
+                    format!(
+                        "{}@{} (operator {})",
+                        driver.user, driver.host, driver.operator
+                    )
                 };
                 self.driver_user = driver.user.clone();
                 self.me = you;
@@ -269,7 +276,9 @@ impl Watcher {
                 self.set_share(Some(watchers));
             }
             Server::Other(ServerFrame::Refused { reason }) => {
-                self.ui.log.push(Level::Error, &format!("the driver refused: {reason}"));
+                self.ui
+                    .log
+                    .push(Level::Error, &format!("the driver refused: {reason}"));
             }
         }
     }
@@ -355,11 +364,15 @@ async fn read_frames(
         let limit = (wire::MAX_SERVER_FRAME + 1) as u64;
         match (&mut rd).take(limit).read_until(b'\n', &mut line).await {
             Ok(0) => {
-                let _ = tx.send(Incoming::Closed("the driver closed the connection".into())).await;
+                let _ = tx
+                    .send(Incoming::Closed("the driver closed the connection".into()))
+                    .await;
                 return;
             }
             Err(e) => {
-                let _ = tx.send(Incoming::Closed(format!("connection error: {e}"))).await;
+                let _ = tx
+                    .send(Incoming::Closed(format!("connection error: {e}")))
+                    .await;
                 return;
             }
             Ok(_) => {}
@@ -372,7 +385,9 @@ async fn read_frames(
                 }
             }
             Err(e) => {
-                let _ = tx.send(Incoming::Closed(format!("bad frame from the driver: {e}"))).await;
+                let _ = tx
+                    .send(Incoming::Closed(format!("bad frame from the driver: {e}")))
+                    .await;
                 return;
             }
         }
@@ -410,11 +425,10 @@ pub async fn run(o: WatchOptions) -> Result<i32, String> {
         me,
         o,
     };
-    w.from_journal();
+    w.show_journal();
     w.try_connect().await;
     w.set_share(None);
-    let (mut term, guard) =
-        tui::init().map_err(|e| format!("cannot set up the terminal: {e}"))?;
+    let (mut term, guard) = tui::init().map_err(|e| format!("cannot set up the terminal: {e}"))?;
     let mut keys = tui::key_reader();
     let mut winch =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change()).ok();
@@ -511,9 +525,6 @@ pub async fn run(o: WatchOptions) -> Result<i32, String> {
     };
     drop(term);
     drop(guard);
-    println!(
-        "cutover: stopped watching {}",
-        w.o.session.display()
-    );
+    println!("cutover: stopped watching {}", w.o.session.display());
     result
 }

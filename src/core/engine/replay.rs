@@ -41,7 +41,12 @@ impl Engine {
             } => {
                 // The mirror's own evaluation may have started it already, with the breach's
                 // reason; the driver's deadline is the one that counts.
-                match self.monitor.graces.iter_mut().find(|g| g.trigger == *trigger) {
+                match self
+                    .monitor
+                    .graces
+                    .iter_mut()
+                    .find(|g| g.trigger == *trigger)
+                {
                     Some(g) => g.deadline = deadline.ms(),
                     None => self.monitor.graces.push(crate::core::monitor::Grace {
                         trigger: trigger.clone(),
@@ -99,7 +104,9 @@ impl Engine {
     /// own evaluation and from the driver's record.
     fn dedupe_pending(&mut self) {
         let mut seen = std::collections::HashSet::new();
-        self.monitor.graces.retain(|g| seen.insert(g.trigger.clone()));
+        self.monitor
+            .graces
+            .retain(|g| seen.insert(g.trigger.clone()));
         let mut seen = std::collections::HashSet::new();
         self.monitor
             .decisions

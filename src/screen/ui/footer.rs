@@ -132,7 +132,10 @@ fn watcher(f: &mut Frame, area: Rect, v: &View) {
     let mut spans = Vec::new();
     if let Some((msg, _)) = &v.ui.flash {
         let room = (area.width as usize).saturating_sub(2);
-        spans.push(Span::styled(format!(" {} ", super::fit(msg, room)), t.state_late));
+        spans.push(Span::styled(
+            format!(" {} ", super::fit(msg, room)),
+            t.state_late,
+        ));
         f.render_widget(Line::from(spans), area);
         return;
     }

@@ -72,7 +72,12 @@ pub fn render(f: &mut Frame, v: &View) {
     // A watcher's banner takes the top row; the cockpit below it is the driver's, unchanged.
     let banner_h = share::banner_height(v).min(full.height);
     share::banner(f, Rect::new(full.x, full.y, full.width, banner_h), v);
-    let area = Rect::new(full.x, full.y + banner_h, full.width, full.height - banner_h);
+    let area = Rect::new(
+        full.x,
+        full.y + banner_h,
+        full.width,
+        full.height - banner_h,
+    );
     // A fresh frame is all terminal-default cells: a base of default colours would restyle
     // every cell of the screen to what it already is, once a second.
     fill(f, area, v.theme.base);

@@ -46,8 +46,12 @@ pub(super) fn banner(f: &mut Frame, area: Rect, v: &View) {
                 " · values are old"
             };
             (
-                format!(" NOT LIVE · driver gone since {since} ({}){tail}", ago(*ago_s)),
-                t.state_late.add_modifier(Modifier::REVERSED | Modifier::BOLD),
+                format!(
+                    " NOT LIVE · driver gone since {since} ({}){tail}",
+                    ago(*ago_s)
+                ),
+                t.state_late
+                    .add_modifier(Modifier::REVERSED | Modifier::BOLD),
             )
         }
     };
