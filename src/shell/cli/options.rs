@@ -375,6 +375,28 @@ fn invalid(diagnostics: Vec<Diagnostic>) -> EarlyExit {
     }
 }
 
+/// The absolute runbook path a live driver's `hello` names (the journal has it as the
+/// driver was given it, maybe relative to another folder).
+fn driver_runbook(session: &Path) -> Option<PathBuf> {
+    use std::io::{BufRead, Read};
+    let s =
+        std::os::unix::net::UnixStream::connect(session.join(crate::shell::serve::SOCKET)).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(1)))
+        .ok()?;
+    let mut line = String::new();
+    std::io::BufReader::new(s)
+        .take(crate::shell::wire::MAX_SERVER_FRAME as u64)
+        .read_line(&mut line)
+        .ok()?;
+    match crate::shell::wire::parse_server(line.trim_end().as_bytes()).ok()? {
+        crate::shell::wire::Server::Other(crate::shell::wire::ServerFrame::Hello {
+            driver,
+            ..
+        }) => Some(PathBuf::from(driver.runbook)),
+        _ => None,
+    }
+}
+
 /// What `cutover watch` needs before its runtime starts: the session's runbook (the path its
 /// `session_started` names, or `--runbook`), its mode and speed, the theme and the keymap.
 pub fn watch_options(
@@ -412,7 +434,11 @@ pub fn watch_options(
     };
     // The journal names the runbook as the driver was given it; the driver's own folder is
     // the best guess for a relative path, else this one.
-    let file = runbook_file.unwrap_or(path);
+    let file = match runbook_file {
+        Some(f) => f,
+        None if !path.exists() => driver_runbook(session).unwrap_or(path),
+        None => path,
+    };
     let rb = load_runbook(&file, Mode::Drill).map_err(|e| match e {
         EarlyExit::Invalid { diagnostics, .. } if diagnostics.is_empty() => {
             EarlyExit::Usage(format!(
