@@ -205,12 +205,26 @@ impl Watcher {
         self.syncing = true;
     }
 
-    fn apply(&mut self, f: Server) {
+    /// Applies one frame; false when nothing on screen changes (a heartbeat only moves the
+    /// clock, which the next tick draws anyway: redrawing for each would double an idle
+    /// watcher's frames).
+    fn apply(&mut self, f: Server) -> bool {
         self.last_frame = Instant::now();
+        if let Server::Other(ServerFrame::Tick { now, watchers }) = &f {
+            let before = self.ui.share.clone();
+            self.clock = (*now, Instant::now(), self.clock.2);
+            let mut others = watchers.clone();
+            // The list counts this connection too.
+            if let Some(i) = others.iter().position(|w| *w == self.me) {
+                others.remove(i);
+            }
+            self.set_share(Some(others));
+            return self.ui.share != before;
+        }
         match f {
             Server::Record(r) => {
                 if r.seq <= self.seen && !self.syncing {
-                    return;
+                    return false;
                 }
                 self.engine.follow(&r);
                 self.log_record(&r);
@@ -226,6 +240,8 @@ impl Watcher {
                     )
                 };
                 self.driver_user = driver.user.clone();
+                // The header's "operator" is who is at the driver's keys, not this watcher.
+                self.ui.operator = driver.operator.clone();
                 self.me = you;
                 let speed = match driver.speed.as_str() {
                     "max" => Speed::Max,
@@ -261,26 +277,22 @@ impl Watcher {
                 };
                 let now = self.now().max(at);
                 self.engine.monitor.sample(&metric, at, v, now);
+                // As in the cockpit, samples are drawn at the next tick.
+                return false;
             }
             Server::Other(ServerFrame::Output { step, line, stderr }) => {
                 let level = if stderr { Level::Warn } else { Level::Debug };
                 self.ui.log.push(level, &format!("{step}: {line}"));
                 self.engine.mirror_output(&step, line);
             }
-            Server::Other(ServerFrame::Tick { now, mut watchers }) => {
-                self.clock = (now, Instant::now(), self.clock.2);
-                // The list counts this connection too.
-                if let Some(i) = watchers.iter().position(|w| *w == self.me) {
-                    watchers.remove(i);
-                }
-                self.set_share(Some(watchers));
-            }
+            Server::Other(ServerFrame::Tick { .. }) => {}
             Server::Other(ServerFrame::Refused { reason }) => {
                 self.ui
                     .log
                     .push(Level::Error, &format!("the driver refused: {reason}"));
             }
         }
+        true
     }
 
     /// A key: looking around is the watcher's own; anything that would change the run is
@@ -488,14 +500,13 @@ pub async fn run(o: WatchOptions) -> Result<i32, String> {
                 last_draw = None;
             }
             f = frames => {
-                dirty = true;
                 let mut next = f;
                 // Everything already here, then one re-evaluation and one frame.
                 for _ in 0..4096 {
                     match next {
-                        Some(Incoming::Frame(f)) => w.apply(f),
-                        Some(Incoming::Closed(why)) => { w.lost(&why); break; }
-                        None => { w.lost("the connection ended"); break; }
+                        Some(Incoming::Frame(f)) => dirty |= w.apply(f),
+                        Some(Incoming::Closed(why)) => { w.lost(&why); dirty = true; break; }
+                        None => { w.lost("the connection ended"); dirty = true; break; }
                     }
                     next = match &mut w.link {
                         Some(rx) => match rx.try_recv() {
