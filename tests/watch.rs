@@ -247,3 +247,142 @@ fn garbage_and_oversized_requests_are_refused_and_the_run_goes_on() {
     // Nothing a client sent reached the run.
     assert!(!kinds(&j).iter().any(|k| k.contains("confirm")));
 }
+
+/// The watcher's mirror, without a socket: an engine fed only the driver's records (as
+/// `follow`) and samples (into its monitor, then `observe`) shows what the driver's engine
+/// shows at every moment of a run with a grace countdown, a veto and a decision: step states,
+/// countdowns, the open decision and each trigger's state.
+#[test]
+fn a_mirror_fed_records_and_samples_shows_what_the_driver_shows() {
+    use cutover::core::engine::{Config, Effect, Engine, ExecResult, Msg};
+    use cutover::core::event::{Mode, Record};
+    let tmp = tempfile::tempdir().unwrap();
+    let path = runbook(
+        tmp.path(),
+        &format!(
+            r#"{HEAD}rollback_window: 48h
+metrics:
+  - {{ id: err, title: Error rate, side: target, unit: "%", every: 30s, sim: {{ baseline: 0.2 }} }}
+  - {{ id: lat, title: p95 latency, side: target, unit: ms, every: 30s, sim: {{ baseline: 800 }} }}
+triggers:
+  - {{ id: errors, when: err > 1%, for: 2m, action: rollback, grace: 20m, veto_for: 3m }}
+  - {{ id: slow, when: lat > 1000ms, for: 1m, action: decide, decide: {{ within: 30m, default: rollback }} }}
+phases:
+  - id: p
+    steps:
+      - {{ id: switch, title: Switch, at: T+0:00, run: "true", owner: eng, expect: 1m }}
+      - {{ id: later, title: Later, at: T+60:00, owner: eng, expect: 1m }}
+rollback:
+  steps:
+    - {{ id: back, title: Back, run: "echo back" }}
+"#
+        ),
+    );
+    let l = cutover::config::runbook::load(&path);
+    let rb = l.runbook.unwrap_or_else(|| panic!("{:?}", l.diagnostics));
+    let cfg = Config {
+        auto_ack: false,
+        fail_step: None,
+    };
+    let mut driver = Engine::new(rb.clone(), cfg);
+    let mut mirror = Engine::new(rb.clone(), Config::default());
+    let mut seq = 0;
+    let mut exits = Vec::new();
+    let mut vetoed = false;
+    let mut records = 0;
+    for t in (-60_000..=45 * 60_000).step_by(15_000) {
+        let mut msgs: Vec<Msg> = std::mem::take(&mut exits);
+        if t % 30_000 == 0 {
+            let err = if t >= 5 * 60_000 { 3.0 } else { 0.2 };
+            let lat = if t >= 12 * 60_000 { 1500.0 } else { 800.0 };
+            msgs.push(Msg::Sample {
+                metric: "err".into(),
+                at: t,
+                value: Ok(err),
+            });
+            msgs.push(Msg::Sample {
+                metric: "lat".into(),
+                at: t,
+                value: Ok(lat),
+            });
+        }
+        // The operator vetoes the countdown once it has run a few minutes.
+        if !vetoed
+            && driver
+                .monitor
+                .graces
+                .first()
+                .is_some_and(|g| g.deadline - t < 15 * 60_000)
+        {
+            msgs.push(Msg::Veto {
+                operator: "ann".into(),
+            });
+            vetoed = true;
+        }
+        msgs.push(Msg::Tick);
+        for m in msgs {
+            if let Msg::Sample { metric, at, value } = &m {
+                mirror.monitor.sample(metric, *at, value.clone(), t);
+            }
+            for e in driver.update(m, t) {
+                match e {
+                    Effect::Journal(entry) => {
+                        seq += 1;
+                        records += 1;
+                        let rec =
+                            Record::new(seq, "2026-12-01T00:00:00Z".into(), t, Mode::Drill, entry);
+                        mirror.follow(&rec);
+                    }
+                    Effect::Spawn(sp) => exits.push(Msg::Exited {
+                        step: sp.step,
+                        attempt: sp.attempt,
+                        stage: sp.stage,
+                        result: ExecResult::Exit(0),
+                    }),
+                    _ => {}
+                }
+            }
+            mirror.observe(t);
+        }
+        let ids: Vec<String> = rb.steps().map(|s| s.id.clone()).collect();
+        for id in &ids {
+            assert_eq!(
+                driver.run_of(id).map(|r| &r.state),
+                mirror.run_of(id).map(|r| &r.state),
+                "step {id} at t={t}"
+            );
+        }
+        let graces = |e: &Engine| {
+            e.monitor
+                .graces
+                .iter()
+                .map(|g| (g.trigger.clone(), g.deadline))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(graces(&driver), graces(&mirror), "countdowns at t={t}");
+        let decisions = |e: &Engine| {
+            e.monitor
+                .decisions
+                .iter()
+                .map(|d| (d.trigger.clone(), d.deadline))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(decisions(&driver), decisions(&mirror), "decisions at t={t}");
+        for (a, b) in driver.monitor.triggers.iter().zip(&mirror.monitor.triggers) {
+            assert_eq!(a.state, b.state, "trigger {} at t={t}", a.def.id);
+            assert_eq!(a.armed, b.armed, "trigger {} at t={t}", a.def.id);
+            assert_eq!(a.veto, b.veto, "veto of {} at t={t}", a.def.id);
+        }
+        assert_eq!(
+            driver.rollback.is_some(),
+            mirror.rollback.is_some(),
+            "rollback at t={t}"
+        );
+    }
+    assert!(vetoed, "the countdown never ran");
+    assert!(
+        !driver.monitor.decisions.is_empty() || driver.rollback.is_some(),
+        "no decision came"
+    );
+    assert!(records > 10);
+}

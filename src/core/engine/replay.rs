@@ -82,12 +82,23 @@ impl Engine {
         }
         self.last_now = self.last_now.max(now);
         let graces = self.monitor.graces.clone();
+        let decisions = self.monitor.decisions.clone();
         self.watch_only(now);
-        // A countdown ends with the driver's record (rollback started, vetoed, cancelled),
-        // not with the watcher's own evaluation reaching the deadline first.
+        // A countdown or a decision ends with the driver's record (rollback started, vetoed,
+        // cancelled, decided), not with the watcher's own evaluation getting there first.
         for g in graces {
             if !self.monitor.graces.iter().any(|x| x.trigger == g.trigger) {
                 self.monitor.graces.push(g);
+            }
+        }
+        for d in decisions {
+            if !self
+                .monitor
+                .decisions
+                .iter()
+                .any(|x| x.trigger == d.trigger)
+            {
+                self.monitor.decisions.push_back(d);
             }
         }
         self.dedupe_pending();
