@@ -10,6 +10,8 @@
 //! the newest samples of each metric; a watcher that falls more than `RING` frames behind (it
 //! stopped reading) is stale: it is sent a fresh snapshot once it reads again. So the driver's
 //! memory does not grow with a watcher's backlog, and a stalled watcher costs it nothing.
+//! The connections are served from a thread of their own (its own small runtime), so the
+//! driver's thread only pushes: serving thirty watchers never takes the loop's time.
 
 use crate::core::event::Record;
 use crate::core::monitor::store::KEEP;
@@ -33,6 +35,11 @@ pub const RING: usize = 4096;
 /// Frames written to a watcher per write: big enough to keep up with a `--speed max` drill,
 /// small enough that a stalled watcher pins little memory.
 const BATCH: usize = 256;
+
+/// How long a woken connection waits for more frames before it writes: a `--speed max`
+/// drill publishes thousands a second, and one write per batch instead of per frame is what
+/// keeps thirty watchers cheap. Well inside the 100 ms a watcher may lag.
+const COALESCE: Duration = Duration::from_millis(2);
 
 /// How often a watcher hears from an otherwise quiet driver.
 pub const HEARTBEAT: Duration = Duration::from_millis(500);
@@ -140,7 +147,8 @@ pub struct Server {
     bump: watch::Sender<u64>,
     presence: mpsc::UnboundedReceiver<Presence>,
     path: PathBuf,
-    accept: tokio::task::JoinHandle<()>,
+    /// Ends the serving thread (and with it every connection).
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Server {
@@ -160,11 +168,12 @@ impl Server {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(e),
         }
-        let listener = UnixListener::bind(&path)?;
+        let listener = std::os::unix::net::UnixListener::bind(&path)?;
         // Owner and group may connect; the folder's permissions decide who reaches it
         // (README: a `cutover` group, `chmod 2770`). Others never may, whatever the umask.
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o660))?;
+        listener.set_nonblocking(true)?;
         let hub = Arc::new(Mutex::new(Hub {
             driver,
             records: history.iter().filter_map(line_of).collect(),
@@ -178,13 +187,17 @@ impl Server {
         }));
         let (bump, _) = watch::channel(0u64);
         let (ptx, presence) = mpsc::unbounded_channel();
-        let accept = tokio::spawn(accept_loop(listener, hub.clone(), bump.clone(), ptx));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (h, b) = (hub.clone(), bump.clone());
+        std::thread::Builder::new()
+            .name("cutover-serve".into())
+            .spawn(move || serve_thread(listener, h, b, ptx, stopped))?;
         Ok(Server {
             hub,
             bump,
             presence,
             path,
-            accept,
+            stop: Some(stop),
         })
     }
 
@@ -290,10 +303,45 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        self.accept.abort();
-        // Closing the bump channel ends every connection: watchers see the driver go.
+        // Ending the thread's runtime closes every connection: watchers see the driver go.
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
         let _ = std::fs::remove_file(&self.path);
     }
+}
+
+/// The serving thread: accepts and feeds watchers until told to stop.
+fn serve_thread(
+    listener: std::os::unix::net::UnixListener,
+    hub: Arc<Mutex<Hub>>,
+    bump: watch::Sender<u64>,
+    presence: mpsc::UnboundedSender<Presence>,
+    stopped: tokio::sync::oneshot::Receiver<()>,
+) {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            log::warn!(target: "cutover", "watch socket: cannot start its runtime: {e}");
+            return;
+        }
+    };
+    rt.block_on(async move {
+        let listener = match UnixListener::from_std(listener) {
+            Ok(l) => l,
+            Err(e) => {
+                log::warn!(target: "cutover", "watch socket: {e}");
+                return;
+            }
+        };
+        tokio::select! {
+            _ = accept_loop(listener, hub, bump, presence) => {}
+            _ = stopped => {}
+        }
+    });
 }
 
 /// The record as its journal line.
@@ -472,10 +520,13 @@ async fn feed(
             };
             if frames.is_empty() {
                 tokio::select! {
-                    r = rx.changed() => if r.is_err() {
-                        // The driver is gone (its server was dropped).
-                        return Ok(());
-                    },
+                    r = rx.changed() => {
+                        if r.is_err() {
+                            // The driver is gone (its server was dropped).
+                            return Ok(());
+                        }
+                        tokio::time::sleep(COALESCE).await;
+                    }
                     _ = beat.tick() => {
                         let tick = {
                             let h = lock(hub);
