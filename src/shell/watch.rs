@@ -444,6 +444,9 @@ pub async fn run(o: WatchOptions) -> Result<i32, String> {
     let mut keys = tui::key_reader();
     let mut winch =
         tokio::signal::unix::signal(tokio::signal::unix::SignalKind::window_change()).ok();
+    // SIGTERM, SIGHUP (the terminal closed) and SIGINT leave as `q` does: the terminal is
+    // restored, and nothing of the session is touched either way.
+    let mut signals = crate::shell::runtime::StopSignals::new().map_err(|e| e.to_string())?;
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
     let result = loop {
@@ -520,6 +523,7 @@ pub async fn run(o: WatchOptions) -> Result<i32, String> {
                 w.engine.observe(now);
             }
             _ = tokio::time::sleep(wake.max(Duration::from_millis(5))) => {}
+            _ = signals.recv() => break Ok(0),
         }
         if w.link.is_some() && w.last_frame.elapsed() > SILENT {
             w.lost("the driver stopped answering");
