@@ -77,6 +77,9 @@ struct Watcher {
     gone_since: DateTime<Local>,
     /// While a snapshot is arriving (it is not drawn half done).
     syncing: bool,
+    /// A snapshot has arrived whole and the connection is up: the view is live. Until then
+    /// (and after a loss) the screen says NOT LIVE, whatever the socket does.
+    live: bool,
     driver: String,
     driver_user: String,
     me: String,
@@ -97,7 +100,7 @@ impl Watcher {
 
     fn now(&self) -> Ms {
         let (t, at, f) = self.clock;
-        if self.link.is_none() {
+        if !self.live {
             return t;
         }
         t + (at.elapsed().as_secs_f64() * 1000.0 * f) as Ms
@@ -149,7 +152,7 @@ impl Watcher {
     }
 
     fn set_share(&mut self, watchers: Option<Vec<String>>) {
-        let gone = self.link.is_none().then(|| Gone {
+        let gone = (!self.live).then(|| Gone {
             since: self.gone_since.format("%H:%M:%S").to_string(),
             ago_s: (Local::now() - self.gone_since).num_seconds(),
         });
@@ -167,10 +170,14 @@ impl Watcher {
 
     /// The driver went away: show what is known, marked as not live.
     fn lost(&mut self, why: &str) {
-        if self.link.take().is_some() {
+        self.syncing = false;
+        let was_live = std::mem::replace(&mut self.live, false);
+        if self.link.take().is_some() && was_live {
             // The frozen clock is where the driver was last seen.
             self.clock = (self.now_at_loss(), Instant::now(), 0.0);
-            self.gone_since = Local::now();
+            // Gone since its last word, not since the silence was noticed.
+            self.gone_since = Local::now()
+                - chrono::Duration::from_std(self.last_frame.elapsed()).unwrap_or_default();
             self.ui
                 .log
                 .push(Level::Warn, &format!("driver gone: {why}"));
@@ -202,7 +209,6 @@ impl Watcher {
         tokio::spawn(read_frames(rd, wr, tx));
         self.link = Some(rx);
         self.last_frame = Instant::now();
-        self.syncing = true;
     }
 
     /// Applies one frame; false when nothing on screen changes (a heartbeat only moves the
@@ -258,6 +264,7 @@ impl Watcher {
             }
             Server::Other(ServerFrame::Live {}) => {
                 self.syncing = false;
+                self.live = true;
                 self.ui.log.push(
                     Level::Info,
                     &format!("watching {} (read-only)", self.driver),
@@ -432,6 +439,7 @@ pub async fn run(o: WatchOptions) -> Result<i32, String> {
         last_try: None,
         gone_since: Local::now(),
         syncing: false,
+        live: false,
         driver,
         driver_user,
         me,
