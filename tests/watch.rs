@@ -386,3 +386,91 @@ rollback:
     );
     assert!(records > 10);
 }
+
+/// What sharing looks like on screen, at 80×24 and 200×60: the watcher's banner (live, and
+/// NOT LIVE with since when), its footer offering no key that acts, and the driver's header
+/// counting its watchers (names when wide).
+#[test]
+fn the_screen_says_who_watches_and_that_a_watcher_only_watches() {
+    use cutover::config::keymap::default_keymap;
+    use cutover::core::event::Mode;
+    use cutover::core::time::Speed;
+    use cutover::screen::app::Ui;
+    use cutover::screen::share::{Gone, Share};
+    use cutover::screen::ui::{View, render};
+    use ratatui::{Terminal, backend::TestBackend};
+    let rb = cutover::config::runbook::load(&root().join("runbooks/blue-green.yaml"))
+        .runbook
+        .unwrap();
+    let e = cutover::core::engine::demo::run_until(rb, 46 * 60_000, Some("switch-dns"));
+    let km = default_keymap();
+    let theme = cutover::config::theme::dark();
+    let draw = |ui: &Ui, w: u16, h: u16| {
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        let v = View {
+            engine: &e,
+            ui,
+            now: 46 * 60_000,
+            mode: Mode::Drill,
+            speed: Speed::Factor(60.0),
+            theme: &theme,
+            keymap: &km,
+            resume_hint: "",
+            live_log: false,
+            diagnostics: 0,
+        };
+        term.draw(|f| render(f, &v)).unwrap();
+        format!("{}", term.backend())
+    };
+    let mut ui = Ui::new("ann");
+    let watching = |gone| Share::Watching {
+        driver: "ann@host".into(),
+        driver_user: "ann".into(),
+        watchers: vec!["carol".into()],
+        gone,
+    };
+    for (w, h) in [(80, 24), (200, 60)] {
+        ui.share = watching(None);
+        let s = draw(&ui, w, h);
+        let first = s.lines().next().unwrap();
+        assert!(
+            first.contains("WATCHING · read-only · driver ann@host"),
+            "{s}"
+        );
+        let last = s.lines().last().unwrap();
+        assert!(
+            last.contains("read-only") && last.contains("stop watching"),
+            "{last}"
+        );
+        assert!(
+            !last.contains("ROLLBACK") && !last.contains("hold"),
+            "{last}"
+        );
+        assert!(
+            !s.contains("now: "),
+            "no step keys offered to a watcher:\n{s}"
+        );
+        ui.share = watching(Some(Gone {
+            since: "14:02:11".into(),
+            ago_s: 130,
+        }));
+        let s = draw(&ui, w, h);
+        assert!(
+            s.lines()
+                .next()
+                .unwrap()
+                .contains("NOT LIVE · driver gone since 14:02:11 (2m ago)"),
+            "{s}"
+        );
+        assert!(s.contains("old"), "values are marked as old:\n{s}");
+
+        ui.share = Share::Driving {
+            watchers: vec!["bob".into(), "carol".into()],
+        };
+        let s = draw(&ui, w, h);
+        let head = s.lines().next().unwrap();
+        assert!(head.contains("◉ 2 watching"), "{head}");
+        assert_eq!(head.contains("bob, carol"), w >= 160, "{head}");
+        assert!(!s.contains("WATCHING"), "{s}");
+    }
+}
