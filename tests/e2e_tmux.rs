@@ -921,3 +921,77 @@ fn watchers_follow_the_driver_read_only_and_outlive_it() {
     small.keys(&["q"]);
     small.wait_for("EXIT=0");
 }
+
+/// A real `cutover watch` suspended with SIGSTOP while a drill publishes over ten thousand
+/// frames: the drill takes no longer than alone, and after SIGCONT the watcher catches up
+/// (a fresh snapshot) and shows how the run ended.
+#[test]
+fn a_suspended_watcher_neither_slows_the_driver_nor_misses_the_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let metric = |id: &str, side: &str| {
+        format!(
+            "  - {{id: {id}, title: {id}, side: {side}, unit: '%', every: 1s, from: prometheus, query: up, sim: {{baseline: 1, noise: 0.5}}}}\n"
+        )
+    };
+    let rb = runbook(
+        tmp.path(),
+        &format!(
+            "{HEAD}connections:\n  prometheus: {{kind: prometheus, url: 'http://localhost:9'}}\nmetrics:\n{}{}{}phases:\n  - id: window\n    title: Window\n    steps:\n      - {{id: a, title: A, at: T+0:00, run: 'true', expect: 1m, owner: eng}}\n      - {{id: c, title: C, at: T+1:00, run: 'true', expect: 1m, owner: eng}}\n",
+            metric("m1", "source"),
+            metric("m2", "target"),
+            metric("m3", "target"),
+        ),
+    );
+    let drill = |s: &Path| {
+        bin()
+            .args([
+                "drill",
+                rb.to_str().unwrap(),
+                "--headless",
+                "--speed",
+                "600",
+            ])
+            .args(["--session", s.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let start = std::time::Instant::now();
+    assert!(drill(&tmp.path().join("alone")).wait().unwrap().success());
+    let alone = start.elapsed();
+
+    let s = tmp.path().join("s");
+    let start = std::time::Instant::now();
+    let mut d = drill(&s);
+    assert!(wait_until(Duration::from_secs(10), || s
+        .join("watch.sock")
+        .exists()));
+    let w = Tmux::start(
+        100,
+        30,
+        &format!(
+            "exec {} watch {}",
+            env!("CARGO_BIN_EXE_cutover"),
+            s.display()
+        ),
+    );
+    w.wait_for("WATCHING · read-only");
+    let pid: i32 = String::from_utf8_lossy(&w.cmd(&["display", "-p", "#{pane_pid}"]).stdout)
+        .trim()
+        .parse()
+        .unwrap();
+    let pid = nix::unistd::Pid::from_raw(pid);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
+    assert!(d.wait().unwrap().success());
+    let with = start.elapsed();
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT).unwrap();
+    assert!(
+        with < alone.mul_f64(1.2) + Duration::from_millis(500),
+        "a suspended watcher slowed the driver: {with:?} against {alone:?}"
+    );
+    let frames = journal(&s).len() + 3 * 3600;
+    assert!(frames > 10_000, "{frames}");
+    // The driver has ended: the watcher shows the end, and that nobody drives any more.
+    let screen = w.wait_for("COMPLETE");
+    assert!(screen.contains("NOT LIVE · driver gone since"), "{screen}");
+}
