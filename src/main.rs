@@ -23,14 +23,44 @@ fn main() -> ExitCode {
             compare,
             html,
         } => cli::report(&session, &compare, html.as_deref()),
-        Cmd::Watch { .. } => {
-            eprintln!(
-                "cutover: `watch` is not in this version yet; read the session's journal.jsonl meanwhile"
-            );
-            2
-        }
+        Cmd::Watch {
+            session,
+            theme,
+            keymap,
+            runbook,
+        } => watch(&session, theme.as_deref(), keymap, runbook),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// `cutover watch`: read-only, on one thread (it only reads a socket and draws).
+fn watch(
+    session: &std::path::Path,
+    theme: Option<&str>,
+    keymap: Option<std::path::PathBuf>,
+    runbook: Option<std::path::PathBuf>,
+) -> i32 {
+    let opts = match cli::watch_options(session, theme, keymap, runbook) {
+        Ok(o) => o,
+        Err(exit) => return exit.report(),
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cutover: cannot start the runtime: {e}");
+            return 1;
+        }
+    };
+    match rt.block_on(cutover::shell::watch::run(opts)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("cutover: {e}");
+            1
+        }
+    }
 }
 
 fn drive(args: RunArgs, mode: Mode) -> i32 {

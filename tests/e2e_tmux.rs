@@ -895,3 +895,186 @@ scenarios:
     t.keys(&["q"]);
     t.wait_for("Leave the cockpit");
 }
+
+/// `cutover watch` on a session another tmux drives: a watcher at 80×24 and one at 200×60,
+/// each in its own terminal. Read-only (their keys leave the journal as it is, and say why),
+/// a step confirmed in the driver shows done in both within a second, the driver's header
+/// counts them, kill -9 of the driver puts NOT LIVE on both within 2 s, and a resume of the
+/// session brings both back to WATCHING by themselves.
+#[test]
+fn watchers_follow_the_driver_read_only_and_outlive_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rb = fixture(tmp.path());
+    let s = tmp.path().join("s");
+    let drv = Tmux::start(120, 40, &cutover_cmd(&rb, &s, ""));
+    drv.wait_for("go-no-go");
+    let watch = format!(
+        "{} watch {}; echo EXIT=$?; sleep 60",
+        env!("CARGO_BIN_EXE_cutover"),
+        s.display()
+    );
+    let small = Tmux::start(80, 24, &watch);
+    let big = Tmux::start(200, 60, &watch);
+    for w in [&small, &big] {
+        let screen = w.wait_for("WATCHING · read-only · driver ");
+        assert!(screen.contains("(operator ann)"), "{screen}");
+        assert!(screen.contains("go-no-go"), "{screen}");
+        // Only keys that look around are offered.
+        assert!(screen.contains("read-only") && screen.contains("stop watching"));
+        assert!(
+            !screen.contains("ROLLBACK") && !screen.contains("confirm ·"),
+            "{screen}"
+        );
+    }
+    drv.wait_for("◉ 2 watching");
+
+    // Every key that would change the run, pressed in both watchers.
+    let acts = |j: &[serde_json::Value]| {
+        j.iter()
+            .filter(|e| {
+                !matches!(
+                    e["kind"].as_str(),
+                    Some("drill_clock" | "watcher_joined" | "watcher_left")
+                )
+            })
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let before = acts(&journal(&s));
+    for w in [&small, &big] {
+        for k in ["Enter", "R", "h", "s", "n", "x", "v", "c", "X", "r"] {
+            w.keys(&[k]);
+        }
+        w.text("rollback");
+        w.keys(&["Enter"]);
+    }
+    small.wait_for("read-only: only the driver");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        acts(&journal(&s)),
+        before,
+        "a watcher's keys reached the run"
+    );
+
+    // The driver confirms; both watchers show it done within a second.
+    drv.keys(&["Enter"]);
+    let done = |w: &Tmux| {
+        w.screen()
+            .lines()
+            .any(|l| l.contains("✓") && l.contains("go-no-go"))
+    };
+    for w in [&small, &big] {
+        assert!(
+            wait_until(Duration::from_secs(1), || done(w)),
+            "the watcher did not show the confirmed step within a second:\n{}",
+            w.screen()
+        );
+    }
+
+    // kill -9 of the driver: NOT LIVE on both within 2 s.
+    let lock: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(s.join("lock")).unwrap()).unwrap();
+    let pid = lock["pid"].as_i64().unwrap() as i32;
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+    for w in [&small, &big] {
+        assert!(
+            wait_until(Duration::from_secs(2), || w
+                .screen()
+                .contains("NOT LIVE · driver gone since")),
+            "no NOT LIVE banner within 2 s:\n{}",
+            w.screen()
+        );
+    }
+    assert!(big.screen().contains("values shown are old"));
+    drv.wait_for("EXIT=137");
+
+    // A resume (the same command, the same --session) and both reconnect by themselves.
+    let again = Tmux::start(120, 40, &cutover_cmd(&rb, &s, ""));
+    again.wait_for("long-sync");
+    for w in [&small, &big] {
+        let screen = w.wait_for("WATCHING · read-only");
+        assert!(!screen.contains("NOT LIVE · driver"), "{screen}");
+    }
+    again.wait_for("◉ 2 watching");
+    // Leaving a watcher leaves its terminal as it found it.
+    small.keys(&["q"]);
+    small.wait_for("EXIT=0");
+}
+
+/// A real `cutover watch` suspended with SIGSTOP while a drill publishes over ten thousand
+/// frames: the drill takes no longer than alone, and after SIGCONT the watcher catches up
+/// (a fresh snapshot) and shows how the run ended.
+#[test]
+fn a_suspended_watcher_neither_slows_the_driver_nor_misses_the_end() {
+    let tmp = tempfile::tempdir().unwrap();
+    let metric = |id: &str, side: &str| {
+        format!(
+            "  - {{id: {id}, title: {id}, side: {side}, unit: '%', every: 1s, from: prometheus, query: up, sim: {{baseline: 1, noise: 0.5}}}}\n"
+        )
+    };
+    let rb = runbook(
+        tmp.path(),
+        &format!(
+            "{HEAD}connections:\n  prometheus: {{kind: prometheus, url: 'http://localhost:9'}}\nmetrics:\n{}{}{}phases:\n  - id: window\n    title: Window\n    steps:\n      - {{id: a, title: A, at: T+0:00, run: 'true', expect: 1m, owner: eng}}\n      - {{id: c, title: C, at: T+1:00, run: 'true', expect: 1m, owner: eng}}\n",
+            metric("m1", "source"),
+            metric("m2", "target"),
+            metric("m3", "target"),
+        ),
+    );
+    let drill = |s: &Path| {
+        bin()
+            .args([
+                "drill",
+                rb.to_str().unwrap(),
+                "--headless",
+                "--speed",
+                "600",
+            ])
+            .args(["--session", s.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let start = std::time::Instant::now();
+    assert!(drill(&tmp.path().join("alone")).wait().unwrap().success());
+    let alone = start.elapsed();
+
+    let s = tmp.path().join("s");
+    let start = std::time::Instant::now();
+    let mut d = drill(&s);
+    assert!(wait_until(Duration::from_secs(10), || s
+        .join("watch.sock")
+        .exists()));
+    let w = Tmux::start(
+        100,
+        30,
+        &format!(
+            "exec {} watch {}",
+            env!("CARGO_BIN_EXE_cutover"),
+            s.display()
+        ),
+    );
+    w.wait_for("WATCHING · read-only");
+    let pid: i32 = String::from_utf8_lossy(&w.cmd(&["display", "-p", "#{pane_pid}"]).stdout)
+        .trim()
+        .parse()
+        .unwrap();
+    let pid = nix::unistd::Pid::from_raw(pid);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).unwrap();
+    assert!(d.wait().unwrap().success());
+    let with = start.elapsed();
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT).unwrap();
+    assert!(
+        with < alone.mul_f64(1.2) + Duration::from_millis(500),
+        "a suspended watcher slowed the driver: {with:?} against {alone:?}"
+    );
+    let frames = journal(&s).len() + 3 * 3600;
+    assert!(frames > 10_000, "{frames}");
+    // The driver has ended: the watcher shows the end, and that nobody drives any more.
+    let screen = w.wait_for("COMPLETE");
+    assert!(screen.contains("NOT LIVE · driver gone since"), "{screen}");
+}

@@ -102,6 +102,8 @@ const SINCE: &[&str] = &[
     "metric_read_recovered",
     "until_waiting",
     "until_met",
+    "watcher_joined",
+    "watcher_left",
 ];
 
 #[test]
@@ -183,6 +185,16 @@ fn kinds_and_fields_added_since_the_fixtures_write_and_read_back() {
             procedure: None,
         }
         .by_system(),
+        Event::WatcherJoined {
+            user: "bob".into(),
+            uid: 1001,
+        }
+        .by("bob"),
+        Event::WatcherLeft {
+            user: "bob".into(),
+            uid: 1001,
+        }
+        .by("bob"),
     ];
     let mut kinds = BTreeSet::new();
     for (i, e) in entries.into_iter().enumerate() {

@@ -140,21 +140,24 @@ fn every_shipped_runbook_has_a_preflight_step_on_its_own_file() {
 }
 
 #[test]
-fn help_offers_preflight_and_hides_what_is_not_there_yet() {
+fn help_offers_every_command_and_watch_refuses_a_folder_that_is_no_session() {
     let out = bin().arg("--help").output().unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(0));
-    for cmd in ["preflight", "report", "verify"] {
+    for cmd in ["preflight", "report", "verify", "watch"] {
         assert!(help.contains(cmd), "{cmd}: {help}");
     }
-    assert!(
-        !help.contains("watch"),
-        "help offers a command that does not work yet:\n{help}"
-    );
-    // Hidden, not gone: it answers as before.
-    let out = bin().args(["watch", "/tmp/s"]).output().unwrap();
+    // `watch` of a folder that is no session says so, exit 2.
+    let out = bin()
+        .args(["watch", "/nonexistent/cutover-session"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not in this version yet"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not a session folder one can watch"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = bin().args(["preflight", "--help"]).output().unwrap();
     // As one line: clap wraps help to the terminal's width.
     let help: Vec<String> = String::from_utf8_lossy(&out.stdout)

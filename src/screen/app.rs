@@ -115,6 +115,8 @@ pub struct Ui {
     pub flash: Option<(String, Ms)>,
     /// Who is at the keys.
     pub operator: String,
+    /// Who shares the session: watchers of this driver, or the driver this screen watches.
+    pub share: crate::screen::share::Share,
 }
 
 impl Ui {
@@ -130,6 +132,7 @@ impl Ui {
             log: Default::default(),
             flash: None,
             operator: operator.into(),
+            share: Default::default(),
         }
     }
 }

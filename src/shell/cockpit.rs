@@ -35,7 +35,7 @@ fn clock_tick(speed: Speed, mode: Mode) -> Duration {
 }
 
 /// The importance of a record in the log pane: what went wrong or was taken over stands out.
-fn level_of(e: &Event) -> Level {
+pub(crate) fn level_of(e: &Event) -> Level {
     match e {
         Event::StepFailed { .. }
         | Event::RollbackStarted { .. }
@@ -61,6 +61,8 @@ fn level_of(e: &Event) -> Level {
         | Event::RunbookChanged { .. }
         | Event::SessionEnded { .. }
         | Event::Note { .. }
+        | Event::WatcherJoined { .. }
+        | Event::WatcherLeft { .. }
         | Event::DrillClock {}
         | Event::MetricReadRecovered { .. }
         | Event::Hold { .. }
@@ -207,6 +209,12 @@ impl FrontEnd for Cockpit<'_> {
 
     fn stays_after_end(&self) -> bool {
         true
+    }
+
+    fn watchers(&mut self, who: &[String]) {
+        self.ui.share = crate::screen::share::Share::Driving {
+            watchers: who.to_vec(),
+        };
     }
 }
 

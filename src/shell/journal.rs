@@ -153,6 +153,30 @@ pub fn open(
     ))
 }
 
+/// Reads the journal in `dir` without opening it for writing or repairing it (a watcher's
+/// view): whole lines only, so a line being written is left for the next read.
+pub fn read(dir: &Path) -> Result<Vec<Record>, JournalError> {
+    let path = dir.join("journal.jsonl");
+    let bytes = std::fs::read(&path).map_err(|source| JournalError::Io {
+        path: path.clone(),
+        source,
+    })?;
+    let whole = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let mut out = Vec::new();
+    for (i, line) in bytes[..whole].split(|b| *b == b'\n').enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        let rec = Record::parse(line).map_err(|e| JournalError::Corrupt {
+            path: path.clone(),
+            line: i + 1,
+            reason: e.to_string(),
+        })?;
+        out.push(rec);
+    }
+    Ok(out)
+}
+
 impl Journal {
     /// Appends `entry` at T-time `t`, fsyncs, and returns the record as written. Text
     /// fields have every known secret blanked first: a server's error message may echo a

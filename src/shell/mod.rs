@@ -1,6 +1,8 @@
 //! Everything that does IO: the command line, the runtime loop and its front ends (headless
 //! printer, cockpit), the preflight, the session lock, the journal file, the metric evidence
-//! file, command execution, metric polling, the clock, the terminal and secrets.
+//! file, command execution, metric polling, the clock, the terminal and secrets; and sharing a
+//! session: the driver's watch socket (`serve`), its protocol (`wire`) and the watcher
+//! (`watch`).
 
 pub mod cli;
 pub mod clock;
@@ -16,6 +18,9 @@ pub mod preflight;
 pub mod run_loop;
 pub mod runtime;
 pub mod secret;
+pub mod serve;
 pub mod session;
 pub mod timer;
 pub mod tui;
+pub mod watch;
+pub mod wire;

@@ -2,8 +2,9 @@
 //! (the drill's simulation and live pollers alike), the running commands and the stop
 //! signals; it hands the engine its messages, performs the effects, and publishes each
 //! journaled record once to the front end that subscribes (the headless printer or the
-//! cockpit; watchers and notifiers next). A front end prints or draws and turns its own
-//! input into requests; it never decides what the run does.
+//! cockpit) and to the watch socket's watchers (with the samples and output lines too;
+//! notifiers next). A front end prints or draws and turns its own input into requests; it
+//! never decides what the run does.
 
 use crate::core::engine::{Engine, Msg, Outcome};
 use crate::core::event::{Event, Record};
@@ -51,6 +52,9 @@ pub trait FrontEnd {
     /// Whether the front end stays up after the run ended (the cockpit shows the end
     /// until the operator leaves; the printer is done).
     fn stays_after_end(&self) -> bool;
+
+    /// Who watches the session now (OS users, in the order they joined).
+    fn watchers(&mut self, _who: &[String]) {}
 }
 
 /// How a run left the loop.
@@ -90,11 +94,26 @@ impl End {
     }
 }
 
-/// Runs an open session to its end (or stop) with `fe` subscribed.
+/// Runs an open session to its end (or stop) with `fe` subscribed, serving it to watchers.
 pub async fn run<F: FrontEnd>(
     d: &mut Driver,
     fe: &mut F,
     operator: &str,
+) -> Result<End, runtime::RunError> {
+    let mut server = serve(d);
+    let end = drive(d, fe, operator, &mut server).await;
+    if let Some(s) = server.as_ref() {
+        // Watchers see the run's last records (its end, its stop) before the socket goes.
+        s.drain(Duration::from_millis(300)).await;
+    }
+    end
+}
+
+async fn drive<F: FrontEnd>(
+    d: &mut Driver,
+    fe: &mut F,
+    operator: &str,
+    server: &mut Option<crate::shell::serve::Server>,
 ) -> Result<End, runtime::RunError> {
     let rb = d.session.engine.runbook().clone();
     let mut signals = StopSignals::new()?;
@@ -104,6 +123,15 @@ pub async fn run<F: FrontEnd>(
     let mut timer = crate::shell::timer::Timer::new();
     loop {
         publish(fe, &rb, &p.events);
+        if let Some(s) = server.as_ref() {
+            for rec in &p.events {
+                s.record(rec);
+            }
+            for (m, at, v) in &p.samples {
+                s.sample(m, *at, v);
+            }
+            s.clock(d.session.clock.now());
+        }
         if let Some(err) = p.failed.take() {
             d.kill_all().await;
             return Ok(End::JournalFailed(err));
@@ -120,7 +148,10 @@ pub async fn run<F: FrontEnd>(
         for panic in crate::shell::tui::take_background_panics() {
             log::error!(target: "cutover", "a background task panicked: {panic}");
             if let Ok(rec) = d.journal(Event::TaskPanicked { message: panic }.by_system()) {
-                publish(fe, &rb, &[rec]);
+                publish(fe, &rb, std::slice::from_ref(&rec));
+                if let Some(s) = server.as_ref() {
+                    s.record(&rec);
+                }
             }
         }
         if ended.is_none()
@@ -130,7 +161,7 @@ pub async fn run<F: FrontEnd>(
         {
             let reason = format!("{why} (headless: no operator at the keys)");
             return Ok(stop(
-                d,
+                (d, &*server),
                 fe,
                 &rb,
                 crate::core::event::SYSTEM,
@@ -179,6 +210,9 @@ pub async fn run<F: FrontEnd>(
                     let (m, line) = d.exec_msg(ev);
                     if let Some(l) = line {
                         fe.output(&l);
+                        if let Some(s) = server.as_ref() {
+                            s.output(&l.step, &l.line, l.stderr);
+                        }
                     }
                     msgs.push(m);
                     next = d.try_exec();
@@ -186,13 +220,26 @@ pub async fn run<F: FrontEnd>(
                 fe.changed();
             }
             m = feed.arrived(), if ended.is_none() => arrived = Some(m),
+            who = presence(server) => {
+                fe.watchers(who.watchers());
+                fe.changed();
+                // The journal says who watched the run, not who looked at its end.
+                if ended.is_none()
+                    && let Ok(rec) = d.journal(who.event())
+                {
+                    publish(fe, &rb, std::slice::from_ref(&rec));
+                    if let Some(s) = server.as_ref() {
+                        s.record(&rec);
+                    }
+                }
+            }
             _ = timer.sleep(sleep_for) => {}
             sig = signals.recv() => {
                 if let Some(o) = ended {
                     return Ok(End::Finished(o));
                 }
                 let reason = format!("stopped by {sig}");
-                return Ok(stop(d, fe, &rb, operator, &reason, Stop::Signal(sig)).await);
+                return Ok(stop((d, &*server), fe, &rb, operator, &reason, Stop::Signal(sig)).await);
             }
         }
         if quit {
@@ -200,7 +247,7 @@ pub async fn run<F: FrontEnd>(
                 return Ok(End::Finished(o));
             }
             let reason = "the operator left the cockpit";
-            return Ok(stop(d, fe, &rb, operator, reason, Stop::Left).await);
+            return Ok(stop((d, &*server), fe, &rb, operator, reason, Stop::Left).await);
         }
         woke = Instant::now();
         p = if ended.is_none() {
@@ -208,6 +255,54 @@ pub async fn run<F: FrontEnd>(
         } else {
             Performed::default()
         };
+    }
+}
+
+/// Starts serving the session to watchers. A socket that cannot be made is logged and the
+/// run goes on unshared: sharing must never stop a cutover.
+fn serve(d: &Driver) -> Option<crate::shell::serve::Server> {
+    use crate::shell::serve::{Server, user_name};
+    let sh = &d.sharing;
+    let history = match crate::shell::journal::read(&sh.session) {
+        Ok(h) => h,
+        Err(e) => {
+            log::warn!(target: "cutover", "watchers get no history: {e}");
+            Vec::new()
+        }
+    };
+    let info = crate::shell::wire::DriverInfo {
+        user: user_name(nix::unistd::getuid().as_raw()),
+        host: crate::shell::session::host(),
+        pid: std::process::id(),
+        operator: sh.operator.clone(),
+        mode: sh.mode.as_str().to_string(),
+        speed: match (sh.mode, sh.speed) {
+            (crate::core::event::Mode::Live, _) => "1".into(),
+            (_, crate::core::time::Speed::Max) => "max".into(),
+            (_, crate::core::time::Speed::Factor(f)) => f.to_string(),
+        },
+        runbook: sh.runbook.display().to_string(),
+    };
+    let factor = match (sh.mode, sh.speed) {
+        (crate::core::event::Mode::Live, _) => 1.0,
+        (_, crate::core::time::Speed::Max) => 0.0,
+        (_, crate::core::time::Speed::Factor(f)) => f,
+    };
+    match Server::start(&sh.session, info, &history, d.session.clock.now(), factor) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            log::warn!(target: "cutover", "cannot serve the session to watchers ({}): {e}", sh.session.join(crate::shell::serve::SOCKET).display());
+            None
+        }
+    }
+}
+
+async fn presence(
+    server: &mut Option<crate::shell::serve::Server>,
+) -> crate::shell::serve::Presence {
+    match server {
+        Some(s) => s.presence().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -222,7 +317,7 @@ fn publish<F: FrontEnd>(fe: &mut F, rb: &Runbook, records: &[Record]) {
 
 /// Stops the run (resumable): kills what runs, journals it, publishes what was journaled.
 async fn stop<F: FrontEnd>(
-    d: &mut Driver,
+    (d, server): (&mut Driver, &Option<crate::shell::serve::Server>),
     fe: &mut F,
     rb: &Runbook,
     operator: &str,
@@ -231,6 +326,11 @@ async fn stop<F: FrontEnd>(
 ) -> End {
     let records = d.stop(operator, reason).await;
     publish(fe, rb, &records);
+    if let Some(s) = server {
+        for rec in &records {
+            s.record(rec);
+        }
+    }
     d.release();
     End::Stopped(why)
 }

@@ -480,6 +480,23 @@ pub struct Driver {
     /// clock then runs at real time while one is open (see `pace`). None headless and live:
     /// nobody is there to press a key, and a headless drill runs at its full speed.
     paced: Option<Speed>,
+    /// What watchers are told about this run.
+    pub sharing: Sharing,
+}
+
+/// What the watch socket tells watchers about the run, besides its records.
+#[derive(Debug, Clone)]
+pub struct Sharing {
+    /// The session folder.
+    pub session: PathBuf,
+    /// live or drill.
+    pub mode: Mode,
+    /// The drill clock's speed (1 live).
+    pub speed: Speed,
+    /// The runbook file.
+    pub runbook: PathBuf,
+    /// `--operator`.
+    pub operator: String,
 }
 
 /// When a drill last journaled anything, so its clock is journaled at least every
@@ -510,6 +527,9 @@ pub struct Performed {
     pub finished: Option<Outcome>,
     /// The journal could not be written: nothing after the failed event was done.
     pub failed: Option<JournalError>,
+    /// The metric reads handed to the engine, in order (for watchers: samples are not
+    /// journaled).
+    pub samples: Vec<(String, Ms, Result<f64, String>)>,
 }
 
 /// A line of command output.
@@ -572,6 +592,14 @@ impl Driver {
                 last_t: s.clock.now(),
                 last_real: std::time::Instant::now(),
             });
+        let sharing = Sharing {
+            session: opts.session.clone(),
+            mode: opts.mode,
+            speed: opts.speed,
+            runbook: std::fs::canonicalize(&opts.runbook.path)
+                .unwrap_or_else(|_| opts.runbook.path.clone()),
+            operator: opts.operator.clone(),
+        };
         Self {
             session: s,
             feed,
@@ -581,6 +609,7 @@ impl Driver {
             marks,
             evidence: crate::shell::evidence::Recorder::open(&opts.session),
             paced: None,
+            sharing,
         }
     }
 
@@ -673,6 +702,11 @@ impl Driver {
         let mut all: Vec<Msg> = arrived.into_iter().collect();
         all.extend(self.feed.due(self.session.clock.now(), SAMPLES_PER_PASS));
         all.extend(msgs);
+        for m in &all {
+            if let Msg::Sample { metric, at, value } = m {
+                p.samples.push((metric.clone(), *at, value.clone()));
+            }
+        }
         for m in all.into_iter().chain(std::iter::once(Msg::Tick)) {
             if let Msg::Sample { metric, at, value } = &m {
                 let watched = self.session.engine.monitor.watches(metric);

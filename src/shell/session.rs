@@ -60,7 +60,8 @@ impl SessionLock {
     }
 }
 
-fn host() -> String {
+/// This machine's host name.
+pub fn host() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|_| "unknown".into())

@@ -513,8 +513,20 @@ impl Engine {
 
     /// Evaluates triggers and performs what they ask.
     fn watch(&mut self, now: Ms, out: &mut Vec<Effect>) {
+        if let Some(o) = self.evaluate_monitor(now) {
+            self.apply_monitor(o, now, out);
+        }
+    }
+
+    /// Evaluates triggers and drops what they ask (a watcher's mirror; the driver acts).
+    pub(super) fn watch_only(&mut self, now: Ms) {
+        let _ = self.evaluate_monitor(now);
+    }
+
+    /// What the triggers ask for at `now`, given the run's progress.
+    fn evaluate_monitor(&mut self, now: Ms) -> Option<Vec<Reaction>> {
         if self.monitor.is_empty() {
-            return;
+            return None;
         }
         let runs = &self.runs;
         let done = |s: &str| {
@@ -532,8 +544,7 @@ impl Engine {
             past_pnr: pnr.as_deref(),
             rolling_back: self.rollback.is_some(),
         };
-        let o = self.monitor.evaluate(now, &ctx);
-        self.apply_monitor(o, now, out);
+        Some(self.monitor.evaluate(now, &ctx))
     }
 
     fn apply_monitor(&mut self, outs: Vec<Reaction>, now: Ms, out: &mut Vec<Effect>) {

@@ -1,10 +1,14 @@
 //! Rebuilding engine state from a journal, for resume. A step that was started but has no
-//! ending event was running when the process died: it becomes `Interrupted`.
+//! ending event was running when the process died: it becomes `Interrupted`. Also the
+//! watcher's mirror (`follow`, `observe`): the same fold, record by record, while the driver
+//! is alive, so nothing is taken for interrupted; and a re-evaluation of what the screen shows
+//! (trigger states, countdowns) whose reactions are dropped, since only the driver acts.
 
 use super::{Engine, RollbackRun, Stage, StepState};
 use crate::core::event::{Cause, Event, Record};
 use crate::core::monitor::{Decision, Veto};
 use crate::core::runbook::OnFailure;
+use crate::core::time::Ms;
 
 impl Engine {
     /// Applies the journal's records in order: a fold of each event into the engine's state.
@@ -36,7 +40,113 @@ impl Engine {
                 .collect();
             self.back = ran;
         }
-        // Whatever was running died with the process that ran it.
+        self.died();
+    }
+
+    /// A watcher's fold of one record from a live driver: the state changes `replay` makes,
+    /// plus what a resume rebuilds from fresh data instead (grace countdowns, canary gates),
+    /// since the watcher shows them as the driver has them. Nothing here acts: the records
+    /// are what the driver already did.
+    pub fn follow(&mut self, rec: &Record) {
+        let t = rec.t_ms();
+        self.last_now = self.last_now.max(t);
+        if !self.replay_step(rec) {
+            self.replay_run(rec);
+        }
+        // A resume drops these (they are cancelled and rebuilt on fresh data); a mirror keeps
+        // them, as the driver does.
+        self.open_graces.clear();
+        match &rec.event {
+            Event::RollbackGraceStarted {
+                trigger, deadline, ..
+            } => {
+                // The mirror's own evaluation may have started it already, with the breach's
+                // reason; the driver's deadline is the one that counts.
+                match self
+                    .monitor
+                    .graces
+                    .iter_mut()
+                    .find(|g| g.trigger == *trigger)
+                {
+                    Some(g) => g.deadline = deadline.ms(),
+                    None => self.monitor.graces.push(crate::core::monitor::Grace {
+                        trigger: trigger.clone(),
+                        deadline: deadline.ms(),
+                        reason: format!("trigger `{trigger}` breached"),
+                    }),
+                }
+            }
+            Event::RollbackVetoed { trigger, .. }
+            | Event::RollbackGraceCancelled { trigger, .. } => {
+                self.monitor.graces.retain(|g| g.trigger != *trigger)
+            }
+            Event::RollbackStarted { .. } => self.monitor.graces.clear(),
+            Event::CanaryWeight { step, .. } | Event::StepGating { step }
+                if self.monitor.has_gates(step.as_str()) =>
+            {
+                self.monitor.ensure_gates(step.as_str(), t)
+            }
+            Event::StepDone { step, .. }
+            | Event::StepFailed { step, .. }
+            | Event::StepSkipped { step, .. } => self.monitor.disarm_gates(step.as_str()),
+            _ => {}
+        }
+        self.dedupe_pending();
+    }
+
+    /// A watcher's re-evaluation at `now`: trigger states, windows and countdowns move on as
+    /// the driver's do, from the same samples. What the evaluation asks for is dropped: the
+    /// driver does it, and its records say so.
+    pub fn observe(&mut self, now: Ms) {
+        if self.outcome.is_some() || self.monitor.is_empty() {
+            return;
+        }
+        self.last_now = self.last_now.max(now);
+        let graces = self.monitor.graces.clone();
+        let decisions = self.monitor.decisions.clone();
+        self.watch_only(now);
+        // A countdown or a decision ends with the driver's record (rollback started, vetoed,
+        // cancelled, decided), not with the watcher's own evaluation getting there first.
+        for g in graces {
+            if !self.monitor.graces.iter().any(|x| x.trigger == g.trigger) {
+                self.monitor.graces.push(g);
+            }
+        }
+        for d in decisions {
+            if !self
+                .monitor
+                .decisions
+                .iter()
+                .any(|x| x.trigger == d.trigger)
+            {
+                self.monitor.decisions.push_back(d);
+            }
+        }
+        self.dedupe_pending();
+    }
+
+    /// A line of a step's output, as the driver saw it (the step detail shows the tail).
+    pub fn mirror_output(&mut self, step: &str, line: String) {
+        if let Some(r) = self.runs.get_mut(step) {
+            r.push_output(line);
+        }
+    }
+
+    /// One countdown and one decision per trigger: a mirror learns of each twice, from its
+    /// own evaluation and from the driver's record.
+    fn dedupe_pending(&mut self) {
+        let mut seen = std::collections::HashSet::new();
+        self.monitor
+            .graces
+            .retain(|g| seen.insert(g.trigger.clone()));
+        let mut seen = std::collections::HashSet::new();
+        self.monitor
+            .decisions
+            .retain(|d| seen.insert(d.trigger.clone()));
+    }
+
+    /// Whatever was running when the journal stops died with the process that ran it.
+    fn died(&mut self) {
         for r in self.runs.values_mut() {
             if let StepState::Running {
                 attempt,
@@ -344,6 +454,8 @@ impl Engine {
             | Event::JournalRepaired { .. }
             | Event::LeftoversKilled { .. }
             | Event::TaskPanicked { .. }
+            | Event::WatcherJoined { .. }
+            | Event::WatcherLeft { .. }
             | Event::SessionStopped { .. }
             | Event::Note { .. }
             | Event::DrillClock {}

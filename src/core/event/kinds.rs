@@ -111,6 +111,21 @@ pub enum Event {
         /// The panic message.
         message: String,
     },
+    /// Someone attached `cutover watch` to the session. The user is the kernel's answer (the
+    /// socket peer's uid), never a name the watcher sent.
+    WatcherJoined {
+        /// The OS user name of the peer's uid.
+        user: String,
+        /// The peer's uid.
+        uid: u32,
+    },
+    /// A watcher detached (or its connection was closed).
+    WatcherLeft {
+        /// The OS user name of the peer's uid.
+        user: String,
+        /// The peer's uid.
+        uid: u32,
+    },
     /// The run stopped and can be resumed.
     SessionStopped {
         /// Why (a signal, the operator left, no operator in headless mode).
@@ -673,6 +688,8 @@ impl Event {
             Event::JournalRepaired { .. } => "journal_repaired",
             Event::LeftoversKilled { .. } => "leftovers_killed",
             Event::TaskPanicked { .. } => "task_panicked",
+            Event::WatcherJoined { .. } => "watcher_joined",
+            Event::WatcherLeft { .. } => "watcher_left",
             Event::SessionStopped { .. } => "session_stopped",
             Event::SessionEnded { .. } => "session_ended",
             Event::Note { .. } => "note",
@@ -751,6 +768,8 @@ impl Event {
             | Event::JournalRepaired { .. }
             | Event::LeftoversKilled { .. }
             | Event::TaskPanicked { .. }
+            | Event::WatcherJoined { .. }
+            | Event::WatcherLeft { .. }
             | Event::SessionStopped { .. }
             | Event::SessionEnded { .. }
             | Event::Note { .. }
@@ -858,4 +877,6 @@ pub const KINDS: &[&str] = &[
     "baseline_missing",
     "until_waiting",
     "until_met",
+    "watcher_joined",
+    "watcher_left",
 ];

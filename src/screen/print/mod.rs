@@ -17,7 +17,7 @@ use rollback::{
 };
 use session::{
     drill_clock, journal_repaired, leftovers_killed, lock_taken_over, runbook_changed,
-    session_ended, session_stopped, task_panicked,
+    session_ended, session_stopped, task_panicked, watcher_joined, watcher_left,
 };
 use signals::{
     baseline_captured, baseline_missing, metric_read_failed, metric_read_recovered, trigger_armed,
@@ -153,6 +153,8 @@ impl<'a> Progress<'a> {
             } => session_ended(*outcome, *exit_code, reason),
             Event::Note { text } => self.note(text),
             Event::DrillClock {} => drill_clock(),
+            Event::WatcherJoined { user, .. } => watcher_joined(user),
+            Event::WatcherLeft { user, .. } => watcher_left(user),
             Event::Hold { reason } => self.hold(reason.as_deref()),
             Event::Resumed {} => self.resumed(),
             Event::StepWaiting { late, .. } => self.step_waiting(late),

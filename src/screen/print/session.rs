@@ -1,5 +1,5 @@
 //! The lines of the session's own events: start, resume, takeover, repair, hold, notes and
-//! the end.
+//! the end, and who watches it.
 
 use super::{Line, Progress};
 use crate::core::engine::Outcome;
@@ -100,4 +100,12 @@ pub(super) fn session_ended(outcome: Outcome, exit_code: i32, reason: &str) -> L
 
 pub(super) fn drill_clock() -> Line {
     ("·", "drill clock".to_string())
+}
+
+pub(super) fn watcher_joined(user: &str) -> Line {
+    ("◉", format!("{user} is watching"))
+}
+
+pub(super) fn watcher_left(user: &str) -> Line {
+    ("○", format!("{user} stopped watching"))
 }

@@ -1,5 +1,6 @@
 //! The footer: a message for the operator, if any, and the keys that apply now, taken from the
-//! keymap so remapped keys show as they are.
+//! keymap so remapped keys show as they are. A watcher is offered only the keys that look
+//! around (help, panes, scrolling, the log filter, leaving): none that would change the run.
 
 use super::View;
 use crate::config::keymap::Action;
@@ -19,7 +20,8 @@ fn key(v: &View, a: Action) -> String {
 /// The step actions that apply now, e.g. `Enter confirm · s skip`.
 pub fn step_keys(v: &View) -> String {
     let e = v.engine;
-    if e.outcome.is_some() {
+    // A watcher's keys do not act on the run: offering them would mislead.
+    if e.outcome.is_some() || v.ui.share.read_only() {
         return String::new();
     }
     let state = e
@@ -77,6 +79,9 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
     }
     let mut spans = Vec::new();
     let mut keys: Vec<(String, &str)> = Vec::new();
+    if v.ui.share.read_only() {
+        return watcher(f, area, v);
+    }
     let sk = step_keys(v);
     let ended = v.engine.outcome.is_some();
     keys.push((key(v, Action::Help), "help"));
@@ -118,6 +123,33 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
                 t.state_late,
             ),
         );
+    }
+    f.render_widget(Line::from(spans), area);
+}
+
+/// A watcher's footer: the keys that only look, and a reminder that this screen cannot act.
+fn watcher(f: &mut Frame, area: Rect, v: &View) {
+    let t = v.theme;
+    let mut spans = Vec::new();
+    if let Some((msg, _)) = &v.ui.flash {
+        let room = (area.width as usize).saturating_sub(2);
+        spans.push(Span::styled(
+            format!(" {} ", super::fit(msg, room)),
+            t.state_late,
+        ));
+        f.render_widget(Line::from(spans), area);
+        return;
+    }
+    spans.push(Span::styled(" read-only ", t.state_hold));
+    for (a, what) in [
+        (Action::Help, "help"),
+        (Action::FocusNext, "pane"),
+        (Action::Down, "scroll"),
+        (Action::LogLevel, "log level"),
+        (Action::Quit, "stop watching"),
+    ] {
+        spans.push(Span::styled(format!(" {} ", key(v, a)), t.key));
+        spans.push(Span::styled(format!("{what} "), t.dim));
     }
     f.render_widget(Line::from(spans), area);
 }

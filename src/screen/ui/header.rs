@@ -121,7 +121,7 @@ pub fn overall(v: &View, p: &crate::core::engine::Projection) -> (String, Style)
     ("● ON PLAN".into(), t.state_ok)
 }
 
-fn badge(v: &View) -> (String, Style) {
+pub(super) fn badge(v: &View) -> (String, Style) {
     match v.mode {
         Mode::Live => (" ● LIVE ".into(), v.theme.badge_live),
         Mode::Drill => {

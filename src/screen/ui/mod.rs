@@ -10,6 +10,7 @@ mod log;
 mod overlay;
 mod panes;
 mod rollback;
+mod share;
 mod timeline;
 
 use crate::config::keymap::Keymap;
@@ -67,7 +68,16 @@ pub fn render(f: &mut Frame, v: &View) {
         }
         None => v,
     };
-    let area = f.area();
+    let full = f.area();
+    // A watcher's banner takes the top row; the cockpit below it is the driver's, unchanged.
+    let banner_h = share::banner_height(v).min(full.height);
+    share::banner(f, Rect::new(full.x, full.y, full.width, banner_h), v);
+    let area = Rect::new(
+        full.x,
+        full.y + banner_h,
+        full.width,
+        full.height - banner_h,
+    );
     // A fresh frame is all terminal-default cells: a base of default colours would restyle
     // every cell of the screen to what it already is, once a second.
     fill(f, area, v.theme.base);
@@ -81,6 +91,7 @@ pub fn render(f: &mut Frame, v: &View) {
     ])
     .split(area);
     header::render(f, rows[0], v, head);
+    share::presence(f, rows[0], v);
     footer::render(f, rows[2], v);
     if large {
         let cols = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])

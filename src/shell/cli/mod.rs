@@ -7,7 +7,7 @@ mod options;
 
 pub use evidence::{report, verify};
 
-pub use options::{EarlyExit, Front, Launch};
+pub use options::{EarlyExit, Front, Launch, watch_options};
 
 use crate::config::runbook;
 use clap::{Args, Parser, Subcommand};
@@ -47,12 +47,25 @@ pub enum Cmd {
         /// The runbook.
         file: PathBuf,
     },
-    /// Read-only view of a session another cockpit drives (not in this version yet).
-    // Hidden until it works: help must not offer what answers "not in this version yet".
-    #[command(hide = true)]
+    /// Read-only view of a session another cockpit drives, at your terminal's size.
+    ///
+    /// Connects to the driver's socket (SESSION_DIR/watch.sock) and shows the whole cockpit,
+    /// following the run live; keys that would change the run are refused. Without a live
+    /// driver it shows the session as its journal left it, marked NOT LIVE, and reconnects
+    /// by itself when a driver resumes the session.
     Watch {
         /// The session folder.
         session: PathBuf,
+        /// A theme from themes/ (default: dark).
+        #[arg(long, value_name = "NAME")]
+        theme: Option<String>,
+        /// A keymap file that remaps keys (as for drill and run).
+        #[arg(long, value_name = "FILE")]
+        keymap: Option<PathBuf>,
+        /// The session's runbook, when the path its journal names does not lead to it from
+        /// here.
+        #[arg(long, value_name = "FILE")]
+        runbook: Option<PathBuf>,
     },
     /// Write the session's report (Markdown) to stdout: outcome, steps against their plan,
     /// the rollback, triggers and decisions, notes, and the journal's digest. Exit 0, or 2

@@ -375,6 +375,113 @@ fn invalid(diagnostics: Vec<Diagnostic>) -> EarlyExit {
     }
 }
 
+/// The absolute runbook path a live driver's `hello` names (the journal has it as the
+/// driver was given it, maybe relative to another folder).
+fn driver_runbook(session: &Path) -> Option<PathBuf> {
+    use std::io::{BufRead, Read};
+    let s =
+        std::os::unix::net::UnixStream::connect(session.join(crate::shell::serve::SOCKET)).ok()?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(1)))
+        .ok()?;
+    let mut line = String::new();
+    std::io::BufReader::new(s)
+        .take(crate::shell::wire::MAX_SERVER_FRAME as u64)
+        .read_line(&mut line)
+        .ok()?;
+    match crate::shell::wire::parse_server(line.trim_end().as_bytes()).ok()? {
+        crate::shell::wire::Server::Other(crate::shell::wire::ServerFrame::Hello {
+            driver,
+            ..
+        }) => Some(PathBuf::from(driver.runbook)),
+        _ => None,
+    }
+}
+
+/// What `cutover watch` needs before its runtime starts: the session's runbook (the path its
+/// `session_started` names, or `--runbook`), its mode and speed, the theme and the keymap.
+pub fn watch_options(
+    session: &Path,
+    theme_name: Option<&str>,
+    keymap_file: Option<PathBuf>,
+    runbook_file: Option<PathBuf>,
+) -> Result<crate::shell::watch::WatchOptions, EarlyExit> {
+    use crate::core::event::Event;
+    let records = crate::shell::journal::read(session).map_err(|e| {
+        EarlyExit::Usage(format!(
+            "{} is not a session folder one can watch: {e}",
+            session.display()
+        ))
+    })?;
+    let Some(first) = records.first() else {
+        return Err(EarlyExit::Usage(format!(
+            "session {} has an empty journal: nothing to watch yet",
+            session.display()
+        )));
+    };
+    let (path, fingerprint, speed) = match &first.event {
+        Event::SessionStarted {
+            runbook,
+            fingerprint,
+            speed,
+            ..
+        } => (PathBuf::from(runbook), fingerprint.clone(), speed.clone()),
+        _ => {
+            return Err(EarlyExit::Usage(format!(
+                "session {}: its journal does not start with session_started",
+                session.display()
+            )));
+        }
+    };
+    // The journal names the runbook as the driver was given it; the driver's own folder is
+    // the best guess for a relative path, else this one.
+    let file = match runbook_file {
+        Some(f) => f,
+        None if !path.exists() => driver_runbook(session).unwrap_or(path),
+        None => path,
+    };
+    let rb = load_runbook(&file, Mode::Drill).map_err(|e| match e {
+        EarlyExit::Invalid { diagnostics, .. } if diagnostics.is_empty() => {
+            EarlyExit::Usage(format!(
+                "cannot read the session's runbook {}: give it with --runbook FILE",
+                file.display()
+            ))
+        }
+        other => other,
+    })?;
+    // Steps are drawn from the runbook: another file's steps would misread every record.
+    let known = records.iter().any(
+        |r| matches!(&r.event, Event::RunbookChanged { fingerprint: f } if *f == rb.fingerprint),
+    );
+    if rb.fingerprint != fingerprint && !known {
+        return Err(EarlyExit::Usage(format!(
+            "{} is not the runbook session {} runs (it has changed, or is another file): give the session's runbook with --runbook FILE",
+            file.display(),
+            session.display()
+        )));
+    }
+    let speed = speed
+        .as_deref()
+        .map(|s| s.trim_start_matches('×'))
+        .and_then(|s| Speed::parse(s).ok())
+        .unwrap_or(Speed::Factor(60.0));
+    let name = theme_name.unwrap_or(theme::DEFAULT);
+    let theme = theme::load(name, &themes_dir(&file)).map_err(invalid)?;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let theme = if no_color { theme.no_color() } else { theme };
+    let keymap = match keymap_file.or_else(keymap::default_path) {
+        None => keymap::default_keymap(),
+        Some(path) => keymap::load_overlay(&path).map_err(invalid)?,
+    };
+    Ok(crate::shell::watch::WatchOptions {
+        session: session.to_path_buf(),
+        runbook: rb,
+        mode: first.mode,
+        speed,
+        theme,
+        keymap,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

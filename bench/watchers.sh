@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# N watchers on a `--speed max` drill: the driver's events per second with 0 and with N
+# watchers attached, the delay from a record's journal time to its arrival at a watcher's
+# socket (p50/p99, records that arrived live), how often watchers were resynchronised, and
+# the driver's peak RSS. The drill (headless) has two metrics sampled every T-second over six
+# T-hours and a few steps, so it publishes ~43,000 samples and a few hundred records; the
+# watchers are plain socket clients (one Python process, one thread per watcher) that read as
+# fast as they can, as `cutover watch` does before it draws.
+#
+# Usage: bench/watchers.sh [--bin PATH] [--speed S] [N]   (defaults: release build, max, 30)
+# Needs python3 and Linux /proc. Prints figures; asserts nothing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=30
+speed=max
+bin=${CUTOVER_BIN:-}
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --bin) bin=${2:?--bin needs a path}; shift 2 ;;
+    --speed) speed=${2:?--speed needs a factor or max}; shift 2 ;;
+    -h | --help) sed -n '10,11s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    *) n=$1; shift ;;
+  esac
+done
+if [ -z "$bin" ]; then
+  cargo build --release -q --bin cutover
+  target=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
+  bin="$target/release/cutover"
+fi
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cat > "$tmp/rb.yaml" <<'YAML'
+version: 1
+title: Watchers benchmark
+strategy: blue-green
+platforms: {source: {name: Snowflake}, target: {name: Databricks}}
+connections:
+  prometheus: {kind: prometheus, url: 'http://127.0.0.1:9'}
+metrics:
+  - {id: m1, title: M1, side: source, unit: '%', every: 1s, from: prometheus, query: up, sim: {baseline: 1, noise: 0.5}}
+  - {id: m2, title: M2, side: target, unit: '%', every: 1s, from: prometheus, query: up, sim: {baseline: 1, noise: 0.5}}
+phases:
+  - id: window
+    title: Window
+    steps:
+      - {id: a, title: A, at: T+0:00, run: 'true', expect: 1m, owner: eng}
+      - {id: b, title: B, at: T+2:00, run: 'echo half way', expect: 1m, owner: eng}
+      - {id: c, title: C, at: T+6:00, run: 'true', expect: 1m, owner: eng}
+YAML
+
+python3 - "$bin" "$tmp" "$n" "$speed" <<'PY'
+import json, os, socket, subprocess, sys, threading, time
+from datetime import datetime
+bin, tmp, n, speed = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+
+def rss_kb(pid):
+    try:
+        for l in open(f"/proc/{pid}/status"):
+            if l.startswith("VmRSS:"):
+                return int(l.split()[1])
+    except OSError:
+        return None
+
+TCK = os.sysconf("SC_CLK_TCK")
+
+def thread_cpu(pid):
+    """CPU seconds of the driver's loop thread (the main one) and of its serving thread."""
+    main = serve = 0.0
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            st = open(f"/proc/{pid}/task/{tid}/stat").read()
+            comm = st[st.index("(") + 1:st.rindex(")")]
+            f = st[st.rindex(")") + 2:].split()
+            cpu = (int(f[11]) + int(f[12])) / TCK
+            if tid == str(pid):
+                main = cpu
+            elif comm.startswith("cutover-serve"):
+                serve = cpu
+    except (OSError, ValueError):
+        return None
+    return main, serve
+
+def run(watchers, tag):
+    s = os.path.join(tmp, f"s-{tag}")
+    t0 = time.time()
+    p = subprocess.Popen([bin, "drill", os.path.join(tmp, "rb.yaml"), "--headless", "--speed", speed,
+                          "--session", s], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    stats = {"delays": [], "resets": 0, "frames": 0}
+    lock = threading.Lock()
+    def watch():
+        sock = None
+        while sock is None and p.poll() is None:
+            try:
+                sock = socket.socket(socket.AF_UNIX); sock.connect(os.path.join(s, "watch.sock"))
+            except OSError:
+                sock = None; time.sleep(0.001)
+        if sock is None:
+            return
+        f = sock.makefile("rb", buffering=1 << 16)
+        live, delays, resets, frames = False, [], 0, 0
+        for line in f:
+            now = time.time()
+            frames += 1
+            if line.startswith(b'{"type":"reset"'):
+                resets += 1; live = False
+            elif line.startswith(b'{"type":"live"'):
+                live = True
+            elif live and line.startswith(b'{"type":"record"'):
+                at = json.loads(line)["record"]["at"]
+                delays.append(now - datetime.fromisoformat(at.replace("Z", "+00:00")).timestamp())
+        with lock:
+            stats["delays"] += delays; stats["resets"] += max(resets - 1, 0); stats["frames"] += frames
+    ts = [threading.Thread(target=watch) for _ in range(watchers)]
+    for t in ts: t.start()
+    peak, cpu = 0, (0.0, 0.0)
+    while p.poll() is None:
+        peak = max(peak, rss_kb(p.pid) or 0)
+        # A thread that has exited (the serving one, at the end) keeps its last reading.
+        c = thread_cpu(p.pid)
+        if c:
+            cpu = (max(cpu[0], c[0]), max(cpu[1], c[1]))
+        time.sleep(0.005)
+    wall = time.time() - t0
+    for t in ts: t.join(timeout=10)
+    lines = sum(1 for _ in open(os.path.join(s, "journal.jsonl")))
+    stats["cpu"] = cpu
+    return wall, lines, peak, stats
+
+samples = 2 * 6 * 3600
+base = run(0, "0")
+with_n = run(n, str(n))
+for name, (wall, lines, peak, st) in [("0 watchers", base), (f"{n} watchers", with_n)]:
+    ev = (lines + samples) / wall
+    d = sorted(st["delays"])
+    pct = lambda q: f"{1000 * d[min(len(d) - 1, int(q * len(d)))]:.1f} ms" if d else "—"
+    print(f"{name:>11}: {wall:6.2f} s, {ev:9.0f} events/s ({lines} records + ~{samples} samples), "
+          f"peak RSS {peak / 1024:.1f} MiB; record -> watcher p50 {pct(0.5)}, p99 {pct(0.99)}, "
+          f"max {pct(1.0)} over {len(d)} live records; resyncs {st['resets']}, frames {st['frames']}; "
+          f"CPU: loop thread {st['cpu'][0]:.2f} s, serving thread {st['cpu'][1]:.2f} s")
+print(f"events/s with {n} watchers: {100 * ((lines_n := with_n[1] + samples) / with_n[0]) / ((base[1] + samples) / base[0]) - 100:+.1f} % against none")
+PY
