@@ -277,6 +277,25 @@ fn the_report_of_an_automatic_rollback_names_the_trigger_the_procedure_and_its_s
     );
     assert!(rb.contains(started["reason"].as_str().unwrap()), "{rb}");
     assert!(rb.contains("done cleanly in"), "{rb}");
+    // The journal entry carries the values it was decided on: the metric that breached,
+    // above its limit, and every other watched metric.
+    let breach = j.iter().find(|e| e["kind"] == "trigger_breach").unwrap();
+    let metric = breach["metric"].as_str().unwrap();
+    let v = started["values"][metric]["value"].as_f64().unwrap();
+    assert!(v > breach["threshold"].as_f64().unwrap(), "{started}");
+    assert!(
+        started["values"].as_object().unwrap().len() >= 3,
+        "{started}"
+    );
+    assert_eq!(
+        breach["values"][metric]["value"], breach["value"],
+        "{breach}"
+    );
+    assert!(
+        rb.contains("- The watched metrics when it started: critical-report-failures 0 runs")
+            && rb.contains(&format!("{metric} {} %", cutover::core::number::num(v))),
+        "{rb}"
+    );
     let steps = section(&md, "Rollback steps");
     let rolled: Vec<&str> = j
         .iter()

@@ -185,6 +185,33 @@ fn kinds_and_fields_added_since_the_fixtures_write_and_read_back() {
             procedure: None,
         }
         .by_system(),
+        Event::DecisionRequested {
+            trigger: "latency".into(),
+            reason: "trigger `latency`: p95 > 2x baseline".into(),
+            deadline: TTime(5_400_000),
+            default: cutover::core::runbook::signals::Choice::Rollback,
+            values: [
+                (
+                    "p95".to_string(),
+                    cutover::core::event::Reading {
+                        value: Some(2150.0),
+                        age: Some(Period(15_000)),
+                        unknown: None,
+                    },
+                ),
+                (
+                    "err".to_string(),
+                    cutover::core::event::Reading {
+                        value: None,
+                        age: None,
+                        unknown: Some("HTTP 503 from the warehouse".into()),
+                    },
+                ),
+            ]
+            .into_iter()
+            .collect(),
+        }
+        .by_system(),
         Event::WatcherJoined {
             user: "bob".into(),
             uid: 1001,
@@ -209,6 +236,12 @@ fn kinds_and_fields_added_since_the_fixtures_write_and_read_back() {
         let back = Record::parse(line.as_bytes()).unwrap();
         assert_eq!(back, rec, "{line}");
         assert_eq!(back.to_json(&|s| s.to_string()).unwrap(), line);
+        if back.kind() == "decision_requested" {
+            assert!(
+                line.ends_with(r#""trigger":"latency","values":{"err":{"unknown":"HTTP 503 from the warehouse"},"p95":{"age_s":15.0,"value":2150.0}}}"#),
+                "{line}"
+            );
+        }
         kinds.insert(back.kind().to_string());
     }
     for k in SINCE {

@@ -373,6 +373,7 @@ impl Engine {
                 reason,
                 deadline,
                 default,
+                ..
             } => self.monitor.restore_decision(Decision {
                 trigger: trigger.clone(),
                 reason: reason.clone(),
@@ -390,7 +391,7 @@ impl Engine {
             Event::DecisionCancelled { trigger, .. } => {
                 self.monitor.restore_decided(trigger);
             }
-            Event::TriggerBreach { breach, action } => {
+            Event::TriggerBreach { breach, action, .. } => {
                 if *action == crate::core::runbook::signals::TriggerAction::Rollback {
                     self.rollback_cause = Some((breach.trigger.clone(), t));
                 }

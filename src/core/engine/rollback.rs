@@ -209,6 +209,7 @@ impl Engine {
             steps: self.back.len(),
             planned: Period(planned),
             failed_step: failed.map(StepId::from),
+            values: self.monitor.snapshot(now),
         };
         out.push(Effect::Journal(e.by(operator)));
     }

@@ -401,6 +401,9 @@ pub enum Event {
         /// The failed step that caused it.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         failed_step: Option<StepId>,
+        /// Every watched metric as the engine had it when the rollback started.
+        #[serde(default, skip_serializing_if = "Values::is_empty")]
+        values: Values,
     },
     /// The rollback procedure finished.
     RollbackDone {
@@ -464,6 +467,9 @@ pub enum Event {
         breach: Breach,
         /// What it does.
         action: TriggerAction,
+        /// Every watched metric as the engine had it then (journals before it: none).
+        #[serde(default, skip_serializing_if = "Values::is_empty")]
+        values: Values,
     },
     /// A dry-run trigger would have acted.
     TriggerDryRun {
@@ -580,6 +586,9 @@ pub enum Event {
         deadline: TTime,
         /// What happens when nobody decides.
         default: Choice,
+        /// Every watched metric as the engine had it when the decision was asked.
+        #[serde(default, skip_serializing_if = "Values::is_empty")]
+        values: Values,
     },
     /// A decision was made.
     DecisionMade {
@@ -629,6 +638,23 @@ pub enum Event {
         reason: String,
     },
 }
+
+/// A metric's reading in a snapshot: its value and age, or why it had none (UNKNOWN).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reading {
+    /// The value (absent when UNKNOWN).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    /// How old it was.
+    #[serde(rename = "age_s", default, skip_serializing_if = "Option::is_none")]
+    pub age: Option<Period>,
+    /// Why there was no usable value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unknown: Option<String>,
+}
+
+/// The watched metrics' readings at a moment that decided something, by metric id.
+pub type Values = std::collections::BTreeMap<String, Reading>;
 
 /// How late a step began, and the finish that projects (all absent when on time).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -330,6 +330,32 @@ impl Monitor {
         self.index.get(id).copied()
     }
 
+    /// Every watched metric's reading at `now`, for the journal entries that decide
+    /// something (a breach, a decision asked, a rollback): the evidence of what it was
+    /// decided on. Metrics only the screen shows are left out (there may be a thousand).
+    pub fn snapshot(&self, now: Ms) -> crate::core::event::Values {
+        self.metrics
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| self.watched.contains(&m.id))
+            .map(|(i, m)| {
+                let reading = match self.status(i, now) {
+                    Status::Fresh(s) => crate::core::event::Reading {
+                        value: Some(s.value),
+                        age: Some(crate::core::time::Period((now - s.at).max(0))),
+                        unknown: None,
+                    },
+                    Status::Unknown(why) => crate::core::event::Reading {
+                        value: None,
+                        age: None,
+                        unknown: Some(why),
+                    },
+                };
+                (m.id.clone(), reading)
+            })
+            .collect()
+    }
+
     /// A metric's status at `now`.
     pub fn status(&self, i: usize, now: Ms) -> Status {
         self.series[i].status(&self.metrics[i], now)
@@ -1149,6 +1175,7 @@ impl Monitor {
                 reason,
                 deadline: TTime(d.deadline),
                 default: d.default,
+                values: self.snapshot(now),
             }
             .by_system(),
         ));
@@ -1214,7 +1241,12 @@ impl Monitor {
             return;
         }
         out.push(Reaction::Journal(
-            Event::TriggerBreach { breach, action }.by_system(),
+            Event::TriggerBreach {
+                breach,
+                action,
+                values: self.snapshot(now),
+            }
+            .by_system(),
         ));
         match action {
             TriggerAction::Alert => {}

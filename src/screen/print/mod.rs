@@ -241,7 +241,7 @@ impl<'a> Progress<'a> {
             Event::RollbackRequestIgnored { why, .. } => self.rollback_request_ignored(why),
             Event::RollbackUnavailable { why, .. } => self.rollback_unavailable(why),
             Event::TriggerArmed { trigger, after } => trigger_armed(trigger, after),
-            Event::TriggerBreach { breach, action } => trigger_breach(breach, action.as_str()),
+            Event::TriggerBreach { breach, action, .. } => trigger_breach(breach, action.as_str()),
             Event::TriggerDryRun { breach, text, .. } => trigger_dry_run(breach, text),
             Event::MetricReadFailed { metric, reason } => metric_read_failed(metric, reason),
             Event::MetricReadRecovered { metric } => metric_read_recovered(metric),

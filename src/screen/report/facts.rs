@@ -76,6 +76,8 @@ pub struct RollbackFacts {
     pub aborted: Option<(String, String, Ms)>,
     /// Its steps, in the order they ran.
     pub steps: Vec<StepFacts>,
+    /// The watched metrics when it started.
+    pub values: crate::core::event::Values,
 }
 
 /// A period a metric could not be read.
@@ -391,6 +393,7 @@ impl Facts {
                 reason,
                 procedure,
                 planned,
+                values,
                 ..
             } => {
                 self.rollback = Some(RollbackFacts {
@@ -399,6 +402,7 @@ impl Facts {
                     procedure: procedure.clone(),
                     started: t,
                     planned: planned.ms(),
+                    values: values.clone(),
                     ..RollbackFacts::default()
                 })
             }

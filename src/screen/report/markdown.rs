@@ -5,7 +5,7 @@
 use super::Report;
 use super::facts::{Facts, Result, StepFacts};
 use crate::core::engine::Outcome;
-use crate::core::event::{Mode, SYSTEM};
+use crate::core::event::{Event, Mode, SYSTEM};
 use crate::core::time::{Ms, human, t_clock};
 use crate::screen::print::Printed;
 use std::fmt::Write;
@@ -265,10 +265,18 @@ fn rollback(out: &mut String, r: &Report) {
     };
     let _ = writeln!(
         out,
-        "- Procedure \"{}\", planned {}: {verdict}\n",
+        "- Procedure \"{}\", planned {}: {verdict}",
         rb.procedure,
         human(rb.planned)
     );
+    if !rb.values.is_empty() {
+        let _ = writeln!(
+            out,
+            "- The watched metrics when it started: {}",
+            values_text(r, &rb.values)
+        );
+    }
+    out.push('\n');
     steps(out, r, "Rollback steps", &rb.steps);
 }
 
@@ -298,12 +306,47 @@ fn signals(out: &mut String, r: &Report) {
     };
     let _ = writeln!(out, "```");
     for &i in &r.facts.signals {
-        let p = Printed::new(rb, &r.records[i]);
+        let rec = &r.records[i];
+        let p = Printed::new(rb, rec);
         if p.shows() {
             let _ = writeln!(out, "{p}");
         }
+        let values = match &rec.event {
+            Event::TriggerBreach { values, .. } | Event::DecisionRequested { values, .. } => values,
+            _ => continue,
+        };
+        if !values.is_empty() {
+            let _ = writeln!(out, "{:>13}values then: {}", "", values_text(r, values));
+        }
     }
     let _ = writeln!(out, "```\n");
+}
+
+/// Readings as `id 4.02 % (15s old), other UNKNOWN (why)`, in the metrics' own units.
+fn values_text(r: &Report, values: &crate::core::event::Values) -> String {
+    values
+        .iter()
+        .map(|(id, v)| {
+            let unit = r
+                .runbook
+                .as_ref()
+                .and_then(|rb| rb.signals.metric(id))
+                .and_then(|m| m.unit.clone())
+                .unwrap_or_default();
+            match (v.value, &v.unknown) {
+                (Some(x), _) => format!(
+                    "{id} {}{}",
+                    crate::core::monitor::with_unit(x, &unit),
+                    v.age
+                        .map(|a| format!(" ({} old)", human(a.ms() / 1000 * 1000)))
+                        .unwrap_or_default()
+                ),
+                (None, Some(why)) => format!("{id} UNKNOWN ({why})"),
+                (None, None) => format!("{id} UNKNOWN"),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn notes(out: &mut String, f: &Facts) {
