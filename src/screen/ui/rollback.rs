@@ -71,9 +71,21 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, large: bool) {
         Some(fw) if list.len() + 2 <= room => (room - 2, Some(fw)),
         _ => (room, None),
     };
-    let start = scroll_start(focus, list.len(), list_h);
+    let (start, shown, above, below) = window(&list, focus, list_h);
     let mut lines: Vec<Line> = head.into_iter().take(h).collect();
-    lines.extend(list.into_iter().skip(start).take(list_h));
+    if above > 0 {
+        lines.push(Line::styled(
+            format!("  … {above} {} above", plural(above)),
+            v.theme.dim,
+        ));
+    }
+    lines.extend(list.into_iter().skip(start).take(shown));
+    if below > 0 {
+        lines.push(Line::styled(
+            format!("  … {below} more {}", plural(below)),
+            v.theme.dim,
+        ));
+    }
     if let Some(fw) = forward {
         lines.resize(h - 1, Line::default());
         lines.push(fw);
@@ -541,6 +553,36 @@ fn forward_summary<'a>(v: &View, w: usize) -> Line<'a> {
     Line::from(spans)
 }
 
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "step" } else { "steps" }
+}
+
+/// Whether a line of the step list starts a step: a step's line begins with its glyph, its
+/// details (reason, keys, output) with the indent.
+fn starts_step(l: &Line) -> bool {
+    l.spans.first().is_some_and(|s| !s.content.starts_with(' '))
+}
+
+/// The part of the step list shown in `h` rows with `focus` in view: (first line, lines
+/// shown, steps hidden above, steps hidden below). A cut list says how many steps it hides,
+/// each count on a row of its own, so no step leaves the screen unsaid.
+fn window(list: &[Line], focus: Range<usize>, h: usize) -> (usize, usize, usize, usize) {
+    if list.len() <= h || h < 3 {
+        let start = scroll_start(focus, list.len(), h);
+        return (start, h, 0, 0);
+    }
+    let hidden = |a: usize, b: usize| list[a..b].iter().filter(|l| starts_step(l)).count();
+    // One row for a count first; a second when the window is cut at both ends.
+    let mut shown = h - 1;
+    let mut start = scroll_start(focus.clone(), list.len(), shown);
+    if start > 0 && start + shown < list.len() {
+        shown = h - 2;
+        start = scroll_start(focus, list.len(), shown);
+    }
+    let end = (start + shown).min(list.len());
+    (start, shown, hidden(0, start), hidden(end, list.len()))
+}
+
 /// Where the visible part of `len` lines starts so that `focus` shows in `h` rows: one line
 /// of context above it, then as much of it as fits.
 fn scroll_start(focus: Range<usize>, len: usize, h: usize) -> usize {
@@ -552,4 +594,37 @@ fn scroll_start(focus: Range<usize>, len: usize, h: usize) -> usize {
         start = focus.end.saturating_sub(h).min(focus.start);
     }
     start.min(len - h)
+}
+
+#[cfg(test)]
+mod window_tests {
+    use super::*;
+
+    /// Ten steps, each a line and one detail line (20 lines).
+    fn list() -> Vec<Line<'static>> {
+        (0..10)
+            .flat_map(|i| [Line::raw(format!("· {i} step")), Line::raw("    detail")])
+            .collect()
+    }
+
+    #[test]
+    fn a_cut_list_counts_the_steps_it_hides_at_each_end() {
+        let l = list();
+        // Focus on step 5 (lines 10–11) in 8 rows: cut at both ends, 6 lines shown.
+        let (start, shown, above, below) = window(&l, 10..12, 8);
+        assert_eq!(shown, 6);
+        assert!(start <= 10 && start + shown >= 12, "{start}");
+        let visible = l[start..start + shown]
+            .iter()
+            .filter(|x| starts_step(x))
+            .count();
+        assert_eq!(above + visible + below, 10, "{above} {visible} {below}");
+        assert!(above > 0 && below > 0);
+        // At the top: only a count below.
+        let (start, shown, above, below) = window(&l, 0..2, 8);
+        assert_eq!((start, shown, above), (0, 7, 0));
+        assert_eq!(below, 6, "lines 0–6 show steps 0–3");
+        // All of it fits: no counts.
+        assert_eq!(window(&l, 0..2, 20), (0, 20, 0, 0));
+    }
 }
