@@ -25,6 +25,8 @@ pub struct Recorder {
     path: PathBuf,
     bytes: u64,
     last_flush: Instant,
+    /// The T of the last sample: where the record stops if the bound is hit at the end.
+    last_at: Ms,
 }
 
 impl Recorder {
@@ -48,6 +50,7 @@ impl Recorder {
             path,
             bytes,
             last_flush: Instant::now(),
+            last_at: 0,
         }
     }
 
@@ -61,6 +64,7 @@ impl Recorder {
             .as_ref()
             .map(|v| *v)
             .map_err(|e| crate::shell::secret::redact(e));
+        self.last_at = at;
         let lines = self.enc.sample(metric, at, &value, watched);
         self.write(&lines, at);
         if self.last_flush.elapsed() >= FLUSH_EVERY {
@@ -115,7 +119,7 @@ impl Recorder {
 impl Drop for Recorder {
     fn drop(&mut self) {
         let open = self.enc.close();
-        self.write(&open, 0);
+        self.write(&open, self.last_at);
         self.flush();
     }
 }

@@ -89,11 +89,7 @@ pub fn open(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(io(e)),
     };
-    let whole = bytes
-        .iter()
-        .rposition(|b| *b == b'\n')
-        .map(|i| i + 1)
-        .unwrap_or(0);
+    let whole = chain::whole_lines(&bytes);
     let mut repair = None;
     if whole < bytes.len() {
         let torn = &bytes[whole..];
@@ -110,25 +106,7 @@ pub fn open(
             saved_to,
         });
     }
-    let mut events = Vec::new();
-    for (i, line) in bytes[..whole].split(|b| *b == b'\n').enumerate() {
-        if line.is_empty() {
-            continue;
-        }
-        let ev = Record::parse(line).map_err(|e| match e {
-            RecordError::UnknownKind(_) => JournalError::UnknownKind {
-                path: path.clone(),
-                line: i + 1,
-                reason: e.to_string(),
-            },
-            RecordError::Malformed(reason) => JournalError::Corrupt {
-                path: path.clone(),
-                line: i + 1,
-                reason,
-            },
-        })?;
-        events.push(ev);
-    }
+    let events = records(&path, &bytes[..whole])?;
     let file = OpenOptions::new()
         .create(true)
         .append(true)
@@ -161,16 +139,28 @@ pub fn read(dir: &Path) -> Result<Vec<Record>, JournalError> {
         path: path.clone(),
         source,
     })?;
-    let whole = bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    records(&path, &bytes[..chain::whole_lines(&bytes)])
+}
+
+/// The records of journal `path`'s whole lines `bytes`, or the line (1-based) that is not
+/// one: of a kind this version does not know, or not an event at all.
+pub fn records(path: &Path, bytes: &[u8]) -> Result<Vec<Record>, JournalError> {
     let mut out = Vec::new();
-    for (i, line) in bytes[..whole].split(|b| *b == b'\n').enumerate() {
+    for (i, line) in bytes.split(|b| *b == b'\n').enumerate() {
         if line.is_empty() {
             continue;
         }
-        let rec = Record::parse(line).map_err(|e| JournalError::Corrupt {
-            path: path.clone(),
-            line: i + 1,
-            reason: e.to_string(),
+        let rec = Record::parse(line).map_err(|e| match e {
+            RecordError::UnknownKind(_) => JournalError::UnknownKind {
+                path: path.to_path_buf(),
+                line: i + 1,
+                reason: e.to_string(),
+            },
+            RecordError::Malformed(reason) => JournalError::Corrupt {
+                path: path.to_path_buf(),
+                line: i + 1,
+                reason,
+            },
         })?;
         out.push(rec);
     }

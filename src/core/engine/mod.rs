@@ -12,7 +12,7 @@ mod replay;
 mod rollback;
 mod state;
 
-pub use plan::Projection;
+pub use plan::{Projection, planned_starts};
 pub use rollback::gaps_text;
 pub use state::*;
 

@@ -51,6 +51,24 @@ impl Projection {
     }
 }
 
+/// Each forward step's planned start, in runbook order: its `at`, or when the step before it
+/// is planned to end (its start plus `expect` and `hold`), whichever is later.
+pub fn planned_starts(rb: &crate::core::runbook::Runbook) -> Vec<Ms> {
+    let mut prev_end: Option<Ms> = None;
+    rb.steps()
+        .map(|step| {
+            let start = match (step.at, prev_end) {
+                (Some(at), Some(prev)) => at.max(prev),
+                (Some(at), None) => at,
+                (None, Some(prev)) => prev,
+                (None, None) => 0,
+            };
+            prev_end = Some(start + step.expect.unwrap_or(0) + step.hold.unwrap_or(0));
+            start
+        })
+        .collect()
+}
+
 impl Engine {
     /// The projection at T-time `now`.
     pub fn projection(&self, now: Ms) -> Projection {
@@ -65,14 +83,8 @@ impl Engine {
         } else {
             None
         };
-        for step in self.rb.steps() {
+        for (step, p_start) in self.rb.steps().zip(self::planned_starts(&self.rb)) {
             let work = step.expect.unwrap_or(0) + step.hold.unwrap_or(0);
-            let p_start = match (step.at, planned) {
-                (Some(at), Some(prev)) => at.max(prev),
-                (Some(at), None) => at,
-                (None, Some(prev)) => prev,
-                (None, None) => 0,
-            };
             planned = Some(p_start + work);
             let run = &self.runs[&step.id];
             let end = match &run.state {

@@ -7,6 +7,12 @@
 
 use sha2::{Digest, Sha256};
 
+/// How many of `bytes` are whole lines: up to and with the last newline. What follows it is a
+/// line still being written, or one a crash tore.
+pub fn whole_lines(bytes: &[u8]) -> usize {
+    bytes.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1)
+}
+
 /// The `prev` of the line after `line` (the line's bytes as written, without its newline).
 pub fn link(line: &[u8]) -> String {
     format!("{:x}", Sha256::digest(line))
@@ -50,11 +56,7 @@ impl Verdict {
 
 /// Checks the chain and the sequence numbers of a journal's bytes.
 pub fn verify(bytes: &[u8]) -> Verdict {
-    let whole = bytes
-        .iter()
-        .rposition(|b| *b == b'\n')
-        .map(|i| i + 1)
-        .unwrap_or(0);
+    let whole = whole_lines(bytes);
     let mut v = Verdict {
         lines: 0,
         unchained: 0,

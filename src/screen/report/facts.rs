@@ -1,8 +1,8 @@
 //! What a session's journal says happened, gathered in one pass for the report: the session
 //! (mode, runbook, resumes, end), every step of the run and of the rollback (times, who,
 //! why), operators, notes, the signals (triggers, vetoes, decisions) and metric read gaps.
-//! Planned times come from the runbook when it is at hand, by the engine's plan rule: a step
-//! starts at its `at` or when the step before it is planned to end, whichever is later.
+//! Planned times come from the runbook when it is at hand, by the engine's plan rule
+//! (`engine::planned_starts`).
 
 use crate::core::engine::Outcome;
 use crate::core::event::{Event, Mode, Record, SYSTEM};
@@ -209,24 +209,15 @@ pub fn gather(records: &[Record], rb: Option<&Runbook>) -> Facts {
     f
 }
 
-/// Every forward step with its planned start and `expect`, by the engine's plan rule.
+/// Every forward step with its planned start (the engine's plan rule) and `expect`.
 fn planned(rb: &Runbook) -> Vec<StepFacts> {
-    let mut prev_end: Option<Ms> = None;
     rb.steps()
-        .map(|s| {
-            let start = match (s.at, prev_end) {
-                (Some(at), Some(p)) => at.max(p),
-                (Some(at), None) => at,
-                (None, Some(p)) => p,
-                (None, None) => 0,
-            };
-            prev_end = Some(start + s.expect.unwrap_or(0) + s.hold.unwrap_or(0));
-            StepFacts {
-                id: s.id.clone(),
-                planned: Some(start),
-                expect: s.expect,
-                ..StepFacts::default()
-            }
+        .zip(crate::core::engine::planned_starts(rb))
+        .map(|(s, start)| StepFacts {
+            id: s.id.clone(),
+            planned: Some(start),
+            expect: s.expect,
+            ..StepFacts::default()
         })
         .collect()
 }

@@ -150,6 +150,13 @@ fn metrics(out: &mut String, r: &Report) {
         return;
     };
     let marks = markers(r);
+    // Each metric's lines, gathered in one pass: a thousand metrics must not scan the
+    // evidence a thousand times.
+    let mut by_metric: std::collections::HashMap<&str, Vec<&crate::core::evidence::Line>> =
+        std::collections::HashMap::new();
+    for l in &s.lines {
+        by_metric.entry(l.m.as_str()).or_default().push(l);
+    }
     let _ = writeln!(
         out,
         "<h2>Metrics</h2>\n<p class=\"legend\"><span style=\"background:#0000ff\"></span>samples<span style=\"background:#ff0000\"></span>trigger threshold<span style=\"background:#ffc8c8\"></span>in breach<span style=\"background:#d7d7d7\"></span>UNKNOWN (could not be read)<span style=\"background:#5050a0\"></span>point of no return, canary weight, rollback, end</p>"
@@ -172,16 +179,17 @@ fn metrics(out: &mut String, r: &Report) {
                 .map(|m| m.id.clone())
                 .collect(),
             _ => {
-                let mut ids: Vec<String> = s.lines.iter().map(|l| l.m.clone()).collect();
+                let mut ids: Vec<String> = by_metric
+                    .keys()
+                    .filter(|i| **i != crate::core::evidence::CAPPED)
+                    .map(|i| i.to_string())
+                    .collect();
                 ids.sort();
-                ids.dedup();
-                ids.retain(|i| i != crate::core::evidence::CAPPED);
                 ids
             }
         };
         for id in ids {
-            let lines: Vec<&crate::core::evidence::Line> =
-                s.lines.iter().filter(|l| l.m == id).collect();
+            let lines = by_metric.get(id.as_str()).cloned().unwrap_or_default();
             if lines.is_empty() {
                 let _ = writeln!(out, "<p class=\"nochart\">{}: never read</p>", esc(&id));
                 continue;

@@ -72,23 +72,6 @@ pub fn verify(dir: &Path) -> i32 {
     0
 }
 
-/// The journal's records, or the line that is not one.
-fn records_of(path: &Path, bytes: &[u8]) -> Result<Vec<Record>, String> {
-    let whole = bytes
-        .iter()
-        .rposition(|b| *b == b'\n')
-        .map(|i| i + 1)
-        .unwrap_or(0);
-    let mut out = Vec::new();
-    for (i, line) in bytes[..whole].split(|b| *b == b'\n').enumerate() {
-        if line.is_empty() {
-            continue;
-        }
-        out.push(Record::parse(line).map_err(|e| format!("{}:{}: {e}", path.display(), i + 1))?);
-    }
-    Ok(out)
-}
-
 /// The session's runbook, and how it relates to the one the session ran.
 fn runbook_of(records: &[Record]) -> (Option<Runbook>, String) {
     let Some((path, fingerprint)) = records.iter().find_map(|r| match &r.event {
@@ -144,7 +127,8 @@ fn samples_of(path: &Path) -> Option<Samples> {
 fn load(dir: &Path) -> Result<Report, String> {
     let path = journal_of(dir)?;
     let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let records = records_of(&path, &bytes)?;
+    let records = crate::shell::journal::records(&path, &bytes[..chain::whole_lines(&bytes)])
+        .map_err(|e| e.to_string())?;
     if records.is_empty() {
         return Err(format!("{}: the journal is empty", path.display()));
     }
