@@ -13,15 +13,7 @@ use std::path::{Path, PathBuf};
 /// A finished headless drill of blue-green in `dir/s`.
 fn drilled(dir: &Path, extra: &[&str]) -> PathBuf {
     let s = dir.join("s");
-    let out = bin()
-        .arg("drill")
-        .arg(root().join("runbooks/blue-green.yaml"))
-        .args(["--headless", "--speed", "max", "--auto-ack", "--session"])
-        .arg(&s)
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(out.status.code().is_some(), "{out:?}");
+    drill_of(&root().join("runbooks/blue-green.yaml"), &s, extra);
     s
 }
 
