@@ -40,6 +40,7 @@ fn main() {
     let mut to_output = Vec::new();
     for i in 0..200 {
         let opts = Options {
+            detached: false,
             runbook: rb.clone(),
             mode: Mode::Drill,
             session: tmp.path().join(format!("s{i}")),

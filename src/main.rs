@@ -28,22 +28,25 @@ fn main() -> ExitCode {
             theme,
             keymap,
             runbook,
-        } => watch(&session, theme.as_deref(), keymap, runbook),
+            drive,
+        } => watch(&session, theme.as_deref(), keymap, runbook, drive),
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }
 
-/// `cutover watch`: read-only, on one thread (it only reads a socket and draws).
+/// `cutover watch`: on one thread (it only reads a socket, draws and sends a person's requests).
 fn watch(
     session: &std::path::Path,
     theme: Option<&str>,
     keymap: Option<std::path::PathBuf>,
     runbook: Option<std::path::PathBuf>,
+    drive: bool,
 ) -> i32 {
-    let opts = match cli::watch_options(session, theme, keymap, runbook) {
+    let mut opts = match cli::watch_options(session, theme, keymap, runbook) {
         Ok(o) => o,
         Err(exit) => return exit.report(),
     };
+    opts.drive = drive;
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -64,10 +67,93 @@ fn watch(
 }
 
 fn drive(args: RunArgs, mode: Mode) -> i32 {
+    let detach = args.detach;
     match args.into_launch(mode) {
+        Ok(launch) if detach => detach_run(&launch.options.session),
         Ok(launch) => start(launch),
         Err(exit) => exit.report(),
     }
+}
+
+/// `--detach`: starts this same command again in the background (its own session, no
+/// terminal, headless, its output in DIR/driver.log), waits until it serves the session, and
+/// says how to drive it. The arguments were checked by the caller, so the background run
+/// fails only for what it meets later, and that is in its log and journal.
+fn detach_run(session: &std::path::Path) -> i32 {
+    use std::os::unix::process::CommandExt;
+    if let Err(e) = std::fs::create_dir_all(session) {
+        eprintln!("cutover: cannot make the session folder {}: {e}", session.display());
+        return 2;
+    }
+    let log_path = session.join("driver.log");
+    let log = match std::fs::OpenOptions::new().create(true).append(true).open(&log_path) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("cutover: cannot open {}: {e}", log_path.display());
+            return 2;
+        }
+    };
+    let (Ok(exe), Ok(err)) = (std::env::current_exe(), log.try_clone()) else {
+        eprintln!("cutover: cannot find this program to start it in the background");
+        return 1;
+    };
+    let mut argv: Vec<std::ffi::OsString> = std::env::args_os()
+        .skip(1)
+        .filter(|a| a != "--detach")
+        .collect();
+    argv.extend(["--headless".into(), "--detached".into()]);
+    if !argv.iter().any(|a| a == "--session") {
+        argv.extend(["--session".into(), session.as_os_str().to_owned()]);
+    }
+    let mut cmd = std::process::Command::new(exe);
+    cmd.args(&argv)
+        .stdin(std::process::Stdio::null())
+        .stdout(log)
+        .stderr(err);
+    // Its own session: the terminal closing (SIGHUP to the foreground group) leaves it be.
+    // SAFETY: setsid is async-signal-safe and touches nothing of the parent's memory.
+    unsafe {
+        cmd.pre_exec(|| nix::unistd::setsid().map(|_| ()).map_err(std::io::Error::from));
+    }
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("cutover: cannot start the background run: {e}");
+            return 1;
+        }
+    };
+    let sock = session.join(cutover::shell::serve::SOCKET);
+    // A socket a dead driver left behind is replaced by the new one: wait for the new one
+    // (probing with a connection would journal a watcher).
+    let stale = std::fs::metadata(&sock).and_then(|m| m.modified()).ok();
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_secs(15) {
+        if let Ok(Some(status)) = child.try_wait() {
+            eprintln!(
+                "cutover: the background run ended at once ({status}); see {}",
+                log_path.display()
+            );
+            return 1;
+        }
+        let fresh = std::fs::metadata(&sock)
+            .and_then(|m| m.modified())
+            .is_ok_and(|m| Some(m) != stale);
+        if fresh {
+            println!("cutover: detached: pid {} runs session {}", child.id(), session.display());
+            println!("  drive it:  cutover watch {} --drive", session.display());
+            println!("  watch it:  cutover watch {}", session.display());
+            println!("  its output: {}", log_path.display());
+            return 0;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    eprintln!(
+        "cutover: the background run (pid {}) does not serve {} yet; see {}",
+        child.id(),
+        sock.display(),
+        log_path.display()
+    );
+    1
 }
 
 /// Starts the runtime and hands the launch to its front end; returns the run's exit code.

@@ -40,6 +40,12 @@ pub enum Action {
     Continue,
     /// Abort the run (a rollback included): opens a prompt that needs a reason.
     Abort,
+    /// Give the second confirmation of an action the two-person rule holds (approvers).
+    Approve,
+    /// Ask the driver to hold, with a reason (anyone watching).
+    RaiseHand,
+    /// Hand the keys to a watcher, or accept keys offered to this screen.
+    HandOver,
     /// Focus the next pane.
     FocusNext,
     /// Focus the previous pane.
@@ -69,7 +75,7 @@ pub enum Action {
 impl Action {
     /// Every action, in the order the help overlay lists them: the current step first, then
     /// moving around, then the screen.
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 24] = [
         Action::Complete,
         Action::Skip,
         Action::Retry,
@@ -79,6 +85,9 @@ impl Action {
         Action::Veto,
         Action::Continue,
         Action::Abort,
+        Action::Approve,
+        Action::RaiseHand,
+        Action::HandOver,
         Action::FocusNext,
         Action::FocusPrev,
         Action::Up,
@@ -105,6 +114,9 @@ impl Action {
             Action::Veto => "veto",
             Action::Continue => "continue",
             Action::Abort => "abort",
+            Action::Approve => "approve",
+            Action::RaiseHand => "raise_hand",
+            Action::HandOver => "hand_over",
             Action::FocusNext => "focus_next",
             Action::FocusPrev => "focus_prev",
             Action::Up => "up",
@@ -137,6 +149,9 @@ impl Action {
             Action::Veto => "Veto the automatic rollback while its grace countdown runs",
             Action::Continue => "Answer an open decision: continue (R rolls back)",
             Action::Abort => "Abort the run, or a rollback that cannot go on (asks why)",
+            Action::Approve => "Give the second confirmation a two-person action waits for",
+            Action::RaiseHand => "Raise a hand: ask the driver to hold (asks why)",
+            Action::HandOver => "Hand the keys to a watcher, or accept keys offered to you",
             Action::FocusNext => "Focus the next pane",
             Action::FocusPrev => "Focus the previous pane",
             Action::Up => "Move up",

@@ -67,6 +67,14 @@ pub enum Prompt {
     PointOfNoReturn(String),
     /// Aborting the run (or the rollback): the reason, which the journal keeps.
     Abort,
+    /// The second confirmation: type `approve` (or `withdraw`, the first person).
+    Approve,
+    /// A raised hand: why the driver should hold.
+    RaiseHand,
+    /// Handing over: the OS user to offer the keys to.
+    HandOver,
+    /// Keys offered by this OS user: type `take`.
+    TakeKeys(String),
 }
 
 /// What covers the screen, if anything.
@@ -142,9 +150,23 @@ impl Ui {
 pub enum Request {
     /// Give the engine this message.
     Engine(Msg),
+    /// Offer the keys to this OS user (a shared session).
+    HandOver {
+        /// Who.
+        to: String,
+    },
+    /// Accept the keys offered to this screen.
+    TakeKeys,
+    /// Ask the driver to hold (a watcher's raised hand).
+    RaiseHand {
+        /// Why.
+        reason: String,
+    },
     /// Leave the cockpit (the session stays resumable unless it ended).
     Quit,
 }
+
+mod shared;
 
 fn flash(ui: &mut Ui, text: impl Into<String>, now: Ms) {
     ui.flash = Some((text.into(), now));
@@ -190,6 +212,9 @@ fn on_overlay(ui: &mut Ui, engine: &Engine, key: Key, now: Ms) -> Option<Vec<Req
 
 /// One mapped action, with no overlay open.
 fn on_action(ui: &mut Ui, engine: &Engine, action: Action, now: Ms) -> Vec<Request> {
+    if let Some(requests) = shared::on_shared(ui, engine, action, now) {
+        return requests;
+    }
     match action {
         Action::Help => open(ui, Overlay::Help),
         Action::Complete => on_complete(ui, engine, now),
@@ -202,6 +227,8 @@ fn on_action(ui: &mut Ui, engine: &Engine, action: Action, now: Ms) -> Vec<Reque
         Action::Continue => on_continue(ui, engine, now),
         Action::Abort => on_abort(ui, engine, now),
         Action::Quit => on_quit(ui, engine),
+        // Handled by `shared` above: they only mean something in a shared session.
+        Action::Approve | Action::RaiseHand | Action::HandOver => Vec::new(),
         Action::FocusNext | Action::FocusPrev => on_focus(ui, action),
         Action::Up
         | Action::Down
@@ -480,6 +507,9 @@ fn on_prompt(
         }
         Code::Enter => {
             let t = text.trim().to_string();
+            if let Some(r) = shared::on_enter(ui, engine, &prompt, &t, op, now) {
+                return r;
+            }
             match prompt {
                 Prompt::Skip(step) if engine.current() != Some(step.as_str()) => {
                     ui.overlay = Overlay::None;
@@ -632,6 +662,7 @@ fn on_prompt(
                     "type yes and press Enter to pass the point of no return, or Esc",
                     now,
                 ),
+                Prompt::Approve | Prompt::RaiseHand | Prompt::HandOver | Prompt::TakeKeys(_) => {}
             }
         }
         _ => {}

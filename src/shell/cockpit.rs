@@ -54,7 +54,10 @@ pub(crate) fn level_of(e: &Event) -> Level {
         // What someone must answer before a deadline stands out too.
         | Event::RollbackGraceStarted { .. }
         | Event::VetoEnded { .. }
-        | Event::DecisionRequested { .. } => Level::Warn,
+        | Event::DecisionRequested { .. }
+        | Event::HandRaised { .. }
+        | Event::ApprovalRequested { .. }
+        | Event::ApprovalLapsed { .. } => Level::Warn,
         Event::TaskPanicked { .. } => Level::Error,
         Event::SessionStarted { .. }
         | Event::SessionResumed { .. }
@@ -63,6 +66,8 @@ pub(crate) fn level_of(e: &Event) -> Level {
         | Event::Note { .. }
         | Event::WatcherJoined { .. }
         | Event::WatcherLeft { .. }
+        | Event::DriverChanged { .. }
+        | Event::ApprovalGiven { .. }
         | Event::DrillClock {}
         | Event::MetricReadRecovered { .. }
         | Event::Hold { .. }
@@ -118,6 +123,19 @@ impl FrontEnd for Cockpit<'_> {
     fn record(&mut self, rb: &Runbook, rec: &Record) {
         if let Some(line) = print::event_line(rb, rec) {
             self.ui.log.push(level_of(&rec.event), &line);
+        }
+        // A raised hand is for the driver's eyes now, not only the log's.
+        if let crate::core::event::Event::HandRaised { reason } = &rec.event {
+            let hold = self
+                .keymap
+                .keys_for(crate::config::keymap::Action::Hold)
+                .first()
+                .map(|k| k.to_string())
+                .unwrap_or_default();
+            self.ui.flash = Some((
+                format!("✋ {} asks you to hold: {reason} — {hold} holds", rec.operator),
+                rec.t_ms(),
+            ));
         }
     }
 
@@ -212,11 +230,45 @@ impl FrontEnd for Cockpit<'_> {
     }
 
     fn watchers(&mut self, who: &[String]) {
-        self.ui.share = crate::screen::share::Share::Driving {
+        let (keys_with, offer) = match std::mem::take(&mut self.ui.share) {
+            Share::Driving {
+                keys_with, offer, ..
+            } => (keys_with, offer),
+            _ => (None, None),
+        };
+        self.ui.share = Share::Driving {
             watchers: who.to_vec(),
+            keys_with,
+            offer,
         };
     }
+
+    fn keys(&mut self, keys_with: Option<String>, offer: Option<String>) {
+        let watchers = match std::mem::take(&mut self.ui.share) {
+            Share::Driving { watchers, .. } => watchers,
+            _ => Vec::new(),
+        };
+        let text = match (&keys_with, &offer) {
+            (_, Some(from)) => Some(format!("{from} offers you the keys back: press H, then type take")),
+            (Some(k), None) => Some(format!("{k} holds the keys: this screen is read-only until they hand them back")),
+            (None, None) => None,
+        };
+        self.ui.share = Share::Driving {
+            watchers,
+            keys_with,
+            offer,
+        };
+        if let Some(t) = text {
+            self.ui.flash = Some((t, self.ui.flash.as_ref().map_or(0, |f| f.1)));
+        }
+    }
+
+    fn say(&mut self, text: &str) {
+        self.ui.flash = Some((text.to_string(), self.ui.flash.as_ref().map_or(0, |f| f.1)));
+    }
 }
+
+use crate::screen::share::Share;
 
 /// Runs the cockpit; returns the exit code.
 pub async fn run(opts: Options, theme: Theme, keymap: Keymap) -> Result<i32, RunError> {

@@ -21,8 +21,10 @@ pub fn say(line: &str) {
     let _ = o.flush();
 }
 
-/// The printer: a front end with no operator.
-struct Printer;
+/// The printer: a front end with no operator; detached, it waits for one to take the keys.
+struct Printer {
+    detached: bool,
+}
 
 impl FrontEnd for Printer {
     type Input = ();
@@ -39,6 +41,10 @@ impl FrontEnd for Printer {
 
     fn has_operator(&self) -> bool {
         false
+    }
+
+    fn waits_for_driver(&self) -> bool {
+        self.detached
     }
 
     fn changed(&mut self) {}
@@ -73,7 +79,13 @@ pub async fn run(opts: Options) -> Result<i32, RunError> {
         return Ok(code);
     }
     crate::shell::diagnostics::install(crate::shell::diagnostics::Destination::Stderr);
-    let end = run_loop::run(&mut d, &mut Printer, &opts.operator).await?;
+    let end = run_loop::run(
+        &mut d,
+        &mut Printer {
+            detached: opts.detached,
+        },
+        &opts.operator,
+    ).await?;
     match &end {
         End::Finished(o) => {
             if *o == Outcome::Completed {

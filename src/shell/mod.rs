@@ -17,6 +17,7 @@ pub mod poller;
 pub mod preflight;
 pub mod run_loop;
 pub mod runtime;
+pub mod seats;
 pub mod secret;
 pub mod serve;
 pub mod session;

@@ -12,6 +12,8 @@ use crate::core::runbook::Runbook;
 use crate::screen::app::Request;
 use crate::shell::journal::JournalError;
 use crate::shell::runtime::{self, Driver, OutputLine, Performed, StopSignals};
+use crate::shell::seats::{Reply, Seats};
+use crate::shell::serve::{FromWatcher, Presence};
 use std::time::{Duration, Instant};
 
 /// A subscriber of the loop that also may take an operator's input.
@@ -55,6 +57,19 @@ pub trait FrontEnd {
 
     /// Who watches the session now (OS users, in the order they joined).
     fn watchers(&mut self, _who: &[String]) {}
+
+    /// Where the keys are: `keys_with` is the OS user holding them when this front end does
+    /// not; `offer` who offers them to it.
+    fn keys(&mut self, _keys_with: Option<String>, _offer: Option<String>) {}
+
+    /// Whether a run that needs an operator waits for a watcher to take the keys (a
+    /// detached session) rather than stopping.
+    fn waits_for_driver(&self) -> bool {
+        false
+    }
+
+    /// A one-line answer to the operator's last request (why it was refused).
+    fn say(&mut self, _text: &str) {}
 }
 
 /// How a run left the loop.
@@ -116,6 +131,8 @@ async fn drive<F: FrontEnd>(
     server: &mut Option<crate::shell::serve::Server>,
 ) -> Result<End, runtime::RunError> {
     let rb = d.session.engine.runbook().clone();
+    let owner = crate::shell::serve::user_name(nix::unistd::getuid().as_raw());
+    let mut seats = Seats::new(rb.team.clone(), &owner, fe.has_operator());
     let mut signals = StopSignals::new()?;
     let mut p = d.start();
     let mut ended: Option<Outcome> = None;
@@ -156,6 +173,8 @@ async fn drive<F: FrontEnd>(
         }
         if ended.is_none()
             && !fe.has_operator()
+            && !fe.waits_for_driver()
+            && !seats.someone_drives()
             && !d.session.engine.busy()
             && let Some(why) = d.session.engine.needs_operator()
         {
@@ -181,6 +200,8 @@ async fn drive<F: FrontEnd>(
             && !d.session.engine.busy()
             && !d.feed.is_live()
             && !fe.has_operator()
+            && !fe.waits_for_driver()
+            && !seats.someone_drives()
         {
             // Not busy, not waiting for anyone, nothing due: never spin or hang silently.
             d.release();
@@ -190,7 +211,8 @@ async fn drive<F: FrontEnd>(
             (Some(a), Some(b)) => a.min(b),
             (a, b) => a.or(b).unwrap_or(Duration::from_secs(3600)),
         };
-        let mut msgs: Vec<Msg> = Vec::new();
+        let mut msgs: Vec<(Msg, String)> = Vec::new();
+        let mut exec_msgs: Vec<Msg> = Vec::new();
         let mut arrived = None;
         let mut quit = false;
         let (exec, feed) = d.sources();
@@ -198,9 +220,24 @@ async fn drive<F: FrontEnd>(
             input = fe.input() => {
                 fe.changed();
                 for c in fe.requests(input, &d.session.engine, d.session.clock.now()) {
-                    match c {
-                        Request::Engine(m) => msgs.push(m),
-                        Request::Quit => quit = true,
+                    let reply = match c {
+                        // Keys handed over do not drive from here; a note anyone may add.
+                        Request::Engine(m) if seats.local_holds() || matches!(m, Msg::Note { .. }) => {
+                            msgs.push((m, owner.clone()));
+                            continue;
+                        }
+                        Request::Engine(_) => Err(format!("read-only: {} holds the keys", seats.holder_name())),
+                        Request::HandOver { to } => seats.local_hand_over(&to),
+                        Request::TakeKeys => seats.local_take(),
+                        Request::RaiseHand { reason } => Ok(seats.local_raise(&reason)),
+                        Request::Quit => {
+                            quit = true;
+                            continue;
+                        }
+                    };
+                    match reply {
+                        Ok(r) => seated(d, (fe, &rb), server, &seats, r, &mut msgs),
+                        Err(e) => fe.say(&e),
                     }
                 }
             }
@@ -214,24 +251,42 @@ async fn drive<F: FrontEnd>(
                             s.output(&l.step, &l.line, l.stderr);
                         }
                     }
-                    msgs.push(m);
+                    // A command's end is the system's, not a person's.
+                    exec_msgs.push(m);
                     next = d.try_exec();
                 }
                 fe.changed();
             }
             m = feed.arrived(), if ended.is_none() => arrived = Some(m),
-            who = presence(server) => {
-                fe.watchers(who.watchers());
-                fe.changed();
-                // The journal says who watched the run, not who looked at its end.
-                if ended.is_none()
-                    && let Ok(rec) = d.journal(who.event())
-                {
-                    publish(fe, &rb, std::slice::from_ref(&rec));
-                    if let Some(s) = server.as_ref() {
-                        s.record(&rec);
+            from = from_watchers(server) => {
+                let reply = match from {
+                    FromWatcher::Presence(who) => {
+                        fe.watchers(who.watchers());
+                        fe.changed();
+                        // The journal says who watched the run, not who looked at its end.
+                        if ended.is_none()
+                            && let Ok(rec) = d.journal(who.event())
+                        {
+                            publish(fe, &rb, std::slice::from_ref(&rec));
+                            if let Some(s) = server.as_ref() {
+                                s.record(&rec);
+                            }
+                        }
+                        match &who {
+                            Presence::Joined { conn, user, groups, .. } => seats.joined(*conn, user, groups),
+                            Presence::Left { conn, .. } => seats.left(*conn),
+                        }
                     }
-                }
+                    FromWatcher::Asked { conn, frame, .. } if ended.is_none() => {
+                        seats.asked(conn, frame, &d.session.engine)
+                    }
+                    FromWatcher::Asked { conn, .. } => {
+                        let mut r = Reply::default();
+                        r.tell.push((conn, crate::shell::wire::ServerFrame::Answer { ok: false, text: "the run has ended".into() }));
+                        r
+                    }
+                };
+                seated(d, (fe, &rb), server, &seats, reply, &mut msgs);
             }
             _ = timer.sleep(sleep_for) => {}
             sig = signals.recv() => {
@@ -251,7 +306,7 @@ async fn drive<F: FrontEnd>(
         }
         woke = Instant::now();
         p = if ended.is_none() {
-            d.apply_all(arrived, msgs)
+            d.apply_all(arrived, exec_msgs, msgs)
         } else {
             Performed::default()
         };
@@ -297,12 +352,44 @@ fn serve(d: &Driver) -> Option<crate::shell::serve::Server> {
     }
 }
 
-async fn presence(
-    server: &mut Option<crate::shell::serve::Server>,
-) -> crate::shell::serve::Presence {
+async fn from_watchers(server: &mut Option<crate::shell::serve::Server>) -> FromWatcher {
     match server {
-        Some(s) => s.presence().await,
+        Some(s) => s.next().await,
         None => std::future::pending().await,
+    }
+}
+
+/// Performs what the seats decided: journals, answers one watcher, queues the engine's
+/// messages, and shows the local screen where the keys are.
+fn seated<F: FrontEnd>(
+    d: &mut Driver,
+    (fe, rb): (&mut F, &Runbook),
+    server: &Option<crate::shell::serve::Server>,
+    seats: &Seats,
+    r: Reply,
+    msgs: &mut Vec<(Msg, String)>,
+) {
+    for entry in r.journal {
+        match d.journal(entry) {
+            Ok(rec) => {
+                publish(fe, rb, std::slice::from_ref(&rec));
+                if let Some(s) = server {
+                    s.record(&rec);
+                }
+            }
+            Err(e) => log::error!(target: "cutover", "cannot journal a watcher's request: {e}"),
+        }
+    }
+    if let Some(s) = server {
+        for (conn, frame) in &r.tell {
+            s.tell(*conn, frame);
+        }
+    }
+    msgs.extend(r.msgs);
+    if r.local_changed {
+        let with = (!seats.local_holds()).then(|| seats.holder_name());
+        fe.keys(with, seats.offer_to_local().map(str::to_string));
+        fe.changed();
     }
 }
 

@@ -25,6 +25,9 @@ use tokio::sync::mpsc;
 pub struct Options {
     /// The validated runbook.
     pub runbook: Runbook,
+    /// Run by `--detach`: nobody at a terminal; a driver may take the keys from a watcher,
+    /// so a step that needs an operator waits for one instead of stopping the run.
+    pub detached: bool,
     /// live or drill.
     pub mode: Mode,
     /// Session folder (made if missing; resumed if it has a journal).
@@ -690,29 +693,50 @@ impl Driver {
 
     /// Hands `msg` to the engine at the current T-time and performs the effects.
     pub fn apply(&mut self, msg: Msg) -> Performed {
-        let fx = self.session.engine.update(msg, self.session.clock.now());
+        self.apply_by(msg, None)
+    }
+
+    /// Hands the engine a message from OS user `who` (a person), or from nobody (the system).
+    pub fn apply_by(&mut self, msg: Msg, who: Option<&str>) -> Performed {
+        let fx = self
+            .session
+            .engine
+            .update_by(msg, self.session.clock.now(), who);
         self.perform(fx)
     }
 
     /// Hands the engine, in order: the sample that woke the loop, the samples due by now,
     /// each message, then a tick; merges what was done and stops at the first journal
     /// failure. Every sample, simulated or live, reaches the engine here.
-    pub fn apply_all(&mut self, arrived: Option<Msg>, msgs: Vec<Msg>) -> Performed {
+    /// `system` messages come from the runtime (commands' ends); `msgs` from people, each
+    /// with their OS user.
+    pub fn apply_all(
+        &mut self,
+        arrived: Option<Msg>,
+        system: Vec<Msg>,
+        msgs: Vec<(Msg, String)>,
+    ) -> Performed {
         let mut p = Performed::default();
-        let mut all: Vec<Msg> = arrived.into_iter().collect();
-        all.extend(self.feed.due(self.session.clock.now(), SAMPLES_PER_PASS));
-        all.extend(msgs);
-        for m in &all {
+        let mut all: Vec<(Msg, Option<String>)> = arrived.into_iter().map(|m| (m, None)).collect();
+        all.extend(
+            self.feed
+                .due(self.session.clock.now(), SAMPLES_PER_PASS)
+                .into_iter()
+                .map(|m| (m, None)),
+        );
+        all.extend(system.into_iter().map(|m| (m, None)));
+        all.extend(msgs.into_iter().map(|(m, u)| (m, Some(u))));
+        for (m, _) in &all {
             if let Msg::Sample { metric, at, value } = m {
                 p.samples.push((metric.clone(), *at, value.clone()));
             }
         }
-        for m in all.into_iter().chain(std::iter::once(Msg::Tick)) {
+        for (m, who) in all.into_iter().chain(std::iter::once((Msg::Tick, None))) {
             if let Msg::Sample { metric, at, value } = &m {
                 let watched = self.session.engine.monitor.watches(metric);
                 self.evidence.sample(metric, *at, value, watched);
             }
-            let q = self.apply(m);
+            let q = self.apply_by(m, who.as_deref());
             p.events.extend(q.events);
             p.finished = p.finished.or(q.finished);
             if q.failed.is_some() {

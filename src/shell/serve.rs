@@ -49,6 +49,10 @@ pub const HEARTBEAT: Duration = Duration::from_millis(500);
 pub enum Presence {
     /// A watcher connected.
     Joined {
+        /// The connection.
+        conn: u64,
+        /// The groups the peer's user is in (for the runbook's roles).
+        groups: Vec<String>,
         /// OS user of the peer.
         user: String,
         /// Its uid.
@@ -58,6 +62,8 @@ pub enum Presence {
     },
     /// A watcher's connection closed.
     Left {
+        /// The connection.
+        conn: u64,
         /// OS user of the peer.
         user: String,
         /// Its uid.
@@ -66,6 +72,27 @@ pub enum Presence {
         watchers: Vec<String>,
     },
 }
+
+/// What the serving thread hands the loop.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FromWatcher {
+    /// Someone came or went.
+    Presence(Presence),
+    /// A watcher's request (already parsed strictly and within the rate limit).
+    Asked {
+        /// The connection.
+        conn: u64,
+        /// Its OS user.
+        user: String,
+        /// What it asks.
+        frame: ClientFrame,
+    },
+}
+
+/// Requests a watcher may send per `RATE_WINDOW` before it is refused and closed: a person
+/// types a few a minute; a flood is a broken or hostile client, and each would be journaled.
+pub const RATE: usize = 20;
+const RATE_WINDOW: Duration = Duration::from_secs(10);
 
 impl Presence {
     /// Everyone watching now.
@@ -107,6 +134,9 @@ struct Hub {
     clock: (Ms, Instant, f64),
     /// Connection id, OS user and how far it has been sent, of each watcher.
     watchers: Vec<(u64, String, u64)>,
+    /// Frames for one watcher only (its role, answers, offers), sent before the next live
+    /// ones. Small: a few per request, and requests are rate-limited.
+    inbox: HashMap<u64, Vec<Arc<str>>>,
     next_id: u64,
     /// Snapshots sent to watchers that fell behind (for tests and the log).
     resyncs: u64,
@@ -145,7 +175,7 @@ fn lock(hub: &Mutex<Hub>) -> MutexGuard<'_, Hub> {
 pub struct Server {
     hub: Arc<Mutex<Hub>>,
     bump: watch::Sender<u64>,
-    presence: mpsc::UnboundedReceiver<Presence>,
+    presence: mpsc::UnboundedReceiver<FromWatcher>,
     path: PathBuf,
     /// Ends the serving thread (and with it every connection).
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -182,6 +212,7 @@ impl Server {
             samples: HashMap::new(),
             clock: (now, Instant::now(), speed),
             watchers: Vec::new(),
+            inbox: HashMap::new(),
             next_id: 0,
             resyncs: 0,
         }));
@@ -259,12 +290,29 @@ impl Server {
         h.clock.1 = Instant::now();
     }
 
-    /// Waits for a watcher to come or go.
-    pub async fn presence(&mut self) -> Presence {
+    /// Waits for a watcher to come, go or ask something.
+    pub async fn next(&mut self) -> FromWatcher {
         match self.presence.recv().await {
             Some(p) => p,
             None => std::future::pending().await,
         }
+    }
+
+    /// Sends `frame` to connection `conn` only (dropped if it has gone).
+    pub fn tell(&self, conn: u64, frame: &ServerFrame) {
+        let seq = {
+            let mut h = lock(&self.hub);
+            if !h.watchers.iter().any(|w| w.0 == conn) {
+                return;
+            }
+            h.inbox
+                .entry(conn)
+                .or_default()
+                .push(wire::encode(frame).into());
+            h.next_seq()
+        };
+        // Wakes the connection's task, which sends its inbox first.
+        self.bump.send_replace(seq);
     }
 
     /// Watchers connected now.
@@ -316,7 +364,7 @@ fn serve_thread(
     listener: std::os::unix::net::UnixListener,
     hub: Arc<Mutex<Hub>>,
     bump: watch::Sender<u64>,
-    presence: mpsc::UnboundedSender<Presence>,
+    presence: mpsc::UnboundedSender<FromWatcher>,
     stopped: tokio::sync::oneshot::Receiver<()>,
 ) {
     let rt = match tokio::runtime::Builder::new_current_thread()
@@ -350,6 +398,23 @@ fn line_of(rec: &Record) -> Option<Arc<str>> {
     rec.to_json(&|s| s.to_string()).ok().map(Into::into)
 }
 
+/// The names of the groups `uid`'s user is in (its primary group included); none when the
+/// user is unknown.
+pub fn groups_of(uid: u32) -> Vec<String> {
+    use nix::unistd::{Group, User, getgrouplist};
+    let Ok(Some(u)) = User::from_uid(nix::unistd::Uid::from_raw(uid)) else {
+        return Vec::new();
+    };
+    let Ok(name) = std::ffi::CString::new(u.name.clone()) else {
+        return Vec::new();
+    };
+    getgrouplist(&name, u.gid)
+        .unwrap_or_else(|_| vec![u.gid])
+        .into_iter()
+        .filter_map(|g| Group::from_gid(g).ok().flatten().map(|g| g.name))
+        .collect()
+}
+
 /// The OS user name of `uid`, or the number when it has none.
 pub fn user_name(uid: u32) -> String {
     match nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid)) {
@@ -362,7 +427,7 @@ async fn accept_loop(
     listener: UnixListener,
     hub: Arc<Mutex<Hub>>,
     bump: watch::Sender<u64>,
-    presence: mpsc::UnboundedSender<Presence>,
+    presence: mpsc::UnboundedSender<FromWatcher>,
 ) {
     loop {
         let stream = match listener.accept().await {
@@ -382,29 +447,34 @@ async fn accept_loop(
             }
         };
         let user = user_name(uid);
+        let groups = groups_of(uid);
         let id = {
             let mut h = lock(&hub);
             h.next_id += 1;
             let id = h.next_id;
             h.watchers.push((id, user.clone(), 0));
-            let _ = presence.send(Presence::Joined {
+            let _ = presence.send(FromWatcher::Presence(Presence::Joined {
+                conn: id,
+                groups,
                 user: user.clone(),
                 uid,
                 watchers: h.names(),
-            });
+            }));
             id
         };
         let (hub, rx, presence) = (hub.clone(), bump.subscribe(), presence.clone());
         log::info!(target: "cutover", "watch socket: {user} (uid {uid}) is watching");
         tokio::spawn(async move {
-            connection(stream, &hub, rx, (id, &user)).await;
+            connection(stream, &hub, rx, (id, &user), presence.clone()).await;
             let mut h = lock(&hub);
             h.watchers.retain(|(i, _, _)| *i != id);
-            let _ = presence.send(Presence::Left {
+            h.inbox.remove(&id);
+            let _ = presence.send(FromWatcher::Presence(Presence::Left {
+                conn: id,
                 user,
                 uid,
                 watchers: h.names(),
-            });
+            }));
         });
     }
 }
@@ -415,10 +485,11 @@ async fn connection(
     hub: &Mutex<Hub>,
     rx: watch::Receiver<u64>,
     (id, user): (u64, &str),
+    to_loop: mpsc::UnboundedSender<FromWatcher>,
 ) {
     let (rd, mut wr) = stream.into_split();
     let (bad_tx, mut bad_rx) = tokio::sync::oneshot::channel::<String>();
-    let reader = tokio::spawn(read_requests(rd, bad_tx, user.to_string()));
+    let reader = tokio::spawn(read_requests(rd, bad_tx, (id, user.to_string()), to_loop));
     let why = tokio::select! {
         r = feed(&mut wr, hub, rx, (id, user)) => r.err().map(|e| e.to_string()),
         bad = &mut bad_rx => bad.ok(),
@@ -437,10 +508,12 @@ async fn connection(
 async fn read_requests(
     rd: tokio::net::unix::OwnedReadHalf,
     bad: tokio::sync::oneshot::Sender<String>,
-    user: String,
+    (conn, user): (u64, String),
+    to_loop: mpsc::UnboundedSender<FromWatcher>,
 ) {
     let mut rd = tokio::io::BufReader::new(rd);
     let mut line = Vec::new();
+    let mut recent: VecDeque<Instant> = VecDeque::with_capacity(RATE);
     loop {
         line.clear();
         // One byte past the limit tells an oversized line from one that fits.
@@ -467,6 +540,25 @@ async fn read_requests(
                 return;
             }
             Ok(ClientFrame::Hello { .. } | ClientFrame::Ping {}) => {}
+            Ok(frame) => {
+                while recent.front().is_some_and(|t| t.elapsed() > RATE_WINDOW) {
+                    recent.pop_front();
+                }
+                if recent.len() >= RATE {
+                    log::warn!(target: "cutover", "watch socket: {user} sent more than {RATE} requests in {}s; connection closed", RATE_WINDOW.as_secs());
+                    let _ = bad.send(format!(
+                        "more than {RATE} requests in {} seconds",
+                        RATE_WINDOW.as_secs()
+                    ));
+                    return;
+                }
+                recent.push_back(Instant::now());
+                let _ = to_loop.send(FromWatcher::Asked {
+                    conn,
+                    user: user.clone(),
+                    frame,
+                });
+            }
             Err(e) => {
                 log::warn!(target: "cutover", "watch socket: {user} sent a bad request ({e}); connection closed");
                 let _ = bad.send(e.to_string());
@@ -503,6 +595,11 @@ async fn feed(
             w.2 = cursor;
         }
         loop {
+            let direct = lock(hub).inbox.remove(&id);
+            if let Some(frames) = direct {
+                let buf: String = frames.iter().map(|f| f.as_ref()).collect();
+                wr.write_all(buf.as_bytes()).await?;
+            }
             let batch = {
                 let h = lock(hub);
                 if cursor < h.ring_start {

@@ -17,7 +17,7 @@ use crate::core::time::{Ms, Speed};
 use crate::screen::app::{self, Overlay, Ui};
 use crate::screen::log::Level;
 use crate::screen::print;
-use crate::screen::share::{Gone, Share};
+use crate::screen::share::{Gone, Role, Share};
 use crate::screen::ui::{self, View};
 use crate::shell::cockpit::level_of;
 use crate::shell::serve::SOCKET;
@@ -53,6 +53,8 @@ pub struct WatchOptions {
     pub theme: Theme,
     /// Keys (for looking around; the rest are refused).
     pub keymap: Keymap,
+    /// `--drive`: ask for the keys at each connection (a detached session's driver).
+    pub drive: bool,
 }
 
 /// What the connection's reader hands the loop.
@@ -83,6 +85,14 @@ struct Watcher {
     driver: String,
     driver_user: String,
     me: String,
+    /// Lines for the driver (requests), while connected.
+    out: Option<mpsc::UnboundedSender<String>>,
+    /// This watcher's role, keys and any offer of them, as the driver said.
+    role: Role,
+    keys: bool,
+    offer: Option<String>,
+    /// Who holds the keys, from the journal's last `driver_changed`.
+    keys_with: Option<String>,
 }
 
 fn factor(mode: Mode, speed: Speed) -> f64 {
@@ -160,17 +170,25 @@ impl Watcher {
             Share::Watching { watchers, .. } => watchers.clone(),
             _ => Vec::new(),
         };
+        let live = gone.is_none();
         self.ui.share = Share::Watching {
             driver: self.driver.clone(),
             driver_user: self.driver_user.clone(),
             watchers: watchers.unwrap_or(old),
             gone,
+            role: self.role,
+            keys: self.keys && live,
+            offer: self.offer.clone().filter(|_| live),
+            keys_with: self.keys_with.clone(),
         };
     }
 
     /// The driver went away: show what is known, marked as not live.
     fn lost(&mut self, why: &str) {
         self.syncing = false;
+        self.out = None;
+        self.keys = false;
+        self.offer = None;
         let was_live = std::mem::replace(&mut self.live, false);
         if self.link.take().is_some() && was_live {
             // The frozen clock is where the driver was last seen.
@@ -206,7 +224,21 @@ impl Watcher {
             return;
         }
         let (tx, rx) = mpsc::channel(1024);
-        tokio::spawn(read_frames(rd, wr, tx));
+        let (out, mut out_rx) = mpsc::unbounded_channel::<String>();
+        tokio::spawn(read_frames(rd, tx));
+        tokio::spawn(async move {
+            // Requests are a person's, a few a minute: written as they come. When the write
+            // half drops the driver sees the watcher leave.
+            while let Some(line) = out_rx.recv().await {
+                if wr.write_all(line.as_bytes()).await.is_err() {
+                    return;
+                }
+            }
+        });
+        if self.o.drive {
+            let _ = out.send(wire::encode(&ClientFrame::TakeKeys {}));
+        }
+        self.out = Some(out);
         self.link = Some(rx);
         self.last_frame = Instant::now();
     }
@@ -235,6 +267,10 @@ impl Watcher {
                 self.engine.follow(&r);
                 self.log_record(&r);
                 self.seen = r.seq;
+                if let crate::core::event::Event::DriverChanged { to, .. } = &r.event {
+                    self.keys_with = Some(to.clone());
+                    self.set_share(None);
+                }
             }
             Server::Other(ServerFrame::Hello { driver, you, .. }) => {
                 self.driver = if driver.operator == driver.user {
@@ -293,6 +329,34 @@ impl Watcher {
                 self.engine.mirror_output(&step, line);
             }
             Server::Other(ServerFrame::Tick { .. }) => {}
+            Server::Other(ServerFrame::You { role, keys }) => {
+                let had = self.keys;
+                self.role = Role::parse(&role).unwrap_or(Role::Observer);
+                self.keys = keys;
+                if keys {
+                    self.offer = None;
+                }
+                let text = match (had, keys) {
+                    (false, true) => "you hold the keys: your keys drive the run now".to_string(),
+                    (true, false) => "the keys moved on: this screen is read-only again".to_string(),
+                    _ => format!("you are {} here", self.role.as_str()),
+                };
+                self.ui.log.push(Level::Info, &text);
+                self.ui.flash = Some((text, self.now()));
+                self.set_share(None);
+            }
+            Server::Other(ServerFrame::Answer { ok, text }) => {
+                let level = if ok { Level::Info } else { Level::Warn };
+                self.ui.log.push(level, &format!("the driver: {text}"));
+                self.ui.flash = Some((text, self.now()));
+            }
+            Server::Other(ServerFrame::Offer { from }) => {
+                let text = format!("{from} offers you the keys: press H, then type take");
+                self.ui.log.push(Level::Warn, &text);
+                self.ui.flash = Some((text, self.now()));
+                self.offer = Some(from);
+                self.set_share(None);
+            }
             Server::Other(ServerFrame::Refused { reason }) => {
                 self.ui
                     .log
@@ -302,48 +366,36 @@ impl Watcher {
         true
     }
 
-    /// A key: looking around is the watcher's own; anything that would change the run is
-    /// refused, with why. Returns true to leave.
+    /// A key: looking around is the watcher's own; what would change the run is asked of the
+    /// driver (which checks this watcher's role and the keys again), or refused here with
+    /// why when this screen may not ask it. Returns true to leave.
     fn key(&mut self, k: crate::config::keymap::Key) -> bool {
         let now = self.now();
-        if self.ui.overlay != Overlay::None {
-            // Only help and the rollback explanation open here; any key closes them.
-            let _ = app::on_key(&mut self.ui, &self.engine, &self.o.keymap, k, now);
-            return false;
+        if self.ui.overlay == Overlay::None && self.o.keymap.lookup(&k) == Some(Action::Quit) {
+            return true;
         }
-        let Some(action) = self.o.keymap.lookup(&k) else {
-            return false;
-        };
-        let what = match action {
-            Action::Quit => return true,
-            Action::Complete => "confirm steps",
-            Action::Skip => "skip steps",
-            Action::Retry => "retry steps",
-            Action::Hold => "hold or resume the run",
-            Action::Note => "add notes (for now)",
-            Action::Rollback => "roll back",
-            Action::Veto => "veto an automatic rollback",
-            Action::Continue => "answer decisions",
-            Action::Abort => "abort the run",
-            Action::FocusNext
-            | Action::FocusPrev
-            | Action::Up
-            | Action::Down
-            | Action::PageUp
-            | Action::PageDown
-            | Action::Top
-            | Action::Bottom
-            | Action::LogLevel
-            | Action::Help
-            | Action::Cancel => {
-                // These only move this screen's own focus, scroll and filter: no request they
-                // could make reaches anyone.
-                let _ = app::on_key(&mut self.ui, &self.engine, &self.o.keymap, k, now);
-                return false;
+        for r in app::on_key(&mut self.ui, &self.engine, &self.o.keymap, k, now) {
+            let frame = match r {
+                app::Request::Quit => return true,
+                app::Request::Engine(crate::core::engine::Msg::Note { text, .. }) => {
+                    Some(ClientFrame::Note { text })
+                }
+                app::Request::Engine(m) => wire::Act::of(&m).map(|act| ClientFrame::Act { act }),
+                app::Request::RaiseHand { reason } => Some(ClientFrame::RaiseHand { reason }),
+                app::Request::HandOver { to } => Some(ClientFrame::HandOver { to }),
+                app::Request::TakeKeys => Some(ClientFrame::TakeKeys {}),
+            };
+            let Some(frame) = frame else { continue };
+            let sent = self
+                .out
+                .as_ref()
+                .is_some_and(|o| o.send(wire::encode(&frame)).is_ok());
+            if !sent {
+                self.ui.flash = Some((
+                    "not sent: no live driver to ask (the screen shows the journal as it was left)".into(),
+                    now,
+                ));
             }
-        };
-        if let Some(why) = self.ui.share.refusal(what) {
-            self.ui.flash = Some((why, now));
         }
         false
     }
@@ -370,12 +422,8 @@ impl Watcher {
 }
 
 /// Reads the driver's frames (each line at most `MAX_SERVER_FRAME`) until the socket closes
-/// or a frame is bad. Keeps the write half so the driver does not see the watcher leave.
-async fn read_frames(
-    rd: tokio::net::unix::OwnedReadHalf,
-    _wr: tokio::net::unix::OwnedWriteHalf,
-    tx: mpsc::Sender<Incoming>,
-) {
+/// or a frame is bad.
+async fn read_frames(rd: tokio::net::unix::OwnedReadHalf, tx: mpsc::Sender<Incoming>) {
     let mut rd = tokio::io::BufReader::with_capacity(1 << 16, rd);
     let mut line = Vec::new();
     loop {
@@ -443,6 +491,11 @@ pub async fn run(o: WatchOptions) -> Result<i32, String> {
         driver,
         driver_user,
         me,
+        out: None,
+        role: Role::Observer,
+        keys: false,
+        offer: None,
+        keys_with: None,
         o,
     };
     w.show_journal();

@@ -1,17 +1,22 @@
 //! The watch socket's protocol: newline-delimited JSON frames, each an object with a `type`.
 //! The server (the driver) sends `hello`, then a snapshot (`reset`, the journal's records and
 //! the recent samples, `live`), then each new record, sample and output line as it happens and
-//! a `tick` heartbeat. A client sends small typed requests (`hello`, `ping` today; notes,
-//! holds, approvals later), each at most `MAX_CLIENT_FRAME` bytes and parsed strictly: an
-//! unknown type or field, bad JSON or an oversized line is refused. Who the client is never
-//! comes from a frame: the server takes it from the socket's peer credentials.
+//! a `tick` heartbeat; to one watcher, `you` (its role and whether it holds the keys),
+//! `answer` (to a request) and `offer` (the keys, handed over). A client sends small typed
+//! requests (`hello`, `ping`, `note`, `raise_hand`, `act` — what a key would do —, `hand_over`,
+//! `take_keys`), each at most `MAX_CLIENT_FRAME` bytes and parsed strictly: an unknown type or
+//! field, bad JSON or an oversized line is refused. Who the client is never comes from a
+//! frame: the server takes it from the socket's peer credentials, and the driver decides
+//! from the runbook's roles what that person may do.
 
+use crate::core::engine::Msg;
 use crate::core::event::Record;
+use crate::core::runbook::signals::Choice;
 use crate::core::time::Ms;
 use serde::{Deserialize, Serialize};
 
 /// The protocol's version; a client of another refuses to show what it cannot read.
-pub const PROTOCOL: u32 = 1;
+pub const PROTOCOL: u32 = 2;
 
 /// The longest line a client may send (requests are a few words).
 pub const MAX_CLIENT_FRAME: usize = 4096;
@@ -95,10 +100,151 @@ pub enum ServerFrame {
         /// Why.
         reason: String,
     },
+    /// To one watcher: its part in the session, and whether its keys drive.
+    You {
+        /// `observer`, `approver` or `driver` (as the runbook's roles give it).
+        role: String,
+        /// This connection holds the keys.
+        keys: bool,
+    },
+    /// To one watcher: what became of its request.
+    Answer {
+        /// Done (journaled) or not.
+        ok: bool,
+        /// What happened, or why not.
+        text: String,
+    },
+    /// To one watcher: the keys are offered to it (it accepts with `take_keys`).
+    Offer {
+        /// Who offers them (OS user).
+        from: String,
+    },
 }
 
-/// A request from a watcher. Every one is journaled by the driver with the peer's OS user
-/// once it changes anything; these two change nothing.
+/// What a person's key asks the engine, sent by a watcher. It never says who: the driver
+/// adds the peer's OS user, and checks it may.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "act", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Act {
+    /// Confirm the current step.
+    Ack {},
+    /// Skip the current step.
+    Skip {
+        /// Why.
+        reason: String,
+    },
+    /// Retry the failed step.
+    Retry {},
+    /// Hold or resume.
+    Hold {
+        /// true to hold.
+        on: bool,
+    },
+    /// Start the rollback.
+    Rollback {
+        /// Why.
+        reason: String,
+    },
+    /// Veto the automatic rollback counting down.
+    Veto {},
+    /// Why the veto.
+    VetoReason {
+        /// The trigger.
+        trigger: String,
+        /// Why.
+        why: String,
+    },
+    /// Answer the open decision.
+    Decide {
+        /// `rollback` or `continue`.
+        choice: String,
+        /// Why.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        why: Option<String>,
+    },
+    /// End the run.
+    Abort {
+        /// Why.
+        reason: String,
+    },
+    /// The second confirmation.
+    Approve {},
+    /// Take back an action that waits for a second confirmation.
+    Withdraw {},
+}
+
+impl Act {
+    /// The act a person's message is, if a watcher may send it (notes travel as `note`).
+    pub fn of(msg: &Msg) -> Option<Act> {
+        Some(match msg {
+            Msg::Ack { .. } => Act::Ack {},
+            Msg::Skip { reason, .. } => Act::Skip {
+                reason: reason.clone(),
+            },
+            Msg::Retry { .. } => Act::Retry {},
+            Msg::Hold { on, .. } => Act::Hold { on: *on },
+            Msg::Rollback { reason, .. } => Act::Rollback {
+                reason: reason.clone(),
+            },
+            Msg::Veto { .. } => Act::Veto {},
+            Msg::VetoReason { trigger, why, .. } => Act::VetoReason {
+                trigger: trigger.clone(),
+                why: why.clone(),
+            },
+            Msg::Decide { choice, why, .. } => Act::Decide {
+                choice: match choice {
+                    Choice::Rollback => "rollback".into(),
+                    Choice::Continue => "continue".into(),
+                },
+                why: why.clone(),
+            },
+            Msg::Abort { reason, .. } => Act::Abort {
+                reason: reason.clone(),
+            },
+            Msg::Approve { .. } => Act::Approve {},
+            Msg::Withdraw { .. } => Act::Withdraw {},
+            _ => return None,
+        })
+    }
+
+    /// The engine message, made by `operator`; `None` for an unknown decision word.
+    pub fn into_msg(self, operator: &str) -> Option<Msg> {
+        let operator = operator.to_string();
+        Some(match self {
+            Act::Ack {} => Msg::Ack { operator },
+            Act::Skip { reason } => Msg::Skip { operator, reason },
+            Act::Retry {} => Msg::Retry { operator },
+            Act::Hold { on } => Msg::Hold { operator, on },
+            Act::Rollback { reason } => Msg::Rollback { operator, reason },
+            Act::Veto {} => Msg::Veto { operator },
+            Act::VetoReason { trigger, why } => Msg::VetoReason {
+                operator,
+                trigger,
+                why,
+            },
+            Act::Decide { choice, why } => Msg::Decide {
+                operator,
+                choice: match choice.as_str() {
+                    "rollback" => Choice::Rollback,
+                    "continue" => Choice::Continue,
+                    _ => return None,
+                },
+                why,
+            },
+            Act::Abort { reason } => Msg::Abort { operator, reason },
+            Act::Approve {} => Msg::Approve { operator },
+            Act::Withdraw {} => Msg::Withdraw { operator },
+        })
+    }
+
+    /// What an approver who does not hold the keys may send.
+    pub fn approver_may(&self) -> bool {
+        matches!(self, Act::Decide { .. } | Act::Approve {})
+    }
+}
+
+/// A request from a watcher. Every one that changes anything is journaled by the driver
+/// with the peer's OS user.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ClientFrame {
@@ -109,6 +255,28 @@ pub enum ClientFrame {
     },
     /// Keeps nothing alive (the server's ticks do); answered by nothing. For probes.
     Ping {},
+    /// A note for the journal (anyone).
+    Note {
+        /// What.
+        text: String,
+    },
+    /// Ask the driver to hold (anyone); the driver decides.
+    RaiseHand {
+        /// Why.
+        reason: String,
+    },
+    /// What a key would do (the keys' holder; approvers for decisions and approvals).
+    Act {
+        /// The act.
+        act: Act,
+    },
+    /// Offer the keys to OS user `to` (the holder).
+    HandOver {
+        /// Who.
+        to: String,
+    },
+    /// Accept keys offered, or take them when nobody holds them (a driver).
+    TakeKeys {},
 }
 
 /// Why a client's line was refused.

@@ -27,6 +27,8 @@ const TOP_KEYS: &[&str] = &[
     "triggers",
     "canary",
     "scenarios",
+    "roles",
+    "two_person",
 ];
 const PLATFORMS_KEYS: &[&str] = &["source", "target"];
 const PLATFORM_KEYS: &[&str] = &["name"];
@@ -172,6 +174,7 @@ pub fn build(sink: &mut Findings, root: &Located, spots: &mut Locations) -> Opti
         .unwrap_or_default();
     let signals = signals(sink, &top, spots, &phases, metrics);
     apply_weights(sink, &mut phases, &signals);
+    let team = super::build_team::team(sink, &top);
     top.finish(sink);
 
     Some(Runbook {
@@ -193,6 +196,7 @@ pub fn build(sink: &mut Findings, root: &Located, spots: &mut Locations) -> Opti
         phases,
         rollbacks,
         signals,
+        team,
         fingerprint: String::new(),
     })
 }

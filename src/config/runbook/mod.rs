@@ -5,6 +5,7 @@
 
 pub mod build;
 pub mod build_signals;
+pub mod build_team;
 pub mod condition;
 pub mod locations;
 pub mod reader;

@@ -5,12 +5,15 @@
 //! order: journal entries (fsynced before anything after them happens), command spawns and
 //! kills, and the end of the run. `replay` rebuilds state from a journal on resume.
 
+mod approval;
 pub mod demo;
 mod guards;
 mod plan;
 mod replay;
 mod rollback;
 mod state;
+
+pub use approval::Approval;
 
 pub use plan::{Projection, planned_starts};
 pub use rollback::gaps_text;
@@ -90,6 +93,16 @@ pub enum Msg {
         operator: String,
         /// What.
         text: String,
+    },
+    /// An approver gives the second confirmation of the action that waits for one.
+    Approve {
+        /// Who.
+        operator: String,
+    },
+    /// The first person takes back the action that waits for a second confirmation.
+    Withdraw {
+        /// Who.
+        operator: String,
     },
     /// Start the rollback procedure.
     Rollback {
@@ -222,6 +235,10 @@ pub struct Engine {
     pub last_now: Ms,
     /// Grace countdowns found running in the journal on resume.
     open_graces: Vec<String>,
+    /// The action waiting for a second person (the two-person rule), if any.
+    pub approval: Option<approval::Approval>,
+    /// The OS user of the message being handled (`update_by`).
+    actor: Option<String>,
     /// Replay only: the last trigger that asked for a rollback (a breach with no grace, a
     /// decision to roll back) and when, for the rollback_started that follows it.
     rollback_cause: Option<(String, Ms)>,
@@ -250,6 +267,8 @@ impl Engine {
             last_now: 0,
             open_graces: Vec::new(),
             rollback_cause: None,
+            approval: None,
+            actor: None,
             rb,
             cfg,
             forward,
@@ -319,6 +338,8 @@ impl Engine {
             Some("grace")
         } else if !self.monitor.decisions.is_empty() {
             Some("decision")
+        } else if self.approval.is_some() {
+            Some("wait for a second confirmation")
         } else {
             None
         }
@@ -419,6 +440,19 @@ impl Engine {
             return out;
         }
         self.last_now = now;
+        if let Some(g) = self.guarded(&msg) {
+            self.ask_approval(g, msg, now, &mut out);
+        } else if !self.dispatch(msg, now, &mut out) {
+            return out;
+        }
+        self.watch(now, &mut out);
+        self.advance(now, &mut out);
+        self.check_approval(now, &mut out);
+        out
+    }
+
+    /// Performs one message; false when nothing is to be evaluated after it.
+    fn dispatch(&mut self, msg: Msg, now: Ms, out: &mut Vec<Effect>) -> bool {
         match msg {
             Msg::Tick => {}
             Msg::Output { step, line } => {
@@ -431,10 +465,10 @@ impl Engine {
                 attempt,
                 stage,
                 result,
-            } => self.exited(&step, attempt, stage, result, now, &mut out),
-            Msg::Ack { operator } => self.ack(&operator, now, &mut out),
-            Msg::Skip { operator, reason } => self.skip(&operator, &reason, &mut out),
-            Msg::Retry { operator } => self.retry(&operator, now, &mut out),
+            } => self.exited(&step, attempt, stage, result, now, out),
+            Msg::Ack { operator } => self.ack(&operator, now, out),
+            Msg::Skip { operator, reason } => self.skip(&operator, &reason, out),
+            Msg::Retry { operator } => self.retry(&operator, now, out),
             Msg::Hold { operator, on } => {
                 if self.held != on {
                     self.held = on;
@@ -450,7 +484,7 @@ impl Engine {
                 out.push(Effect::Journal(Event::Note { text }.by(&operator)));
             }
             Msg::Rollback { operator, reason } => {
-                self.start_rollback(&operator, &reason, None, None, now, &mut out)
+                self.start_rollback(&operator, &reason, None, None, now, out)
             }
             Msg::Sample { metric, at, value } => {
                 let watched = self.monitor.watches(&metric);
@@ -478,12 +512,12 @@ impl Engine {
                 }
                 if !watched {
                     // Only the screen uses it; the next tick evaluates deadlines anyway.
-                    return out;
+                    return false;
                 }
             }
             Msg::Veto { operator } => {
                 let o = self.monitor.veto(&operator, now);
-                self.apply_monitor(o, now, &mut out);
+                self.apply_monitor(o, now, out);
             }
             Msg::VetoReason {
                 operator,
@@ -491,7 +525,7 @@ impl Engine {
                 why,
             } => {
                 let o = self.monitor.explain_veto(&operator, &trigger, &why);
-                self.apply_monitor(o, now, &mut out);
+                self.apply_monitor(o, now, out);
             }
             Msg::Decide {
                 operator,
@@ -499,16 +533,16 @@ impl Engine {
                 why,
             } => {
                 let o = self.monitor.decide(&operator, choice, why);
-                self.apply_monitor(o, now, &mut out);
+                self.apply_monitor(o, now, out);
             }
             Msg::Abort { operator, reason } => {
-                self.abort(&operator, &reason, now, &mut out);
-                return out;
+                self.abort(&operator, &reason, now, out);
+                return false;
             }
+            Msg::Approve { operator } => self.approve(&operator, now, out),
+            Msg::Withdraw { operator } => self.withdraw(&operator, out),
         }
-        self.watch(now, &mut out);
-        self.advance(now, &mut out);
-        out
+        true
     }
 
     /// Evaluates triggers and performs what they ask.

@@ -432,6 +432,8 @@ impl Engine {
             Event::RollbackGraceCancelled { trigger, .. } => {
                 self.open_graces.retain(|g| g != trigger);
             }
+            Event::ApprovalRequested { .. } => self.restore_approval(rec),
+            Event::ApprovalGiven { .. } | Event::ApprovalLapsed { .. } => self.approval = None,
             // Step events of steps the runbook no longer has.
             Event::StepWaiting { .. }
             | Event::StepStarted { .. }
@@ -457,6 +459,8 @@ impl Engine {
             | Event::TaskPanicked { .. }
             | Event::WatcherJoined { .. }
             | Event::WatcherLeft { .. }
+            | Event::HandRaised { .. }
+            | Event::DriverChanged { .. }
             | Event::SessionStopped { .. }
             | Event::Note { .. }
             | Event::DrillClock {}

@@ -126,6 +126,56 @@ pub enum Event {
         /// The peer's uid.
         uid: u32,
     },
+    /// A watcher asks the driver to hold the run (the driver decides).
+    HandRaised {
+        /// Why, as the watcher typed it.
+        reason: String,
+    },
+    /// The keys moved: who may now change the run. OS users; `to` is empty while nobody
+    /// holds them (a detached session whose driving watcher left).
+    DriverChanged {
+        /// Who held them.
+        from: String,
+        /// Who holds them now.
+        to: String,
+        /// How: `handover` (offered and accepted), `taken` (`watch --drive` of a session
+        /// nobody drove), `released` (the holder left), `returned` (back to the terminal
+        /// that started the run, as its driving watcher left).
+        how: String,
+    },
+    /// A guarded action waits for a second person (the runbook's `two_person:` rule).
+    ApprovalRequested {
+        /// `rollback`, `point_of_no_return` or `skip`.
+        action: String,
+        /// The step it is about.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<StepId>,
+        /// The first person's reason, when the action has one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        /// How long the second person has (real time).
+        #[serde(rename = "within_s")]
+        within: Period,
+    },
+    /// An approver confirmed the waiting action: it follows.
+    ApprovalGiven {
+        /// The action.
+        action: String,
+        /// The step it is about.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<StepId>,
+    },
+    /// The waiting action will not happen: nobody approved in time, the first person withdrew
+    /// it, or the run moved past it.
+    ApprovalLapsed {
+        /// The action.
+        action: String,
+        /// The step it is about.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        step: Option<StepId>,
+        /// Why.
+        why: String,
+    },
     /// The run stopped and can be resumed.
     SessionStopped {
         /// Why (a signal, the operator left, no operator in headless mode).
@@ -716,6 +766,11 @@ impl Event {
             Event::TaskPanicked { .. } => "task_panicked",
             Event::WatcherJoined { .. } => "watcher_joined",
             Event::WatcherLeft { .. } => "watcher_left",
+            Event::HandRaised { .. } => "hand_raised",
+            Event::DriverChanged { .. } => "driver_changed",
+            Event::ApprovalRequested { .. } => "approval_requested",
+            Event::ApprovalGiven { .. } => "approval_given",
+            Event::ApprovalLapsed { .. } => "approval_lapsed",
             Event::SessionStopped { .. } => "session_stopped",
             Event::SessionEnded { .. } => "session_ended",
             Event::Note { .. } => "note",
@@ -786,7 +841,10 @@ impl Event {
             | Event::GateFailed { step, .. } => Some(step.as_str()),
             Event::RollbackAborted { step, .. }
             | Event::BaselineCaptured { step, .. }
-            | Event::BaselineMissing { step, .. } => step.as_ref().map(StepId::as_str),
+            | Event::BaselineMissing { step, .. }
+            | Event::ApprovalRequested { step, .. }
+            | Event::ApprovalGiven { step, .. }
+            | Event::ApprovalLapsed { step, .. } => step.as_ref().map(StepId::as_str),
             Event::SessionStarted { .. }
             | Event::SessionResumed { .. }
             | Event::RunbookChanged { .. }
@@ -796,6 +854,8 @@ impl Event {
             | Event::TaskPanicked { .. }
             | Event::WatcherJoined { .. }
             | Event::WatcherLeft { .. }
+            | Event::HandRaised { .. }
+            | Event::DriverChanged { .. }
             | Event::SessionStopped { .. }
             | Event::SessionEnded { .. }
             | Event::Note { .. }
@@ -905,4 +965,9 @@ pub const KINDS: &[&str] = &[
     "until_met",
     "watcher_joined",
     "watcher_left",
+    "hand_raised",
+    "driver_changed",
+    "approval_requested",
+    "approval_given",
+    "approval_lapsed",
 ];

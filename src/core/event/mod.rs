@@ -45,6 +45,10 @@ impl Mode {
 pub struct Entry {
     /// Who did it; `system` for automatic actions.
     pub operator: String,
+    /// The OS user of the person who did it, as the kernel knows them (the driver process's
+    /// user for its own keys, a watcher's peer credentials for what it asked); none for
+    /// automatic actions. What proves who confirmed a step, whatever `--operator` says.
+    pub os_user: Option<String>,
     /// What happened.
     pub event: Event,
 }
@@ -53,6 +57,12 @@ impl Entry {
     /// The event's kind as written on disk.
     pub fn kind(&self) -> &'static str {
         self.event.kind()
+    }
+
+    /// The same entry, made by OS user `user`.
+    pub fn as_user(mut self, user: &str) -> Entry {
+        self.os_user = Some(user.to_string());
+        self
     }
 
     /// The step it is about, if any.
@@ -75,6 +85,7 @@ impl Event {
     pub fn by(self, operator: &str) -> Entry {
         Entry {
             operator: operator.to_string(),
+            os_user: None,
             event: self,
         }
     }

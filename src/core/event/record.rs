@@ -23,6 +23,10 @@ pub struct Record {
     /// What happened.
     #[serde(flatten)]
     pub event: Event,
+    /// The OS user of the person who did it (see `Entry::os_user`); absent for automatic
+    /// actions and in lines written before sessions were shared.
+    #[serde(default)]
+    pub os_user: Option<String>,
     /// The hash of the line before it as written (`chain`); absent in lines written before
     /// the journal was chained.
     #[serde(default)]
@@ -53,6 +57,7 @@ impl Record {
             mode,
             operator: entry.operator,
             event: entry.event,
+            os_user: entry.os_user,
             prev: None,
         }
     }
@@ -86,7 +91,7 @@ impl Record {
     }
 
     /// The line as a JSON object in the journal's order: `seq, at, t, mode, kind, operator,
-    /// step`, then the event's fields by name, then `prev`. `clean` is applied to the event's own text
+    /// step`, then the event's fields by name, then `os_user` and `prev`. `clean` is applied to the event's own text
     /// fields (secret redaction) before they are written.
     pub fn to_json(&self, clean: &dyn Fn(&str) -> String) -> Result<String, serde_json::Error> {
         let body = match serde_json::to_value(&self.event)? {
@@ -113,7 +118,10 @@ impl Record {
                 line.0.push((k, cleaned(v, clean)));
             }
         }
-        // Last, so the SPEC's fields read as they always did.
+        // After the event's fields, so the SPEC's fields read as they always did.
+        if let Some(u) = &self.os_user {
+            line.push("os_user", Value::from(u.clone()));
+        }
         if let Some(p) = &self.prev {
             line.push("prev", Value::from(p.clone()));
         }

@@ -5,6 +5,7 @@
 pub mod diag;
 pub mod model;
 pub mod signals;
+pub mod team;
 
 pub use diag::{Diagnostic, Pos, Severity};
 pub use model::*;

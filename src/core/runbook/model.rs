@@ -99,6 +99,8 @@ pub struct Runbook {
     pub rollbacks: Vec<Procedure>,
     /// Connections, metrics, triggers, canary and scenarios.
     pub signals: super::signals::Signals,
+    /// Roles and the two-person rule of a shared session.
+    pub team: super::team::Team,
     /// SHA-256 of the file's bytes, to notice a runbook edited under a running session.
     pub fingerprint: String,
 }

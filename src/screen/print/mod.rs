@@ -17,7 +17,7 @@ use rollback::{
 };
 use session::{
     drill_clock, journal_repaired, leftovers_killed, lock_taken_over, runbook_changed,
-    session_ended, session_stopped, task_panicked, watcher_joined, watcher_left,
+    session_ended, session_stopped, task_panicked, watcher_joined, watcher_left, approval_lapsed, driver_changed,
 };
 use signals::{
     baseline_captured, baseline_missing, metric_read_failed, metric_read_recovered, trigger_armed,
@@ -102,10 +102,11 @@ impl<'a> Progress<'a> {
                 .and_then(|s| s.owner.clone())
                 .map(|o| format!("  [{o}]"))
                 .unwrap_or_default(),
-            by: if rec.operator == crate::core::event::SYSTEM {
-                String::new()
-            } else {
-                format!(" by {}", rec.operator)
+            by: match &rec.os_user {
+                _ if rec.operator == crate::core::event::SYSTEM => String::new(),
+                // The OS user is the proof; `--operator` is what the person called themselves.
+                Some(u) if *u != rec.operator => format!(" by {} (OS user {u})", rec.operator),
+                _ => format!(" by {}", rec.operator),
             },
             tag: if rec.event.in_rollback() { "⟲ " } else { "" },
             runs: st.is_some_and(|s| s.run.is_some()),
@@ -155,6 +156,25 @@ impl<'a> Progress<'a> {
             Event::DrillClock {} => drill_clock(),
             Event::WatcherJoined { user, .. } => watcher_joined(user),
             Event::WatcherLeft { user, .. } => watcher_left(user),
+            Event::HandRaised { reason } => self.hand_raised(reason),
+            Event::DriverChanged { from, to, how } => driver_changed(from, to, how),
+            Event::ApprovalRequested {
+                action,
+                step,
+                reason,
+                within,
+            } => self.approval_requested(
+                action,
+                step.as_ref().map(|s| s.as_str()),
+                reason.as_deref(),
+                *within,
+            ),
+            Event::ApprovalGiven { action, step } => {
+                self.approval_given(action, step.as_ref().map(|s| s.as_str()))
+            }
+            Event::ApprovalLapsed { action, step, why } => {
+                approval_lapsed(action, step.as_ref().map(|s| s.as_str()), why)
+            }
             Event::Hold { reason } => self.hold(reason.as_deref()),
             Event::Resumed {} => self.resumed(),
             Event::StepWaiting { late, .. } => self.step_waiting(late),

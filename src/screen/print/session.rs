@@ -24,6 +24,42 @@ impl Progress<'_> {
         )
     }
 
+    pub(super) fn hand_raised(&self, reason: &str) -> Line {
+        ("✋", format!("HAND RAISED{}: request hold: {reason}", self.by))
+    }
+
+    pub(super) fn approval_requested(
+        &self,
+        action: &str,
+        step: Option<&str>,
+        reason: Option<&str>,
+        within: crate::core::time::Period,
+    ) -> Line {
+        (
+            "⚖",
+            format!(
+                "{}{}{} waits for a second person{}: an approver confirms within {}",
+                action_words(action),
+                step.map(|s| format!(" of `{s}`")).unwrap_or_default(),
+                reason.map(|r| format!(" ({r})")).unwrap_or_default(),
+                self.by,
+                crate::core::time::human(within.0),
+            ),
+        )
+    }
+
+    pub(super) fn approval_given(&self, action: &str, step: Option<&str>) -> Line {
+        (
+            "⚖",
+            format!(
+                "{}{} approved{}: it goes ahead",
+                action_words(action),
+                step.map(|s| format!(" of `{s}`")).unwrap_or_default(),
+                self.by,
+            ),
+        )
+    }
+
     pub(super) fn note(&self, text: &str) -> Line {
         ("✎", format!("note{}: {text}", self.by))
     }
@@ -104,6 +140,37 @@ pub(super) fn drill_clock() -> Line {
 
 pub(super) fn watcher_joined(user: &str) -> Line {
     ("◉", format!("{user} is watching"))
+}
+
+pub(super) fn approval_lapsed(action: &str, step: Option<&str>, why: &str) -> Line {
+    (
+        "⚖",
+        format!(
+            "{}{} not done: {why}",
+            action_words(action),
+            step.map(|s| format!(" of `{s}`")).unwrap_or_default(),
+        ),
+    )
+}
+
+/// A two-person action as words: `rollback`, `point of no return`, `skip`.
+fn action_words(action: &str) -> String {
+    let w = action.replace('_', " ");
+    let mut c = w.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => w,
+    }
+}
+
+pub(super) fn driver_changed(from: &str, to: &str, how: &str) -> Line {
+    let text = match (how, to.is_empty()) {
+        (_, true) => format!("{from} let go of the keys: nobody drives until someone takes them (cutover watch --drive)"),
+        ("taken", _) => format!("{to} took the keys (nobody drove)"),
+        ("returned", _) => format!("the keys are back with {to} ({from} left)"),
+        _ => format!("{from} handed the keys to {to}: {to} drives now"),
+    };
+    ("⇄", text)
 }
 
 pub(super) fn watcher_left(user: &str) -> Line {

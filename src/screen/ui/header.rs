@@ -53,6 +53,15 @@ pub fn overall(v: &View, p: &crate::core::engine::Projection) -> (String, Style)
             t.state_late,
         );
     }
+    if let Some(a) = &e.approval {
+        return (
+            format!(
+                "⚖ 2ND PERSON in {}",
+                super::clock_span(a.deadline - v.now)
+            ),
+            t.state_late,
+        );
+    }
     if e.paused.is_some() || e.waits_on_interrupted() {
         return ("✗ PAUSED: needs operator".into(), t.state_late);
     }

@@ -119,6 +119,34 @@ fn urgent(f: &mut Frame, area: Rect, v: &View, top: u16) {
             )));
         }
     }
+    if let Some(a) = &v.engine.approval {
+        let what = match (a.action, &a.step) {
+            (crate::core::runbook::team::Guarded::Rollback, _) => "the rollback".to_string(),
+            (crate::core::runbook::team::Guarded::Skip, Some(s)) => format!("skipping `{s}`"),
+            (_, Some(s)) => format!("passing the point of no return at `{s}`"),
+            (_, None) => a.action.as_str().replace('_', " "),
+        };
+        let by = a.first.as_deref().unwrap_or(&a.operator);
+        item(
+            &mut lines,
+            format!(
+                " ⚖ SECOND PERSON: {what} waits for an approver, {} left ",
+                super::clock_span(a.deadline - v.now)
+            ),
+            t.metric_breach,
+            format!(
+                "{}: approve (another OS user than {by}) · the first person: withdraw",
+                key(crate::config::keymap::Action::Approve)
+            ),
+            &format!(
+                "asked by {by}{}",
+                a.reason
+                    .as_deref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            ),
+        );
+    }
     if lines.is_empty() {
         return;
     }
@@ -187,6 +215,56 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, header_h: u16) {
                 ]),
             ];
             boxed(f, area, "Quit", lines, v, 80);
+        }
+        Overlay::Input(Prompt::Approve, text) => {
+            let what = e
+                .approval
+                .as_ref()
+                .map(|a| {
+                    let step = a.step.as_deref().map(|s| format!(" of `{s}`")).unwrap_or_default();
+                    let by = a.first.as_deref().unwrap_or(&a.operator);
+                    format!(" {}{step}, asked by {by}", a.action.as_str().replace('_', " "))
+                })
+                .unwrap_or_default();
+            let lines = vec![
+                Line::from(Span::styled(" Second confirmation (two-person rule):", t.title)),
+                Line::from(Span::styled(what, t.base)),
+                input_line(" type approve (or withdraw, if you asked): ", text, v),
+                Line::from(Span::styled(" Enter confirms · Esc cancels", t.dim)),
+            ];
+            boxed(f, area, "Approve", lines, v, 80);
+        }
+        Overlay::Input(Prompt::RaiseHand, text) => {
+            let lines = vec![
+                Line::from(Span::styled(" Raise a hand: ask the driver to hold the run.", t.title)),
+                Line::from(Span::styled(" The driver sees it and decides; it is journaled with your OS user.", t.base)),
+                input_line(" why? ", text, v),
+                Line::from(Span::styled(" Enter raises it · Esc cancels", t.dim)),
+            ];
+            boxed(f, area, "Raise a hand", lines, v, 80);
+        }
+        Overlay::Input(Prompt::HandOver, text) => {
+            let who = match &v.ui.share {
+                crate::screen::share::Share::Driving { watchers, .. }
+                | crate::screen::share::Share::Watching { watchers, .. } => watchers.join(", "),
+                _ => String::new(),
+            };
+            let lines = vec![
+                Line::from(Span::styled(" Hand the keys to a watcher (a driver in the runbook's roles).", t.title)),
+                Line::from(Span::styled(format!(" watching: {who}"), t.base)),
+                Line::from(Span::styled(" The run goes on; nothing running stops. They must accept.", t.dim)),
+                input_line(" OS user: ", text, v),
+                Line::from(Span::styled(" Enter offers · Esc cancels", t.dim)),
+            ];
+            boxed(f, area, "Hand over", lines, v, 80);
+        }
+        Overlay::Input(Prompt::TakeKeys(from), text) => {
+            let lines = vec![
+                Line::from(Span::styled(format!(" {from} offers you the keys: you would drive the run."), t.title)),
+                input_line(" type take to accept: ", text, v),
+                Line::from(Span::styled(" Enter takes them · Esc declines", t.dim)),
+            ];
+            boxed(f, area, "Take the keys", lines, v, 80);
         }
         Overlay::Input(Prompt::Skip(id), text) => {
             // Which step, by id and title: the one highlighted `s` in the timeline, which

@@ -65,7 +65,7 @@ pub(super) fn banner(f: &mut Frame, area: Rect, v: &View) {
 
 /// On the driver's header: who is watching, just left of the mode badge.
 pub(super) fn presence(f: &mut Frame, header: Rect, v: &View) {
-    let Share::Driving { watchers } = &v.ui.share else {
+    let Share::Driving { watchers, .. } = &v.ui.share else {
         return;
     };
     if watchers.is_empty() || header.height == 0 {

@@ -66,6 +66,10 @@ pub enum Cmd {
         /// here.
         #[arg(long, value_name = "FILE")]
         runbook: Option<PathBuf>,
+        /// Ask for the keys: take them when nobody holds them (a detached session), if the
+        /// runbook's roles make you a driver. Otherwise the holder hands them over (H).
+        #[arg(long)]
+        drive: bool,
     },
     /// Write the session's report (Markdown) to stdout: outcome, steps against their plan,
     /// the rollback, triggers and decisions, notes, and the journal's digest. Exit 0, or 2
@@ -100,6 +104,15 @@ pub struct RunArgs {
     /// No TUI: print one line per event to stdout, take no keys.
     #[arg(long)]
     pub headless: bool,
+    /// Run in the background, without a terminal, so the session outlives this one (an ssh
+    /// session, a laptop closing) while the host stays up: prints the session folder and
+    /// returns. A driver drives it with `cutover watch DIR --drive`; output goes to
+    /// DIR/driver.log.
+    #[arg(long)]
+    pub detach: bool,
+    /// Set on the background process `--detach` starts (not for people).
+    #[arg(long, hide = true)]
+    pub detached: bool,
     /// Acknowledge manual steps automatically (drill and tests).
     #[arg(long)]
     pub auto_ack: bool,

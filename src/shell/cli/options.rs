@@ -135,6 +135,7 @@ impl RunArgs {
             operator,
             auto_ack: self.auto_ack,
             fail_step: self.fail,
+            detached: self.detached,
             resume_hint,
             scenario: self.scenario,
             connections,
@@ -479,6 +480,7 @@ pub fn watch_options(
         speed,
         theme,
         keymap,
+        drive: false,
     })
 }
 
