@@ -104,6 +104,11 @@ const SINCE: &[&str] = &[
     "until_met",
     "watcher_joined",
     "watcher_left",
+    "hand_raised",
+    "driver_changed",
+    "approval_requested",
+    "approval_given",
+    "approval_lapsed",
 ];
 
 #[test]
@@ -222,6 +227,38 @@ fn kinds_and_fields_added_since_the_fixtures_write_and_read_back() {
             uid: 1001,
         }
         .by("bob"),
+        Event::HandRaised {
+            reason: "DBA sees lock waits".into(),
+        }
+        .by("carl")
+        .as_user("carl"),
+        Event::DriverChanged {
+            from: "ann".into(),
+            to: "bob".into(),
+            how: "handover".into(),
+        }
+        .by("bob")
+        .as_user("bob"),
+        Event::ApprovalRequested {
+            action: "rollback".into(),
+            step: None,
+            reason: Some("errors (R pressed)".into()),
+            within: Period(300_000),
+        }
+        .by("ann")
+        .as_user("ann"),
+        Event::ApprovalGiven {
+            action: "skip".into(),
+            step: Some("backfill".into()),
+        }
+        .by("bob")
+        .as_user("bob"),
+        Event::ApprovalLapsed {
+            action: "point_of_no_return".into(),
+            step: Some("decom".into()),
+            why: "no approver confirmed within 5m".into(),
+        }
+        .by_system(),
     ];
     let mut kinds = BTreeSet::new();
     for (i, e) in entries.into_iter().enumerate() {
@@ -236,6 +273,13 @@ fn kinds_and_fields_added_since_the_fixtures_write_and_read_back() {
         let back = Record::parse(line.as_bytes()).unwrap();
         assert_eq!(back, rec, "{line}");
         assert_eq!(back.to_json(&|s| s.to_string()).unwrap(), line);
+        if back.kind() == "approval_requested" {
+            // A person's OS user comes after the event's fields, before the chain's `prev`.
+            assert!(
+                line.ends_with(r#""action":"rollback","reason":"errors (R pressed)","within_s":300.0,"os_user":"ann"}"#),
+                "{line}"
+            );
+        }
         if back.kind() == "decision_requested" {
             assert!(
                 line.ends_with(r#""trigger":"latency","values":{"err":{"unknown":"HTTP 503 from the warehouse"},"p95":{"age_s":15.0,"value":2150.0}}}"#),

@@ -402,3 +402,141 @@ fn article(r: Role) -> &'static str {
         Role::Driver => "a",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::runbook::team::Who;
+    use crate::shell::wire::Act;
+
+    fn engine() -> Engine {
+        let y = "version: 1\ntitle: T\nstrategy: blue-green\nplatforms: {source: {name: S}, target: {name: D}}\nphases:\n  - id: p\n    steps:\n      - {id: a, title: A, at: T+0:00}\n";
+        let l = crate::config::runbook::load_bytes(std::path::Path::new("/x.yaml"), y.as_bytes());
+        Engine::new(l.runbook.unwrap(), Default::default())
+    }
+
+    fn team() -> Team {
+        Team {
+            roles: vec![
+                (Who::User("bob".into()), Role::Driver),
+                (Who::Group("dba".into()), Role::Approver),
+            ],
+            two_person: None,
+        }
+    }
+
+    fn answer(r: &Reply) -> (bool, String) {
+        r.tell
+            .iter()
+            .find_map(|(_, f)| match f {
+                ServerFrame::Answer { ok, text } => Some((*ok, text.clone())),
+                _ => None,
+            })
+            .unwrap()
+    }
+
+    #[test]
+    fn an_observer_only_speaks_and_every_request_carries_the_os_user() {
+        let e = engine();
+        let mut s = Seats::new(team(), "ann", true);
+        let r = s.joined(7, "carl", &[]);
+        assert_eq!(
+            r.tell,
+            vec![(
+                7,
+                ServerFrame::You {
+                    role: "observer".into(),
+                    keys: false
+                }
+            )]
+        );
+        let r = s.asked(7, ClientFrame::Act { act: Act::Ack {} }, &e);
+        assert!(r.msgs.is_empty());
+        assert!(answer(&r).1.contains("you are an observer"), "{r:?}");
+        let r = s.asked(
+            7,
+            ClientFrame::Note {
+                text: " checked the dashboards ".into(),
+            },
+            &e,
+        );
+        assert_eq!(r.msgs.len(), 1);
+        assert_eq!(r.msgs[0].1, "carl");
+        let r = s.asked(
+            7,
+            ClientFrame::RaiseHand {
+                reason: "DBA sees locks".into(),
+            },
+            &e,
+        );
+        assert_eq!(r.journal[0].kind(), "hand_raised");
+        assert_eq!(r.journal[0].os_user.as_deref(), Some("carl"));
+        // An approver may answer decisions, but only while one is open.
+        s.joined(8, "dee", &["dba".into()]);
+        let decide = Act::Decide {
+            choice: "continue".into(),
+            why: Some("fine".into()),
+        };
+        let r = s.asked(8, ClientFrame::Act { act: decide }, &e);
+        assert_eq!(answer(&r), (false, "no decision is open now".into()));
+        let r = s.asked(8, ClientFrame::TakeKeys {}, &e);
+        assert!(answer(&r).1.contains("only a driver may take the keys"));
+    }
+
+    #[test]
+    fn keys_are_offered_accepted_and_come_back_when_their_holder_leaves() {
+        let e = engine();
+        let mut s = Seats::new(team(), "ann", true);
+        s.joined(1, "bob", &[]);
+        s.joined(2, "carl", &[]);
+        assert!(s.local_hand_over("carl").unwrap_err().contains("may not drive"));
+        assert!(s.local_hand_over("zed").unwrap_err().contains("is not watching"));
+        let r = s.local_hand_over("bob").unwrap();
+        assert_eq!(r.tell, vec![(1, ServerFrame::Offer { from: "ann".into() })]);
+        assert!(s.local_holds(), "nothing moves until bob accepts");
+        let r = s.asked(1, ClientFrame::TakeKeys {}, &e);
+        assert!(!s.local_holds());
+        assert_eq!(s.holder_name(), "bob");
+        let ev = &r.journal[0].event;
+        assert_eq!(
+            *ev,
+            Event::DriverChanged {
+                from: "ann".into(),
+                to: "bob".into(),
+                how: "handover".into()
+            }
+        );
+        assert!(r.tell.contains(&(
+            1,
+            ServerFrame::You {
+                role: "driver".into(),
+                keys: true
+            }
+        )));
+        // bob's keys drive now; carl's still do not.
+        let r = s.asked(1, ClientFrame::Act { act: Act::Ack {} }, &e);
+        assert_eq!(r.msgs.len(), 1);
+        assert!(s.asked(2, ClientFrame::Act { act: Act::Ack {} }, &e).msgs.is_empty());
+        // bob's connection drops: the keys return to the terminal that started the run.
+        let r = s.left(1);
+        assert!(s.local_holds());
+        assert!(matches!(&r.journal[0].event, Event::DriverChanged { how, .. } if how == "returned"));
+    }
+
+    #[test]
+    fn a_detached_session_waits_for_a_driver_to_take_the_keys() {
+        let e = engine();
+        let mut s = Seats::new(Team::default(), "ann", false);
+        assert!(!s.someone_drives());
+        // Without roles only the session's owner may drive: ann, from another terminal.
+        s.joined(3, "bob", &[]);
+        assert!(s.asked(3, ClientFrame::TakeKeys {}, &e).journal.is_empty());
+        s.joined(4, "ann", &[]);
+        let r = s.asked(4, ClientFrame::TakeKeys {}, &e);
+        assert!(matches!(&r.journal[0].event, Event::DriverChanged { how, .. } if how == "taken"));
+        assert!(s.someone_drives());
+        let r = s.left(4);
+        assert!(matches!(&r.journal[0].event, Event::DriverChanged { to, how, .. } if to.is_empty() && how == "released"));
+        assert!(!s.someone_drives());
+    }
+}

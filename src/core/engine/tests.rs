@@ -5,6 +5,7 @@ use crate::core::event::{Mode, Record};
 use std::path::Path;
 
 mod rollback;
+mod two_person;
 mod until;
 
 fn rb(yaml: &str) -> Runbook {

@@ -141,12 +141,40 @@ fn watcher(f: &mut Frame, area: Rect, v: &View) {
         return;
     }
     spans.push(Span::styled(" read-only ", t.state_hold));
+    // What this screen may still ask of the driver: the urgent first.
+    let power = v.ui.share.power();
+    let mut asks: Vec<(Action, &str)> = Vec::new();
+    if v.ui.share.offer().is_some() {
+        asks.push((Action::HandOver, "TAKE the keys"));
+    }
+    if power == crate::screen::share::Power::Approve {
+        if v.engine.approval.is_some() {
+            asks.push((Action::Approve, "APPROVE"));
+        }
+        if !v.engine.monitor.decisions.is_empty() {
+            asks.push((Action::Rollback, "decide: roll back"));
+            asks.push((Action::Continue, "continue"));
+        }
+    }
+    if power != crate::screen::share::Power::None && v.engine.outcome.is_none() {
+        asks.push((Action::Note, "note"));
+        asks.push((Action::RaiseHand, "raise hand"));
+    }
+    for (a, what) in asks {
+        spans.push(Span::styled(format!(" {} ", key(v, a)), t.key));
+        spans.push(Span::styled(format!("{what} "), t.dim));
+    }
+    let quit = if v.ui.share.watching() {
+        "stop watching"
+    } else {
+        "quit"
+    };
     for (a, what) in [
         (Action::Help, "help"),
         (Action::FocusNext, "pane"),
         (Action::Down, "scroll"),
         (Action::LogLevel, "log level"),
-        (Action::Quit, "stop watching"),
+        (Action::Quit, quit),
     ] {
         spans.push(Span::styled(format!(" {} ", key(v, a)), t.key));
         spans.push(Span::styled(format!("{what} "), t.dim));

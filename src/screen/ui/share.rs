@@ -9,33 +9,59 @@ use ratatui::layout::Rect;
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 
-/// Rows the banner takes: one for a watcher, none otherwise.
+/// Rows the banner takes: one for a watcher or a terminal that handed the keys over.
 pub(super) fn banner_height(v: &View) -> u16 {
-    u16::from(v.ui.share.read_only())
+    u16::from(
+        v.ui.share.watching() || matches!(v.ui.share, Share::Driving { keys_with: Some(_), .. }),
+    )
 }
 
 /// A watcher's banner.
 pub(super) fn banner(f: &mut Frame, area: Rect, v: &View) {
+    let t = v.theme;
+    let w = usize::from(area.width);
+    if let Share::Driving {
+        keys_with: Some(k),
+        ..
+    } = &v.ui.share
+    {
+        let text = format!(" HANDED OVER · read-only here · {k} drives from their watcher");
+        let pad = w.saturating_sub(super::width(&text));
+        let line = Line::from(Span::styled(
+            format!("{}{}", super::fit(&text, w), " ".repeat(pad)),
+            t.badge_live,
+        ));
+        f.render_widget(line, area);
+        return;
+    }
     let Share::Watching {
         driver,
         watchers,
         gone,
+        role,
+        keys,
         ..
     } = &v.ui.share
     else {
         return;
     };
-    let t = v.theme;
-    let w = usize::from(area.width);
     let (text, style) = match gone {
+        None if *keys => (
+            format!(" DRIVING · the keys were handed to you · the run's process: {driver}"),
+            t.badge_live,
+        ),
         None => {
             let others = match watchers.len() {
                 0 => String::new(),
                 _ if w >= 100 => format!(" · also watching: {}", watchers.join(", ")),
                 n => format!(" · +{n} watching"),
             };
+            let part = match role {
+                crate::screen::share::Role::Observer => String::new(),
+                r => format!(" · you: {}", r.as_str()),
+            };
             (
-                format!(" WATCHING · read-only · driver {driver}{others}"),
+                format!(" WATCHING · read-only · driver {driver}{part}{others}"),
                 t.badge_live,
             )
         }
