@@ -82,11 +82,18 @@ fn drive(args: RunArgs, mode: Mode) -> i32 {
 fn detach_run(session: &std::path::Path) -> i32 {
     use std::os::unix::process::CommandExt;
     if let Err(e) = std::fs::create_dir_all(session) {
-        eprintln!("cutover: cannot make the session folder {}: {e}", session.display());
+        eprintln!(
+            "cutover: cannot make the session folder {}: {e}",
+            session.display()
+        );
         return 2;
     }
     let log_path = session.join("driver.log");
-    let log = match std::fs::OpenOptions::new().create(true).append(true).open(&log_path) {
+    let log = match std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+    {
         Ok(f) => f,
         Err(e) => {
             eprintln!("cutover: cannot open {}: {e}", log_path.display());
@@ -113,7 +120,11 @@ fn detach_run(session: &std::path::Path) -> i32 {
     // Its own session: the terminal closing (SIGHUP to the foreground group) leaves it be.
     // SAFETY: setsid is async-signal-safe and touches nothing of the parent's memory.
     unsafe {
-        cmd.pre_exec(|| nix::unistd::setsid().map(|_| ()).map_err(std::io::Error::from));
+        cmd.pre_exec(|| {
+            nix::unistd::setsid()
+                .map(|_| ())
+                .map_err(std::io::Error::from)
+        });
     }
     let mut child = match cmd.spawn() {
         Ok(c) => c,
@@ -139,7 +150,11 @@ fn detach_run(session: &std::path::Path) -> i32 {
             .and_then(|m| m.modified())
             .is_ok_and(|m| Some(m) != stale);
         if fresh {
-            println!("cutover: detached: pid {} runs session {}", child.id(), session.display());
+            println!(
+                "cutover: detached: pid {} runs session {}",
+                child.id(),
+                session.display()
+            );
             println!("  drive it:  cutover watch {} --drive", session.display());
             println!("  watch it:  cutover watch {}", session.display());
             println!("  its output: {}", log_path.display());

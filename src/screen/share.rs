@@ -183,7 +183,12 @@ mod tests {
             offer: None,
         };
         assert!(handed.read_only());
-        assert!(handed.refusal("skip").unwrap().contains("handed the keys to bob"));
+        assert!(
+            handed
+                .refusal("skip")
+                .unwrap()
+                .contains("handed the keys to bob")
+        );
         if let Share::Watching { gone, .. } = &mut s {
             *gone = Some(Gone {
                 since: "14:02:11".into(),

@@ -133,7 +133,10 @@ impl FrontEnd for Cockpit<'_> {
                 .map(|k| k.to_string())
                 .unwrap_or_default();
             self.ui.flash = Some((
-                format!("✋ {} asks you to hold: {reason} — {hold} holds", rec.operator),
+                format!(
+                    "✋ {} asks you to hold: {reason} — {hold} holds",
+                    rec.operator
+                ),
                 rec.t_ms(),
             ));
         }
@@ -249,8 +252,12 @@ impl FrontEnd for Cockpit<'_> {
             _ => Vec::new(),
         };
         let text = match (&keys_with, &offer) {
-            (_, Some(from)) => Some(format!("{from} offers you the keys back: press H, then type take")),
-            (Some(k), None) => Some(format!("{k} holds the keys: this screen is read-only until they hand them back")),
+            (_, Some(from)) => Some(format!(
+                "{from} offers you the keys back: press H, then type take"
+            )),
+            (Some(k), None) => Some(format!(
+                "{k} holds the keys: this screen is read-only until they hand them back"
+            )),
             (None, None) => None,
         };
         self.ui.share = Share::Driving {

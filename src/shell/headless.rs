@@ -85,7 +85,8 @@ pub async fn run(opts: Options) -> Result<i32, RunError> {
             detached: opts.detached,
         },
         &opts.operator,
-    ).await?;
+    )
+    .await?;
     match &end {
         End::Finished(o) => {
             if *o == Outcome::Completed {

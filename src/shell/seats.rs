@@ -134,7 +134,8 @@ impl Seats {
         if let Some((to, from)) = &self.offer
             && to == user
         {
-            r.tell.push((conn, ServerFrame::Offer { from: from.clone() }));
+            r.tell
+                .push((conn, ServerFrame::Offer { from: from.clone() }));
         }
         r
     }
@@ -276,7 +277,8 @@ impl Seats {
         match frame {
             ClientFrame::Hello { .. } | ClientFrame::Ping {} => {}
             ClientFrame::Note { text } if text.trim().is_empty() => {
-                r.tell.push(answer(false, "an empty note is not journaled".into()));
+                r.tell
+                    .push(answer(false, "an empty note is not journaled".into()));
             }
             ClientFrame::Note { text } => {
                 r.msgs.push((
@@ -289,7 +291,8 @@ impl Seats {
                 r.tell.push(answer(true, "note journaled".into()));
             }
             ClientFrame::RaiseHand { reason } if reason.trim().is_empty() => {
-                r.tell.push(answer(false, "say why you ask for a hold".into()));
+                r.tell
+                    .push(answer(false, "say why you ask for a hold".into()));
             }
             ClientFrame::RaiseHand { reason } => {
                 r.journal.push(
@@ -335,8 +338,7 @@ impl Seats {
                 if matches!(act, crate::shell::wire::Act::Decide { .. })
                     && engine.monitor.decisions.is_empty()
                 {
-                    r.tell
-                        .push(answer(false, "no decision is open now".into()));
+                    r.tell.push(answer(false, "no decision is open now".into()));
                     return r;
                 }
                 match act.into_msg(user) {
@@ -489,8 +491,16 @@ mod tests {
         let mut s = Seats::new(team(), "ann", true);
         s.joined(1, "bob", &[]);
         s.joined(2, "carl", &[]);
-        assert!(s.local_hand_over("carl").unwrap_err().contains("may not drive"));
-        assert!(s.local_hand_over("zed").unwrap_err().contains("is not watching"));
+        assert!(
+            s.local_hand_over("carl")
+                .unwrap_err()
+                .contains("may not drive")
+        );
+        assert!(
+            s.local_hand_over("zed")
+                .unwrap_err()
+                .contains("is not watching")
+        );
         let r = s.local_hand_over("bob").unwrap();
         assert_eq!(r.tell, vec![(1, ServerFrame::Offer { from: "ann".into() })]);
         assert!(s.local_holds(), "nothing moves until bob accepts");
@@ -516,11 +526,17 @@ mod tests {
         // bob's keys drive now; carl's still do not.
         let r = s.asked(1, ClientFrame::Act { act: Act::Ack {} }, &e);
         assert_eq!(r.msgs.len(), 1);
-        assert!(s.asked(2, ClientFrame::Act { act: Act::Ack {} }, &e).msgs.is_empty());
+        assert!(
+            s.asked(2, ClientFrame::Act { act: Act::Ack {} }, &e)
+                .msgs
+                .is_empty()
+        );
         // bob's connection drops: the keys return to the terminal that started the run.
         let r = s.left(1);
         assert!(s.local_holds());
-        assert!(matches!(&r.journal[0].event, Event::DriverChanged { how, .. } if how == "returned"));
+        assert!(
+            matches!(&r.journal[0].event, Event::DriverChanged { how, .. } if how == "returned")
+        );
     }
 
     #[test]
@@ -536,7 +552,9 @@ mod tests {
         assert!(matches!(&r.journal[0].event, Event::DriverChanged { how, .. } if how == "taken"));
         assert!(s.someone_drives());
         let r = s.left(4);
-        assert!(matches!(&r.journal[0].event, Event::DriverChanged { to, how, .. } if to.is_empty() && how == "released"));
+        assert!(
+            matches!(&r.journal[0].event, Event::DriverChanged { to, how, .. } if to.is_empty() && how == "released")
+        );
         assert!(!s.someone_drives());
     }
 }

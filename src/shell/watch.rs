@@ -338,7 +338,9 @@ impl Watcher {
                 }
                 let text = match (had, keys) {
                     (false, true) => "you hold the keys: your keys drive the run now".to_string(),
-                    (true, false) => "the keys moved on: this screen is read-only again".to_string(),
+                    (true, false) => {
+                        "the keys moved on: this screen is read-only again".to_string()
+                    }
                     _ => format!("you are {} here", self.role.as_str()),
                 };
                 self.ui.log.push(Level::Info, &text);
@@ -392,7 +394,8 @@ impl Watcher {
                 .is_some_and(|o| o.send(wire::encode(&frame)).is_ok());
             if !sent {
                 self.ui.flash = Some((
-                    "not sent: no live driver to ask (the screen shows the journal as it was left)".into(),
+                    "not sent: no live driver to ask (the screen shows the journal as it was left)"
+                        .into(),
                     now,
                 ));
             }

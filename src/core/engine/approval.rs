@@ -181,7 +181,11 @@ impl Engine {
     /// The first person takes the request back.
     pub(super) fn withdraw(&mut self, operator: &str, out: &mut Vec<Effect>) {
         if let Some(a) = self.approval.take() {
-            out.push(Effect::Journal(lapsed(&a, format!("withdrawn by {operator}"), operator)));
+            out.push(Effect::Journal(lapsed(
+                &a,
+                format!("withdrawn by {operator}"),
+                operator,
+            )));
         }
     }
 

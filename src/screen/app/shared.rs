@@ -23,11 +23,19 @@ pub(super) fn on_shared(
     match action {
         Action::Approve => Some(on_approve(ui, engine, power, now)),
         Action::RaiseHand if !shared => {
-            flash(ui, "a raised hand asks the driver of a shared session to hold; you drive here (h holds)", now);
+            flash(
+                ui,
+                "a raised hand asks the driver of a shared session to hold; you drive here (h holds)",
+                now,
+            );
             Some(Vec::new())
         }
         Action::RaiseHand if power == Power::Keys => {
-            flash(ui, "you hold the keys: press h to hold the run yourself", now);
+            flash(
+                ui,
+                "you hold the keys: press h to hold the run yourself",
+                now,
+            );
             Some(Vec::new())
         }
         Action::RaiseHand | Action::Note if power == Power::None || ended => {
@@ -49,8 +57,21 @@ pub(super) fn on_shared(
         | Action::Cancel
         | Action::Note => None,
         // Leaving the driver's terminal while someone else drives would stop their run.
-        Action::Quit if matches!(ui.share, Share::Driving { keys_with: Some(_), .. }) => {
-            refuse(ui, "quit (the run would stop for them); take the keys back first", now)
+        Action::Quit
+            if !ended
+                && matches!(
+                    ui.share,
+                    Share::Driving {
+                        keys_with: Some(_),
+                        ..
+                    }
+                ) =>
+        {
+            refuse(
+                ui,
+                "quit (the run would stop for them); take the keys back first",
+                now,
+            )
         }
         Action::Quit => None,
         _ if power == Power::Keys => None,
@@ -63,7 +84,11 @@ pub(super) fn on_shared(
         Action::Complete => refuse(ui, "confirm steps", now),
         Action::Skip => refuse(ui, "skip steps", now),
         Action::Retry => refuse(ui, "retry steps", now),
-        Action::Hold => refuse(ui, "hold or resume the run (raise a hand to ask for a hold)", now),
+        Action::Hold => refuse(
+            ui,
+            "hold or resume the run (raise a hand to ask for a hold)",
+            now,
+        ),
         Action::Rollback => refuse(ui, "roll back", now),
         Action::Veto => refuse(ui, "veto an automatic rollback", now),
         Action::Continue => refuse(ui, "answer decisions", now),
@@ -110,15 +135,27 @@ fn on_hand_over(ui: &mut Ui, power: Power, now: Ms) -> Vec<Request> {
     }
     match (&ui.share, power) {
         (Share::Solo, _) => {
-            flash(ui, "nobody watches this session: there is no one to hand the keys to", now);
+            flash(
+                ui,
+                "nobody watches this session: there is no one to hand the keys to",
+                now,
+            );
             Vec::new()
         }
         (Share::Driving { watchers, .. }, Power::Keys) if watchers.is_empty() => {
-            flash(ui, "nobody watches this session: there is no one to hand the keys to (they run `cutover watch DIR`)", now);
+            flash(
+                ui,
+                "nobody watches this session: there is no one to hand the keys to (they run `cutover watch DIR`)",
+                now,
+            );
             Vec::new()
         }
         (Share::Watching { keys: false, .. }, _) => {
-            flash(ui, "you do not hold the keys: the driver hands them to you (H), then you accept here", now);
+            flash(
+                ui,
+                "you do not hold the keys: the driver hands them to you (H), then you accept here",
+                now,
+            );
             Vec::new()
         }
         (_, Power::Keys) => open(ui, Overlay::Input(Prompt::HandOver, String::new())),
@@ -157,7 +194,11 @@ pub(super) fn on_enter(
             vec![Request::Engine(m)]
         }
         Prompt::Approve => {
-            flash(ui, "type approve (or withdraw, if you asked for it) and Enter; Esc cancels", now);
+            flash(
+                ui,
+                "type approve (or withdraw, if you asked for it) and Enter; Esc cancels",
+                now,
+            );
             Vec::new()
         }
         Prompt::RaiseHand if t.chars().count() >= 3 => {
@@ -165,7 +206,11 @@ pub(super) fn on_enter(
             vec![Request::RaiseHand { reason: t.into() }]
         }
         Prompt::RaiseHand => {
-            flash(ui, "say why the driver should hold (a few words), then Enter; Esc cancels", now);
+            flash(
+                ui,
+                "say why the driver should hold (a few words), then Enter; Esc cancels",
+                now,
+            );
             Vec::new()
         }
         Prompt::HandOver if !t.is_empty() => {
@@ -173,7 +218,11 @@ pub(super) fn on_enter(
             vec![Request::HandOver { to: t.into() }]
         }
         Prompt::HandOver => {
-            flash(ui, "type the OS user to hand the keys to, then Enter; Esc cancels", now);
+            flash(
+                ui,
+                "type the OS user to hand the keys to, then Enter; Esc cancels",
+                now,
+            );
             Vec::new()
         }
         Prompt::TakeKeys(_) if t == "take" => {
@@ -181,7 +230,9 @@ pub(super) fn on_enter(
             vec![Request::TakeKeys]
         }
         Prompt::TakeKeys(from) => {
-            let text = format!("type take and Enter to drive from here ({from} offers the keys); Esc declines");
+            let text = format!(
+                "type take and Enter to drive from here ({from} offers the keys); Esc declines"
+            );
             flash(ui, text, now);
             Vec::new()
         }

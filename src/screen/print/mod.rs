@@ -16,8 +16,9 @@ use rollback::{
     rollback_grace_started, veto_ended,
 };
 use session::{
-    drill_clock, journal_repaired, leftovers_killed, lock_taken_over, runbook_changed,
-    session_ended, session_stopped, task_panicked, watcher_joined, watcher_left, approval_lapsed, driver_changed,
+    approval_lapsed, drill_clock, driver_changed, journal_repaired, leftovers_killed,
+    lock_taken_over, runbook_changed, session_ended, session_stopped, task_panicked,
+    watcher_joined, watcher_left,
 };
 use signals::{
     baseline_captured, baseline_missing, metric_read_failed, metric_read_recovered, trigger_armed,

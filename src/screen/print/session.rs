@@ -25,7 +25,10 @@ impl Progress<'_> {
     }
 
     pub(super) fn hand_raised(&self, reason: &str) -> Line {
-        ("✋", format!("HAND RAISED{}: request hold: {reason}", self.by))
+        (
+            "✋",
+            format!("HAND RAISED{}: request hold: {reason}", self.by),
+        )
     }
 
     pub(super) fn approval_requested(
@@ -165,7 +168,9 @@ fn action_words(action: &str) -> String {
 
 pub(super) fn driver_changed(from: &str, to: &str, how: &str) -> Line {
     let text = match (how, to.is_empty()) {
-        (_, true) => format!("{from} let go of the keys: nobody drives until someone takes them (cutover watch --drive)"),
+        (_, true) => format!(
+            "{from} let go of the keys: nobody drives until someone takes them (cutover watch --drive)"
+        ),
         ("taken", _) => format!("{to} took the keys (nobody drove)"),
         ("returned", _) => format!("the keys are back with {to} ({from} left)"),
         _ => format!("{from} handed the keys to {to}: {to} drives now"),

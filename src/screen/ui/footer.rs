@@ -160,22 +160,31 @@ fn watcher(f: &mut Frame, area: Rect, v: &View) {
         asks.push((Action::Note, "note"));
         asks.push((Action::RaiseHand, "raise hand"));
     }
-    for (a, what) in asks {
-        spans.push(Span::styled(format!(" {} ", key(v, a)), t.key));
-        spans.push(Span::styled(format!("{what} "), t.dim));
-    }
     let quit = if v.ui.share.watching() {
         "stop watching"
     } else {
         "quit"
     };
-    for (a, what) in [
+    asks.extend([
         (Action::Help, "help"),
         (Action::FocusNext, "pane"),
         (Action::Down, "scroll"),
         (Action::LogLevel, "log level"),
         (Action::Quit, quit),
-    ] {
+    ]);
+    // Narrow terminals lose the keys that only look around first, never the ones that ask.
+    let width = |asks: &[(Action, &str)]| -> usize {
+        11 + asks
+            .iter()
+            .map(|(a, w)| key(v, *a).chars().count() + w.chars().count() + 3)
+            .sum::<usize>()
+    };
+    for drop in ["log level", "scroll", "pane"] {
+        if width(&asks) > usize::from(area.width) {
+            asks.retain(|(_, w)| *w != drop);
+        }
+    }
+    for (a, what) in asks {
         spans.push(Span::styled(format!(" {} ", key(v, a)), t.key));
         spans.push(Span::styled(format!("{what} "), t.dim));
     }

@@ -55,10 +55,7 @@ pub fn overall(v: &View, p: &crate::core::engine::Projection) -> (String, Style)
     }
     if let Some(a) = &e.approval {
         return (
-            format!(
-                "⚖ 2ND PERSON in {}",
-                super::clock_span(a.deadline - v.now)
-            ),
+            format!("⚖ 2ND PERSON in {}", super::clock_span(a.deadline - v.now)),
             t.state_late,
         );
     }

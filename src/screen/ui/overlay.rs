@@ -221,13 +221,23 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, header_h: u16) {
                 .approval
                 .as_ref()
                 .map(|a| {
-                    let step = a.step.as_deref().map(|s| format!(" of `{s}`")).unwrap_or_default();
+                    let step = a
+                        .step
+                        .as_deref()
+                        .map(|s| format!(" of `{s}`"))
+                        .unwrap_or_default();
                     let by = a.first.as_deref().unwrap_or(&a.operator);
-                    format!(" {}{step}, asked by {by}", a.action.as_str().replace('_', " "))
+                    format!(
+                        " {}{step}, asked by {by}",
+                        a.action.as_str().replace('_', " ")
+                    )
                 })
                 .unwrap_or_default();
             let lines = vec![
-                Line::from(Span::styled(" Second confirmation (two-person rule):", t.title)),
+                Line::from(Span::styled(
+                    " Second confirmation (two-person rule):",
+                    t.title,
+                )),
                 Line::from(Span::styled(what, t.base)),
                 input_line(" type approve (or withdraw, if you asked): ", text, v),
                 Line::from(Span::styled(" Enter confirms · Esc cancels", t.dim)),
@@ -236,8 +246,14 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, header_h: u16) {
         }
         Overlay::Input(Prompt::RaiseHand, text) => {
             let lines = vec![
-                Line::from(Span::styled(" Raise a hand: ask the driver to hold the run.", t.title)),
-                Line::from(Span::styled(" The driver sees it and decides; it is journaled with your OS user.", t.base)),
+                Line::from(Span::styled(
+                    " Raise a hand: ask the driver to hold the run.",
+                    t.title,
+                )),
+                Line::from(Span::styled(
+                    " The driver sees it and decides; it is journaled with your OS user.",
+                    t.base,
+                )),
                 input_line(" why? ", text, v),
                 Line::from(Span::styled(" Enter raises it · Esc cancels", t.dim)),
             ];
@@ -250,9 +266,15 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, header_h: u16) {
                 _ => String::new(),
             };
             let lines = vec![
-                Line::from(Span::styled(" Hand the keys to a watcher (a driver in the runbook's roles).", t.title)),
+                Line::from(Span::styled(
+                    " Hand the keys to a watcher (a driver in the runbook's roles).",
+                    t.title,
+                )),
                 Line::from(Span::styled(format!(" watching: {who}"), t.base)),
-                Line::from(Span::styled(" The run goes on; nothing running stops. They must accept.", t.dim)),
+                Line::from(Span::styled(
+                    " The run goes on; nothing running stops. They must accept.",
+                    t.dim,
+                )),
                 input_line(" OS user: ", text, v),
                 Line::from(Span::styled(" Enter offers · Esc cancels", t.dim)),
             ];
@@ -260,7 +282,10 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, header_h: u16) {
         }
         Overlay::Input(Prompt::TakeKeys(from), text) => {
             let lines = vec![
-                Line::from(Span::styled(format!(" {from} offers you the keys: you would drive the run."), t.title)),
+                Line::from(Span::styled(
+                    format!(" {from} offers you the keys: you would drive the run."),
+                    t.title,
+                )),
                 input_line(" type take to accept: ", text, v),
                 Line::from(Span::styled(" Enter takes them · Esc declines", t.dim)),
             ];

@@ -12,7 +12,14 @@ use ratatui::text::{Line, Span};
 /// Rows the banner takes: one for a watcher or a terminal that handed the keys over.
 pub(super) fn banner_height(v: &View) -> u16 {
     u16::from(
-        v.ui.share.watching() || matches!(v.ui.share, Share::Driving { keys_with: Some(_), .. }),
+        v.ui.share.watching()
+            || matches!(
+                v.ui.share,
+                Share::Driving {
+                    keys_with: Some(_),
+                    ..
+                }
+            ),
     )
 }
 
@@ -21,8 +28,7 @@ pub(super) fn banner(f: &mut Frame, area: Rect, v: &View) {
     let t = v.theme;
     let w = usize::from(area.width);
     if let Share::Driving {
-        keys_with: Some(k),
-        ..
+        keys_with: Some(k), ..
     } = &v.ui.share
     {
         let text = format!(" HANDED OVER · read-only here · {k} drives from their watcher");

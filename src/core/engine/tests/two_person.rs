@@ -130,7 +130,11 @@ fn passing_the_point_of_no_return_waits_but_an_automatic_rollback_never_does() {
     };
     // `go` is not guarded: confirmed at once.
     let fx = e.update_by(ack("ann"), 1000, Some("ann"));
-    assert!(kinds(&fx).contains(&"step_done:go".to_string()), "{:?}", kinds(&fx));
+    assert!(
+        kinds(&fx).contains(&"step_done:go".to_string()),
+        "{:?}",
+        kinds(&fx)
+    );
     let fx = e.update_by(ack("ann"), 2000, Some("ann"));
     assert_eq!(kinds(&fx), vec!["approval_requested:pnr"]);
     // While it waits a trigger fires: the automatic rollback is not held, and what waited
