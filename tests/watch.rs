@@ -19,10 +19,21 @@ use std::time::{Duration, Instant};
 /// Steps a few T-minutes apart and two metrics sampled every T-second: at `--speed 600` the
 /// drill runs about six seconds and publishes thousands of sample frames.
 fn load_runbook(dir: &Path) -> PathBuf {
+    load_runbook_with(dir, 2)
+}
+
+/// The same run with `n` metrics: more sample frames per T-second.
+fn load_runbook_with(dir: &Path, n: usize) -> PathBuf {
+    let metrics: String = (1..=n)
+        .map(|i| {
+            let side = if i % 2 == 1 { "source" } else { "target" };
+            format!("  - {{id: m{i}, title: M{i}, side: {side}, unit: '%', every: 1s, from: prometheus, query: up, sim: {{baseline: 1, noise: 0.5}}}}\n")
+        })
+        .collect();
     runbook(
         dir,
         &format!(
-            "{HEAD}connections:\n  prometheus: {{kind: prometheus, url: 'http://localhost:9'}}\nmetrics:\n  - {{id: m1, title: M1, side: source, unit: '%', every: 1s, from: prometheus, query: up, sim: {{baseline: 1, noise: 0.5}}}}\n  - {{id: m2, title: M2, side: target, unit: '%', every: 1s, from: prometheus, query: up, sim: {{baseline: 1, noise: 0.5}}}}\nphases:\n  - id: window\n    title: Window\n    steps:\n      - {{id: a, title: A, at: T+0:00, run: 'true', expect: 1m, owner: eng}}\n      - {{id: b, title: B, at: T+0:30, run: 'echo half way', expect: 1m, owner: eng}}\n      - {{id: c, title: C, at: T+1:00, run: 'true', expect: 1m, owner: eng}}\n"
+            "{HEAD}connections:\n  prometheus: {{kind: prometheus, url: 'http://localhost:9'}}\nmetrics:\n{metrics}phases:\n  - id: window\n    title: Window\n    steps:\n      - {{id: a, title: A, at: T+0:00, run: 'true', expect: 1m, owner: eng}}\n      - {{id: b, title: B, at: T+0:30, run: 'echo half way', expect: 1m, owner: eng}}\n      - {{id: c, title: C, at: T+1:00, run: 'true', expect: 1m, owner: eng}}\n"
         ),
     )
 }
@@ -102,8 +113,14 @@ fn a_watcher_gets_the_snapshot_then_every_record_live_as_journaled() {
     let s = tmp.path().join("s");
     let mut d = drill(&rb, &s);
     let mut sock = connect(&s);
-    sock.write_all(b"{\"type\":\"hello\",\"protocol\":1}\n")
-        .unwrap();
+    sock.write_all(
+        format!(
+            "{{\"type\":\"hello\",\"protocol\":{}}}\n",
+            cutover::shell::wire::PROTOCOL
+        )
+        .as_bytes(),
+    )
+    .unwrap();
     let frames = read_all(sock);
     assert!(d.wait().unwrap().success());
 
@@ -160,7 +177,9 @@ fn a_watcher_gets_the_snapshot_then_every_record_live_as_journaled() {
 #[test]
 fn a_watcher_that_stops_reading_never_slows_or_grows_the_driver_and_catches_up() {
     let tmp = tempfile::tempdir().unwrap();
-    let rb = load_runbook(tmp.path());
+    // Eight metrics: over 20,000 sample frames pass while the watcher does not read, far more
+    // than the ring and both sockets' buffers hold, so it falls behind on any machine.
+    let rb = load_runbook_with(tmp.path(), 8);
 
     // The run alone, for comparison.
     let start = Instant::now();
@@ -236,14 +255,32 @@ fn garbage_and_oversized_requests_are_refused_and_the_run_goes_on() {
         last.contains("\"refused\"") && last.contains("longer"),
         "{last}"
     );
+    // A flood of well-formed requests is refused past the rate limit, and what got in is
+    // journaled once each, by the peer's OS user.
+    let flood: String = (0..cutover::shell::serve::RATE + 5)
+        .map(|i| format!("{{\"type\":\"note\",\"text\":\"flood {i}\"}}\n"))
+        .collect();
+    let last = refused(connect(&s), flood.as_bytes());
+    assert!(
+        last.contains("\"refused\"") && last.contains("requests in"),
+        "{last}"
+    );
     // A client that says nothing and leaves is no error.
     drop(connect(&s));
     assert!(d.wait().unwrap().success(), "the run completes");
+    let notes: Vec<Value> = journal(&s)
+        .into_iter()
+        .filter(|e| {
+            e["kind"] == "note" && e["text"].as_str().is_some_and(|t| t.starts_with("flood"))
+        })
+        .collect();
+    assert_eq!(notes.len(), cutover::shell::serve::RATE, "{notes:?}");
+    assert!(notes.iter().all(|n| n["os_user"] == me().as_str()));
     let j = journal(&s);
     assert_journal_contract(&j, "drill");
     let joined = j.iter().filter(|e| e["kind"] == "watcher_joined").count();
     let left = j.iter().filter(|e| e["kind"] == "watcher_left").count();
-    assert_eq!((joined, left), (4, 4), "{:?}", kinds(&j));
+    assert_eq!((joined, left), (5, 5), "{:?}", kinds(&j));
     // Nothing a client sent reached the run.
     assert!(!kinds(&j).iter().any(|k| k.contains("confirm")));
 }
@@ -428,6 +465,10 @@ fn the_screen_says_who_watches_and_that_a_watcher_only_watches() {
         driver_user: "ann".into(),
         watchers: vec!["carol".into()],
         gone,
+        role: cutover::screen::share::Role::Observer,
+        keys: false,
+        offer: None,
+        keys_with: None,
     };
     for (w, h) in [(80, 24), (200, 60)] {
         ui.share = watching(None);
@@ -466,6 +507,8 @@ fn the_screen_says_who_watches_and_that_a_watcher_only_watches() {
 
         ui.share = Share::Driving {
             watchers: vec!["bob".into(), "carol".into()],
+            keys_with: None,
+            offer: None,
         };
         let s = draw(&ui, w, h);
         let head = s.lines().next().unwrap();
