@@ -47,10 +47,12 @@ pub enum Cmd {
         /// The runbook.
         file: PathBuf,
     },
-    /// Read-only view of a session another cockpit drives, at your terminal's size.
+    /// The view of a session another process drives, at your terminal's size.
     ///
     /// Connects to the driver's socket (SESSION_DIR/watch.sock) and shows the whole cockpit,
-    /// following the run live; keys that would change the run are refused. Without a live
+    /// following the run live. Your keys ask what the runbook's roles let your OS user ask
+    /// (notes and a raised hand; approvers: decisions and second confirmations; the keys,
+    /// when handed to you); the rest are refused, saying why. Without a live
     /// driver it shows the session as its journal left it, marked NOT LIVE, and reconnects
     /// by itself when a driver resumes the session.
     Watch {
