@@ -336,15 +336,22 @@ impl Watcher {
                 if keys {
                     self.offer = None;
                 }
-                let text = match (had, keys) {
-                    (false, true) => "you hold the keys: your keys drive the run now".to_string(),
-                    (true, false) => {
-                        "the keys moved on: this screen is read-only again".to_string()
-                    }
-                    _ => format!("you are {} here", self.role.as_str()),
+                let moved = match (had, keys) {
+                    (false, true) => Some("you hold the keys: your keys drive the run now"),
+                    (true, false) => Some("the keys moved on: this screen is read-only again"),
+                    _ => None,
                 };
-                self.ui.log.push(Level::Info, &text);
-                self.ui.flash = Some((text, self.now()));
+                // The role is on the banner; only the keys moving is news worth the footer.
+                match moved {
+                    Some(text) => {
+                        self.ui.log.push(Level::Info, text);
+                        self.ui.flash = Some((text.to_string(), self.now()));
+                    }
+                    None => self.ui.log.push(
+                        Level::Info,
+                        &format!("you are {} in this session", self.role.as_str()),
+                    ),
+                }
                 self.set_share(None);
             }
             Server::Other(ServerFrame::Answer { ok, text }) => {
