@@ -340,3 +340,76 @@ fn a_detached_session_is_driven_with_watch_drive_and_waits_when_its_driver_leave
             .contains("session")
     );
 }
+
+#[test]
+fn an_approver_answers_a_decision_from_their_watcher_and_an_observer_cannot() {
+    if !team() {
+        return;
+    }
+    let p = place(&format!(
+        r#"{HEAD}rollback_window: 48h
+roles:
+  cutover-bob: approver
+  cutover-carl: observer
+metrics:
+  - {{ id: lat, title: Databricks p95 latency, side: target, unit: ms, every: 30s, sim: {{ baseline: 800 }} }}
+triggers:
+  - {{ id: slow, when: lat > 1000ms, for: 1m, action: decide, decide: {{ within: 30m, default: rollback }} }}
+phases:
+  - id: p
+    steps:
+      - {{ id: switch, title: Switch, at: T+0:00, run: "true", owner: eng, expect: 1m }}
+      - {{ id: later, title: Later, at: T+3:00, owner: eng, expect: 1m }}
+rollback:
+  steps:
+    - {{ id: back, title: Back, run: "echo back" }}
+scenarios:
+  - name: slow
+    faults:
+      - {{ metric: lat, at: T+0:02, for: 2m, drift: 2500 }}
+    trips: [slow]
+"#
+    ));
+    let drv = Tmux::start(
+        120,
+        40,
+        &format!(
+            "{} drill {} --speed 60 --operator ann --session {} --scenario slow; echo EXIT=$?; sleep 60",
+            p.bin.display(),
+            p.rb.display(),
+            p.s.display()
+        ),
+    );
+    drv.wait_for("switch");
+    let bob = Tmux::start(200, 60, &watch_as(&p, APPROVER, ""));
+    let carl = Tmux::start(80, 24, &watch_as(&p, OBSERVER, ""));
+    bob.wait_for("you: approver");
+    carl.wait_for("WATCHING · read-only");
+    let screen = bob.wait_for("DECISION: roll back or continue?");
+    assert!(
+        screen.contains("decide: roll back"),
+        "the approver is offered it: {screen}"
+    );
+    // The observer's `c` is refused; nothing is journaled.
+    carl.keys(&["c"]);
+    carl.wait_for("read-only (observer)");
+    bob.keys(&["c"]);
+    bob.wait_for("Continue despite `slow`?");
+    bob.text("latency is the cache warming");
+    bob.keys(&["Enter"]);
+    let j = wait_journal(&p.s, "the approver's decision", |j| {
+        !find(j, "decision_made").is_empty()
+    });
+    let d = find(&j, "decision_made")[0];
+    assert_eq!(d["choice"], "continue");
+    assert_eq!(d["operator"], APPROVER);
+    assert_eq!(d["os_user"], APPROVER);
+    assert_eq!(d["why"], "latency is the cache warming");
+    assert!(find(&j, "rollback_started").is_empty());
+    drv.keys(&["X"]);
+    drv.text("end of the test");
+    drv.keys(&["Enter"]);
+    drv.wait_for("ABORTED");
+    drv.keys(&["q"]);
+    drv.wait_for("EXIT=1");
+}

@@ -93,6 +93,54 @@ struct Watcher {
     offer: Option<String>,
     /// Who holds the keys, from the journal's last `driver_changed`.
     keys_with: Option<String>,
+    /// Event → screen delays, when measured (`CUTOVER_WATCH_LATENCY`).
+    latency: Latency,
+}
+
+/// CUTOVER_WATCH_LATENCY=FILE: for each record that arrives live, the time from its journal
+/// write in the driver (its `at`, the same host's wall clock) to the end of the first frame
+/// that shows it, in microseconds, one per line, written on exit; for bench/watch_latency.sh.
+#[derive(Default)]
+struct Latency {
+    path: Option<PathBuf>,
+    /// Journal times of records applied since the last frame.
+    pending: Vec<DateTime<chrono::Utc>>,
+    micros: Vec<u64>,
+}
+
+impl Latency {
+    fn from_env() -> Self {
+        Self {
+            path: std::env::var_os("CUTOVER_WATCH_LATENCY").map(Into::into),
+            ..Self::default()
+        }
+    }
+
+    fn arrived(&mut self, at: &str) {
+        if self.path.is_some()
+            && self.micros.len() < 1_000_000
+            && let Ok(t) = DateTime::parse_from_rfc3339(at)
+        {
+            self.pending.push(t.with_timezone(&chrono::Utc));
+        }
+    }
+
+    fn drawn(&mut self) {
+        let now = chrono::Utc::now();
+        for t in self.pending.drain(..) {
+            self.micros
+                .push((now - t).num_microseconds().unwrap_or(0).max(0) as u64);
+        }
+    }
+
+    fn write(&self) {
+        if let Some(p) = &self.path {
+            let text: String = self.micros.iter().map(|m| format!("{m}\n")).collect();
+            if let Err(e) = std::fs::write(p, text) {
+                eprintln!("cutover: cannot write {}: {e}", p.display());
+            }
+        }
+    }
 }
 
 fn factor(mode: Mode, speed: Speed) -> f64 {
@@ -267,6 +315,9 @@ impl Watcher {
                 self.engine.follow(&r);
                 self.log_record(&r);
                 self.seen = r.seq;
+                if self.live {
+                    self.latency.arrived(&r.at);
+                }
                 if let crate::core::event::Event::DriverChanged { to, .. } = &r.event {
                     self.keys_with = Some(to.clone());
                     self.set_share(None);
@@ -427,6 +478,7 @@ impl Watcher {
             diagnostics: 0,
         };
         term.draw(|f| ui::render(f, &view))?;
+        self.latency.drawn();
         Ok(())
     }
 }
@@ -506,6 +558,7 @@ pub async fn run(o: WatchOptions) -> Result<i32, String> {
         keys: false,
         offer: None,
         keys_with: None,
+        latency: Latency::from_env(),
         o,
     };
     w.show_journal();
@@ -611,6 +664,7 @@ pub async fn run(o: WatchOptions) -> Result<i32, String> {
     };
     drop(term);
     drop(guard);
+    w.latency.write();
     println!("cutover: stopped watching {}", w.o.session.display());
     result
 }
