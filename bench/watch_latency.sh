@@ -51,12 +51,13 @@ YAML
 run_drill() { # $1: session dir; prints the wall seconds
   local start end
   start=$(date +%s.%N)
-  "$bin" drill "$tmp/rb.yaml" --headless --speed 600 --session "$1" > /dev/null
+  "$bin" drill "$tmp/rb.yaml" --headless --speed 600 --session "$1" > /dev/null 2>&1
   end=$(date +%s.%N)
   python3 -c "print(f'{$end - $start:.2f}')"
 }
 
-events() { wc -l < "$1/journal.jsonl"; }
+# Journal lines of the run itself (who came and went is not the driver's throughput).
+events() { grep -vc '"kind":"watcher_' "$1/journal.jsonl"; }
 
 alone_wall=$(run_drill "$tmp/alone")
 alone_events=$(events "$tmp/alone")
@@ -71,7 +72,7 @@ for i in $(seq 1 "$n"); do
     "while [ ! -S $s/watch.sock ]; do sleep 0.02; done; CUTOVER_WATCH_LATENCY=$tmp/lat$i $bin watch $s; sleep 600"
 done
 start=$(date +%s.%N)
-"$bin" drill "$tmp/rb.yaml" --headless --speed 600 --session "$s" > /dev/null &
+"$bin" drill "$tmp/rb.yaml" --headless --speed 600 --session "$s" > /dev/null 2>&1 &
 drv=$!
 wait "$drv"
 end=$(date +%s.%N)
