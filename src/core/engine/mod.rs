@@ -225,6 +225,9 @@ pub struct Engine {
     /// Replay only: the last trigger that asked for a rollback (a breach with no grace, a
     /// decision to roll back) and when, for the rollback_started that follows it.
     rollback_cause: Option<(String, Ms)>,
+    /// How long steps took in earlier drills of this runbook: the projection and the
+    /// rollback budget count a step's rehearsed time where it exceeds its `expect`.
+    rehearsed: crate::core::rehearsal::Rehearsals,
 }
 
 impl Engine {
@@ -250,6 +253,7 @@ impl Engine {
             last_now: 0,
             open_graces: Vec::new(),
             rollback_cause: None,
+            rehearsed: Default::default(),
             rb,
             cfg,
             forward,
@@ -265,6 +269,17 @@ impl Engine {
     /// The runbook.
     pub fn runbook(&self) -> &Runbook {
         &self.rb
+    }
+
+    /// Hands the engine what earlier drills of this runbook took (read by the shell once,
+    /// at start): from now on projections and the rollback budget count them.
+    pub fn set_rehearsals(&mut self, r: crate::core::rehearsal::Rehearsals) {
+        self.rehearsed = r;
+    }
+
+    /// What earlier drills of this runbook took (empty when none were found).
+    pub fn rehearsals(&self) -> &crate::core::rehearsal::Rehearsals {
+        &self.rehearsed
     }
 
     /// A step's run state.

@@ -154,6 +154,27 @@ pub struct Facts {
     pub breaches: Vec<(String, String, Ms, Option<Ms>)>,
 }
 
+impl Facts {
+    /// What this session teaches a later run as a rehearsal: each step it finished (forward
+    /// and rollback, whatever the outcome) with how long its work took, and the steps
+    /// `--auto-ack` confirmed (done, but in no operator's time).
+    pub fn rehearsal(&self) -> crate::core::rehearsal::Drill {
+        let mut d = crate::core::rehearsal::Drill {
+            fingerprint: self.fingerprint.clone(),
+            ..Default::default()
+        };
+        let rollback = self.rollback.iter().flat_map(|r| r.steps.iter());
+        for s in self.steps.iter().chain(rollback) {
+            match (&s.result, s.took, &s.confirmed_by) {
+                (Result::Done, _, Some((_, true))) => d.auto_acked.push(s.id.clone()),
+                (Result::Done, Some(t), _) => d.took.push((s.id.clone(), t)),
+                _ => {}
+            }
+        }
+        d
+    }
+}
+
 /// Gathers the facts of `records` (a whole journal), with `rb` for planned times.
 pub fn gather(records: &[Record], rb: Option<&Runbook>) -> Facts {
     let mut f = Facts::default();

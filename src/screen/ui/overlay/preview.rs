@@ -203,12 +203,17 @@ fn budget(v: &View, p: &Procedure, inner: usize) -> Vec<Line<'static>> {
     let planned = e.rollback_planned(p);
     let n = e.rollback_steps_of(p).count();
     let needs = e.rollback_needs().unwrap_or(planned);
+    // Earlier drills that took longer than the steps' `expect`s lengthen the budget.
+    let rehearsed = planned + e.rollback_rehearsed_extra();
     let steps = if n == 1 { "step" } else { "steps" };
     let mut budget = format!("{n} {steps}, planned {}", human(planned));
-    if needs > planned {
+    if rehearsed > planned {
+        budget.push_str(&format!(", {} by rehearsed times", human(rehearsed)));
+    }
+    if needs > rehearsed {
         budget.push_str(&format!(
             " + {} to undo started steps = {}",
-            human(needs - planned),
+            human(needs - rehearsed),
             human(needs)
         ));
     }
