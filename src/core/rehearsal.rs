@@ -113,7 +113,7 @@ impl Rehearsals {
     }
 
     /// The step detail's line for step `s`, when there are rehearsals: e.g. `rehearsed:
-    /// took 18m (3 drills, max 24m) · longer than expect 10m: the projection counts 18m`.
+    /// took 18m (3 drills, max 24m) · the projection counts 18m, not 10m`.
     pub fn line(&self, s: &Step) -> Option<String> {
         if self.is_empty() {
             return None;
@@ -140,17 +140,17 @@ impl Rehearsals {
         }
         if r.other_version > 0 {
             out.push_str(&format!(
-                " · {} of them ran another version of the runbook",
+                " · {} ran another runbook version",
                 r.other_version
             ));
         }
         if let Some(t) = self.longer(s) {
             out.push_str(&format!(
-                " · longer than {}: the projection counts {}",
+                " · the projection counts {}, {}",
+                human(t),
                 s.expect
-                    .map(|x| format!("expect {}", human(x)))
-                    .unwrap_or_else(|| "its (no) expect".into()),
-                human(t)
+                    .map(|x| format!("not {}", human(x)))
+                    .unwrap_or_else(|| "the step has no expect".into()),
             ));
         }
         Some(out)
@@ -218,7 +218,7 @@ mod tests {
         assert_eq!((r.longer(&s), r.work(&s)), (Some(18 * M), 18 * M));
         assert_eq!(
             r.line(&s).unwrap(),
-            "rehearsed: took 18m (3 drills, max 24m) · 1 of them ran another version of the runbook · longer than expect 10m: the projection counts 18m"
+            "rehearsed: took 18m (3 drills, max 24m) · 1 ran another runbook version · the projection counts 18m, not 10m"
         );
         // Shorter than planned: the plan stands.
         let d = step("dns", Some(5 * M));

@@ -251,7 +251,7 @@ fn steps(v: &View, p: &Procedure, inner: usize) -> Vec<Line<'static>> {
     // Only the steps that apply given what ran: a step that undoes something never done
     // is not run (`Engine::rollback_step_applies`), so it is not listed either.
     let steps: Vec<&Step> = v.engine.rollback_steps_of(p).collect();
-    let extras: Vec<String> = steps.iter().map(|s| step_extras(s)).collect();
+    let extras: Vec<String> = steps.iter().map(|s| step_extras(v, s)).collect();
     let extra_w = extras.iter().map(|x| x.chars().count()).max().unwrap_or(0);
     let longest = steps
         .iter()
@@ -278,9 +278,13 @@ fn steps(v: &View, p: &Procedure, inner: usize) -> Vec<Line<'static>> {
     lines
 }
 
-/// A step's timeout, retries and verify, where it has them.
-fn step_extras(s: &Step) -> String {
+/// A step's rehearsed time (where longer than its `expect`), timeout, retries and verify,
+/// where it has them.
+fn step_extras(v: &View, s: &Step) -> String {
     let mut extra = Vec::new();
+    if let Some(t) = v.engine.rehearsals().longer(s) {
+        extra.push(format!("rehearsed {}", human(t)));
+    }
     if s.run.is_some() {
         extra.push(format!("timeout {}", human(s.timeout)));
     }
