@@ -1,7 +1,8 @@
 //! One readable line per journal event (a few for a command's start), shared by the headless
 //! printer and the cockpit's log, so what is shown is exactly what was recorded. Every kind
 //! of event has its line here: the match is exhaustive, so a new kind cannot be dropped
-//! silently.
+//! silently. The headless printer's one line about earlier drills (`rehearsals_lines`),
+//! said before the first event, is here too.
 
 mod rollback;
 mod session;
