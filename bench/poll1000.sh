@@ -2,10 +2,15 @@
 # Polling benchmark: the cockpit (a real terminal: tmux, 200×60) runs a live session whose
 # runbook has 1,000 http_json metrics polled every second from a local endpoint, for
 # SECONDS (default 60). Prints frame latency (loop wake → frame written; p50/p99/max), the
-# requests the endpoint served, and the cockpit's RSS every 5 s (memory must stay flat).
-# Usage: bench/poll1000.sh [SECONDS]
+# requests the endpoint served, the cockpit's RSS every 5 s (memory must stay flat), its CPU
+# over the measured seconds (all threads), and the metric evidence it wrote.
+# --no-evidence runs the same cockpit with evidence recording off
+# (CUTOVER_BENCH_NO_EVIDENCE=1, a switch for this comparison only), to measure its cost.
+# Usage: bench/poll1000.sh [--no-evidence] [SECONDS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+no_evidence=0
+if [ "${1:-}" = "--no-evidence" ]; then no_evidence=1; shift; fi
 secs=${1:-60}
 command -v tmux >/dev/null || { echo "tmux is not installed: apt-get install -y tmux" >&2; exit 1; }
 cargo build --release --quiet --bin cutover --example metrics_endpoint
@@ -48,7 +53,7 @@ YAML
 } > "$work/rb.yaml"
 
 tmux -S "$sock" new-session -d -x 200 -y 60 -s bench \
-  "CUTOVER_FRAME_STATS=$work/frames.txt target/release/cutover run $work/rb.yaml --session $work/s --t0 +1h --operator bench; echo EXIT=\$? > $work/exit"
+  "CUTOVER_BENCH_NO_EVIDENCE=$no_evidence CUTOVER_FRAME_STATS=$work/frames.txt target/release/cutover run $work/rb.yaml --session $work/s --t0 +1h --operator bench; echo EXIT=\$? > $work/exit"
 # The cockpit's own pid, from the session lock it holds (pgrep -f can match tmux's command
 # line instead), checked against the binary it runs.
 pid=""
@@ -60,12 +65,23 @@ done
 [ -n "$pid" ] || { echo "the cockpit did not start (no pid in $work/s/lock)" >&2; exit 1; }
 [ "$(readlink -f /proc/$pid/exe)" = "$(readlink -f target/release/cutover)" ] ||
   { echo "pid $pid in the lock is not target/release/cutover" >&2; exit 1; }
-echo "cockpit pid $pid, polling 1,000 metrics every 1s for ${secs}s"
+echo "cockpit pid $pid, polling 1,000 metrics every 1s for ${secs}s, evidence $([ $no_evidence = 1 ] && echo OFF || echo on)"
+# CPU of every thread of the cockpit: nanoseconds on CPU from schedstat, and clock ticks
+# (utime+stime) from stat as a cross-check.
+cpu_ns() { cat /proc/$pid/task/*/schedstat 2>/dev/null | awk '{s+=$1} END {print s+0}'; }
+cpu_ticks() { awk '{print $14+$15}' /proc/$pid/stat; }
+ns0=$(cpu_ns); ticks0=$(cpu_ticks); wall0=$(date +%s%N)
 printf "%6s %10s\n" "t(s)" "RSS(KiB)"
 for t in $(seq 0 5 "$secs"); do
   printf "%6s %10s\n" "$t" "$(awk '/VmRSS/{print $2}' /proc/$pid/status)"
   [ "$t" -lt "$secs" ] && sleep 5
 done
+ns1=$(cpu_ns); ticks1=$(cpu_ticks); wall1=$(date +%s%N)
+hz=$(getconf CLK_TCK)
+awk -v a="$ns0" -v b="$ns1" -v t0="$ticks0" -v t1="$ticks1" -v w0="$wall0" -v w1="$wall1" -v hz="$hz" 'BEGIN {
+  w = (w1 - w0) / 1e9
+  printf "CPU over %.1f s: %.2f %% of one core (schedstat, all threads), %.2f %% (utime+stime)\n", w, (b - a) / 1e9 / w * 100, (t1 - t0) / hz / w * 100 }'
+
 # Cross-check the last figure: resident memory summed from the mappings themselves.
 echo "RSS cross-check (smaps_rollup): $(awk '/^Rss:/{print $2}' /proc/$pid/smaps_rollup) KiB"
 tmux -S "$sock" capture-pane -p -t bench > "$work/screen.txt"
@@ -77,3 +93,8 @@ sort -n "$work/frames.txt" | awk '{a[NR]=$1} END {
   if (NR == 0) { print "no frames recorded"; exit 1 }
   printf "frames %d  latency p50 %.2f ms  p99 %.2f ms  max %.2f ms\n", NR, a[int(NR*0.5)+1]/1000, a[int(NR*0.99)+1]/1000, a[NR]/1000 }'
 grep -m3 -E "metric [0-9]+ " "$work/screen.txt" || true
+if [ -f "$work/s/samples.jsonl" ]; then
+  echo "evidence: $(wc -l <"$work/s/samples.jsonl") lines, $(du -k "$work/s/samples.jsonl" | cut -f1) KiB"
+else
+  echo "evidence: none written"
+fi

@@ -52,6 +52,7 @@ fn main() {
             resume_hint: String::new(),
             scenario: None,
             connections: Default::default(),
+            rehearsals: Default::default(),
         };
         rt.block_on(async {
             let s = runtime::open(&opts).unwrap();

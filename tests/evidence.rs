@@ -657,9 +657,15 @@ fn the_html_report_opens_in_a_real_browser_with_every_chart_and_its_series() {
         .collect();
     assert_eq!(metrics.len(), 6, "one chart per metric of both sides");
     for m in &metrics {
-        // Every metric chart marks the rollback and the end.
-        assert_eq!(attr(m, "data-markers"), "2", "{m}");
+        // Every metric chart marks the switch (the step blue-green's `after-switch`
+        // rollback follows), the rollback and the end.
+        assert_eq!(attr(m, "data-markers"), "3", "{m}");
     }
+    assert_eq!(
+        html.matches("switch (switch-dns)").count(),
+        metrics.len(),
+        "the switch's label on every metric chart"
+    );
     let err = metrics
         .iter()
         .find(|m| attr(m, "data-name") == "target-error-rate")

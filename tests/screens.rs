@@ -1085,3 +1085,76 @@ fn a_missing_baseline_is_shown_beside_its_metric_and_trigger() {
         "on the trigger's row:\n{text}"
     );
 }
+
+/// Three earlier drills of blue-green: the DNS switch took 18, 24 and 30 minutes (15 planned),
+/// closing the rollback window 20 (5 planned), pointing DNS back 9 (5 planned); one of them
+/// ran another version of the runbook.
+fn rehearsed(e: &mut Engine) {
+    use cutover::core::rehearsal::{Drill, Rehearsals};
+    let fp = e.runbook().fingerprint.clone();
+    let drill = |fp: &str, dns: i64| Drill {
+        fingerprint: fp.into(),
+        took: vec![
+            ("switch-dns".into(), dns * MIN),
+            ("close-rollback-window".into(), 20 * MIN),
+            ("dns-back".into(), 9 * MIN),
+        ],
+        auto_acked: vec!["declare".into()],
+    };
+    e.set_rehearsals(Rehearsals::new(
+        &fp,
+        &[drill(&fp, 18), drill(&fp, 24), drill("older", 30)],
+    ));
+}
+
+#[test]
+fn rehearsed_durations_in_the_detail_the_finish_and_the_rollback_budget() {
+    let (mut e, now) = window();
+    rehearsed(&mut e);
+    let dark = theme::dark();
+    let term = draw(&e, &Ui::new("ann"), now, 120, 40, &dark);
+    let text = format!("{}", term.backend());
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("rehearsed: took 24m (3 drills, max 30m)"),
+        "the detail of the running step:\n{text}"
+    );
+    // The finish counts close-rollback-window's 20 minutes instead of 5, and says so; the
+    // state is still ON PLAN: nothing is late yet.
+    assert!(
+        flat.contains("finish ≈T+48:20:00 by rehearsed times (plan T+48:05:00)"),
+        "{text}"
+    );
+    assert!(flat.contains("ON PLAN"), "{text}");
+    insta::assert_snapshot!("rehearsed_120x40", term.backend());
+    // The compact header has no room for the words: "≈" marks the rehearsed budget.
+    let small = format!(
+        "{}",
+        draw(&e, &Ui::new("ann"), now, 80, 24, &dark).backend()
+    );
+    assert!(small.contains("needs ≈33m"), "{small}");
+
+    // The preview's budget: dns-back's 9 minutes instead of 5.
+    let mut ui = Ui::new("ann");
+    ui.overlay = Overlay::Input(Prompt::Rollback, String::new());
+    let term = draw(&e, &ui, now, 120, 40, &dark);
+    let text = format!("{}", term.backend());
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains("6 steps, planned 29m, 33m by rehearsed times"),
+        "{text}"
+    );
+    insta::assert_snapshot!("rehearsed_rollback_preview", term.backend());
+
+    // A step no drill finished in its own time says so rather than show a figure.
+    let mut ui = Ui::new("ann");
+    let ids = cutover::screen::app::row_ids(&e);
+    ui.selected = ids.iter().position(|i| *i == "declare");
+    ui.focus = Pane::Detail;
+    let text = format!("{}", draw(&e, &ui, now, 120, 40, &dark).backend());
+    // (The line wraps inside the pane.)
+    assert!(
+        text.contains("rehearsed: confirmed by --auto-ack in 3 of 3 drills: no"),
+        "{text}"
+    );
+}

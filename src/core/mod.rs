@@ -6,5 +6,6 @@ pub mod event;
 pub mod evidence;
 pub mod monitor;
 pub mod number;
+pub mod rehearsal;
 pub mod runbook;
 pub mod time;

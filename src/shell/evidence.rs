@@ -15,6 +15,10 @@ use std::time::{Duration, Instant};
 /// hours (see BENCHMARKS.md), a stop for a runbook with thousands of watched metrics.
 pub const CAP: u64 = 256 * 1024 * 1024;
 
+/// Set to `1`, no evidence is recorded: for `bench/poll1000.sh --no-evidence`, which
+/// measures recording's cost against a run without it. Not for cutovers.
+pub const NO_EVIDENCE: &str = "CUTOVER_BENCH_NO_EVIDENCE";
+
 /// How often buffered lines are written out.
 const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
@@ -33,6 +37,20 @@ impl Recorder {
     /// Opens (or continues, on resume) the evidence of session folder `dir`.
     pub fn open(dir: &Path) -> Self {
         let path = dir.join("samples.jsonl");
+        // `bench/poll1000.sh --no-evidence` only: the same run without recording, to measure
+        // what recording costs. Said in the log, so a session without evidence is never a
+        // surprise.
+        if std::env::var_os(NO_EVIDENCE).is_some_and(|v| v == "1") {
+            log::warn!(target: "cutover", "metric evidence is off ({NO_EVIDENCE}=1, for benchmarks): no samples are kept");
+            return Self {
+                enc: Encoder::default(),
+                out: None,
+                path,
+                bytes: 0,
+                last_flush: Instant::now(),
+                last_at: 0,
+            };
+        }
         let file = OpenOptions::new().create(true).append(true).open(&path);
         let (out, bytes) = match file {
             Ok(f) => {

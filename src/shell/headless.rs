@@ -78,6 +78,15 @@ pub async fn run(opts: Options) -> Result<i32, RunError> {
         say(&msg);
         return Ok(code);
     }
+    let name = crate::shell::rehearsals::name_of(&opts.runbook.path);
+    for l in print::rehearsals_lines(
+        &d.session.engine,
+        &name,
+        &opts.rehearsals.skipped,
+        d.session.clock.now(),
+    ) {
+        say(&l);
+    }
     crate::shell::diagnostics::install(crate::shell::diagnostics::Destination::Stderr);
     let end = run_loop::run(
         &mut d,

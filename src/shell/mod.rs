@@ -1,6 +1,6 @@
 //! Everything that does IO: the command line, the runtime loop and its front ends (headless
 //! printer, cockpit), the preflight, the session lock, the journal file, the metric evidence
-//! file, command execution, metric polling, the clock, the terminal and secrets; and sharing a
+//! file, earlier drills' durations (`rehearsals`), command execution, metric polling, the clock, the terminal and secrets; and sharing a
 //! session: the driver's watch socket (`serve`), its protocol (`wire`) and the watcher
 //! (`watch`).
 
@@ -15,6 +15,7 @@ pub mod headless;
 pub mod journal;
 pub mod poller;
 pub mod preflight;
+pub mod rehearsals;
 pub mod run_loop;
 pub mod runtime;
 pub mod seats;

@@ -48,6 +48,8 @@ pub struct Options {
     pub scenario: Option<String>,
     /// Live: the resolved connections for the metric pollers.
     pub connections: std::collections::HashMap<String, crate::readers::ConnectionConfig>,
+    /// What earlier drills of the runbook took (read once, before the run starts).
+    pub rehearsals: crate::shell::rehearsals::Found,
 }
 
 /// Where metric samples come from: one source for the loop, whichever kind of run.
@@ -290,6 +292,7 @@ fn replayed_engine(opts: &Options, scenario: Option<&Scenario>, events: &[Record
             .or_else(|| scenario.and_then(|s| s.fail.clone())),
     };
     let mut engine = Engine::new(opts.runbook.clone(), cfg);
+    engine.set_rehearsals(opts.rehearsals.rehearsals.clone());
     engine.replay(events);
     engine
 }

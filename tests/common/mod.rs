@@ -12,7 +12,12 @@ use std::time::{Duration, Instant};
 
 pub fn bin() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_cutover"));
-    c.env("USER", "tester").env_remove("CUTOVER_ALLOW_SIM");
+    // A sessions folder of the test process's own: drills found in the user's would be
+    // read as rehearsals and move the projections a test asserts (a test may set its own).
+    let home = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("home-{}", std::process::id()));
+    c.env("USER", "tester")
+        .env("CUTOVER_HOME", home)
+        .env_remove("CUTOVER_ALLOW_SIM");
     c
 }
 

@@ -242,6 +242,9 @@ pub struct Engine {
     /// Replay only: the last trigger that asked for a rollback (a breach with no grace, a
     /// decision to roll back) and when, for the rollback_started that follows it.
     rollback_cause: Option<(String, Ms)>,
+    /// How long steps took in earlier drills of this runbook: the projection and the
+    /// rollback budget count a step's rehearsed time where it exceeds its `expect`.
+    rehearsed: crate::core::rehearsal::Rehearsals,
 }
 
 impl Engine {
@@ -269,6 +272,7 @@ impl Engine {
             rollback_cause: None,
             approval: None,
             actor: None,
+            rehearsed: Default::default(),
             rb,
             cfg,
             forward,
@@ -284,6 +288,17 @@ impl Engine {
     /// The runbook.
     pub fn runbook(&self) -> &Runbook {
         &self.rb
+    }
+
+    /// Hands the engine what earlier drills of this runbook took (read by the shell once,
+    /// at start): from now on projections and the rollback budget count them.
+    pub fn set_rehearsals(&mut self, r: crate::core::rehearsal::Rehearsals) {
+        self.rehearsed = r;
+    }
+
+    /// What earlier drills of this runbook took (empty when none were found).
+    pub fn rehearsals(&self) -> &crate::core::rehearsal::Rehearsals {
+        &self.rehearsed
     }
 
     /// A step's run state.

@@ -1,6 +1,7 @@
 //! Projection: when the runbook was planned to finish, and when it will finish given the
 //! delays so far. Steps start at their `at` or when the step before ends, whichever is later,
-//! and take their `expect` plus any `hold`.
+//! and take their `expect` plus any `hold`; the projected finish counts a step's rehearsed
+//! time instead of its `expect` where earlier drills took longer.
 
 use super::{Engine, StepState};
 use crate::core::time::Ms;
@@ -10,8 +11,12 @@ use crate::core::time::Ms;
 pub struct Projection {
     /// Finish with no delays.
     pub planned_end: Ms,
-    /// Finish given what happened so far.
+    /// Finish given what happened so far, counting rehearsed times where they exceed
+    /// `expect` (see `Engine::set_rehearsals`).
     pub projected_end: Ms,
+    /// How much of `projected_end` comes from rehearsed times alone: 0 without
+    /// rehearsals, or when every remaining step is rehearsed within its `expect`.
+    pub rehearsed_extra: Ms,
     /// How far the current step is behind its own planned end: lateness the operator feels
     /// now, even when slack later in the runbook keeps the overall finish on plan.
     pub current_delay: Ms,
@@ -28,9 +33,15 @@ pub struct Projection {
 }
 
 impl Projection {
-    /// How far behind plan (negative: ahead).
+    /// How far behind plan (negative: ahead), rehearsed times included.
     pub fn delay(&self) -> Ms {
         self.projected_end - self.planned_end
+    }
+
+    /// How far behind plan by the runbook's own `expect`s: the lateness the run has
+    /// gathered, without what rehearsals forecast.
+    pub fn delay_by_expect(&self) -> Ms {
+        self.delay() - self.rehearsed_extra
     }
 
     /// The lateness of the forward step at `index` (runbook order), 0 for none.
@@ -71,9 +82,15 @@ pub fn planned_starts(rb: &crate::core::runbook::Runbook) -> Vec<Ms> {
 
 impl Engine {
     /// The projection at T-time `now`.
+    ///
+    /// Two chains run side by side: one counts each step's `expect` (the plan's own figures;
+    /// every lateness comes from it, so a row is never called late for what a rehearsal
+    /// forecasts), the other counts the rehearsed time where it is longer (the projected
+    /// finish and the point of no return come from it, which is what rehearsing is for).
     pub fn projection(&self, now: Ms) -> Projection {
         let mut planned: Option<Ms> = None;
         let mut projected: Option<Ms> = None;
+        let mut rehearsed: Option<Ms> = None;
         let mut current_delay = 0;
         let mut step_delays = Vec::new();
         let mut planned_starts = Vec::new();
@@ -84,24 +101,30 @@ impl Engine {
             None
         };
         for (step, p_start) in self.rb.steps().zip(self::planned_starts(&self.rb)) {
-            let work = step.expect.unwrap_or(0) + step.hold.unwrap_or(0);
+            let hold = step.hold.unwrap_or(0);
+            let work = step.expect.unwrap_or(0) + hold;
+            let r_work = self.rehearsed.work(step) + hold;
             planned = Some(p_start + work);
             let run = &self.runs[&step.id];
-            let end = match &run.state {
+            // The end of this step on a chain whose previous end is `prev`, if the step
+            // takes `work`.
+            let end_of = |prev: Option<Ms>, work: Ms| match &run.state {
                 StepState::Done { at } => *at,
                 StepState::Skipped { .. }
                 | StepState::Failed {
                     blocking: false, ..
-                } => projected.unwrap_or(p_start),
+                } => prev.unwrap_or(p_start),
                 StepState::Running { .. } | StepState::Waiting => {
                     let s = run.started.unwrap_or(now);
                     (s + work).max(now)
                 }
                 _ => {
-                    let earliest = projected.map_or(now, |p| p.max(now));
+                    let earliest = prev.map_or(now, |p| p.max(now));
                     step.at.map_or(earliest, |at| at.max(earliest)) + work
                 }
             };
+            let end = end_of(projected, work);
+            let r_end = end_of(rehearsed, r_work);
             if step.point_of_no_return
                 && pnr.is_none()
                 && !matches!(
@@ -109,9 +132,10 @@ impl Engine {
                     StepState::Done { .. } | StepState::Skipped { .. }
                 )
             {
-                pnr = Some((step.id.clone(), (end - work).max(now)));
+                pnr = Some((step.id.clone(), (r_end - r_work).max(now)));
             }
             projected = Some(end);
+            rehearsed = Some(r_end);
             // A skipped step, or one that failed and was passed over, is no later than the
             // step before it: its "end" is borrowed from there.
             let delay = match run.state {
@@ -127,9 +151,12 @@ impl Engine {
                 current_delay = delay;
             }
         }
+        let by_expect = projected.unwrap_or(0);
+        let projected_end = rehearsed.unwrap_or(0).max(by_expect);
         Projection {
             planned_end: planned.unwrap_or(0),
-            projected_end: projected.unwrap_or(0),
+            projected_end,
+            rehearsed_extra: projected_end - by_expect,
             current_delay,
             step_delays,
             planned_starts,

@@ -11,14 +11,45 @@ use crate::core::runbook::{OnFailure, StepId};
 use crate::core::time::{Ms, Period};
 
 impl Engine {
-    /// How long a rollback started now would take: the applicable procedure's planned time
-    /// plus the `undo_cost` of every forward step that has started (and was not skipped).
+    /// How long a rollback started now would take: the applicable procedure's steps, each
+    /// for its `expect` or its rehearsed time where that is longer, plus the `undo_cost` of
+    /// every forward step that has started (and was not skipped).
     pub fn rollback_needs(&self) -> Option<Ms> {
+        self.needs(true)
+    }
+
+    /// How much of `rollback_needs` comes from rehearsed times alone (0 without
+    /// rehearsals), so the screens can say the budget counts them.
+    pub fn rollback_rehearsed_extra(&self) -> Ms {
+        match (self.needs(true), self.needs(false)) {
+            (Some(a), Some(b)) => a - b,
+            _ => 0,
+        }
+    }
+
+    /// `rollback_needs`, counting rehearsed times or only `expect`s.
+    fn needs(&self, rehearsed: bool) -> Option<Ms> {
         let p = self.rollback_procedure()?;
-        let planned = match &self.rollback {
-            Some(_) => self.back_planned(p),
-            None => self.rollback_planned(p),
+        let running = self.rollback.is_some();
+        let time = |s: &crate::core::runbook::Step| {
+            if rehearsed {
+                self.rehearsed.work(s)
+            } else {
+                s.expect.unwrap_or(0)
+            }
         };
+        let planned: Ms = p
+            .steps
+            .iter()
+            .filter(|s| {
+                if running {
+                    self.back.contains(&s.id)
+                } else {
+                    self.rollback_step_applies(s)
+                }
+            })
+            .map(time)
+            .sum();
         let extra: Ms = self
             .rb
             .steps()

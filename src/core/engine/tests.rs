@@ -1068,3 +1068,66 @@ rollback:
     back.replay(&log);
     assert_eq!(back.rollback.as_ref().unwrap().trigger, None);
 }
+
+/// Rehearsed times longer than `expect` move the projected finish, the point of no return
+/// and the rollback budget, and nothing else: no step is called late for what a drill
+/// forecasts, and shorter rehearsals leave the plan as it is.
+#[test]
+fn rehearsed_times_lengthen_the_projection_and_the_rollback_budget_not_the_lateness() {
+    use crate::core::rehearsal::{Drill, Rehearsals};
+    const M: Ms = 60_000;
+    let r = with_steps(
+        "      - {id: a, title: A, at: T+0:00, run: a, expect: 10m}
+      - {id: b, title: B, at: T+0:10, run: b, expect: 5m}
+      - {id: c, title: C, at: T+0:20, run: c, expect: 5m, point_of_no_return: true}
+",
+        true,
+    );
+    let mut e = Engine::new(r, auto());
+    let plain = e.projection(0);
+    assert_eq!((plain.planned_end, plain.projected_end), (25 * M, 25 * M));
+    assert_eq!(plain.rehearsed_extra, 0);
+    let fp = e.runbook().fingerprint.clone();
+    let drill = |a: Ms, b: Ms, back2: Ms| Drill {
+        fingerprint: fp.clone(),
+        took: vec![("a".into(), a), ("b".into(), b), ("back2".into(), back2)],
+        auto_acked: Vec::new(),
+    };
+    e.set_rehearsals(Rehearsals::new(
+        &fp,
+        &[
+            drill(20 * M, 3 * M, 7 * M),
+            drill(25 * M, 3 * M, 6 * M),
+            drill(30 * M, 2 * M, 8 * M),
+        ],
+    ));
+    // a is rehearsed at 25m (the median): b starts at 25 (its 3m stays 5m, the plan's),
+    // c waits for it: 30 → 35.
+    let p = e.projection(0);
+    assert_eq!((p.planned_end, p.projected_end), (25 * M, 35 * M));
+    assert_eq!((p.rehearsed_extra, p.delay_by_expect()), (10 * M, 0));
+    assert_eq!(p.point_of_no_return, Some(("c".into(), 30 * M)));
+    assert_eq!(p.step_delays, [0, 0, 0], "a forecast is not lateness");
+    // The rollback: back1 1m as planned, back2 7m rehearsed instead of 2m.
+    assert_eq!(e.rollback_needs(), Some(8 * M));
+    assert_eq!(e.rollback_rehearsed_extra(), 5 * M);
+
+    // At T+0:12, a (started at 0) has run 2 minutes over its expect: that much is late,
+    // the rest is still the rehearsals' forecast.
+    e.update(Msg::Tick, 0);
+    let p = e.projection(12 * M);
+    assert_eq!(p.current_delay, 2 * M);
+    assert_eq!(e.step_delay("a", 12 * M), 2 * M);
+    assert_eq!(p.projected_end, 35 * M);
+    assert_eq!(
+        p.delay_by_expect(),
+        0,
+        "slack before c absorbs a's 2 minutes"
+    );
+    // Once a is done at T+0:26, only what happened counts for it.
+    e.update(exit("a", 1, 0), 26 * M);
+    let p = e.projection(26 * M);
+    assert_eq!(p.projected_end, 36 * M, "b 26→31, c 31→36");
+    assert_eq!(p.rehearsed_extra, 0, "no step ahead is rehearsed longer");
+    assert_eq!(p.delay(), 11 * M);
+}

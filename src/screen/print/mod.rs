@@ -1,7 +1,8 @@
 //! One readable line per journal event (a few for a command's start), shared by the headless
 //! printer and the cockpit's log, so what is shown is exactly what was recorded. Every kind
 //! of event has its line here: the match is exhaustive, so a new kind cannot be dropped
-//! silently.
+//! silently. The headless printer's one line about earlier drills (`rehearsals_lines`),
+//! said before the first event, is here too.
 
 mod rollback;
 mod session;
@@ -320,4 +321,83 @@ impl<'a> Progress<'a> {
             } => baseline_missing(baseline, reason),
         }
     }
+}
+
+/// The headless printer's line at start when earlier drills were read (`None` when none
+/// were, and none was given): how many, of which runbook (`name`), the steps they found
+/// longer than `expect`, and what that does to the finish and the rollback at `now`. Then
+/// one line for each folder given by hand that was passed over (`skipped`).
+pub fn rehearsals_lines(
+    e: &crate::core::engine::Engine,
+    name: &str,
+    skipped: &[String],
+    now: crate::core::time::Ms,
+) -> Vec<String> {
+    use crate::core::time::human;
+    let r = e.rehearsals();
+    let mut out = Vec::new();
+    if r.is_empty() && skipped.is_empty() {
+        return out;
+    }
+    let n = r.drills;
+    let mut line = format!(
+        "rehearsals: {n} drill{} of {name}",
+        if n == 1 { "" } else { "s" }
+    );
+    if r.other_version > 0 {
+        line.push_str(&format!(
+            " ({} ran another version of the runbook)",
+            r.other_version
+        ));
+    }
+    let rb = e.runbook();
+    let longer: Vec<String> = rb
+        .steps()
+        .chain(rb.rollback_steps())
+        .filter_map(|s| {
+            let t = r.longer(s)?;
+            Some(format!(
+                "{} {} (expect {})",
+                s.id,
+                human(t),
+                s.expect.map(human).unwrap_or_else(|| "none".into())
+            ))
+        })
+        .collect();
+    if n > 0 && longer.is_empty() {
+        line.push_str("; every step within its expect");
+    } else if !longer.is_empty() {
+        const SHOWN: usize = 5;
+        let more = longer.len().saturating_sub(SHOWN);
+        line.push_str(&format!(
+            "; took longer than expect: {}{}",
+            longer[..longer.len().min(SHOWN)].join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        ));
+    }
+    let p = e.projection(now);
+    if p.rehearsed_extra > 0 {
+        line.push_str(&format!(
+            "; finish ≈{} by rehearsed times (plan {})",
+            t_clock(p.projected_end),
+            t_clock(p.planned_end)
+        ));
+    }
+    let extra = e.rollback_rehearsed_extra();
+    if let (true, Some(needs)) = (extra > 0, e.rollback_needs()) {
+        line.push_str(&format!(
+            "; rollback needs {} by rehearsed times (planned {})",
+            human(needs),
+            human(needs - extra)
+        ));
+    }
+    out.push(line);
+    for s in skipped {
+        out.push(format!("{:>13}passed over {s}", ""));
+    }
+    out
 }

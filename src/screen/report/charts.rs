@@ -1,7 +1,8 @@
 //! The report's pictures, as SVG drawn with plotters: a Gantt per phase (planned bars
 //! against actual ones, failures and lateness in colour) and one chart per metric on the
 //! session's T axis (its samples, its triggers' thresholds, breach periods, UNKNOWN gaps,
-//! and markers for the point of no return, canary weights, the rollback and the end).
+//! and markers for the switch, the point of no return, canary weights, the rollback and the
+//! end).
 //! Each chart is returned with the counts it drew, which the page states beside it.
 
 use super::Report;

@@ -154,6 +154,27 @@ pub struct Facts {
     pub breaches: Vec<(String, String, Ms, Option<Ms>)>,
 }
 
+impl Facts {
+    /// What this session teaches a later run as a rehearsal: each step it finished (forward
+    /// and rollback, whatever the outcome) with how long its work took, and the steps
+    /// `--auto-ack` confirmed (done, but in no operator's time).
+    pub fn rehearsal(&self) -> crate::core::rehearsal::Drill {
+        let mut d = crate::core::rehearsal::Drill {
+            fingerprint: self.fingerprint.clone(),
+            ..Default::default()
+        };
+        let rollback = self.rollback.iter().flat_map(|r| r.steps.iter());
+        for s in self.steps.iter().chain(rollback) {
+            match (&s.result, s.took, &s.confirmed_by) {
+                (Result::Done, _, Some((_, true))) => d.auto_acked.push(s.id.clone()),
+                (Result::Done, Some(t), _) => d.took.push((s.id.clone(), t)),
+                _ => {}
+            }
+        }
+        d
+    }
+}
+
 /// Gathers the facts of `records` (a whole journal), with `rb` for planned times.
 pub fn gather(records: &[Record], rb: Option<&Runbook>) -> Facts {
     let mut f = Facts::default();
@@ -465,4 +486,39 @@ fn t0_of(r: &Record) -> Option<String> {
         t0.with_timezone(&chrono::Utc)
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A drill's journal (as a drill of a small runbook wrote it): `go` confirmed by
+    /// `--auto-ack`, `sync` done in 30 s, `finish` failed, the rollback's `back` done in 30 s.
+    const JOURNAL: &str = r#"{"seq":1,"at":"2026-12-02T10:19:29.179Z","t":0.1,"mode":"drill","kind":"session_started","operator":"ann","auto_ack":true,"fingerprint":"85c4","pid":1,"runbook":"rehearse.yaml","runbook_title":"Rehearsal test","speed":"×60","version":"0.1.0"}
+{"seq":2,"at":"2026-12-02T10:19:29.180Z","t":0.1,"mode":"drill","kind":"step_waiting","operator":"system","step":"go","attempt":1,"title":"Go"}
+{"seq":3,"at":"2026-12-02T10:19:29.180Z","t":0.1,"mode":"drill","kind":"step_confirmed","operator":"system","step":"go","auto_ack":true}
+{"seq":4,"at":"2026-12-02T10:19:29.180Z","t":0.1,"mode":"drill","kind":"step_done","operator":"system","step":"go","attempt":1,"duration_s":0.0,"expect_s":300.0}
+{"seq":5,"at":"2026-12-02T10:19:29.180Z","t":0.2,"mode":"drill","kind":"step_started","operator":"system","step":"sync","attempt":1,"command":"sleep 0.5","title":"Sync"}
+{"seq":6,"at":"2026-12-02T10:19:29.684Z","t":30.5,"mode":"drill","kind":"step_done","operator":"system","step":"sync","attempt":1,"duration_s":30.3,"expect_s":10.0}
+{"seq":7,"at":"2026-12-02T10:19:29.685Z","t":30.5,"mode":"drill","kind":"step_started","operator":"system","step":"finish","attempt":1,"command":"true","title":"Finish"}
+{"seq":8,"at":"2026-12-02T10:19:29.685Z","t":30.5,"mode":"drill","kind":"step_failed","operator":"system","step":"finish","attempt":1,"next":"rollback","reason":"failure injected by --fail (drill)"}
+{"seq":9,"at":"2026-12-02T10:19:29.686Z","t":30.5,"mode":"drill","kind":"rollback_started","operator":"system","failed_step":"finish","planned_s":5.0,"procedure":"Rollback","procedure_id":"rollback","reason":"step `finish` failed","steps":1}
+{"seq":10,"at":"2026-12-02T10:19:29.686Z","t":30.6,"mode":"drill","kind":"step_started","operator":"system","step":"back","attempt":1,"command":"sleep 0.5","procedure":"rollback","title":"Back"}
+{"seq":11,"at":"2026-12-02T10:19:30.191Z","t":60.9,"mode":"drill","kind":"step_done","operator":"system","step":"back","attempt":1,"duration_s":30.4,"expect_s":5.0,"procedure":"rollback"}
+"#;
+
+    #[test]
+    fn a_rolled_back_drill_teaches_the_steps_it_finished_not_the_auto_acked_ones() {
+        let records: Vec<Record> = JOURNAL
+            .lines()
+            .map(|l| Record::parse(l.as_bytes()).unwrap())
+            .collect();
+        let d = gather(&records, None).rehearsal();
+        assert_eq!(d.fingerprint, "85c4");
+        assert_eq!(
+            d.took,
+            [("sync".to_string(), 30_300), ("back".to_string(), 30_400)]
+        );
+        assert_eq!(d.auto_acked, ["go"]);
+    }
 }

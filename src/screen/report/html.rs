@@ -19,17 +19,38 @@ fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// "The switch", where the runbook itself says which step it is: the runbook format has
+/// no field for it, but a rollback procedure with `after: STEP` is the runbook's own line
+/// between rolling back before traffic moved and after (blue-green's `after-switch`, after
+/// `switch-dns`). The first such step in runbook order is the switch, marked where it
+/// started (a half-done switch has moved some traffic; the rollback counts it from there
+/// too). A runbook with no such procedure gets no marker rather than a guess from step
+/// names; a canary's traffic moves are its weight markers.
+fn the_switch(r: &Report) -> Option<(String, crate::core::time::Ms)> {
+    let rb = r.runbook.as_ref()?;
+    let step = rb.steps().find(|s| {
+        rb.rollbacks
+            .iter()
+            .any(|p| p.after.as_deref() == Some(s.id.as_str()))
+    })?;
+    let started = r.facts.steps.iter().find(|f| f.id == step.id)?.started?;
+    Some((step.id.clone(), started))
+}
+
 /// The moments marked on every metric chart.
 fn markers(r: &Report) -> Vec<Marker> {
     let f = &r.facts;
-    let mut out: Vec<Marker> = f
-        .points_of_no_return
-        .iter()
+    let mut out: Vec<Marker> = the_switch(r)
         .map(|(step, at)| Marker {
-            at: *at,
-            label: format!("point of no return ({step})"),
+            at,
+            label: format!("switch ({step})"),
         })
+        .into_iter()
         .collect();
+    out.extend(f.points_of_no_return.iter().map(|(step, at)| Marker {
+        at: *at,
+        label: format!("point of no return ({step})"),
+    }));
     for rec in &r.records {
         if let Event::CanaryWeight { weight, .. } = &rec.event {
             out.push(Marker {
@@ -159,7 +180,7 @@ fn metrics(out: &mut String, r: &Report) {
     }
     let _ = writeln!(
         out,
-        "<h2>Metrics</h2>\n<p class=\"legend\"><span style=\"background:#0000ff\"></span>samples<span style=\"background:#ff0000\"></span>trigger threshold<span style=\"background:#ffc8c8\"></span>in breach<span style=\"background:#d7d7d7\"></span>UNKNOWN (could not be read)<span style=\"background:#5050a0\"></span>point of no return, canary weight, rollback, end</p>"
+        "<h2>Metrics</h2>\n<p class=\"legend\"><span style=\"background:#0000ff\"></span>samples<span style=\"background:#ff0000\"></span>trigger threshold<span style=\"background:#ffc8c8\"></span>in breach<span style=\"background:#d7d7d7\"></span>UNKNOWN (could not be read)<span style=\"background:#5050a0\"></span>the switch, point of no return, canary weight, rollback, end</p>"
     );
     let sides: Vec<(Option<Side>, String)> = match &r.runbook {
         Some(rb) => vec![

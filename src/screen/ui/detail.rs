@@ -1,5 +1,6 @@
 //! The step detail: title, owner, description, the command, live output (scrollable), the
-//! timing against `expect` and `timeout`, the verify state, and the keys that apply now.
+//! timing against `expect` and `timeout` (and what earlier drills took), the verify state,
+//! and the keys that apply now.
 
 use super::{View, clock_span};
 use crate::core::engine::{Stage, StepState};
@@ -100,6 +101,16 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View) {
         facts.push("POINT OF NO RETURN".into());
     }
     lines.push(Line::from(Span::styled(facts.join(" · "), t.dim)));
+    // What earlier drills of this runbook took here: the reason the projection may differ
+    // from the plan, so it sits beside the step's own `expect`.
+    if let Some(l) = e.rehearsals().line(step) {
+        let style = if e.rehearsals().longer(step).is_some() {
+            t.base
+        } else {
+            t.dim
+        };
+        lines.push(Line::from(Span::styled(l, style)));
+    }
     if let Some(u) = &step.until {
         // The wait is schedule time, compressed in drills like a hold.
         lines.push(Line::from(Span::styled(

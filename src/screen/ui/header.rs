@@ -110,10 +110,11 @@ pub fn overall(v: &View, p: &crate::core::engine::Projection) -> (String, Style)
         );
     }
     // LATE is the finish's lateness, the one the finish beside it shows; a step running
-    // late while slack keeps the finish on plan says so in its own words.
-    if p.delay() >= 60_000 {
+    // late while slack keeps the finish on plan says so in its own words. What rehearsals
+    // forecast on top is not lateness yet: the finish says it in its own words.
+    if p.delay_by_expect() >= 60_000 {
         return (
-            format!("▲ LATE +{}", super::clock_span(p.delay())),
+            format!("▲ LATE +{}", super::clock_span(p.delay_by_expect())),
             t.state_late,
         );
     }
@@ -217,10 +218,15 @@ fn rollback_finish(v: &View, r: &crate::core::engine::RollbackRun) -> String {
             }
             _ => 0,
         };
-        left += (s.expect.unwrap_or(0) - spent).max(0);
+        left += (e.rehearsals().work(s) - spent).max(0);
     }
+    let by = if e.rollback_rehearsed_extra() > 0 {
+        " by rehearsed times"
+    } else {
+        ""
+    };
     format!(
-        "rollback done ≈{} (plan {})",
+        "rollback done ≈{}{by} (plan {})",
         t_clock(v.now + left),
         t_clock(r.started + e.back_planned(p))
     )
@@ -251,7 +257,12 @@ pub fn rollback_window(v: &View, short: bool) -> (String, Style) {
     let Some(need) = e.rollback_needs() else {
         return ("no rollback procedure".into(), t.dim);
     };
-    let needs = human(need);
+    // A budget lengthened by rehearsed times says so, where there is room to.
+    let needs = match (e.rollback_rehearsed_extra() > 0, short) {
+        (true, false) => format!("{} (rehearsed times)", human(need)),
+        (true, true) => format!("≈{}", human(need)),
+        (false, _) => human(need),
+    };
     // A rollback is possible until the earlier of the window's end and the point of no
     // return (projected: it moves with the run's delays).
     let pnr = e.projection(v.now).point_of_no_return;
@@ -349,6 +360,12 @@ pub(super) fn lines<'a>(v: &View, w: usize, large: bool) -> Vec<Line<'a>> {
     let finish = match &e.rollback {
         Some(r) => rollback_finish(v, r),
         None if e.outcome.is_some() => format!("ended {}", t_clock(e.last_now)),
+        // Earlier drills took longer than `expect` somewhere ahead: the finish counts them.
+        None if p.rehearsed_extra > 0 => format!(
+            "finish ≈{} by rehearsed times (plan {})",
+            t_clock(p.projected_end),
+            t_clock(p.planned_end)
+        ),
         // "On plan" only beside ON PLAN: while a rollback counts down, a gate fails or a
         // veto holds, the finish is what happens if the run goes on, and says so.
         None if p.delay().abs() < 60_000 && state.starts_with('●') => {

@@ -147,6 +147,10 @@ pub struct RunArgs {
     /// Print the runbook's scenario names, one per line, and exit (drill only).
     #[arg(long)]
     pub list_scenarios: bool,
+    /// Earlier drills of this runbook to learn step durations from: session folders, or
+    /// folders of them (default: the drills in the sessions folder).
+    #[arg(long, value_name = "DIR", num_args = 1..)]
+    pub rehearsals: Vec<PathBuf>,
 }
 
 /// Parses `--t0`: RFC 3339, or `+10m` / `-5m` from now.

@@ -126,6 +126,9 @@ impl RunArgs {
         let session = self.session_dir(mode);
         let operator = resolve_operator(self.operator.clone());
         let resume_hint = self.resume_hint(mode, &session);
+        let rehearsals =
+            crate::shell::rehearsals::find(&self.rehearsals, &self.file, &rb, &session)
+                .map_err(EarlyExit::Usage)?;
         let options = Options {
             runbook: rb,
             mode,
@@ -139,6 +142,7 @@ impl RunArgs {
             resume_hint,
             scenario: self.scenario,
             connections,
+            rehearsals,
         };
         Ok(Launch {
             options,
@@ -222,6 +226,12 @@ impl RunArgs {
         }
         if self.auto_ack {
             hint.push_str(" --auto-ack");
+        }
+        if !self.rehearsals.is_empty() {
+            hint.push_str(" --rehearsals");
+            for d in &self.rehearsals {
+                hint.push_str(&format!(" {}", d.display()));
+            }
         }
         hint
     }

@@ -203,12 +203,17 @@ fn budget(v: &View, p: &Procedure, inner: usize) -> Vec<Line<'static>> {
     let planned = e.rollback_planned(p);
     let n = e.rollback_steps_of(p).count();
     let needs = e.rollback_needs().unwrap_or(planned);
+    // Earlier drills that took longer than the steps' `expect`s lengthen the budget.
+    let rehearsed = planned + e.rollback_rehearsed_extra();
     let steps = if n == 1 { "step" } else { "steps" };
     let mut budget = format!("{n} {steps}, planned {}", human(planned));
-    if needs > planned {
+    if rehearsed > planned {
+        budget.push_str(&format!(", {} by rehearsed times", human(rehearsed)));
+    }
+    if needs > rehearsed {
         budget.push_str(&format!(
             " + {} to undo started steps = {}",
-            human(needs - planned),
+            human(needs - rehearsed),
             human(needs)
         ));
     }
@@ -246,7 +251,7 @@ fn steps(v: &View, p: &Procedure, inner: usize) -> Vec<Line<'static>> {
     // Only the steps that apply given what ran: a step that undoes something never done
     // is not run (`Engine::rollback_step_applies`), so it is not listed either.
     let steps: Vec<&Step> = v.engine.rollback_steps_of(p).collect();
-    let extras: Vec<String> = steps.iter().map(|s| step_extras(s)).collect();
+    let extras: Vec<String> = steps.iter().map(|s| step_extras(v, s)).collect();
     let extra_w = extras.iter().map(|x| x.chars().count()).max().unwrap_or(0);
     let longest = steps
         .iter()
@@ -273,9 +278,13 @@ fn steps(v: &View, p: &Procedure, inner: usize) -> Vec<Line<'static>> {
     lines
 }
 
-/// A step's timeout, retries and verify, where it has them.
-fn step_extras(s: &Step) -> String {
+/// A step's rehearsed time (where longer than its `expect`), timeout, retries and verify,
+/// where it has them.
+fn step_extras(v: &View, s: &Step) -> String {
     let mut extra = Vec::new();
+    if let Some(t) = v.engine.rehearsals().longer(s) {
+        extra.push(format!("rehearsed {}", human(t)));
+    }
     if s.run.is_some() {
         extra.push(format!("timeout {}", human(s.timeout)));
     }

@@ -1,0 +1,156 @@
+//! Rehearsed durations from the command line: drills of a runbook in the sessions folder
+//! (`$CUTOVER_HOME/sessions`) or given with `--rehearsals`, read at the start of the next
+//! drill, which says what they took and what that does to its finish and rollback budget.
+//! The runbook's steps are real commands (`sleep 0.5`, 30 s of T at 60×), so the durations
+//! are measured, not written into a fixture.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // tests fail loudly by design
+
+mod common;
+
+use common::*;
+use std::path::Path;
+
+/// `sync` is planned at 10 s and takes 30 s of T; so does the rollback's `back` (planned
+/// 5 s). `finish` rolls back when it fails.
+const RB: &str = "version: 1
+title: Rehearsal test
+strategy: blue-green
+platforms: {source: {name: Snowflake}, target: {name: Databricks}}
+phases:
+  - id: p
+    steps:
+      - {id: sync, title: Sync, at: T+0:00, expect: 10s, run: 'sleep 0.5'}
+      - {id: finish, title: Finish, expect: 1m, run: 'true', on_failure: rollback}
+rollback:
+  steps:
+    - {id: back, title: Back, expect: 5s, run: 'sleep 0.5'}
+";
+
+/// A headless drill of `rb` at 60× with `home` as `$CUTOVER_HOME`; its exit code and stdout.
+fn drill(home: &Path, rb: &Path, extra: &[&str]) -> (i32, String) {
+    let out = bin()
+        .env("CUTOVER_HOME", home)
+        .arg("drill")
+        .arg(rb)
+        .args(["--headless", "--speed", "60", "--auto-ack"])
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+fn rehearsal_line(out: &str) -> &str {
+    out.lines()
+        .find(|l| l.starts_with("rehearsals: "))
+        .unwrap_or_else(|| panic!("no rehearsals line:\n{out}"))
+}
+
+#[test]
+fn drills_in_the_sessions_folder_and_given_by_hand_lengthen_the_next_ones_plan() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rb = tmp.path().join("rehearse.yaml");
+    std::fs::write(&rb, RB).unwrap();
+    let home = tmp.path().join("home");
+
+    // The first drill has nothing to learn from, and says nothing about rehearsals.
+    let (code, out) = drill(&home, &rb, &[]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("rehearsals:"), "{out}");
+    // The second fails its last step and rolls back: what it finished still counts, the
+    // rollback's step included.
+    let (code, out) = drill(&home, &rb, &["--fail", "finish"]);
+    assert_eq!(code, 3, "{out}");
+    // A drill of another runbook in the same folder is no rehearsal of this one.
+    let other = tmp.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let other_rb = other.join("rehearse.yaml");
+    std::fs::write(&other_rb, RB.replace("Rehearsal test", "Another cutover")).unwrap();
+    assert_eq!(drill(&home, &other_rb, &[]).0, 0);
+
+    // The third finds both in the sessions folder.
+    let (code, out) = drill(&home, &rb, &[]);
+    assert_eq!(code, 0, "{out}");
+    let line = rehearsal_line(&out);
+    assert!(
+        line.starts_with("rehearsals: 2 drills of rehearse; took longer than expect: sync "),
+        "{line}"
+    );
+    assert!(line.contains("(expect 10s), back "), "{line}");
+    assert!(line.contains("(expect 5s)"), "{line}");
+    // sync's 30 s instead of 10 s moves the finish by 20 s; the rollback's back needs 30 s.
+    assert!(
+        line.contains("; finish ≈T+00:01:3")
+            && line.contains(" by rehearsed times (plan T+00:01:10)"),
+        "{line}"
+    );
+    assert!(
+        line.contains("; rollback needs ") && line.ends_with(" by rehearsed times (planned 5s)"),
+        "{line}"
+    );
+    assert!(
+        out.find("rehearsals:") < out.find("session started"),
+        "said before the run starts:\n{out}"
+    );
+
+    // Given by hand (a folder of sessions), with an empty sessions folder: the three drills
+    // of this runbook, and the other runbook's drill passed over by name.
+    let sessions = home.join("sessions");
+    let (code, out) = drill(
+        &tmp.path().join("empty"),
+        &rb,
+        &[
+            "--session",
+            tmp.path().join("s4").to_str().unwrap(),
+            "--rehearsals",
+            sessions.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        rehearsal_line(&out).starts_with("rehearsals: 3 drills of rehearse;"),
+        "{out}"
+    );
+    assert!(
+        out.lines().any(|l| l.contains("passed over ")
+            && l.contains("a drill of another runbook (rehearse: \"Another cutover\")")),
+        "{out}"
+    );
+
+    // A path that is not a folder is a usage error, before anything runs.
+    let out = bin()
+        .env("CUTOVER_HOME", &home)
+        .arg("drill")
+        .arg(&rb)
+        .args(["--headless", "--rehearsals", "/nonexistent/x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--rehearsals /nonexistent/x: not a folder"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn an_earlier_drill_of_another_runbook_version_is_matched_by_step_id_and_said() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rb = tmp.path().join("rehearse.yaml");
+    std::fs::write(&rb, RB).unwrap();
+    let home = tmp.path().join("home");
+    assert_eq!(drill(&home, &rb, &[]).0, 0);
+    // The runbook changes (finish is planned longer): the drill still counts, said as such.
+    std::fs::write(&rb, RB.replace("expect: 1m", "expect: 2m")).unwrap();
+    let (code, out) = drill(&home, &rb, &[]);
+    assert_eq!(code, 0, "{out}");
+    let line = rehearsal_line(&out);
+    assert!(
+        line.starts_with(
+            "rehearsals: 1 drill of rehearse (1 ran another version of the runbook); took longer than expect: sync "
+        ),
+        "{line}"
+    );
+}
