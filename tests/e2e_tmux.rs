@@ -215,7 +215,9 @@ fn two_clients_of_different_sizes_and_resizes_redraw_at_once() {
         "{:?}",
         t.window_size()
     );
-    let screen = t.wait_for("Step   Metrics   Log");
+    // The whole frame, footer included: a capture may land while the resize is redrawn.
+    t.wait_for("Step   Metrics   Log");
+    let screen = t.wait_for("R ROLLBACK");
     let (w, h) = t.window_size();
     assert_eq!(
         screen.lines().count(),
