@@ -266,12 +266,15 @@ impl FrontEnd for Cockpit<'_> {
             offer,
         };
         if let Some(t) = text {
-            self.ui.flash = Some((t, self.ui.flash.as_ref().map_or(0, |f| f.1)));
+            self.say(&t);
         }
     }
 
     fn say(&mut self, text: &str) {
-        self.ui.flash = Some((text.to_string(), self.ui.flash.as_ref().map_or(0, |f| f.1)));
+        // The flash's time is when it was shown; the loop's T-time is not at hand here and
+        // nothing reads it back, so it keeps the last one's.
+        let at = self.ui.flash.as_ref().map_or(0, |f| f.1);
+        self.ui.flash = Some((text.to_string(), at));
     }
 }
 
@@ -378,10 +381,16 @@ impl FrameStats {
 
     fn write(&self) {
         if let Some(p) = &self.path {
-            let text: String = self.micros.iter().map(|m| format!("{m}\n")).collect();
-            if let Err(e) = std::fs::write(p, text) {
-                eprintln!("cutover: cannot write frame stats to {}: {e}", p.display());
-            }
+            write_micros(p, self.micros.iter().copied(), "frame stats");
         }
+    }
+}
+
+/// Writes benchmark figures (microseconds, one per line) to `path`; a failure is said on
+/// stderr, after the terminal is restored, and never fails the run.
+pub fn write_micros(path: &std::path::Path, micros: impl Iterator<Item = u64>, what: &str) {
+    let text: String = micros.map(|m| format!("{m}\n")).collect();
+    if let Err(e) = std::fs::write(path, text) {
+        eprintln!("cutover: cannot write {what} to {}: {e}", path.display());
     }
 }

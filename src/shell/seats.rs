@@ -86,7 +86,7 @@ impl Seats {
     /// Who offers the local terminal the keys, if anyone.
     pub fn offer_to_local(&self) -> Option<&str> {
         match &self.offer {
-            Some((to, from)) if self.local && *to == self.owner && self.holder != Holder::Local => {
+            Some((to, from)) if self.local && *to == self.owner && !self.local_holds() => {
                 Some(from)
             }
             _ => None,
@@ -200,7 +200,10 @@ impl Seats {
 
     fn offer_to(&mut self, to: &str, from: &str) -> Result<Reply, String> {
         let to = to.trim();
-        if to == from && !(to == self.owner && self.local && self.holder != Holder::Local) {
+        // The keys may go back to the terminal that started the run, whose user may be the
+        // holder's too (the same person on another screen); otherwise not to oneself.
+        let to_local = to == self.owner && self.local && self.holder != Holder::Local;
+        if to == from && !to_local {
             return Err(format!("{to} already holds the keys"));
         }
         let seats: Vec<u64> = self
@@ -209,7 +212,6 @@ impl Seats {
             .filter(|s| s.user == to && s.role == Role::Driver)
             .map(|s| s.conn)
             .collect();
-        let to_local = to == self.owner && self.local && self.holder != Holder::Local;
         if seats.is_empty() && !to_local {
             let watching = self.seats.iter().any(|s| s.user == to);
             return Err(if watching {

@@ -595,22 +595,24 @@ async fn feed(
             w.2 = cursor;
         }
         loop {
-            let direct = lock(hub).inbox.remove(&id);
-            if let Some(frames) = direct {
-                let buf: String = frames.iter().map(|f| f.as_ref()).collect();
-                wr.write_all(buf.as_bytes()).await?;
-            }
-            let batch = {
-                let h = lock(hub);
-                if cursor < h.ring_start {
+            let (direct, batch) = {
+                // One lock per pass: this runs once per batch at a `--speed max` drill's pace.
+                let mut h = lock(hub);
+                let direct = h.inbox.remove(&id);
+                let batch = if cursor < h.ring_start {
                     None
                 } else {
                     let from = (cursor - h.ring_start) as usize;
                     let frames: Vec<Arc<str>> =
                         h.ring.iter().skip(from).take(BATCH).cloned().collect();
                     Some(frames)
-                }
+                };
+                (direct, batch)
             };
+            if let Some(frames) = direct {
+                let buf: String = frames.iter().map(|f| f.as_ref()).collect();
+                wr.write_all(buf.as_bytes()).await?;
+            }
             let Some(frames) = batch else {
                 lock(hub).resyncs += 1;
                 break;

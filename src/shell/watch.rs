@@ -135,10 +135,7 @@ impl Latency {
 
     fn write(&self) {
         if let Some(p) = &self.path {
-            let text: String = self.micros.iter().map(|m| format!("{m}\n")).collect();
-            if let Err(e) = std::fs::write(p, text) {
-                eprintln!("cutover: cannot write {}: {e}", p.display());
-            }
+            crate::shell::cockpit::write_micros(p, self.micros.iter().copied(), "watch latencies");
         }
     }
 }

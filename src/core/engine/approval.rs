@@ -40,14 +40,7 @@ impl Engine {
         let mut out = self.update(msg, now);
         self.actor = before;
         if let Some(u) = who {
-            for e in &mut out {
-                if let Effect::Journal(entry) = e
-                    && entry.operator != SYSTEM
-                    && entry.os_user.is_none()
-                {
-                    entry.os_user = Some(u.to_string());
-                }
-            }
+            tag(&mut out, u);
         }
         out
     }
@@ -61,7 +54,7 @@ impl Engine {
         if a.first.as_deref() == Some(who) {
             return Some(format!(
                 "{who} asked for this {}: the second confirmation must come from someone else",
-                a.action.as_str().replace('_', " ")
+                a.action.words()
             ));
         }
         None
@@ -255,6 +248,7 @@ impl Engine {
     }
 }
 
+/// What a person's message journaled as a person (not the system's consequences) is theirs.
 fn tag(effects: &mut [Effect], user: &str) {
     for e in effects {
         if let Effect::Journal(entry) = e

@@ -76,6 +76,15 @@ impl Guarded {
         }
     }
 
+    /// The action in words: `rollback`, `point of no return`, `skip`.
+    pub fn words(self) -> &'static str {
+        match self {
+            Guarded::Rollback => "rollback",
+            Guarded::PointOfNoReturn => "point of no return",
+            Guarded::Skip => "skip",
+        }
+    }
+
     /// Every action word, for hints.
     pub const WORDS: [&'static str; 3] = ["rollback", "point_of_no_return", "skip"];
 }

@@ -106,15 +106,12 @@ fn refuse(ui: &mut Ui, what: &str, now: Ms) -> Option<Vec<Request>> {
 }
 
 fn on_approve(ui: &mut Ui, engine: &Engine, power: Power, now: Ms) -> Vec<Request> {
-    let Some(a) = &engine.approval else {
+    if engine.approval.is_none() {
         flash(ui, "nothing waits for a second confirmation", now);
         return Vec::new();
-    };
+    }
     match power {
-        Power::Keys | Power::Approve => {
-            let _ = a;
-            open(ui, Overlay::Input(Prompt::Approve, String::new()))
-        }
+        Power::Keys | Power::Approve => open(ui, Overlay::Input(Prompt::Approve, String::new())),
         _ => {
             flash(
                 ui,

@@ -158,7 +158,9 @@ pub(super) fn approval_lapsed(action: &str, step: Option<&str>, why: &str) -> Li
 
 /// A two-person action as words: `rollback`, `point of no return`, `skip`.
 fn action_words(action: &str) -> String {
-    let w = action.replace('_', " ");
+    // The journal's word, read back; an unknown one (a newer version's) is shown as written.
+    let w = crate::core::runbook::team::Guarded::parse(action)
+        .map_or_else(|| action.replace('_', " "), |g| g.words().to_string());
     let mut c = w.chars();
     match c.next() {
         Some(f) => f.to_uppercase().chain(c).collect(),

@@ -124,7 +124,7 @@ fn urgent(f: &mut Frame, area: Rect, v: &View, top: u16) {
             (crate::core::runbook::team::Guarded::Rollback, _) => "the rollback".to_string(),
             (crate::core::runbook::team::Guarded::Skip, Some(s)) => format!("skipping `{s}`"),
             (_, Some(s)) => format!("passing the point of no return at `{s}`"),
-            (_, None) => a.action.as_str().replace('_', " "),
+            (_, None) => a.action.words().to_string(),
         };
         let by = a.first.as_deref().unwrap_or(&a.operator);
         item(
@@ -227,10 +227,7 @@ pub(super) fn render(f: &mut Frame, area: Rect, v: &View, header_h: u16) {
                         .map(|s| format!(" of `{s}`"))
                         .unwrap_or_default();
                     let by = a.first.as_deref().unwrap_or(&a.operator);
-                    format!(
-                        " {}{step}, asked by {by}",
-                        a.action.as_str().replace('_', " ")
-                    )
+                    format!(" {}{step}, asked by {by}", a.action.words())
                 })
                 .unwrap_or_default();
             let lines = vec![
