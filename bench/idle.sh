@@ -5,9 +5,11 @@
 # which waits at a manual step after its first two commands (an idle cockpit whose clock
 # still ticks once a second); after SETTLE seconds it is measured over SECONDS.
 #
-# Usage: bench/idle.sh [--bin PATH] [--settle S] [SECONDS]   (defaults: release build, 3, 30)
+# Usage: bench/idle.sh [--bin PATH] [--settle S] [--watcher] [SECONDS]   (defaults: release, 3, 30)
 #   --bin PATH   measure this cutover binary instead of building `cargo build --release`
 #                (or CUTOVER_BIN=PATH); TUI_MEASURE=PATH names tui-measure for the hint
+#   --watcher    measure a `cutover watch` of that drill instead (its own tmux session at
+#                200x60, its own pid: the pane runs `exec cutover watch`)
 # Needs tmux and Linux /proc. Prints figures; asserts nothing.
 #
 # The process measured is the cockpit itself: its pid is read from the session's lock file
@@ -19,9 +21,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 
-usage() { sed -n '8,11s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '8,13s/^# \{0,1\}//p' "$0"; }
 secs=30
 settle=3
+watcher=false
 bin=${CUTOVER_BIN:-}
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -29,6 +32,7 @@ while [ $# -gt 0 ]; do
     --bin=*) bin=${1#--bin=}; shift ;;
     --settle) settle=${2:?--settle needs seconds}; shift 2 ;;
     --settle=*) settle=${1#--settle=}; shift ;;
+    --watcher) watcher=true; shift ;;
     -h | --help) usage; exit 0 ;;
     -*) echo "idle.sh: unknown option $1" >&2; usage >&2; exit 2 ;;
     *) secs=$1; shift ;;
@@ -93,6 +97,30 @@ fi
 # The pane runs `exec cutover`, so tmux's pane pid is the cockpit too.
 [ "$pane_pid" = "$pid" ] || echo "idle.sh: note: tmux's pane pid $pane_pid differs from the lock's $pid" >&2
 
+if $watcher; then
+  drill_pid=$pid
+  wcmd="exec $(q "$bin") watch $(q "$tmp/s")"
+  tmux -L "$sock" new-session -d -s watch -x 200 -y 60 "$wcmd"
+  tmux -L "$sock" pipe-pane -t watch -o "cat > $(q "$tmp/wout")"
+  deadline=$(($(date +%s%N) + 10000000000))
+  until tmux -L "$sock" capture-pane -p -t watch | grep -q "WATCHING"; do
+    [ "$(date +%s%N)" -lt "$deadline" ] || { echo "idle.sh: the watcher did not show WATCHING within 10 s" >&2; exit 1; }
+    sleep 0.05
+  done
+  pid=$(tmux -L "$sock" display -p -t watch '#{pane_pid}')
+  exe=$(readlink "/proc/$pid/exe" 2>/dev/null || true)
+  if [ "$exe" != "$bin" ] || ! tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q " watch "; then
+    echo "idle.sh: pane pid $pid is not the watcher (exe '$exe')" >&2
+    exit 1
+  fi
+  [ "$pid" != "$drill_pid" ] || { echo "idle.sh: the watcher's pid is the driver's" >&2; exit 1; }
+  comm=$(cat "/proc/$pid/comm")
+  pane_pid=$pid
+  out=$tmp/wout
+else
+  out=$tmp/out
+fi
+
 sleep "$settle"
 
 # One snapshot: a header line (time ns, utime, stime in ticks, terminal bytes, VmRSS kB,
@@ -106,7 +134,7 @@ snapshot() {
   read -r srv _ <"/proc/$server_pid/schedstat" # tmux is one thread
   local rss
   rss=$(sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$pid/status")
-  echo "$t ${sf[11]} ${sf[12]} $(stat -c %s "$tmp/out") $rss $srv" >"$f"
+  echo "$t ${sf[11]} ${sf[12]} $(stat -c %s "$out") $rss $srv" >"$f"
   for task in /proc/"$pid"/task/*; do
     read -r run wait slices <"$task/schedstat" 2>/dev/null || continue
     read -r name <"$task/comm" 2>/dev/null || name='?'
@@ -129,9 +157,15 @@ children1=$(pgrep -P "$pid" | wc -l || true)
 hwm=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$pid/status")
 hz=$(getconf CLK_TCK)
 
-echo "cockpit idle in tmux 200x50: drill runbooks/blue-green.yaml --speed 1, waiting at a manual step"
-echo "  binary: $bin"
-echo "  pid $pid (session lock; tmux pane pid $pane_pid; comm $comm); ${settle}s settled, then measured"
+if $watcher; then
+  echo "watcher idle in tmux 200x60: cutover watch of a drill of runbooks/blue-green.yaml --speed 1 (driver at 200x50, waiting at a manual step)"
+  echo "  binary: $bin"
+  echo "  pid $pid (tmux pane pid, exe and command line checked; comm $comm; driver pid $drill_pid); ${settle}s settled, then measured"
+else
+  echo "cockpit idle in tmux 200x50: drill runbooks/blue-green.yaml --speed 1, waiting at a manual step"
+  echo "  binary: $bin"
+  echo "  pid $pid (session lock; tmux pane pid $pane_pid; comm $comm); ${settle}s settled, then measured"
+fi
 echo "  start to first frame: ${first_ms} ms (includes tmux send-keys)"
 awk -v hz="$hz" -v hwm="$hwm" -v c0="$children0" -v c1="$children1" '
   FNR == 1 { if (FILENAME ~ /before$/) { t0 = $1; u0 = $2 + $3; b0 = $4; s0 = $6 }

@@ -41,8 +41,10 @@ const BATCH: usize = 256;
 /// keeps thirty watchers cheap. Well inside the 100 ms a watcher may lag.
 const COALESCE: Duration = Duration::from_millis(2);
 
-/// How often a watcher hears from an otherwise quiet driver.
-pub const HEARTBEAT: Duration = Duration::from_millis(500);
+/// How often a watcher hears from an otherwise quiet driver: once a second, as often as an
+/// idle watcher redraws its clock, so that it draws on the heartbeat and wakes once a second,
+/// not twice.
+pub const HEARTBEAT: Duration = Duration::from_secs(1);
 
 /// Someone came or went (the loop journals it and shows it).
 #[derive(Debug, Clone, PartialEq)]

@@ -35,7 +35,14 @@ pub const RETRY: Duration = Duration::from_secs(1);
 
 /// A driver silent this long (no frame, not even its heartbeat) counts as gone: a stopped or
 /// hung process keeps its socket open but drives nothing.
-pub const SILENT: Duration = Duration::from_millis(1500);
+/// Three heartbeats: one late heartbeat on a loaded host is not a lost driver. (A killed
+/// driver is noticed at once: its socket closes.)
+pub const SILENT: Duration = Duration::from_secs(3);
+
+/// How long past its clock tick an idle watcher's own timer waits for the driver's heartbeat.
+/// A heartbeat in the second half of a tick draws the clock; the drawing so locks onto the
+/// heartbeats within a few ticks, and an idle watcher wakes once a second, not twice.
+const ALIGN: Duration = Duration::from_millis(150);
 
 const FRAME: Duration = Duration::from_millis(33);
 
@@ -75,6 +82,8 @@ struct Watcher {
     /// The driver's T-time at an instant, and its clock's speed (0 for a jumping clock).
     clock: (Ms, Instant, f64),
     last_frame: Instant,
+    /// A heartbeat came in the frames just applied.
+    beat: bool,
     last_try: Option<Instant>,
     gone_since: DateTime<Local>,
     /// While a snapshot is arriving (it is not drawn half done).
@@ -294,6 +303,7 @@ impl Watcher {
     fn apply(&mut self, f: Server) -> bool {
         self.last_frame = Instant::now();
         if let Server::Other(ServerFrame::Tick { now, watchers }) = &f {
+            self.beat = true;
             let before = self.ui.share.clone();
             self.clock = (*now, Instant::now(), self.clock.2);
             let mut others = watchers.clone();
@@ -543,6 +553,7 @@ pub async fn run(o: WatchOptions) -> Result<i32, String> {
         link: None,
         clock: (0, Instant::now(), factor(o.mode, o.speed)),
         last_frame: Instant::now(),
+        beat: false,
         last_try: None,
         gone_since: Local::now(),
         syncing: false,
@@ -577,8 +588,13 @@ pub async fn run(o: WatchOptions) -> Result<i32, String> {
             Duration::from_secs(1)
         };
         let since = last_draw.map(|t| t.elapsed());
+        // At a clock of a tick a second, heartbeats (as often) pace the drawing.
+        let paced = w.link.is_some() && tick >= crate::shell::serve::HEARTBEAT;
+        let beat_due = paced && w.beat && since.is_some_and(|s| s * 2 >= tick);
         if !w.syncing
-            && (since.is_none_or(|s| s >= tick) || (dirty && since.is_none_or(|s| s >= FRAME)))
+            && (since.is_none_or(|s| s >= tick)
+                || beat_due
+                || (dirty && since.is_none_or(|s| s >= FRAME)))
         {
             if let Err(e) = w.draw(&mut term) {
                 break Err(format!("terminal error: {e}"));
@@ -586,7 +602,10 @@ pub async fn run(o: WatchOptions) -> Result<i32, String> {
             last_draw = Some(Instant::now());
             dirty = false;
         }
-        let wake = if dirty { FRAME } else { tick }
+        // Only a heartbeat that has just come paces a frame.
+        w.beat = false;
+        let wait = if paced { tick + ALIGN } else { tick };
+        let wake = if dirty { FRAME } else { wait }
             .saturating_sub(last_draw.map_or(Duration::ZERO, |t| t.elapsed()));
         let resized = async {
             match &mut winch {
