@@ -19,6 +19,7 @@ use crate::core::time::Ms;
 use crate::shell::wire::{self, ClientFrame, DriverInfo, ServerFrame};
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
@@ -36,9 +37,10 @@ pub const RING: usize = 4096;
 /// small enough that a stalled watcher pins little memory.
 const BATCH: usize = 256;
 
-/// How long a woken connection waits for more frames before it writes: a `--speed max`
-/// drill publishes thousands a second, and one write per batch instead of per frame is what
-/// keeps thirty watchers cheap. Well inside the 100 ms a watcher may lag.
+/// How long the serving thread waits, once woken, for more frames before the connections
+/// write: a `--speed max` drill publishes thousands a second, and one wake-up and one write
+/// per batch instead of per frame is what keeps thirty watchers cheap. Well inside the
+/// 100 ms a watcher may lag.
 const COALESCE: Duration = Duration::from_millis(2);
 
 /// How often a watcher hears from an otherwise quiet driver: once a second, as often as an
@@ -176,7 +178,12 @@ fn lock(hub: &Mutex<Hub>) -> MutexGuard<'_, Hub> {
 /// The serving socket, owned by the loop.
 pub struct Server {
     hub: Arc<Mutex<Hub>>,
-    bump: watch::Sender<u64>,
+    /// Tells the serving thread's pump that frames wait, once per `COALESCE` however many
+    /// are published: at a `--speed max` drill's tens of thousands of samples a second, a
+    /// wake-up of every connection per sample was half the loop's time.
+    kick: watch::Sender<u64>,
+    /// A kick is out and the pump has not yet passed it on.
+    pending: Arc<AtomicBool>,
     presence: mpsc::UnboundedReceiver<FromWatcher>,
     path: PathBuf,
     /// Ends the serving thread (and with it every connection).
@@ -218,16 +225,18 @@ impl Server {
             next_id: 0,
             resyncs: 0,
         }));
-        let (bump, _) = watch::channel(0u64);
+        let (kick, kicks) = watch::channel(0u64);
+        let pending = Arc::new(AtomicBool::new(false));
         let (ptx, presence) = mpsc::unbounded_channel();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let (h, b) = (hub.clone(), bump.clone());
+        let (h, p) = (hub.clone(), pending.clone());
         std::thread::Builder::new()
             .name("cutover-serve".into())
-            .spawn(move || serve_thread(listener, h, b, ptx, stopped))?;
+            .spawn(move || serve_thread(listener, h, (kicks, p), ptx, stopped))?;
         Ok(Server {
             hub,
-            bump,
+            kick,
+            pending,
             presence,
             path,
             stop: Some(stop),
@@ -243,7 +252,16 @@ impl Server {
             h.push(frame.into());
             h.next_seq()
         };
-        self.bump.send_replace(seq);
+        self.wake(seq);
+    }
+
+    /// Has the serving thread look at the hub, unless it is already about to.
+    fn wake(&self, seq: u64) {
+        // The frame is in the hub before the flag is read: a pump that has cleared the flag
+        // passes it on, and one that has not will be kicked (see `pump`).
+        if !self.pending.swap(true, Ordering::SeqCst) {
+            self.kick.send_replace(seq);
+        }
     }
 
     /// A journaled record, in order.
@@ -272,7 +290,7 @@ impl Server {
             h.push(frame);
             h.next_seq()
         };
-        self.bump.send_replace(seq);
+        self.wake(seq);
     }
 
     /// A line of command output.
@@ -314,7 +332,7 @@ impl Server {
             h.next_seq()
         };
         // Wakes the connection's task, which sends its inbox first.
-        self.bump.send_replace(seq);
+        self.wake(seq);
     }
 
     /// Watchers connected now.
@@ -365,7 +383,7 @@ impl Drop for Server {
 fn serve_thread(
     listener: std::os::unix::net::UnixListener,
     hub: Arc<Mutex<Hub>>,
-    bump: watch::Sender<u64>,
+    (kicks, pending): (watch::Receiver<u64>, Arc<AtomicBool>),
     presence: mpsc::UnboundedSender<FromWatcher>,
     stopped: tokio::sync::oneshot::Receiver<()>,
 ) {
@@ -387,11 +405,28 @@ fn serve_thread(
                 return;
             }
         };
+        let (bump, _) = watch::channel(0u64);
         tokio::select! {
-            _ = accept_loop(listener, hub, bump, presence) => {}
+            _ = accept_loop(listener, hub, bump.clone(), presence) => {}
+            // The loop's side was dropped: the run is over.
+            _ = pump(kicks, &pending, &bump) => {}
             _ = stopped => {}
         }
     });
+}
+
+/// Passes the loop's kicks on to every connection, at most once per `COALESCE`.
+async fn pump(mut kicks: watch::Receiver<u64>, pending: &AtomicBool, bump: &watch::Sender<u64>) {
+    while kicks.changed().await.is_ok() {
+        // Frames published while this waits ride on this kick.
+        tokio::time::sleep(COALESCE).await;
+        // Marked seen before the flag is cleared, so that a kick sent after the clearing
+        // is a change the next `changed` sees; a frame published in between found the flag
+        // still set, and is in the hub before the bump below.
+        let seq = *kicks.borrow_and_update();
+        pending.store(false, Ordering::SeqCst);
+        bump.send_replace(seq);
+    }
 }
 
 /// The record as its journal line.
@@ -626,7 +661,6 @@ async fn feed(
                             // The driver is gone (its server was dropped).
                             return Ok(());
                         }
-                        tokio::time::sleep(COALESCE).await;
                     }
                     _ = beat.tick() => {
                         let tick = {
