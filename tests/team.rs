@@ -171,7 +171,10 @@ fn an_observer_only_speaks_and_an_approver_gives_the_second_confirmation_of_a_ro
     assert_eq!(note["os_user"], OBSERVER);
     assert_eq!(note["text"], "dashboards look normal");
     assert_eq!(find(&j, "hand_raised")[0]["os_user"], OBSERVER);
-    drv.wait_for("cutover-carl asks you to hold");
+    drv.wait_for("cutover-carl ASKS FOR A HOLD");
+    drv.wait_for("DBA sees lock waits");
+    // On every screen, until the driver answers it.
+    carl.wait_for("cutover-carl ASKS FOR A HOLD");
     drv.wait_for("HAND RAISED by cutover-carl");
 
     // The driver asks for the rollback: it waits for a second person, shown to all.

@@ -124,22 +124,8 @@ impl FrontEnd for Cockpit<'_> {
         if let Some(line) = print::event_line(rb, rec) {
             self.ui.log.push(level_of(&rec.event), &line);
         }
-        // A raised hand is for the driver's eyes now, not only the log's.
-        if let crate::core::event::Event::HandRaised { reason } = &rec.event {
-            let hold = self
-                .keymap
-                .keys_for(crate::config::keymap::Action::Hold)
-                .first()
-                .map(|k| k.to_string())
-                .unwrap_or_default();
-            self.ui.flash = Some((
-                format!(
-                    "✋ {} asks you to hold: {reason} — {hold} holds",
-                    rec.operator
-                ),
-                rec.t_ms(),
-            ));
-        }
+        // A raised hand is shown in the "Needs you now" box (from the engine's hands) until
+        // the driver answers it.
     }
 
     fn output(&mut self, l: &OutputLine) {

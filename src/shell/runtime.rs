@@ -669,9 +669,10 @@ impl Driver {
         p.failed = q.failed;
     }
 
-    fn appended(&mut self, t: Ms) {
+    fn appended(&mut self, rec: &Record) {
+        self.session.engine.track_hands(rec);
         if let Some(m) = &mut self.marks {
-            m.last_t = t;
+            m.last_t = rec.t_ms();
             m.last_real = std::time::Instant::now();
         }
     }
@@ -765,7 +766,7 @@ impl Driver {
                     .append(&entry, self.session.clock.now())
                 {
                     Ok(ev) => {
-                        self.appended(ev.t_ms());
+                        self.appended(&ev);
                         p.events.push(ev)
                     }
                     Err(err) => {
@@ -787,7 +788,7 @@ impl Driver {
             .session
             .journal
             .append(&entry, self.session.clock.now())?;
-        self.appended(rec.t_ms());
+        self.appended(&rec);
         Ok(rec)
     }
 

@@ -8,6 +8,7 @@
 mod approval;
 pub mod demo;
 mod guards;
+mod hands;
 mod plan;
 mod replay;
 mod rollback;
@@ -237,6 +238,8 @@ pub struct Engine {
     open_graces: Vec<String>,
     /// The action waiting for a second person (the two-person rule), if any.
     pub approval: Option<approval::Approval>,
+    /// Requests to hold that the driver has not answered yet, oldest first.
+    pub hands: Vec<hands::Hand>,
     /// The OS user of the message being handled (`update_by`).
     actor: Option<String>,
     /// Replay only: the last trigger that asked for a rollback (a breach with no grace, a
@@ -271,6 +274,7 @@ impl Engine {
             open_graces: Vec::new(),
             rollback_cause: None,
             approval: None,
+            hands: Vec::new(),
             actor: None,
             rehearsed: Default::default(),
             rb,

@@ -15,6 +15,9 @@ impl Engine {
     /// Call `resumed` afterwards to journal the interruptions found.
     pub fn replay(&mut self, records: &[Record]) {
         for rec in records {
+            // An unanswered hand is still up after a resume, as it is on the watchers'
+            // screens.
+            self.track_hands(rec);
             if !self.replay_step(rec) {
                 self.replay_run(rec);
             }
@@ -50,6 +53,7 @@ impl Engine {
     pub fn follow(&mut self, rec: &Record) {
         let t = rec.t_ms();
         self.last_now = self.last_now.max(t);
+        self.track_hands(rec);
         if !self.replay_step(rec) {
             self.replay_run(rec);
         }

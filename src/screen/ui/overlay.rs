@@ -147,6 +147,27 @@ fn urgent(f: &mut Frame, area: Rect, v: &View, top: u16) {
             ),
         );
     }
+    if v.engine.outcome.is_none() {
+        if let Some(h) = v.engine.hands.first() {
+            item(
+                &mut lines,
+                format!(" ✋ {} ASKS FOR A HOLD ", h.who),
+                t.state_hold,
+                format!(
+                    "the driver decides: {} holds; going on answers it too",
+                    key(crate::config::keymap::Action::Hold)
+                ),
+                &h.reason,
+            );
+        }
+        if v.engine.hands.len() > 1 {
+            let who: Vec<&str> = v.engine.hands[1..].iter().map(|h| h.who.as_str()).collect();
+            lines.push(Line::from(Span::styled(
+                format!(" and hands up from {}", who.join(", ")),
+                t.dim,
+            )));
+        }
+    }
     if lines.is_empty() {
         return;
     }
