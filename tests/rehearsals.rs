@@ -154,3 +154,88 @@ fn an_earlier_drill_of_another_runbook_version_is_matched_by_step_id_and_said() 
         "{line}"
     );
 }
+
+/// A watcher's screen counts the same rehearsals as the driver's: the driver sends them
+/// after `hello` (its projection and step detail then match), and a session without
+/// rehearsals sends none.
+#[test]
+fn the_driver_hands_its_rehearsals_to_every_watcher() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::net::UnixStream;
+    use std::time::Duration;
+    let tmp = tempfile::tempdir().unwrap();
+    let rb = tmp.path().join("rehearse.yaml");
+    std::fs::write(&rb, RB).unwrap();
+    let home = tmp.path().join("home");
+    // Each run of this one waits a minute of wall time at `later`, long enough to watch.
+    let long = tmp.path().join("long").join("rehearse.yaml");
+    std::fs::create_dir_all(long.parent().unwrap()).unwrap();
+    std::fs::write(
+        &long,
+        RB.replace(
+            "      - {id: finish,",
+            "      - {id: later, title: Later, at: T+1:00, run: 'true'}\n      - {id: finish,",
+        ),
+    )
+    .unwrap();
+    let frames_of = |session: &Path| -> Vec<serde_json::Value> {
+        let mut child = bin()
+            .env("CUTOVER_HOME", &home)
+            .args([
+                "drill",
+                long.to_str().unwrap(),
+                "--headless",
+                "--speed",
+                "1",
+            ])
+            .args(["--session", session.to_str().unwrap()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let sock = session.join("watch.sock");
+        let mut s = None;
+        assert!(
+            wait_until(Duration::from_secs(10), || {
+                s = UnixStream::connect(&sock).ok();
+                s.is_some()
+            }),
+            "never served"
+        );
+        let s = s.unwrap();
+        s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut frames = Vec::new();
+        for l in BufReader::new(s).lines() {
+            let f: serde_json::Value = serde_json::from_str(&l.unwrap()).unwrap();
+            let live = f["type"] == "live";
+            frames.push(f);
+            if live {
+                break;
+            }
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        frames
+    };
+
+    // Nothing rehearsed yet: no such frame.
+    let first = frames_of(&tmp.path().join("s1"));
+    assert_eq!(first[0]["type"], "hello", "{first:?}");
+    assert!(first.iter().all(|f| f["type"] != "rehearsals"), "{first:?}");
+
+    assert_eq!(drill(&home, &rb, &[]).0, 0);
+    assert_eq!(drill(&home, &rb, &[]).0, 0);
+    let frames = frames_of(&tmp.path().join("s2"));
+    assert_eq!(
+        frames[1]["type"], "rehearsals",
+        "right after hello: {frames:?}"
+    );
+    let r = &frames[1]["rehearsals"];
+    // The two drills in the sessions folder (the runs of `long` have sessions of their own
+    // elsewhere).
+    assert_eq!(r["drills"], 2, "{r}");
+    let took = r["steps"]["sync"]["took"].as_array().unwrap();
+    assert_eq!(took.len(), 2, "{r}");
+    // `sleep 0.5` at 60× is 30 s of T.
+    assert!(took.iter().all(|t| t.as_i64().unwrap() >= 25_000), "{r}");
+}

@@ -11,6 +11,7 @@
 
 use crate::core::runbook::Step;
 use crate::core::time::{Ms, human};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// One earlier drill, as its journal tells it.
@@ -25,7 +26,8 @@ pub struct Drill {
 }
 
 /// What the drills say of one step.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Rehearsed {
     /// What it took in each drill that finished it, shortest first.
     pub took: Vec<Ms>,
@@ -53,8 +55,10 @@ impl Rehearsed {
     }
 }
 
-/// The rehearsals of a runbook: how many drills, and each step's figures by id.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// The rehearsals of a runbook: how many drills, and each step's figures by id. (Serialized,
+/// the driver hands them to its watchers, whose screens count them as the driver's does.)
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Rehearsals {
     /// Drills read.
     pub drills: usize,

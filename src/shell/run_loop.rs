@@ -343,7 +343,9 @@ fn serve(d: &Driver) -> Option<crate::shell::serve::Server> {
         (_, crate::core::time::Speed::Max) => 0.0,
         (_, crate::core::time::Speed::Factor(f)) => f,
     };
-    match Server::start(&sh.session, info, &history, d.session.clock.now(), factor) {
+    let rehearsals = d.session.engine.rehearsals();
+    let clock = (d.session.clock.now(), factor);
+    match Server::start(&sh.session, (info, rehearsals), &history, clock) {
         Ok(s) => Some(s),
         Err(e) => {
             log::warn!(target: "cutover", "cannot serve the session to watchers ({}): {e}", sh.session.join(crate::shell::serve::SOCKET).display());

@@ -127,6 +127,8 @@ impl Presence {
 /// What the hub holds for watchers.
 struct Hub {
     driver: DriverInfo,
+    /// The `rehearsals` frame every watcher gets after `hello`, when there are any.
+    rehearsals: Option<String>,
     /// Every journal line of the session so far.
     records: Vec<Arc<str>>,
     /// The newest live frames; `ring[0]` has number `ring_start`.
@@ -196,10 +198,9 @@ impl Server {
     /// so far. Fails only if the socket cannot be made; the run goes on without watchers.
     pub fn start(
         dir: &Path,
-        driver: DriverInfo,
+        (driver, rehearsals): (DriverInfo, &crate::core::rehearsal::Rehearsals),
         history: &[Record],
-        now: Ms,
-        speed: f64,
+        (now, speed): (Ms, f64),
     ) -> std::io::Result<Server> {
         let path = dir.join(SOCKET);
         match std::fs::remove_file(&path) {
@@ -213,8 +214,14 @@ impl Server {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o660))?;
         listener.set_nonblocking(true)?;
+        let rehearsals = (!rehearsals.is_empty()).then(|| {
+            wire::encode(&ServerFrame::Rehearsals {
+                rehearsals: rehearsals.clone(),
+            })
+        });
         let hub = Arc::new(Mutex::new(Hub {
             driver,
+            rehearsals,
             records: history.iter().filter_map(line_of).collect(),
             ring: VecDeque::with_capacity(RING),
             ring_start: 0,
@@ -622,6 +629,10 @@ async fn feed(
         })
     };
     wr.write_all(hello.as_bytes()).await?;
+    let rehearsals = lock(hub).rehearsals.clone();
+    if let Some(r) = rehearsals {
+        wr.write_all(r.as_bytes()).await?;
+    }
     let mut beat = tokio::time::interval(HEARTBEAT);
     beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut first = true;

@@ -104,6 +104,9 @@ struct Watcher {
     keys_with: Option<String>,
     /// Event → screen delays, when measured (`CUTOVER_WATCH_LATENCY`).
     latency: Latency,
+    /// The earlier drills the driver counts, as it sent them (kept for the engine each
+    /// snapshot rebuilds, and for the journal's view once the driver has gone).
+    rehearsals: crate::core::rehearsal::Rehearsals,
 }
 
 /// CUTOVER_WATCH_LATENCY=FILE: for each record that arrives live, the time from its journal
@@ -159,7 +162,9 @@ fn factor(mode: Mode, speed: Speed) -> f64 {
 
 impl Watcher {
     fn fresh_engine(&self) -> Engine {
-        Engine::new(self.o.runbook.clone(), Config::default())
+        let mut e = Engine::new(self.o.runbook.clone(), Config::default());
+        e.set_rehearsals(self.rehearsals.clone());
+        e
     }
 
     fn now(&self) -> Ms {
@@ -349,6 +354,10 @@ impl Watcher {
                 };
                 self.o.speed = speed;
                 self.clock.2 = factor(self.o.mode, speed);
+            }
+            Server::Other(ServerFrame::Rehearsals { rehearsals }) => {
+                self.engine.set_rehearsals(rehearsals.clone());
+                self.rehearsals = rehearsals;
             }
             Server::Other(ServerFrame::Reset { .. }) => {
                 self.engine = self.fresh_engine();
@@ -567,6 +576,7 @@ pub async fn run(o: WatchOptions) -> Result<i32, String> {
         offer: None,
         keys_with: None,
         latency: Latency::from_env(),
+        rehearsals: Default::default(),
         o,
     };
     w.show_journal();

@@ -66,6 +66,13 @@ pub enum ServerFrame {
     },
     /// The snapshot is complete; frames from here on are live.
     Live {},
+    /// The earlier drills the driver counts (`--rehearsals`, or its sessions folder), sent
+    /// after `hello` when there are any, so a watcher's projection and step detail match
+    /// the driver's.
+    Rehearsals {
+        /// As the driver folded them.
+        rehearsals: crate::core::rehearsal::Rehearsals,
+    },
     /// One metric read, as the driver's engine got it (samples are not journaled).
     Sample {
         /// Metric id.
