@@ -329,6 +329,37 @@ fn rollback_view_tracks_the_running_procedure() {
     }
 }
 
+/// During the rollback, what earlier drills took stays in view where it is longer than
+/// `expect`: beside the plan in the summary, and on the rows of the step under way and those
+/// to come.
+#[test]
+fn rollback_view_says_what_the_drills_took_where_it_is_longer() {
+    let (mut e, now, _) = rolling_back();
+    let plain = format!(
+        "{}",
+        draw(&e, &Ui::new("ann"), now, 200, 60, &theme::dark()).backend()
+    );
+    assert!(!plain.contains("rehearsed"), "no drills, no word:\n{plain}");
+    rehearsed(&mut e);
+    for (w, h) in [(80, 24), (200, 60)] {
+        let text = format!(
+            "{}",
+            draw(&e, &Ui::new("ann"), now, w, h, &theme::dark()).backend()
+        );
+        // dns-back (running, 5 planned) took 9 minutes in the drills.
+        assert!(
+            text.contains("running 2:10 / 5:00 · rehearsed 9:00"),
+            "{w}x{h}:\n{text}"
+        );
+        if w == 200 {
+            assert!(
+                text.contains("3:12 of planned 29:00, rehearsed 33:00"),
+                "{w}x{h}:\n{text}"
+            );
+        }
+    }
+}
+
 #[test]
 fn rollback_view_shows_a_failed_step_its_reason_and_the_keys() {
     let (mut e, mut now, mut cmd) = rolling_back();

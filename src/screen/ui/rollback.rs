@@ -111,15 +111,23 @@ fn summary<'a>(
     // procedure: what the list below shows.
     let planned = e.back_planned(p);
     let run_steps = e.rollback_run_steps();
+    // Earlier drills that took longer than the steps' `expect`s: said beside the plan, as
+    // the budget before the rollback said it.
+    let rehearsed: Ms = run_steps.iter().map(|s| e.rehearsals().work(s)).sum();
+    let by_drills = if rehearsed > planned {
+        format!(", rehearsed {}", clock_span(rehearsed))
+    } else {
+        String::new()
+    };
     let elapsed = run.ended.or(run.aborted).unwrap_or(now) - run.started;
     let (progress, plan) = match (run.ended, run.aborted) {
         (Some(_), _) => (
             format!("done in {}", clock_span(elapsed)),
-            format!(" (planned {})", clock_span(planned)),
+            format!(" (planned {}{by_drills})", clock_span(planned)),
         ),
         (None, Some(_)) => (
             format!("ABORTED after {}", clock_span(elapsed)),
-            format!(" (planned {})", clock_span(planned)),
+            format!(" (planned {}{by_drills})", clock_span(planned)),
         ),
         (None, None) => {
             let n = e
@@ -128,7 +136,7 @@ fn summary<'a>(
                 .map_or(run_steps.len(), |i| i + 1);
             (
                 format!("step {n} of {} · {}", run_steps.len(), clock_span(elapsed)),
-                format!(" of planned {}", clock_span(planned)),
+                format!(" of planned {}{by_drills}", clock_span(planned)),
             )
         }
     };
@@ -412,6 +420,14 @@ fn timing(
         Some(x) => format!("{} / {}", clock_span(ran), clock_span(x)),
         None => clock_span(ran),
     };
+    // Where earlier drills took longer than `expect`, what they took, for a step still to
+    // come or under way.
+    let rehearsed = v
+        .engine
+        .rehearsals()
+        .longer(step)
+        .map(|r| format!(" · rehearsed {}", clock_span(r)))
+        .unwrap_or_default();
     // A step under way is timed from its current attempt (a retry starts its clock again,
     // as its timeout does); a finished one from its first, since retries cost the plan too.
     let since = run.and_then(|r| r.first_start);
@@ -419,15 +435,18 @@ fn timing(
     match state {
         StepState::Pending => (
             step.expect
-                .map(|x| format!("expect {}", clock_span(x)))
+                .map(|x| format!("expect {}{rehearsed}", clock_span(x)))
                 .unwrap_or_default(),
             t.dim,
         ),
         StepState::Waiting | StepState::Running { .. } => {
             let ran = attempt_since.map_or(0, |s| now - s);
             match step.expect {
-                Some(x) if ran > x => (format!("over {}", clock_span(ran - x)), t.countdown_late),
-                _ => (of(ran), t.countdown_ok),
+                Some(x) if ran > x => (
+                    format!("over {}{rehearsed}", clock_span(ran - x)),
+                    t.countdown_late,
+                ),
+                _ => (format!("{}{rehearsed}", of(ran)), t.countdown_ok),
             }
         }
         StepState::RetryWait { until, .. } => (clock_span(until - now), t.countdown_warn),
