@@ -239,3 +239,59 @@ fn the_driver_hands_its_rehearsals_to_every_watcher() {
     // `sleep 0.5` at 60× is 30 s of T.
     assert!(took.iter().all(|t| t.as_i64().unwrap() >= 25_000), "{r}");
 }
+
+/// Only the newest drills are read (by when they started): the older ones are passed over
+/// in one line, and never opened past their first line (two of them here could not be read).
+#[test]
+fn only_the_newest_drills_are_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let rb = tmp.path().join("rehearse.yaml");
+    std::fs::write(&rb, RB).unwrap();
+    let home = tmp.path().join("home");
+    assert_eq!(drill(&home, &rb, &[]).0, 0);
+    let one = std::fs::read_dir(home.join("sessions"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let journal = std::fs::read_to_string(one.join("journal.jsonl")).unwrap();
+    let (first, rest) = journal.split_once('\n').unwrap();
+    let at = first
+        .split("\"at\":\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    let many = tmp.path().join("many");
+    let n = cutover::shell::rehearsals::NEWEST + 2;
+    for i in 0..n {
+        let dir = many.join(format!("s{i:02}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let when = format!("2026-01-01T00:00:{i:02}.000Z");
+        let mut text = format!("{}\n{rest}", first.replace(at, &when));
+        if i < 2 {
+            text.push_str("not a journal line\n");
+        }
+        std::fs::write(dir.join("journal.jsonl"), text).unwrap();
+    }
+    let (code, out) = drill(
+        &tmp.path().join("empty"),
+        &rb,
+        &[
+            "--session",
+            tmp.path().join("this").to_str().unwrap(),
+            "--rehearsals",
+            many.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, 0, "{out}");
+    let want = format!("rehearsals: {} drills of rehearse;", n - 2);
+    assert!(rehearsal_line(&out).starts_with(&want), "{out}");
+    assert!(
+        out.contains("passed over 2 older drills of rehearse: only the newest 20 are read"),
+        "{out}"
+    );
+    assert!(!out.contains("s00") && !out.contains("s01"), "{out}");
+}

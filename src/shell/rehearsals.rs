@@ -60,15 +60,33 @@ pub fn find(given: &[PathBuf], file: &Path, rb: &Runbook, this: &Path) -> Result
     }
     let me = this.canonicalize().unwrap_or_else(|_| this.to_path_buf());
     let name = name_of(file);
-    let mut drills = Vec::new();
+    // First only each journal's first line: which folders are drills of this runbook, and
+    // when they started. Then the newest `NEWEST` of them in full.
+    let mut heads = Vec::new();
     for d in dirs {
         if d.canonicalize().unwrap_or_else(|_| d.clone()) == me {
             continue;
         }
-        match read(&d, &name, &rb.title) {
-            Ok(drill) => drills.push(drill),
+        match head(&d, &name, &rb.title) {
+            Ok(at) => heads.push((at, d)),
             Err(why) if !given.is_empty() => found.skipped.push(format!("{}: {why}", d.display())),
             Err(_) => {}
+        }
+    }
+    // RFC 3339 times in UTC sort as text; newest first, then by folder for stable output.
+    heads.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    if heads.len() > NEWEST {
+        found.skipped.push(format!(
+            "{} older drills of {name}: only the newest {NEWEST} are read",
+            heads.len() - NEWEST
+        ));
+        heads.truncate(NEWEST);
+    }
+    let mut drills = Vec::new();
+    for (_, d) in heads {
+        match read(&d) {
+            Ok(drill) => drills.push(drill),
+            Err(why) => found.skipped.push(format!("{}: {why}", d.display())),
         }
     }
     found.rehearsals = Rehearsals::new(&rb.fingerprint, &drills);
@@ -89,9 +107,14 @@ fn sessions_in(root: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// The drill in session folder `dir`, when it is one of runbook `name` titled `title`.
-/// Only the first line is read to decide, so a folder of many sessions costs little.
-fn read(dir: &Path, name: &str, title: &str) -> Result<Drill, String> {
+/// Drills read at most: the newest, by when they started. Older rehearsals say less about
+/// the runbook as it is now, and each is a whole journal read before the run may start.
+pub const NEWEST: usize = 20;
+
+/// When the session in folder `dir` started (its first record's wall time), when it is a
+/// drill of runbook `name` titled `title`. Only the first line is read, so a folder of many
+/// sessions costs little.
+fn head(dir: &Path, name: &str, title: &str) -> Result<String, String> {
     let path = dir.join("journal.jsonl");
     let file = std::fs::File::open(&path).map_err(|e| e.to_string())?;
     let mut first = Vec::new();
@@ -116,6 +139,12 @@ fn read(dir: &Path, name: &str, title: &str) -> Result<Drill, String> {
             "a drill of another runbook ({theirs}: \"{runbook_title}\")"
         ));
     }
+    Ok(head.at)
+}
+
+/// What the steps of the drill in session folder `dir` took.
+fn read(dir: &Path) -> Result<Drill, String> {
+    let path = dir.join("journal.jsonl");
     let bytes = std::fs::read(&path).map_err(|e| e.to_string())?;
     let records = crate::shell::journal::records(&path, &bytes[..chain::whole_lines(&bytes)])
         .map_err(|e| e.to_string())?;
