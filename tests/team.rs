@@ -416,3 +416,83 @@ scenarios:
     drv.keys(&["q"]);
     drv.wait_for("EXIT=1");
 }
+
+const GUARDED_RB: &str = "roles:\n  cutover-bob: approver\ntwo_person:\n  actions: [skip, point_of_no_return]\n  within: 5m\nphases:\n  - id: window\n    title: Window\n    steps:\n      - {id: optional, title: Optional check, at: T+0:00, owner: lead}\n      - {id: cut, title: Cut over, at: T+0:00, owner: lead, point_of_no_return: true}\n      - {id: after, title: After, at: T+0:00, owner: lead}\nrollback:\n  title: Back\n  steps:\n    - {id: back, title: Back, run: 'true', expect: 1m}\n";
+
+/// The other two guarded actions, end to end: a skip and passing a point of no return each
+/// wait, after the driver's typed confirmation, for the approver's from their own watcher,
+/// and each is journaled with both OS users.
+#[test]
+fn a_skip_and_a_point_of_no_return_wait_for_the_approver() {
+    if !team() {
+        return;
+    }
+    let p = place(&format!("{HEAD}{GUARDED_RB}"));
+    let drv = Tmux::start(120, 40, &driver_cmd(&p, ""));
+    drv.wait_for("optional");
+    let bob = Tmux::start(80, 24, &watch_as(&p, APPROVER, ""));
+    bob.wait_for("you: approver");
+    let me = cutover::shell::serve::user_name(nix::unistd::getuid().as_raw());
+    let approve = |n: usize| {
+        bob.wait_for("2ND PERSON");
+        bob.keys(&["a"]);
+        bob.text("approve");
+        bob.keys(&["Enter"]);
+        wait_journal(&p.s, "the approval", |j| {
+            find(j, "approval_given").len() == n
+        })
+    };
+
+    // The skip: typed reason, held for the second person, then done as the driver asked.
+    drv.keys(&["s"]);
+    drv.text("not needed tonight");
+    drv.keys(&["Enter"]);
+    let j = wait_journal(&p.s, "a skip waiting for approval", |j| {
+        !find(j, "approval_requested").is_empty()
+    });
+    let asked = find(&j, "approval_requested")[0];
+    assert_eq!(
+        (&asked["action"], &asked["os_user"]),
+        (&"skip".into(), &me.as_str().into())
+    );
+    assert!(
+        find(&j, "step_skipped").is_empty(),
+        "skipped before the approval"
+    );
+    approve(1);
+    let j = wait_journal(&p.s, "the skip", |j| !find(j, "step_skipped").is_empty());
+    let skipped = find(&j, "step_skipped")[0];
+    assert_eq!(skipped["step"], "optional");
+    assert_eq!(skipped["os_user"], me.as_str());
+    assert_eq!(find(&j, "approval_given")[0]["os_user"], APPROVER);
+
+    // The point of no return: `yes` typed by the driver, then the approver's.
+    drv.wait_for("POINT OF NO RETURN");
+    drv.keys(&["Enter"]);
+    drv.text("yes");
+    drv.keys(&["Enter"]);
+    let j = wait_journal(&p.s, "the point of no return waiting", |j| {
+        find(j, "approval_requested").len() == 2
+    });
+    assert_eq!(
+        find(&j, "approval_requested")[1]["action"],
+        "point_of_no_return"
+    );
+    assert!(
+        find(&j, "point_of_no_return").is_empty(),
+        "passed before the approval"
+    );
+    let j = approve(2);
+    assert_eq!(find(&j, "approval_given")[1]["os_user"], APPROVER);
+    let j = wait_journal(&p.s, "the point of no return passed", |j| {
+        !find(j, "point_of_no_return").is_empty()
+    });
+    let confirmed: Vec<&str> = find(&j, "step_confirmed")
+        .iter()
+        .filter_map(|e| e["step"].as_str())
+        .collect();
+    assert!(confirmed.contains(&"cut"), "{confirmed:?}");
+    wait_journal(&p.s, "the next step waiting", |j| {
+        find(j, "step_waiting").iter().any(|e| e["step"] == "after")
+    });
+}
