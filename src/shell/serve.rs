@@ -153,6 +153,13 @@ impl Hub {
         self.ring_start + self.ring.len() as u64
     }
 
+    /// The number to wake the connections with, or none when nobody is connected: a watcher
+    /// that comes later starts from a snapshot, and the serving thread then sleeps through
+    /// an unwatched run instead of waking at the drill's pace.
+    fn to_wake(&self) -> Option<u64> {
+        (!self.watchers.is_empty()).then(|| self.next_seq())
+    }
+
     fn push(&mut self, frame: Arc<str>) {
         if self.ring.len() == RING {
             self.ring.pop_front();
@@ -257,9 +264,11 @@ impl Server {
                 h.records.push(r);
             }
             h.push(frame.into());
-            h.next_seq()
+            h.to_wake()
         };
-        self.wake(seq);
+        if let Some(seq) = seq {
+            self.wake(seq);
+        }
     }
 
     /// Has the serving thread look at the hub, unless it is already about to.
@@ -295,9 +304,11 @@ impl Server {
             }
             q.push_back(frame.clone());
             h.push(frame);
-            h.next_seq()
+            h.to_wake()
         };
-        self.wake(seq);
+        if let Some(seq) = seq {
+            self.wake(seq);
+        }
     }
 
     /// A line of command output.
@@ -336,10 +347,12 @@ impl Server {
                 .entry(conn)
                 .or_default()
                 .push(wire::encode(frame).into());
-            h.next_seq()
+            h.to_wake()
         };
         // Wakes the connection's task, which sends its inbox first.
-        self.wake(seq);
+        if let Some(seq) = seq {
+            self.wake(seq);
+        }
     }
 
     /// Watchers connected now.
