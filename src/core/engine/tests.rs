@@ -4,6 +4,7 @@ use super::*;
 use crate::core::event::{Mode, Record};
 use std::path::Path;
 
+mod hands;
 mod rollback;
 mod two_person;
 mod until;
