@@ -161,7 +161,6 @@ fn an_earlier_drill_of_another_runbook_version_is_matched_by_step_id_and_said() 
 #[test]
 fn the_driver_hands_its_rehearsals_to_every_watcher() {
     use std::io::{BufRead, BufReader};
-    use std::os::unix::net::UnixStream;
     use std::time::Duration;
     let tmp = tempfile::tempdir().unwrap();
     let rb = tmp.path().join("rehearse.yaml");
@@ -193,16 +192,7 @@ fn the_driver_hands_its_rehearsals_to_every_watcher() {
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
-        let sock = session.join("watch.sock");
-        let mut s = None;
-        assert!(
-            wait_until(Duration::from_secs(10), || {
-                s = UnixStream::connect(&sock).ok();
-                s.is_some()
-            }),
-            "never served"
-        );
-        let s = s.unwrap();
+        let s = connect(session);
         s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
         let mut frames = Vec::new();
         for l in BufReader::new(s).lines() {

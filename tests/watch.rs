@@ -54,20 +54,6 @@ fn drill(rb: &Path, session: &Path) -> Child {
         .unwrap()
 }
 
-fn connect(session: &Path) -> UnixStream {
-    let sock = session.join("watch.sock");
-    let mut s = None;
-    assert!(
-        wait_until(Duration::from_secs(10), || {
-            s = UnixStream::connect(&sock).ok();
-            s.is_some()
-        }),
-        "the driver never served {}",
-        sock.display()
-    );
-    s.unwrap()
-}
-
 /// Every frame until the driver closes the connection.
 fn read_all(s: UnixStream) -> Vec<Value> {
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();

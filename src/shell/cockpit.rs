@@ -124,8 +124,6 @@ impl FrontEnd for Cockpit<'_> {
         if let Some(line) = print::event_line(rb, rec) {
             self.ui.log.push(level_of(&rec.event), &line);
         }
-        // A raised hand is shown in the "Needs you now" box (from the engine's hands) until
-        // the driver answers it.
     }
 
     fn output(&mut self, l: &OutputLine) {

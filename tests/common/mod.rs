@@ -122,3 +122,18 @@ pub fn session_processes(session: &Path) -> Vec<i32> {
     }
     out
 }
+
+/// A connection to the driver's watch socket in `session`, once it serves (within 10 s).
+pub fn connect(session: &Path) -> std::os::unix::net::UnixStream {
+    let sock = session.join("watch.sock");
+    let mut s = None;
+    assert!(
+        wait_until(Duration::from_secs(10), || {
+            s = std::os::unix::net::UnixStream::connect(&sock).ok();
+            s.is_some()
+        }),
+        "the driver never served {}",
+        sock.display()
+    );
+    s.unwrap()
+}

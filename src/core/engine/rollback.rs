@@ -68,6 +68,16 @@ impl Engine {
             .sum()
     }
 
+    /// `back_planned` counting each step's rehearsed time where earlier drills took longer
+    /// than its `expect`.
+    pub fn back_rehearsed(&self, p: &Procedure) -> Ms {
+        p.steps
+            .iter()
+            .filter(|s| self.back.contains(&s.id))
+            .map(|s| self.rehearsed.work(s))
+            .sum()
+    }
+
     /// The running rollback's steps, in order: the procedure's steps that applied when it
     /// started. Empty before a rollback.
     pub fn rollback_run_steps(&self) -> Vec<&crate::core::runbook::Step> {

@@ -113,7 +113,7 @@ fn summary<'a>(
     let run_steps = e.rollback_run_steps();
     // Earlier drills that took longer than the steps' `expect`s: said beside the plan, as
     // the budget before the rollback said it.
-    let rehearsed: Ms = run_steps.iter().map(|s| e.rehearsals().work(s)).sum();
+    let rehearsed = e.back_rehearsed(p);
     let by_drills = if rehearsed > planned {
         format!(", rehearsed {}", clock_span(rehearsed))
     } else {
