@@ -51,7 +51,7 @@ pub(super) fn log(f: &mut Frame, area: Rect, v: &View) {
     }
     rows.truncate(h);
     rows.reverse();
-    f.buffer_mut().set_style(inner, t.base);
+    super::fill(f, inner, t.base);
     super::rows(f, inner, rows);
     if let Some(d) = diag_area {
         diagnostics(f, d, v, level);

@@ -140,7 +140,19 @@ pub fn render(f: &mut Frame, v: &View) {
 /// Gives every cell of `area` the style `s`, unless `s` would leave a fresh cell as it is.
 pub fn fill(f: &mut Frame, area: Rect, s: ratatui::style::Style) {
     if !is_terminal_default(s) {
-        f.buffer_mut().set_style(area, s);
+        paint(f.buffer_mut(), area, s);
+    }
+}
+
+/// `Buffer::set_style`, a row at a time: ratatui bounds-checks every cell, and the theme's
+/// base style covers the whole screen every frame.
+fn paint(buf: &mut ratatui::buffer::Buffer, area: Rect, s: ratatui::style::Style) {
+    let area = area.intersection(buf.area);
+    for y in area.top()..area.bottom() {
+        let at = buf.index_of(area.x, y);
+        for cell in &mut buf.content[at..at + usize::from(area.width)] {
+            cell.set_style(s);
+        }
     }
 }
 
@@ -253,22 +265,23 @@ fn row_into(buf: &mut ratatui::buffer::Buffer, row: Rect, line: &ratatui::text::
     if row.is_empty() || line.spans.iter().all(blank) {
         return;
     }
-    buf.set_style(row, line.style);
+    // A default style changes no cell; skipping it skips a pass over the row.
+    if line.style != ratatui::style::Style::default() {
+        paint(buf, row, line.style);
+    }
     let mut x = row.x;
     for span in &line.spans {
         if x >= row.right() {
             break;
         }
         if plain(&span.content) {
-            for b in span.content.bytes() {
-                if x >= row.right() {
-                    break;
-                }
-                buf[(x, row.y)]
-                    .set_char(char::from(b))
-                    .set_style(span.style);
-                x += 1;
+            // One bounds check for the run, not one per cell: `row` lies inside the buffer.
+            let n = span.content.len().min(usize::from(row.right() - x));
+            let at = buf.index_of(x, row.y);
+            for (cell, b) in buf.content[at..at + n].iter_mut().zip(span.content.bytes()) {
+                cell.set_char(char::from(b)).set_style(span.style);
             }
+            x += n as u16;
         } else {
             // As ratatui does, a span that takes no columns is not drawn at all.
             let w = u16::try_from(span.width()).unwrap_or(u16::MAX);
