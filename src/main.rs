@@ -47,6 +47,12 @@ fn watch(
         Err(exit) => return exit.report(),
     };
     opts.drive = drive;
+    // A watcher yields the CPU to the driver on a shared host (nice +10, before any thread
+    // starts, so all of its threads do): thirty of them drawing must not slow the run. One
+    // started to drive keeps its priority.
+    if !drive && let Err(e) = cutover::shell::serve::lower_own_priority(10) {
+        log::debug!(target: "cutover", "watch: could not lower its priority: {e}");
+    }
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

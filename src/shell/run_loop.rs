@@ -141,13 +141,7 @@ async fn drive<F: FrontEnd>(
     loop {
         publish(fe, &rb, &p.events);
         if let Some(s) = server.as_ref() {
-            for rec in &p.events {
-                s.record(rec);
-            }
-            for (m, at, v) in &p.samples {
-                s.sample(m, *at, v);
-            }
-            s.clock(d.session.clock.now());
+            s.performed(&p.events, &p.samples, d.session.clock.now());
         }
         if let Some(err) = p.failed.take() {
             d.kill_all().await;
@@ -211,6 +205,9 @@ async fn drive<F: FrontEnd>(
             (Some(a), Some(b)) => a.min(b),
             (a, b) => a.or(b).unwrap_or(Duration::from_secs(3600)),
         };
+        if let Some(s) = server.as_ref().filter(|_| !sleep_for.is_zero()) {
+            s.flush();
+        }
         let mut msgs: Vec<(Msg, String)> = Vec::new();
         let mut exec_msgs: Vec<Msg> = Vec::new();
         let mut arrived = None;

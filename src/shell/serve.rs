@@ -124,6 +124,20 @@ impl Presence {
     }
 }
 
+/// A frame on its way into the hub.
+enum Staged {
+    /// A journal record's frame and its journal line.
+    Record(Arc<str>, Arc<str>),
+    /// A metric's sample frame.
+    Sample(String, Arc<str>),
+    /// Any other live frame (command output).
+    Frame(Arc<str>),
+}
+
+/// Frames the loop stages before it waits for the hub after all: a bound on its memory
+/// and on how late a frame is when connections keep the hub busy.
+const STAGE: usize = 1024;
+
 /// What the hub holds for watchers.
 struct Hub {
     driver: DriverInfo,
@@ -160,6 +174,24 @@ impl Hub {
         (!self.watchers.is_empty()).then(|| self.next_seq())
     }
 
+    fn put(&mut self, item: Staged) {
+        match item {
+            Staged::Record(frame, line) => {
+                self.records.push(line);
+                self.push(frame);
+            }
+            Staged::Sample(metric, frame) => {
+                let q = self.samples.entry(metric).or_default();
+                if q.len() == KEEP {
+                    q.pop_front();
+                }
+                q.push_back(frame.clone());
+                self.push(frame);
+            }
+            Staged::Frame(frame) => self.push(frame),
+        }
+    }
+
     fn push(&mut self, frame: Arc<str>) {
         if self.ring.len() == RING {
             self.ring.pop_front();
@@ -178,7 +210,7 @@ impl Hub {
     }
 }
 
-fn lock(hub: &Mutex<Hub>) -> MutexGuard<'_, Hub> {
+fn lock<T>(hub: &Mutex<T>) -> MutexGuard<'_, T> {
     // A connection task that panicked while holding the lock left the hub as consistent as
     // any push leaves it (each is one field at a time): serving goes on.
     hub.lock().unwrap_or_else(|p| p.into_inner())
@@ -194,6 +226,11 @@ pub struct Server {
     /// A kick is out and the pump has not yet passed it on.
     pending: Arc<AtomicBool>,
     presence: mpsc::UnboundedReceiver<FromWatcher>,
+    /// Frames the loop published while a connection held the hub, in order: the loop never
+    /// waits for the serving thread mid-run (on two cores that thread shares its core with
+    /// the watchers, and a holder preempted there stalled the loop for a time slice). They
+    /// go in with the next frames, or before the loop sleeps (`flush`).
+    staged: Mutex<Vec<Staged>>,
     path: PathBuf,
     /// Ends the serving thread (and with it every connection).
     stop: Option<tokio::sync::oneshot::Sender<()>>,
@@ -252,23 +289,57 @@ impl Server {
             kick,
             pending,
             presence,
+            staged: Mutex::new(Vec::new()),
             path,
             stop: Some(stop),
         })
     }
 
     fn publish(&self, frame: String, record: Option<Arc<str>>) {
-        let seq = {
-            let mut h = lock(&self.hub);
-            if let Some(r) = record {
-                h.records.push(r);
-            }
-            h.push(frame.into());
-            h.to_wake()
+        let item = match record {
+            Some(line) => Staged::Record(frame.into(), line),
+            None => Staged::Frame(frame.into()),
         };
-        if let Some(seq) = seq {
+        self.put(vec![item], None, true);
+    }
+
+    /// Puts `items` in the hub after those staged before them, and sets the driver's clock.
+    /// Unless `wait`, a hub held by a connection stages them instead (up to `STAGE`).
+    fn put(&self, items: Vec<Staged>, now: Option<Ms>, wait: bool) {
+        let mut staged = lock(&self.staged);
+        staged.extend(items);
+        if staged.is_empty() && now.is_none() {
+            return;
+        }
+        let mut h = if wait || staged.len() >= STAGE {
+            lock(&self.hub)
+        } else {
+            match self.hub.try_lock() {
+                Ok(h) => h,
+                Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(std::sync::TryLockError::WouldBlock) => return,
+            }
+        };
+        let any = !staged.is_empty();
+        for item in staged.drain(..) {
+            h.put(item);
+        }
+        drop(staged);
+        if let Some(now) = now {
+            h.clock.0 = now;
+            h.clock.1 = Instant::now();
+        }
+        let seq = h.to_wake();
+        drop(h);
+        if let Some(seq) = seq.filter(|_| any) {
             self.wake(seq);
         }
+    }
+
+    /// Publishes what was staged: the loop calls it before it sleeps, so a frame waits at
+    /// most for the loop's next pass.
+    pub fn flush(&self) {
+        self.put(Vec::new(), None, true);
     }
 
     /// Has the serving thread look at the hub, unless it is already about to.
@@ -287,28 +358,31 @@ impl Server {
         }
     }
 
-    /// A metric read the engine was given.
-    pub fn sample(&self, metric: &str, at: Ms, value: &Result<f64, String>) {
-        let frame: Arc<str> = wire::encode(&ServerFrame::Sample {
-            metric: metric.to_string(),
-            at,
-            value: value.as_ref().ok().copied(),
-            error: value.as_ref().err().cloned(),
-        })
-        .into();
-        let seq = {
-            let mut h = lock(&self.hub);
-            let q = h.samples.entry(metric.to_string()).or_default();
-            if q.len() == KEEP {
-                q.pop_front();
-            }
-            q.push_back(frame.clone());
-            h.push(frame);
-            h.to_wake()
-        };
-        if let Some(seq) = seq {
-            self.wake(seq);
-        }
+    /// What one pass of the loop did: its journaled records, then the metric reads the
+    /// engine was given, in order, and the driver's T-time after them. Frames are encoded
+    /// before the hub is locked, it is locked once for the pass, and not waited for: at a
+    /// `--speed max` drill's pace a lock per sample was contended by every connection.
+    pub fn performed(
+        &self,
+        records: &[Record],
+        samples: &[(String, Ms, Result<f64, String>)],
+        now: Ms,
+    ) {
+        let mut items: Vec<Staged> = records
+            .iter()
+            .filter_map(line_of)
+            .map(|line| Staged::Record(wire::record_frame(&line).into(), line))
+            .collect();
+        items.extend(samples.iter().map(|(metric, at, value)| {
+            let frame = wire::encode(&ServerFrame::Sample {
+                metric: metric.clone(),
+                at: *at,
+                value: value.as_ref().ok().copied(),
+                error: value.as_ref().err().cloned(),
+            });
+            Staged::Sample(metric.clone(), frame.into())
+        }));
+        self.put(items, Some(now), false);
     }
 
     /// A line of command output.
@@ -319,13 +393,6 @@ impl Server {
             stderr,
         });
         self.publish(frame, None);
-    }
-
-    /// The driver's T-time now (watchers extrapolate between heartbeats at `speed`).
-    pub fn clock(&self, now: Ms) {
-        let mut h = lock(&self.hub);
-        h.clock.0 = now;
-        h.clock.1 = Instant::now();
     }
 
     /// Waits for a watcher to come, go or ask something.
@@ -374,6 +441,7 @@ impl Server {
     /// before the driver exits and their connections close. A stalled watcher is not waited
     /// for past `limit`; it reads the rest from the journal file.
     pub async fn drain(&self, limit: Duration) {
+        self.flush();
         let start = Instant::now();
         while start.elapsed() < limit {
             let done = {
@@ -407,6 +475,7 @@ fn serve_thread(
     presence: mpsc::UnboundedSender<FromWatcher>,
     stopped: tokio::sync::oneshot::Receiver<()>,
 ) {
+    yield_to_the_loop();
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -436,6 +505,28 @@ fn serve_thread(
 }
 
 /// Passes the loop's kicks on to every connection, at most once per `COALESCE`.
+/// The serving thread runs at nice +10: on a loaded host a watcher may fall behind, and is
+/// brought up to date from a snapshot, but the loop that runs the cutover must not wait for
+/// the thread that serves the watchers.
+fn yield_to_the_loop() {
+    if let Err(e) = lower_own_priority(10) {
+        log::debug!(target: "cutover", "watch socket: could not lower the serving thread's priority: {e}");
+    }
+}
+
+/// Raises the calling thread's nice value to `nice` (Linux's nice is per thread, so a
+/// process calls this before it starts other threads). Needs no privilege.
+pub fn lower_own_priority(nice: i32) -> std::io::Result<()> {
+    let tid = nix::unistd::gettid().as_raw();
+    // SAFETY: setpriority reads no memory of ours; `tid` is this thread's own id.
+    let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, nice) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
 async fn pump(mut kicks: watch::Receiver<u64>, pending: &AtomicBool, bump: &watch::Sender<u64>) {
     while kicks.changed().await.is_ok() {
         // Frames published while this waits ride on this kick.
@@ -753,3 +844,6 @@ async fn snapshot(
     wr.write_all(buf.as_bytes()).await?;
     Ok(cursor)
 }
+
+#[cfg(test)]
+mod tests;
