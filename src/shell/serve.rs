@@ -739,6 +739,11 @@ async fn feed(
     }
     let mut beat = tokio::time::interval(HEARTBEAT);
     beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    // When the watcher last heard the driver's clock: live frames carry it too once half a
+    // heartbeat has passed, and the heartbeat then waits a whole one. An idle watcher thus
+    // wakes once a second at the driver's pace, not once for its samples and again, out of
+    // phase, for the heartbeat.
+    let mut told = Instant::now();
     let mut first = true;
     loop {
         let mut cursor = snapshot(wr, hub, first).await?;
@@ -778,11 +783,8 @@ async fn feed(
                         }
                     }
                     _ = beat.tick() => {
-                        let tick = {
-                            let h = lock(hub);
-                            wire::encode(&ServerFrame::Tick { now: h.now(), watchers: h.names() })
-                        };
-                        wr.write_all(tick.as_bytes()).await?;
+                        told = Instant::now();
+                        wr.write_all(tick_frame(hub).as_bytes()).await?;
                     }
                 }
                 continue;
@@ -793,12 +795,26 @@ async fn feed(
                 buf.push_str(f);
             }
             drop(frames);
+            if told.elapsed() * 2 >= HEARTBEAT {
+                told = Instant::now();
+                beat.reset();
+                buf.push_str(&tick_frame(hub));
+            }
             wr.write_all(buf.as_bytes()).await?;
             if let Some(w) = lock(hub).watchers.iter_mut().find(|w| w.0 == id) {
                 w.2 = cursor;
             }
         }
     }
+}
+
+/// The driver's clock and who watches, as a `tick` frame.
+fn tick_frame(hub: &Mutex<Hub>) -> String {
+    let h = lock(hub);
+    wire::encode(&ServerFrame::Tick {
+        now: h.now(),
+        watchers: h.names(),
+    })
 }
 
 /// Sends a snapshot (`reset`, every record, the recent samples, `live`) and returns the ring
@@ -832,14 +848,7 @@ async fn snapshot(
         wr.write_all(buf.as_bytes()).await?;
     }
     let mut buf: String = samples.iter().map(|s| s.as_ref()).collect();
-    let tick = {
-        let h = lock(hub);
-        wire::encode(&ServerFrame::Tick {
-            now: h.now(),
-            watchers: h.names(),
-        })
-    };
-    buf.push_str(&tick);
+    buf.push_str(&tick_frame(hub));
     buf.push_str(&wire::encode(&ServerFrame::Live {}));
     wr.write_all(buf.as_bytes()).await?;
     Ok(cursor)

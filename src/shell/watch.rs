@@ -591,6 +591,9 @@ pub async fn run(o: WatchOptions) -> Result<i32, String> {
     let mut signals = crate::shell::runtime::StopSignals::new().map_err(|e| e.to_string())?;
     let mut dirty = true;
     let mut last_draw: Option<Instant> = None;
+    // The kernel's timer, not tokio's wheel (which wakes early to re-file a deadline over
+    // 64 ms away: a quarter more wake-ups for an idle watcher; see `shell::timer`).
+    let mut timer = crate::shell::timer::Timer::new();
     let result = loop {
         let tick = if w.link.is_some() && w.clock.2 > 0.0 {
             Duration::from_secs_f64((1.0 / w.clock.2).clamp(0.25, 1.0))
@@ -672,7 +675,7 @@ pub async fn run(o: WatchOptions) -> Result<i32, String> {
                 let now = w.now();
                 w.engine.observe(now);
             }
-            _ = tokio::time::sleep(wake.max(Duration::from_millis(5))) => {}
+            _ = timer.sleep(wake.max(Duration::from_millis(5))) => {}
             _ = signals.recv() => break Ok(0),
         }
         if w.link.is_some() && w.last_frame.elapsed() > SILENT {
